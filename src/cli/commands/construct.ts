@@ -1,0 +1,255 @@
+/**
+ * `pylon construct <name> [--from TEMPLATE]`: creates `pylons/<name>/pylon.yaml` from a template
+ * or by asking questions on a terminal.
+ *
+ * @module
+ */
+
+import { ConfigError, PylonError, UsageError } from "../../errors.ts";
+import {
+  assertPylonName,
+  displayPath,
+  formatIssue,
+  type GlobalConfig,
+  globalConfigSchema,
+  loadGlobalConfig,
+  loadPylon,
+  webhookUrl,
+  type LoadedGlobal,
+} from "../../config/mod.ts";
+import { isValidTimezone, parseCron, systemTimezone } from "../../cron/mod.ts";
+import type { Command, CommandContext } from "../command.ts";
+import {
+  type ConstructAnswers,
+  renderPylonYaml,
+  TEMPLATE_NAMES,
+  type TemplateFlags,
+  type TemplateName,
+  templateAnswers,
+} from "../construct_templates.ts";
+import { ask, choose } from "../shared.ts";
+
+export const constructCommand: Command = {
+  name: "construct",
+  summary: "Create a pylon from a template or with a short wizard",
+  usage: "construct <name> [--from sentry|github-pr|cron-audit|blank] [--repo URL] [--ref REF] " +
+    "[--path /PATH] [--cron EXPR] [--tz ZONE]",
+  description: `Writes $PYLON_HOME/pylons/<name>/pylon.yaml. Names use lowercase letters, digits
+and dashes. Without --from, asks questions (needs a terminal).
+
+Templates:
+  sentry      webhook  Investigate Sentry error alerts (with approval)
+  github-pr   webhook  Review GitHub pull requests
+  cron-audit  cron     Weekly codebase security audit
+  blank       webhook  Empty starting point`,
+  options: {
+    from: { type: "string", description: "Template to start from", valueName: "TEMPLATE" },
+    repo: { type: "string", description: "Repository to clone (git-clone workspace)", valueName: "URL" },
+    ref: { type: "string", description: "Branch, tag or commit to check out", valueName: "REF" },
+    path: { type: "string", description: "Webhook path (default /<name>)", valueName: "/PATH" },
+    cron: { type: "string", description: "Cron schedule (cron-audit)", valueName: "EXPR" },
+    tz: { type: "string", description: "Time zone of the schedule (default: system)", valueName: "ZONE" },
+  },
+  positionals: { min: 1, max: 1 },
+  async run(args, ctx) {
+    const name = args.positionals[0]!;
+    assertPylonName(name);
+    const file = ctx.paths.pylonConfig(name);
+    if (await exists(file)) {
+      throw new PylonError(`Pylon "${name}" already exists`, {
+        hint: `edit it with \`pylon edit ${name}\`, or remove it with \`pylon destroy ${name}\``,
+      });
+    }
+    const flags = readFlags(args.values, ctx);
+    const created = ctx.clock.now().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const from = args.values.from as string | undefined;
+    let answers: ConstructAnswers;
+    if (from !== undefined) {
+      if (!(TEMPLATE_NAMES as readonly string[]).includes(from)) {
+        throw new UsageError(`Unknown template "${from}"`, {
+          hint: `available: ${TEMPLATE_NAMES.join(", ")}`,
+        });
+      }
+      checkFlagsFit(from as TemplateName, args.values);
+      answers = templateAnswers(from as TemplateName, name, created, flags);
+    } else if (!ctx.io.isTty) {
+      throw new UsageError("`pylon construct` without --from needs an interactive terminal", {
+        hint: `for scripts: pylon construct ${name} --from ${TEMPLATE_NAMES.join("|")}`,
+      });
+    } else {
+      answers = await wizard(name, created, flags, ctx);
+    }
+    await Deno.mkdir(ctx.paths.pylonDir(name), { recursive: true });
+    await Deno.writeTextFile(file, renderPylonYaml(answers), { createNew: true });
+    await report(name, answers, ctx);
+    return 0;
+  },
+};
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function readFlags(values: Record<string, unknown>, ctx: CommandContext): TemplateFlags {
+  const str = (k: string) => values[k] as string | undefined;
+  const path = str("path");
+  if (path !== undefined && !/^\/[A-Za-z0-9._~\-/]*$/.test(path)) {
+    throw new UsageError(`Invalid --path "${path}": it must start with / (e.g. /my-pylon)`);
+  }
+  const cron = str("cron");
+  if (cron !== undefined) {
+    try {
+      parseCron(cron);
+    } catch (e) {
+      throw new UsageError(`Invalid --cron: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const tz = str("tz");
+  if (tz !== undefined && !isValidTimezone(tz)) {
+    throw new UsageError(`Invalid --tz "${tz}": not an IANA time zone`, {
+      hint: "use a name like Europe/Berlin, America/New_York or UTC",
+    });
+  }
+  return { repo: str("repo"), ref: str("ref"), path, cron, timezone: tz ?? systemTimezone(ctx.env) };
+}
+
+function checkFlagsFit(template: TemplateName, values: Record<string, unknown>): void {
+  const cronOnly = ["cron", "tz"].filter((k) => values[k] !== undefined);
+  if (template !== "cron-audit" && cronOnly.length > 0) {
+    throw new UsageError(`--${cronOnly[0]} only applies to the cron-audit template`);
+  }
+  if (template === "cron-audit" && values.path !== undefined) {
+    throw new UsageError("--path only applies to webhook templates (cron pylons have no path)");
+  }
+}
+
+async function wizard(
+  name: string,
+  created: string,
+  flags: TemplateFlags,
+  ctx: CommandContext,
+): Promise<ConstructAnswers> {
+  const io = ctx.io;
+  io.out(`Constructing pylon "${name}" (press Enter to take the [default]).\n\n`);
+  const trigger = await choose(io, "Trigger", ["webhook", "cron"] as const, "webhook");
+  const a: ConstructAnswers = {
+    name,
+    created,
+    trigger,
+    description: await ask(io, "Description", ""),
+    workspace: "none",
+    prompt: "",
+    approval: false,
+    timeout: "15m",
+  };
+  if (trigger === "webhook") {
+    a.path = await askValid(ctx, "Webhook path", flags.path ?? `/${name}`, (v) =>
+      /^\/[A-Za-z0-9._~\-/]*$/.test(v) ? undefined : "start with / and use letters, digits, - _ . ~");
+  } else {
+    a.cron = await askValid(ctx, "Cron schedule", flags.cron ?? "0 9 * * 1-5", cronProblem);
+    a.timezone = await askValid(ctx, "Time zone", flags.timezone, (v) =>
+      isValidTimezone(v) ? undefined : "not an IANA time zone (e.g. Europe/Berlin)");
+  }
+  a.workspace = await choose(
+    io,
+    "Workspace",
+    ["git-clone", "git-worktree", "local", "none"] as const,
+    flags.repo ? "git-clone" : "none",
+  );
+  if (a.workspace === "git-clone" || a.workspace === "git-worktree") {
+    a.repo = await askValid(ctx, "Repository", flags.repo ?? "", (v) => v ? undefined : "required");
+    a.ref = await ask(io, "Branch or ref", flags.ref ?? "main");
+  } else if (a.workspace === "local") {
+    a.localPath = await askValid(ctx, "Local folder", "", (v) =>
+      v.startsWith("/") || v.startsWith("~") ? undefined : "use an absolute path or ~/…");
+  }
+  const agent = await choose(io, "Agent", ["default", "claude", "opencode"] as const, "default");
+  if (agent !== "default") a.agentType = agent;
+  io.out("Prompt for the agent (Go template; .body is the event). End with an empty line:\n");
+  a.prompt = await readBlock(ctx) || "This event triggered the run:\n\n{{ .body }}\n";
+  if (trigger === "webhook") {
+    a.approval = (await choose(io, "Wait for approval before running", ["yes", "no"] as const, "no")) ===
+      "yes";
+    a.topic = await ask(io, "Thread topic (template, optional)", "") || undefined;
+  }
+  a.timeout = await askValid(ctx, "Timeout", "15m", (v) =>
+    /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v) ? undefined : "write it like 10m or 1h30m");
+  return a;
+}
+
+function cronProblem(v: string): string | undefined {
+  try {
+    parseCron(v);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+async function askValid(
+  ctx: CommandContext,
+  question: string,
+  fallback: string,
+  problem: (v: string) => string | undefined,
+): Promise<string> {
+  for (;;) {
+    const answer = await ask(ctx.io, question, fallback);
+    const p = problem(answer);
+    if (!p) return answer;
+    ctx.io.out(`  ${p}\n`);
+  }
+}
+
+async function readBlock(ctx: CommandContext): Promise<string> {
+  const lines: string[] = [];
+  for (;;) {
+    const line = await ctx.io.readLine();
+    if (line === null || line === "") break;
+    lines.push(line);
+  }
+  return lines.length ? lines.join("\n") + "\n" : "";
+}
+
+async function report(name: string, answers: ConstructAnswers, ctx: CommandContext): Promise<void> {
+  const home = ctx.env.HOME;
+  const io = ctx.io;
+  let global: LoadedGlobal | undefined;
+  let globalConfig: GlobalConfig = globalConfigSchema.parse({});
+  try {
+    global = await loadGlobalConfig(ctx.paths, ctx.env);
+    globalConfig = global.config;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    io.err(`Warning: ${e.message}\n`);
+  }
+  io.out(`\nPylon constructed: ${name}\n`);
+  io.out(`  Config: ${displayPath(ctx.paths.pylonConfig(name), home)}\n`);
+  let problems: string[] = [];
+  if (global) {
+    try {
+      const loaded = await loadPylon(ctx.paths, name, global);
+      if (answers.trigger === "webhook") {
+        io.out(`  Webhook: ${webhookUrl(loaded.config, globalConfig)}\n`);
+      }
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems = e.issues.map((i) => formatIssue(e.file, i));
+    }
+  }
+  if (answers.trigger === "cron") io.out(`  Schedule: ${answers.cron} (${answers.timezone})\n`);
+  if (problems.length > 0) {
+    io.out(`\n  Before it can run, fix:\n${problems.map((p) => `    ${p}\n`).join("")}`);
+    if (answers.repo === "") {
+      io.out(`  (or construct it again with --repo <url>)\n`);
+    }
+  }
+  io.out(`\n  Start it:  pylon start ${name}\n`);
+  io.out(`  Test it:   pylon test ${name} --dry-run\n`);
+  io.out(`  Edit it:   pylon edit ${name}\n`);
+}

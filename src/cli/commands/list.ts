@@ -1,0 +1,62 @@
+/**
+ * `pylon list [--json]`: every constructed pylon; a broken one shows its error instead of
+ * vanishing.
+ *
+ * @module
+ */
+
+import { loadAllPylons, loadGlobalConfig } from "../../config/mod.ts";
+import { describeCron } from "../../cron/mod.ts";
+import type { Command } from "../command.ts";
+import { table } from "../shared.ts";
+
+export const listCommand: Command = {
+  name: "list",
+  summary: "List pylons with their trigger, path or schedule, and description",
+  usage: "list [--json]",
+  description: "Pylons whose pylon.yaml cannot be loaded are listed with the reason.",
+  options: { json: { type: "boolean", description: "Print a JSON array" } },
+  positionals: { min: 0, max: 0 },
+  async run(args, ctx) {
+    const global = await loadGlobalConfig(ctx.paths, ctx.env);
+    const results = await loadAllPylons(ctx.paths, global);
+    const entries = results.map((r) => {
+      if (!r.ok) return { name: r.name, ok: false as const, error: r.error.message };
+      const c = r.pylon.config;
+      return {
+        name: r.name,
+        ok: true as const,
+        disabled: c.disabled,
+        trigger: c.trigger.type,
+        path: c.trigger.path ?? null,
+        cron: c.trigger.cron ?? null,
+        schedule: c.trigger.cron ? describeCron(c.trigger.cron) : null,
+        timezone: c.trigger.type === "cron"
+          ? c.trigger.timezone ?? global.config.defaults.timezone ?? null
+          : null,
+        description: c.description ?? "",
+      };
+    });
+    if (args.values.json) {
+      ctx.io.out(JSON.stringify(entries, null, 2) + "\n");
+      return 0;
+    }
+    if (entries.length === 0) {
+      ctx.io.out("No pylons yet. Create one with `pylon construct <name> --from sentry`.\n");
+      return 0;
+    }
+    const rows = entries.map((e) => {
+      if (!e.ok) return [e.name, "?", "", "error: cannot load (see below)"];
+      const where = e.trigger === "cron" ? `${e.cron} (${e.schedule})` : e.path ?? "";
+      const desc = e.disabled ? `[disabled] ${e.description}`.trim() : e.description;
+      return [e.name, e.trigger, where, desc];
+    });
+    ctx.io.out(table(["NAME", "TRIGGER", "PATH", "DESCRIPTION"], rows));
+    const broken = entries.filter((e) => !e.ok);
+    for (const e of broken) ctx.io.out(`\n${e.name}: ${e.error}\n`);
+    if (broken.length > 0) {
+      ctx.io.out(`\nFix with \`pylon edit <name>\`.\n`);
+    }
+    return 0;
+  },
+};

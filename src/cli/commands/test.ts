@@ -1,0 +1,127 @@
+/**
+ * `pylon test <name> --payload <json|@file> --dry-run [--json]`: renders a pylon's templates
+ * against a payload without a daemon, so users see exactly what the agent and the channel get.
+ *
+ * @module
+ */
+
+import { PylonError, TemplateError, UsageError } from "../../errors.ts";
+import { resolvePylon } from "../../config/mod.ts";
+import { systemTimezone } from "../../cron/mod.ts";
+import { renderTemplate } from "../../template/mod.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { loadNamedPylon } from "../shared.ts";
+
+export const testCommand: Command = {
+  name: "test",
+  summary: "Render a pylon's prompt, topic, message, repo and ref against a payload",
+  usage: "test <name> [--payload JSON|@FILE] --dry-run [--json]",
+  description: `Renders the templates of agent.prompt, channel.topic, channel.message,
+workspace.repo and workspace.ref the way a job would, without starting anything.
+Without --payload, a small sample payload is used. A template error exits 1 and names
+the field, line and column.`,
+  options: {
+    payload: {
+      type: "string",
+      description: "Webhook body as JSON text, or @path/to/file.json",
+      valueName: "JSON|@FILE",
+    },
+    "dry-run": { type: "boolean", description: "Only render, send nothing" },
+    json: { type: "boolean", description: "Print the rendered fields as a JSON object" },
+  },
+  positionals: { min: 1, max: 1, completion: "pylon" },
+  async run(args, ctx) {
+    const name = args.positionals[0]!;
+    if (!args.values["dry-run"]) {
+      throw new UsageError("`pylon test` needs --dry-run in this version", {
+        hint: `sending a test event to a running daemon is not available yet; run \`pylon test ${name} --dry-run\``,
+      });
+    }
+    const { global, pylon } = await loadNamedPylon(ctx, name);
+    const body = await readPayload(args.values.payload as string | undefined, name);
+    const resolved = resolvePylon(pylon.config, global.config, {
+      env: pylon.env,
+      systemTimezone: systemTimezone(ctx.env),
+    });
+    const data = { body, headers: {} as Record<string, string> };
+    const fields = {
+      prompt: resolved.agent.prompt,
+      topic: resolved.channel.topic,
+      message: resolved.channel.message,
+      repo: pylon.config.workspace.repo,
+      ref: pylon.config.workspace.ref,
+    };
+    const names: Record<keyof typeof fields, string> = {
+      prompt: "agent.prompt",
+      topic: "channel.topic",
+      message: "channel.message",
+      repo: "workspace.repo",
+      ref: "workspace.ref",
+    };
+    const rendered: Record<string, string | null> = {};
+    for (const key of Object.keys(fields) as (keyof typeof fields)[]) {
+      const text = fields[key];
+      try {
+        rendered[key] = text === undefined ? null : renderTemplate(names[key], text, data);
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+        ctx.io.err(
+          `Error: cannot render ${names[key]} of pylon "${name}" at line ${e.line}, column ${e.column}: ` +
+            `${e.message}\n`,
+        );
+        return 1;
+      }
+    }
+    if (args.values.json) {
+      ctx.io.out(JSON.stringify({ pylon: name, ...rendered }, null, 2) + "\n");
+      return 0;
+    }
+    printHuman(ctx, name, resolved.config.trigger.type, rendered);
+    return 0;
+  },
+};
+
+function printHuman(
+  ctx: CommandContext,
+  name: string,
+  trigger: string,
+  rendered: Record<string, string | null>,
+): void {
+  const section = (title: string, value: string | null) => {
+    if (value === null) return `${title}: (not set)\n`;
+    if (!value.includes("\n")) return `${title}: ${value}\n`;
+    return `${title}:\n${value.replace(/\n$/, "").split("\n").map((l) => `  ${l}`).join("\n")}\n`;
+  };
+  ctx.io.out(`Dry run of pylon "${name}" (${trigger} trigger); nothing was sent.\n\n`);
+  ctx.io.out(section("Prompt", rendered.prompt ?? null));
+  ctx.io.out(section("Topic", rendered.topic ?? null));
+  ctx.io.out(section("Message", rendered.message ?? null));
+  ctx.io.out(section("Repo", rendered.repo ?? null));
+  ctx.io.out(section("Ref", rendered.ref ?? null));
+}
+
+async function readPayload(value: string | undefined, name: string): Promise<unknown> {
+  if (value === undefined) {
+    return {
+      error: `Test error from pylon test ${name}`,
+      issue: { title: `Test issue for ${name}`, culprit: "app.ts:42" },
+    };
+  }
+  let text = value;
+  let source = "--payload";
+  if (value.startsWith("@")) {
+    source = value.slice(1);
+    try {
+      text = await Deno.readTextFile(source);
+    } catch (e) {
+      throw new PylonError(`Cannot read the payload file ${source}`, { cause: e });
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`The payload in ${source} is not valid JSON: ${(e as Error).message}`, {
+      hint: `pass a JSON object, e.g. --payload '{"action":"opened"}' or --payload @event.json`,
+    });
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The `pylon construct --from` templates, rendered as commented YAML so the file teaches the
+ * user what each part does. Pure: name + answers in, text out.
+ *
+ * @module
+ */
+
+/** Everything a template may be filled with. */
+export interface ConstructAnswers {
+  name: string;
+  /** RFC 3339 timestamp written to `created`. */
+  created: string;
+  trigger: "webhook" | "cron";
+  path?: string | undefined;
+  cron?: string | undefined;
+  timezone?: string | undefined;
+  workspace: "git-clone" | "git-worktree" | "local" | "none";
+  repo?: string | undefined;
+  ref?: string | undefined;
+  localPath?: string | undefined;
+  description: string;
+  prompt: string;
+  topic?: string | undefined;
+  message?: string | undefined;
+  approval: boolean;
+  timeout: string;
+  agentType?: "claude" | "opencode" | undefined;
+  /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
+  triggerNotes?: string[];
+}
+
+/** Names accepted by `--from`. */
+export const TEMPLATE_NAMES = ["sentry", "github-pr", "cron-audit", "blank"] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+/** Flags that fill the fields a template leaves open. */
+export interface TemplateFlags {
+  repo?: string | undefined;
+  ref?: string | undefined;
+  path?: string | undefined;
+  cron?: string | undefined;
+  timezone: string;
+}
+
+/** The answers a template gives for `name`, with the flags applied. */
+export function templateAnswers(
+  template: TemplateName,
+  name: string,
+  created: string,
+  flags: TemplateFlags,
+): ConstructAnswers {
+  const webhook = { trigger: "webhook" as const, path: flags.path ?? `/${name}` };
+  switch (template) {
+    case "sentry":
+      return {
+        name,
+        created,
+        ...webhook,
+        description: "Investigate Sentry error alerts",
+        triggerNotes: [
+          "Verify Sentry's signature: add SENTRY_CLIENT_SECRET=<client secret> to this",
+          "pylon's .env file, then uncomment the next two lines.",
+          'secret: "${SENTRY_CLIENT_SECRET}"',
+          "signature_header: Sentry-Hook-Signature",
+        ],
+        workspace: "git-clone",
+        repo: flags.repo ?? "",
+        ref: flags.ref ?? "main",
+        topic: "{{ .body.data.event.title }}",
+        message: "{{ .body.data.event.title }}\n{{ .body.data.event.culprit }}\n" +
+          "{{ .body.data.event.web_url }}\n",
+        approval: true,
+        prompt: "Investigate this Sentry error and suggest a fix.\n\n" +
+          "Title: {{ .body.data.event.title }}\nCulprit: {{ .body.data.event.culprit }}\n" +
+          "Level: {{ .body.data.event.level }}\nPlatform: {{ .body.data.event.platform }}\n" +
+          "Sentry URL: {{ .body.data.event.web_url }}\n",
+        timeout: "10m",
+      };
+    case "github-pr":
+      return {
+        name,
+        created,
+        ...webhook,
+        description: "Review GitHub pull requests",
+        triggerNotes: [
+          "Verify GitHub's signature: add GITHUB_WEBHOOK_SECRET=<secret> to this pylon's",
+          ".env file, then uncomment the next two lines.",
+          'secret: "${GITHUB_WEBHOOK_SECRET}"',
+          "signature_header: X-Hub-Signature-256",
+        ],
+        workspace: "git-clone",
+        repo: flags.repo ?? "{{ .body.repository.clone_url }}",
+        ref: flags.ref ?? "{{ .body.pull_request.head.ref }}",
+        topic: "PR #{{ .body.number }}: {{ .body.pull_request.title }}",
+        message: "New PR from {{ .body.pull_request.user.login }}\n" +
+          "{{ .body.pull_request.html_url }}\n",
+        approval: false,
+        prompt: "Review pull request #{{ .body.number }}: {{ .body.pull_request.title }}.\n" +
+          "Check for bugs, security issues, and suggest improvements.\n" +
+          "Focus on the diff; do not rewrite files unless there is a clear defect.\n",
+        timeout: "15m",
+      };
+    case "cron-audit":
+      return {
+        name,
+        created,
+        trigger: "cron",
+        cron: flags.cron ?? "0 9 * * 1",
+        timezone: flags.timezone,
+        description: "Weekly codebase security audit",
+        workspace: "git-clone",
+        repo: flags.repo ?? "",
+        ref: flags.ref ?? "main",
+        message: "Weekly codebase audit\n",
+        approval: false,
+        prompt: "Audit this codebase for security vulnerabilities, outdated dependencies,\n" +
+          "and code quality issues. Provide a summary report.\n",
+        timeout: "30m",
+      };
+    case "blank":
+      return {
+        name,
+        created,
+        ...webhook,
+        description: "",
+        workspace: flags.repo ? "git-clone" : "none",
+        repo: flags.repo,
+        ref: flags.repo ? flags.ref ?? "main" : undefined,
+        approval: false,
+        prompt: "This event triggered the run:\n\n{{ .body }}\n\nExplain what happened.\n",
+        timeout: "15m",
+      };
+  }
+}
+
+/** Renders answers as a commented pylon.yaml. */
+export function renderPylonYaml(a: ConstructAnswers): string {
+  const out: string[] = [];
+  const q = (s: string) => JSON.stringify(s);
+  out.push(`# Pylon "${a.name}". Reference: pylon.yaml in the README. Edit with: pylon edit ${a.name}`);
+  out.push(`name: ${a.name}`);
+  if (a.description) out.push(`description: ${q(a.description)}`);
+  out.push(`created: ${q(a.created)}`, "");
+  out.push("trigger:", `  type: ${a.trigger}`);
+  if (a.trigger === "webhook") {
+    out.push(`  # Events are POSTed to this path on the daemon's port.`, `  path: ${q(a.path!)}`);
+    for (const note of a.triggerNotes ?? []) out.push(`  # ${note}`);
+  } else {
+    out.push(`  # minute hour day-of-month month day-of-week; explain it with: pylon cron "<expr>"`);
+    out.push(`  cron: ${q(a.cron!)}`);
+    if (a.timezone) out.push(`  timezone: ${q(a.timezone)}`);
+  }
+  out.push("", "workspace:", `  type: ${a.workspace}`);
+  if (a.workspace === "git-clone" || a.workspace === "git-worktree") {
+    if (!a.repo) out.push("  # Set the repository to clone (SSH or HTTPS URL).");
+    out.push(`  repo: ${q(a.repo ?? "")}`);
+    if (a.ref) out.push(`  ref: ${q(a.ref)}`);
+  }
+  if (a.workspace === "local") out.push(`  path: ${q(a.localPath ?? "")}`);
+  const channel: string[] = [];
+  if (a.topic) channel.push(`  topic: ${q(a.topic)}`);
+  if (a.message) channel.push(...block("message", a.message));
+  channel.push(`  # true: wait for Investigate/Ignore before the agent runs.`);
+  channel.push(`  approval: ${a.approval}`);
+  out.push("", "# Uses defaults.channel from config.yaml unless a type is set here.", "channel:");
+  out.push(...channel);
+  out.push("", "agent:");
+  if (a.agentType) out.push(`  type: ${a.agentType}`);
+  out.push("  # A Go text/template; the webhook body is .body, e.g. {{ .body.action }}.");
+  out.push(...block("prompt", a.prompt));
+  out.push(`  timeout: ${a.timeout}`);
+  return out.join("\n") + "\n";
+}
+
+function block(key: string, text: string): string[] {
+  // A block scalar cannot start with an indented line without an indentation indicator.
+  if (/^[ \t]/.test(text) || /[\t\r]/.test(text)) return [`  ${key}: ${JSON.stringify(text)}`];
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  const indicator = text.endsWith("\n") ? "|" : "|-";
+  return [`  ${key}: ${indicator}`, ...body.split("\n").map((l) => (l === "" ? "" : `    ${l}`))];
+}

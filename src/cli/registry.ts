@@ -1,0 +1,32 @@
+/**
+ * The list of commands, in the order `pylon --help` shows them.
+ *
+ * @module
+ */
+
+import type { Command } from "./command.ts";
+import { completeCommand, completionCommand, setCompletionCommands } from "./commands/completion.ts";
+import { constructCommand } from "./commands/construct.ts";
+import { cronCommand } from "./commands/cron.ts";
+import { destroyCommand } from "./commands/destroy.ts";
+import { editCommand } from "./commands/edit.ts";
+import { listCommand } from "./commands/list.ts";
+import { startCommand } from "./commands/start.ts";
+import { testCommand } from "./commands/test.ts";
+import { versionCommand } from "./commands/version.ts";
+
+/** Every command, visible ones in help order. */
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  constructCommand,
+  listCommand,
+  editCommand,
+  testCommand,
+  destroyCommand,
+  cronCommand,
+  completionCommand,
+  versionCommand,
+  completeCommand,
+];
+
+setCompletionCommands(() => COMMANDS);

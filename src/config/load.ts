@@ -1,0 +1,199 @@
+/**
+ * Reads `config.yaml`, the `.env` files and every `pylons/<name>/pylon.yaml` from a pylon home.
+ * A missing `config.yaml` means built-in defaults; a broken pylon is reported, never fatal to
+ * the others.
+ *
+ * @module
+ */
+
+import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { mergeGlobalEnv, parseDotEnv } from "./env.ts";
+import { formatIssue } from "./issues.ts";
+import { parseConfigText } from "./parse.ts";
+import { displayPath, type PylonPaths } from "./paths.ts";
+import { channelProblems, validateGlobal, validatePylon } from "./validate.ts";
+import {
+  GLOBAL_KEY_HOMES,
+  type GlobalConfig,
+  globalConfigSchema,
+  PYLON_KEY_HOMES,
+  type PylonConfig,
+  pylonConfigSchema,
+} from "./schema.ts";
+import { resolveChannel } from "./resolve.ts";
+
+/** The machine-level config and the variables every pylon sees. */
+export interface LoadedGlobal {
+  config: GlobalConfig;
+  /** Process environment with the global `.env` filled in under it. */
+  env: Record<string, string>;
+  /** Whether `config.yaml` exists (else `config` is the built-in defaults). */
+  exists: boolean;
+}
+
+/** One pylon, validated. */
+export interface LoadedPylon {
+  name: string;
+  config: PylonConfig;
+  /** Variables this pylon sees: its `.env` over {@linkcode LoadedGlobal.env}. */
+  env: Record<string, string>;
+}
+
+/** One entry of {@linkcode loadAllPylons}: a pylon or why it could not be loaded. */
+export type PylonLoadResult =
+  | { name: string; ok: true; pylon: LoadedPylon }
+  | { name: string; ok: false; error: ConfigError };
+
+/** Reads a text file; `null` when it does not exist. */
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function configError(what: string, file: string, issues: ConfigIssue[], hint: string): ConfigError {
+  const lines = issues.map((i) => formatIssue(file, i));
+  const message = issues.length === 1
+    ? `Cannot load ${what}: ${lines[0]}`
+    : `Cannot load ${what} (${issues.length} problems):\n  ${lines.join("\n  ")}`;
+  return new ConfigError(message, { file, issues, hint });
+}
+
+/**
+ * Reads a `.env` file into a map; a missing file is empty.
+ *
+ * @throws {ConfigError} for lines that are not `KEY=VALUE`
+ */
+export async function loadDotEnvFile(path: string, home?: string): Promise<Record<string, string>> {
+  const text = await readOptional(path);
+  if (text === null) return {};
+  const { vars, problems } = parseDotEnv(text);
+  if (problems.length > 0) {
+    const file = displayPath(path, home);
+    throw configError(
+      file,
+      file,
+      problems.map((p) => ({ keyPath: "", message: p.message, line: p.line })),
+      "each line must be KEY=VALUE; lines starting with # are comments",
+    );
+  }
+  return vars;
+}
+
+/**
+ * Loads `config.yaml` and the global `.env`. Without a `config.yaml`, built-in defaults apply.
+ *
+ * @throws {ConfigError} naming the file, line, field and fix
+ */
+export async function loadGlobalConfig(
+  paths: PylonPaths,
+  processEnv: Record<string, string>,
+): Promise<LoadedGlobal> {
+  const home = processEnv.HOME;
+  const env = mergeGlobalEnv(processEnv, await loadDotEnvFile(paths.globalEnv, home));
+  const text = await readOptional(paths.globalConfig);
+  if (text === null) {
+    return { config: globalConfigSchema.parse({}), env, exists: false };
+  }
+  const file = displayPath(paths.globalConfig, home);
+  const hint = "fix the file, then check it with `pylon doctor`";
+  const parsed = parseConfigText(text, {
+    schema: globalConfigSchema,
+    lookup: (name) => env[name],
+    envFileHint: displayPath(paths.globalEnv, home),
+    keyHomes: GLOBAL_KEY_HOMES,
+  });
+  if (!parsed.ok) throw configError("config.yaml", file, parsed.issues, hint);
+  const issues = validateGlobal(parsed.value, parsed.finder);
+  if (issues.length > 0) throw configError("config.yaml", file, issues, hint);
+  return { config: parsed.value, env, exists: true };
+}
+
+/** Names of the constructed pylons (folders holding a `pylon.yaml`), sorted. */
+export async function listPylonNames(paths: PylonPaths): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(paths.pylonsDir)) {
+      if (!entry.isDirectory) continue;
+      try {
+        await Deno.stat(paths.pylonConfig(entry.name));
+        names.push(entry.name);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return names.sort();
+}
+
+/**
+ * Loads and validates one pylon against the global config.
+ *
+ * @throws {ConfigError} naming the file, line, field and fix; `issues` is empty and the message
+ *   says "not found" when the pylon does not exist
+ */
+export async function loadPylon(
+  paths: PylonPaths,
+  name: string,
+  global: LoadedGlobal,
+): Promise<LoadedPylon> {
+  const home = global.env.HOME;
+  const path = paths.pylonConfig(name);
+  const file = displayPath(path, home);
+  const text = await readOptional(path);
+  if (text === null) {
+    throw new ConfigError(`Cannot load pylon "${name}": ${file} does not exist`, {
+      file,
+      hint: `create it with \`pylon construct ${name}\`, or run \`pylon list\` to see existing pylons`,
+    });
+  }
+  const own = await loadDotEnvFile(paths.pylonEnv(name), home);
+  const env = { ...global.env, ...own };
+  const envFile = displayPath(paths.pylonEnv(name), home);
+  const hint = `edit it with \`pylon edit ${name}\``;
+  const what = `pylon "${name}"`;
+  const parsed = parseConfigText(text, {
+    schema: pylonConfigSchema,
+    lookup: (key) => own[key] ?? global.env[key],
+    envFileHint: `${envFile} (this pylon only) or ${displayPath(paths.globalEnv, home)}`,
+    keyHomes: PYLON_KEY_HOMES,
+  });
+  if (!parsed.ok) throw configError(what, file, parsed.issues, hint);
+  const issues = validatePylon(parsed.value, name, parsed.finder);
+  const channel = resolveChannel(parsed.value, global.config);
+  const ownsConnection = parsed.value.channel?.type !== undefined;
+  for (const p of channelProblems(channel.type, channel)) {
+    const pos = parsed.finder.valueAt(ownsConnection ? ["channel"] : []);
+    issues.push({
+      keyPath: `channel.${p.field}`,
+      message: ownsConnection ? p.message : `${p.message} (in this file or in config.yaml defaults.channel)`,
+      line: pos?.line,
+      column: pos?.column,
+    });
+  }
+  if (issues.length > 0) throw configError(what, file, issues, hint);
+  return { name, config: parsed.value, env };
+}
+
+/** Loads every pylon; a broken one is returned with its error instead of failing the rest. */
+export async function loadAllPylons(
+  paths: PylonPaths,
+  global: LoadedGlobal,
+): Promise<PylonLoadResult[]> {
+  const results: PylonLoadResult[] = [];
+  for (const name of await listPylonNames(paths)) {
+    try {
+      results.push({ name, ok: true, pylon: await loadPylon(paths, name, global) });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      results.push({ name, ok: false, error: e });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,45 @@
+/**
+ * Config files: schemas, loading with positioned errors, `.env` files, `${VAR}` references,
+ * resolution of a pylon's effective settings, and the file layout under `PYLON_HOME`.
+ *
+ * Imports nothing of ours except `errors.ts` and the pure `cron/` and `template/` leaves.
+ *
+ * @module
+ */
+
+export { createPylonPaths, displayPath, resolvePylonHome } from "./paths.ts";
+export type { PylonPaths } from "./paths.ts";
+export {
+  listPylonNames,
+  loadAllPylons,
+  loadDotEnvFile,
+  loadGlobalConfig,
+  loadPylon,
+} from "./load.ts";
+export type { LoadedGlobal, LoadedPylon, PylonLoadResult } from "./load.ts";
+export { expandReferences, findReferences, mergeGlobalEnv, parseDotEnv } from "./env.ts";
+export { formatDuration, parseByteSize, parseDuration } from "./duration.ts";
+export { builtinImage, providerKeyVar, resolveChannel, resolvePylon, webhookUrl } from "./resolve.ts";
+export type { ResolvedAgent, ResolvedChannel, ResolvedPylon } from "./resolve.ts";
+export { assertPylonName, pylonNameProblem } from "./names.ts";
+export { volumeProblem } from "./validate.ts";
+export { parseConfigText } from "./parse.ts";
+export { closest, formatIssue } from "./issues.ts";
+export {
+  AGENT_TYPES,
+  CHANNEL_TYPES,
+  globalConfigSchema,
+  JOB_STATUSES,
+  pylonConfigSchema,
+  TRIGGER_TYPES,
+  WORKSPACE_TYPES,
+} from "./schema.ts";
+export type {
+  AgentType,
+  ChannelType,
+  GlobalConfig,
+  JobStatus,
+  PylonConfig,
+  TriggerConfig,
+  WorkspaceConfig,
+} from "./schema.ts";

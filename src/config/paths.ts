@@ -1,0 +1,73 @@
+/**
+ * Where pylon keeps its files. Every path is derived from one root, `PYLON_HOME`
+ * (default `~/.pylon`), so tests and several instances on one host never collide.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** The file layout under one pylon home folder. */
+export interface PylonPaths {
+  /** The root folder (`PYLON_HOME`). */
+  readonly root: string;
+  /** `config.yaml`, the machine-level config. */
+  readonly globalConfig: string;
+  /** The global `.env` file. */
+  readonly globalEnv: string;
+  /** Folder holding one sub-folder per pylon. */
+  readonly pylonsDir: string;
+  /** Per-job folders and logs. */
+  readonly jobsDir: string;
+  /** Cached git mirrors. */
+  readonly reposDir: string;
+  /** The bearer token of the daemon's control API. */
+  readonly daemonToken: string;
+  /** Folder of one pylon. */
+  pylonDir(name: string): string;
+  /** `pylon.yaml` of one pylon. */
+  pylonConfig(name: string): string;
+  /** `.env` of one pylon. */
+  pylonEnv(name: string): string;
+  /** `jobs.db` of one pylon. */
+  pylonDb(name: string): string;
+}
+
+/** Builds the layout under `root`; does no I/O. */
+export function createPylonPaths(root: string): PylonPaths {
+  const pylonsDir = join(root, "pylons");
+  return {
+    root,
+    globalConfig: join(root, "config.yaml"),
+    globalEnv: join(root, ".env"),
+    pylonsDir,
+    jobsDir: join(root, "jobs"),
+    reposDir: join(root, "repos"),
+    daemonToken: join(root, "daemon.token"),
+    pylonDir: (name) => join(pylonsDir, name),
+    pylonConfig: (name) => join(pylonsDir, name, "pylon.yaml"),
+    pylonEnv: (name) => join(pylonsDir, name, ".env"),
+    pylonDb: (name) => join(pylonsDir, name, "jobs.db"),
+  };
+}
+
+/**
+ * Resolves the pylon home from the environment: `PYLON_HOME`, else `$HOME/.pylon`.
+ *
+ * @throws {Error} when neither `PYLON_HOME` nor `HOME` is set
+ */
+export function resolvePylonHome(env: Record<string, string | undefined>): string {
+  const explicit = env.PYLON_HOME;
+  if (explicit) return explicit;
+  const home = env.HOME ?? env.USERPROFILE;
+  if (!home) {
+    throw new Error("Cannot find the pylon home folder: neither PYLON_HOME nor HOME is set");
+  }
+  return join(home, ".pylon");
+}
+
+/** Shows a path the way users think of it: the home folder as `~`. */
+export function displayPath(path: string, home: string | undefined): string {
+  if (home && (path === home || path.startsWith(home + "/"))) return "~" + path.slice(home.length);
+  return path;
+}

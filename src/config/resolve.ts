@@ -1,0 +1,163 @@
+/**
+ * The effective settings of one pylon: its own file first, then `config.yaml` defaults, then
+ * built-in defaults (yaml_pylon.mdx "Config resolution order"). Pure.
+ *
+ * @module
+ */
+
+import { parseByteSize, parseDuration } from "./duration.ts";
+import type {
+  AgentType,
+  ChannelType,
+  GlobalConfig,
+  PylonConfig,
+  SlackSettings,
+  TelegramSettings,
+  WebhookSettings,
+} from "./schema.ts";
+
+/** Built-in agent images are named `pylon/agent-<type>` and built locally, never pulled. */
+export function builtinImage(type: "claude" | "opencode"): string {
+  return `pylon/agent-${type}`;
+}
+
+/** Environment variable holding each provider's API key. */
+export function providerKeyVar(provider: string | undefined): string {
+  const known: Record<string, string> = {
+    anthropic: "ANTHROPIC_API_KEY",
+    openai: "OPENAI_API_KEY",
+    google: "GOOGLE_API_KEY",
+  };
+  return known[provider ?? "anthropic"] ?? `${(provider ?? "").toUpperCase()}_API_KEY`;
+}
+
+/** Channel settings after resolution. */
+export interface ResolvedChannel {
+  type: ChannelType;
+  telegram?: TelegramSettings | undefined;
+  slack?: SlackSettings | undefined;
+  webhook?: WebhookSettings | undefined;
+  topic: string | undefined;
+  message: string | undefined;
+  /** Only webhook triggers wait for approval; cron pylons ignore `approval: true`. */
+  approval: boolean;
+}
+
+/** Agent settings after resolution. */
+export interface ResolvedAgent {
+  type: AgentType;
+  image: string;
+  auth: "oauth" | "api_key" | "none";
+  /** The API key (already expanded), when the auth method uses one. Never log it. */
+  apiKey: string | undefined;
+  /** The variable the key is passed as inside the container. */
+  apiKeyVar: string;
+  provider: string | undefined;
+  oauthPath: string | undefined;
+  command: string[] | undefined;
+  env: Record<string, string>;
+  prompt: string;
+  timeoutMs: number;
+  volumes: string[];
+  network: "bridge" | "none" | "host";
+  memoryBytes: number | undefined;
+  cpus: number | undefined;
+}
+
+/** Everything the daemon and the CLI need to know about one pylon. */
+export interface ResolvedPylon {
+  name: string;
+  config: PylonConfig;
+  channel: ResolvedChannel;
+  agent: ResolvedAgent;
+  /** IANA zone cron schedules are evaluated in. */
+  timezone: string;
+  /** Full URL to register with the sender, for webhook pylons. */
+  webhookUrl: string | undefined;
+}
+
+/** What resolution needs besides the two files. */
+export interface ResolveContext {
+  /** Variables visible to this pylon (its `.env` over the process env and the global `.env`). */
+  env: Record<string, string>;
+  /** The host's zone, used when neither file names one. */
+  systemTimezone: string;
+}
+
+/** Resolves a pylon against the global config. */
+export function resolvePylon(
+  config: PylonConfig,
+  global: GlobalConfig,
+  ctx: ResolveContext,
+): ResolvedPylon {
+  return {
+    name: config.name,
+    config,
+    channel: resolveChannel(config, global),
+    agent: resolveAgent(config, global, ctx.env),
+    timezone: config.trigger.timezone ?? global.defaults.timezone ?? ctx.systemTimezone,
+    webhookUrl: config.trigger.type === "webhook" && config.trigger.path
+      ? webhookUrl(config, global)
+      : undefined,
+  };
+}
+
+/** `trigger.public_url` → `server.public_url` → `http://<host>:<port>`, plus the path. */
+export function webhookUrl(config: PylonConfig, global: GlobalConfig): string {
+  const base = config.trigger.public_url ?? global.server.public_url ??
+    `http://${global.server.host}:${global.server.port}`;
+  return base.replace(/\/+$/, "") + (config.trigger.path ?? "");
+}
+
+/** A pylon's channel block overrides the connection; topic/message/approval are its own. */
+export function resolveChannel(config: PylonConfig, global: GlobalConfig): ResolvedChannel {
+  const own = config.channel;
+  const defaults = global.defaults.channel;
+  const type = own?.type ?? defaults.type ?? "stdout";
+  return {
+    type,
+    telegram: own?.telegram ?? defaults.telegram,
+    slack: own?.slack ?? defaults.slack,
+    webhook: own?.webhook ?? defaults.webhook,
+    topic: own?.topic,
+    message: own?.message,
+    approval: config.trigger.type === "webhook" && (own?.approval ?? false),
+  };
+}
+
+function resolveAgent(
+  config: PylonConfig,
+  global: GlobalConfig,
+  env: Record<string, string>,
+): ResolvedAgent {
+  const agent = config.agent;
+  const defaults = global.defaults.agent;
+  const type = agent.type ?? defaults.type;
+  const perType = type === "claude" ? defaults.claude : type === "opencode" ? defaults.opencode : undefined;
+  const auth = agent.auth ?? perType?.auth ?? (type === "opencode" ? "none" : "oauth");
+  const provider = type === "claude"
+    ? "anthropic"
+    : agent.provider ?? (type === "opencode" ? defaults.opencode.provider : undefined);
+  const apiKeyVar = providerKeyVar(provider);
+  const image = agent.image ?? perType?.image ??
+    (type === "custom" ? "" : builtinImage(type));
+  const timeout = agent.timeout ?? global.docker.default_timeout;
+  const memory = agent.memory ?? global.docker.memory;
+  return {
+    type,
+    image,
+    auth,
+    apiKey: auth === "api_key" ? agent.api_key ?? env[apiKeyVar] : undefined,
+    apiKeyVar,
+    provider,
+    oauthPath: type === "claude" && auth === "oauth" ? defaults.claude.oauth_path : undefined,
+    command: agent.command,
+    env: agent.env,
+    prompt: agent.prompt,
+    timeoutMs: parseDuration(timeout) ?? 15 * 60_000,
+    volumes: agent.volumes,
+    network: agent.network ?? "bridge",
+    memoryBytes: memory === undefined ? undefined : parseByteSize(memory) ?? undefined,
+    cpus: agent.cpus ?? global.docker.cpus,
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * zod schemas of `config.yaml` and `pylon.yaml`: every documented field with its default.
+ * Types are inferred from the schemas so the two never drift.
+ *
+ * Cross-field rules that need other modules (cron syntax, time zones, templates) live in
+ * `validate.ts`; this file only knows shapes.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { parseByteSize, parseDuration } from "./duration.ts";
+
+/** Job statuses (ARCHITECTURE.md §3.3). */
+export const JOB_STATUSES = [
+  "awaiting_approval",
+  "queued",
+  "running",
+  "completed",
+  "failed",
+  "timed_out",
+  "killed",
+  "dismissed",
+] as const;
+
+export const CHANNEL_TYPES = ["telegram", "slack", "webhook", "stdout"] as const;
+export const AGENT_TYPES = ["claude", "opencode", "custom"] as const;
+export const WORKSPACE_TYPES = ["git-clone", "git-worktree", "local", "none"] as const;
+export const TRIGGER_TYPES = ["webhook", "cron"] as const;
+export const PROVIDERS = ["anthropic", "openai", "google"] as const;
+export const SIGNATURE_FORMATS = ["auto", "hex", "sha256", "sha1", "slack", "stripe"] as const;
+export const NETWORK_MODES = ["bridge", "none", "host"] as const;
+
+/** `api_key` and `api-key` are both accepted everywhere (the docs use both) and stored as `api_key`. */
+const AUTH = z.preprocess(
+  (v) => (v === "api-key" ? "api_key" : v),
+  z.enum(["oauth", "api_key", "none"]),
+);
+
+const duration = z.string().refine((s) => parseDuration(s) !== null, {
+  message: "is not a duration; write it like 30s, 10m, 1h30m",
+});
+const byteSize = z.union([z.string(), z.number()]).refine((v) => parseByteSize(v) !== null, {
+  message: "is not a size; write it like 512m, 2g or 1MiB",
+});
+const httpUrl = z.string().refine((s) => /^https?:\/\/[^\s/]+/.test(s), {
+  message: "must be an http:// or https:// URL",
+});
+
+const telegramSettings = z.strictObject({
+  bot_token: z.string().optional(),
+  /** 0 or absent: detect the chat from the first message the bot receives. */
+  chat_id: z.union([z.int(), z.string().regex(/^-?\d+$/).transform(Number)]).optional(),
+  allowed_users: z.array(z.union([z.int(), z.string().regex(/^\d+$/).transform(Number)]))
+    .default([]),
+  api_url: httpUrl.default("https://api.telegram.org"),
+});
+
+const slackSettings = z.strictObject({
+  bot_token: z.string().optional(),
+  app_token: z.string().optional(),
+  channel_id: z.string().optional(),
+  allowed_users: z.array(z.string()).default([]),
+  api_url: httpUrl.default("https://slack.com/api"),
+});
+
+const webhookSettings = z.strictObject({
+  url: httpUrl.optional(),
+  secret: z.string().optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+const channelConnections = {
+  type: z.enum(CHANNEL_TYPES).optional(),
+  telegram: telegramSettings.optional(),
+  slack: slackSettings.optional(),
+  webhook: webhookSettings.optional(),
+};
+
+/** `defaults.channel` in config.yaml. */
+export const defaultChannelSchema = z.strictObject(channelConnections);
+
+/** `channel` in pylon.yaml: a connection override plus what to post. */
+export const pylonChannelSchema = z.strictObject({
+  ...channelConnections,
+  topic: z.string().optional(),
+  message: z.string().optional(),
+  approval: z.boolean().default(false),
+});
+
+const claudeDefaults = z.strictObject({
+  image: z.string().optional(),
+  auth: AUTH.default("oauth"),
+  oauth_path: z.string().default("~/.claude"),
+});
+
+const opencodeDefaults = z.strictObject({
+  image: z.string().optional(),
+  auth: AUTH.default("none"),
+  provider: z.enum(PROVIDERS).optional(),
+});
+
+/** config.yaml */
+export const globalConfigSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  server: z.strictObject({
+    port: z.int().min(1).max(65535).default(8080),
+    host: z.string().min(1).default("0.0.0.0"),
+    public_url: httpUrl.optional(),
+    max_body: byteSize.default("1MiB"),
+  }).prefault({}),
+  defaults: z.strictObject({
+    channel: defaultChannelSchema.prefault({ type: "stdout" }),
+    agent: z.strictObject({
+      type: z.enum(AGENT_TYPES).default("claude"),
+      claude: claudeDefaults.prefault({}),
+      opencode: opencodeDefaults.prefault({}),
+    }).prefault({}),
+    timezone: z.string().optional(),
+  }).prefault({}),
+  docker: z.strictObject({
+    max_concurrent: z.int().min(1).default(3),
+    max_queue: z.int().min(0).default(100),
+    default_timeout: duration.default("15m"),
+    memory: byteSize.optional(),
+    cpus: z.number().positive().optional(),
+    pids_limit: z.int().min(16).default(1024),
+    ca_certificates: z.array(z.string()).default([]),
+  }).prefault({}),
+  jobs: z.strictObject({
+    retain_days: z.int().min(0).default(90),
+  }).prefault({}),
+});
+
+const triggerSchema = z.strictObject({
+  type: z.enum(TRIGGER_TYPES),
+  path: z.string().optional(),
+  secret: z.string().optional(),
+  signature_header: z.string().optional(),
+  signature_format: z.enum(SIGNATURE_FORMATS).default("auto"),
+  delivery_header: z.string().optional(),
+  public_url: httpUrl.optional(),
+  cron: z.string().optional(),
+  timezone: z.string().optional(),
+  catch_up: z.boolean().default(false),
+});
+
+const workspaceSchema = z.strictObject({
+  type: z.enum(WORKSPACE_TYPES),
+  repo: z.string().optional(),
+  ref: z.string().optional(),
+  path: z.string().optional(),
+});
+
+const agentSchema = z.strictObject({
+  type: z.enum(AGENT_TYPES).optional(),
+  auth: AUTH.optional(),
+  api_key: z.string().optional(),
+  provider: z.enum(PROVIDERS).optional(),
+  image: z.string().optional(),
+  command: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+    .default({}),
+  prompt: z.string().default(""),
+  timeout: duration.optional(),
+  volumes: z.array(z.string()).default([]),
+  network: z.enum(NETWORK_MODES).optional(),
+  memory: byteSize.optional(),
+  cpus: z.number().positive().optional(),
+});
+
+/** pylon.yaml */
+export const pylonConfigSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  disabled: z.boolean().default(false),
+  created: z.union([z.string(), z.date().transform((d) => d.toISOString())]).optional(),
+  trigger: triggerSchema,
+  workspace: workspaceSchema.prefault({ type: "none" }),
+  channel: pylonChannelSchema.optional(),
+  agent: agentSchema.prefault({}),
+});
+
+export type GlobalConfig = z.output<typeof globalConfigSchema>;
+export type PylonConfig = z.output<typeof pylonConfigSchema>;
+export type TriggerConfig = PylonConfig["trigger"];
+export type WorkspaceConfig = PylonConfig["workspace"];
+export type AgentConfig = PylonConfig["agent"];
+export type PylonChannelConfig = z.output<typeof pylonChannelSchema>;
+export type DefaultChannelConfig = z.output<typeof defaultChannelSchema>;
+export type TelegramSettings = z.output<typeof telegramSettings>;
+export type SlackSettings = z.output<typeof slackSettings>;
+export type WebhookSettings = z.output<typeof webhookSettings>;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+export type AgentType = (typeof AGENT_TYPES)[number];
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Top-level keys of each file, for the "belongs under" hints. */
+export const GLOBAL_TOP_KEYS = Object.keys(globalConfigSchema.shape);
+export const PYLON_TOP_KEYS = Object.keys(pylonConfigSchema.shape);
+
+/**
+ * Where each key of a file lives (dotted parent paths), for hints like "`approval` belongs under
+ * `channel`" when a key is written at the wrong level.
+ */
+export const PYLON_KEY_HOMES: Record<string, string[]> = collectHomes({
+  trigger: triggerSchema,
+  workspace: workspaceSchema,
+  channel: pylonChannelSchema,
+  "channel.telegram": telegramSettings,
+  "channel.slack": slackSettings,
+  "channel.webhook": webhookSettings,
+  agent: agentSchema,
+});
+
+export const GLOBAL_KEY_HOMES: Record<string, string[]> = collectHomes({
+  server: globalConfigSchema.shape.server.unwrap(),
+  defaults: globalConfigSchema.shape.defaults.unwrap(),
+  "defaults.channel": defaultChannelSchema,
+  "defaults.channel.telegram": telegramSettings,
+  "defaults.channel.slack": slackSettings,
+  "defaults.channel.webhook": webhookSettings,
+  "defaults.agent": globalConfigSchema.shape.defaults.unwrap().shape.agent.unwrap(),
+  "defaults.agent.claude": claudeDefaults,
+  "defaults.agent.opencode": opencodeDefaults,
+  docker: globalConfigSchema.shape.docker.unwrap(),
+  jobs: globalConfigSchema.shape.jobs.unwrap(),
+});
+
+function collectHomes(
+  sections: Record<string, { shape: Record<string, unknown> }>,
+): Record<string, string[]> {
+  const homes: Record<string, string[]> = {};
+  for (const [section, schema] of Object.entries(sections)) {
+    for (const key of Object.keys(schema.shape)) (homes[key] ??= []).push(section);
+  }
+  return homes;
+}

@@ -1,0 +1,262 @@
+/**
+ * Rules that span fields or need other modules: trigger/workspace/channel/agent combinations,
+ * cron syntax, time zones, templates and volume entries. Run after the schema has passed.
+ *
+ * `config/` otherwise imports nothing of ours but `errors.ts`; `cron/` and `template/` are pure
+ * leaf modules, so checking them here, at load time, keeps the dependency graph acyclic.
+ *
+ * @module
+ */
+
+import { isAbsolute, normalize } from "node:path";
+import type { ConfigIssue } from "../errors.ts";
+import { TemplateError } from "../errors.ts";
+import { isValidTimezone, parseCron } from "../cron/mod.ts";
+import { parseTemplate } from "../template/mod.ts";
+import { keyPathString, type PositionFinder } from "./issues.ts";
+import type { DefaultChannelConfig, GlobalConfig, PylonConfig } from "./schema.ts";
+import { parseDuration } from "./duration.ts";
+
+/** Collects issues at key paths, positioned in the file. */
+class IssueList {
+  readonly issues: ConfigIssue[] = [];
+  readonly #finder: PositionFinder;
+
+  constructor(finder: PositionFinder) {
+    this.#finder = finder;
+  }
+
+  add(path: PropertyKey[], message: string): void {
+    const pos = this.#finder.valueAt(path);
+    this.issues.push({ keyPath: keyPathString(path), message, line: pos?.line, column: pos?.column });
+  }
+}
+
+/** Paths the daemon serves itself; a webhook may not take them. */
+const RESERVED_PATHS = ["/healthz", "/metrics", "/api"];
+const WEBHOOK_ONLY = ["path", "secret", "signature_header", "delivery_header", "public_url"] as const;
+
+/** Checks a pylon config that passed its schema. `dirName` is the folder it was loaded from. */
+export function validatePylon(
+  config: PylonConfig,
+  dirName: string,
+  finder: PositionFinder,
+): ConfigIssue[] {
+  const list = new IssueList(finder);
+  if (config.name !== dirName) {
+    list.add(
+      ["name"],
+      `is "${config.name}" but the pylon's folder is "${dirName}"; set name: ${dirName}`,
+    );
+  }
+  checkTrigger(config, list);
+  checkWorkspace(config, list);
+  if (config.channel) checkChannelSections(config.channel, ["channel"], list);
+  checkAgent(config, list);
+  checkTemplates(config, list);
+  return list.issues;
+}
+
+function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
+  if (trigger.type === "webhook") {
+    if (!trigger.path) {
+      list.add(["trigger"], "a webhook trigger needs `path`, e.g. path: /my-pylon");
+    } else if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trigger.path)) {
+      list.add(
+        ["trigger", "path"],
+        `"${trigger.path}" is not a URL path; start it with / and use letters, digits, - _ . ~ /`,
+      );
+    } else if (RESERVED_PATHS.some((p) => trigger.path === p || trigger.path!.startsWith(p + "/"))) {
+      list.add(["trigger", "path"], `"${trigger.path}" is used by the daemon itself; pick another`);
+    }
+    if (trigger.secret && !trigger.signature_header) {
+      list.add(
+        ["trigger", "signature_header"],
+        "is required when trigger.secret is set: name the header the sender signs with, " +
+          "e.g. X-Hub-Signature-256 (GitHub) or Sentry-Hook-Signature (Sentry)",
+      );
+    }
+    for (const key of ["cron", "timezone"] as const) {
+      if (trigger[key] !== undefined) {
+        list.add(["trigger", key], "only applies to cron triggers; remove it or set type: cron");
+      }
+    }
+    return;
+  }
+  for (const key of WEBHOOK_ONLY) {
+    if (trigger[key] !== undefined) {
+      list.add(["trigger", key], "only applies to webhook triggers; remove it or set type: webhook");
+    }
+  }
+  if (!trigger.cron) {
+    list.add(["trigger"], 'a cron trigger needs `cron`, e.g. cron: "0 9 * * 1-5"');
+  } else {
+    try {
+      parseCron(trigger.cron);
+    } catch (e) {
+      list.add(["trigger", "cron"], e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (trigger.timezone !== undefined && !isValidTimezone(trigger.timezone)) {
+    list.add(
+      ["trigger", "timezone"],
+      `"${trigger.timezone}" is not an IANA time zone; use a name like Europe/Berlin or UTC`,
+    );
+  }
+}
+
+function checkWorkspace({ workspace }: PylonConfig, list: IssueList): void {
+  const needsRepo = workspace.type === "git-clone" || workspace.type === "git-worktree";
+  if (needsRepo && !workspace.repo) {
+    list.add(["workspace"], `a ${workspace.type} workspace needs \`repo\``);
+  }
+  if (workspace.type === "local") {
+    if (!workspace.path) list.add(["workspace"], "a local workspace needs `path`");
+    else if (!isAbsolute(workspace.path) && !workspace.path.startsWith("~")) {
+      list.add(["workspace", "path"], "must be an absolute path or start with ~");
+    }
+  }
+  if (!needsRepo) {
+    for (const key of ["repo", "ref"] as const) {
+      if (workspace[key] !== undefined) {
+        list.add(["workspace", key], `is not used by a ${workspace.type} workspace; remove it`);
+      }
+    }
+  }
+  if (workspace.type !== "local" && workspace.path !== undefined) {
+    list.add(["workspace", "path"], `is only used by a local workspace; remove it`);
+  }
+}
+
+/** A section for another channel type than the chosen one is almost always a mistake. */
+function checkChannelSections(
+  channel: DefaultChannelConfig,
+  at: PropertyKey[],
+  list: IssueList,
+): void {
+  if (!channel.type) return;
+  for (const other of ["telegram", "slack", "webhook"] as const) {
+    if (other !== channel.type && channel[other] !== undefined) {
+      list.add(
+        [...at, other],
+        `is set but the channel type is ${channel.type}; remove it or set type: ${other}`,
+      );
+    }
+  }
+}
+
+/** Checks that the effective channel has what its type needs. */
+export function channelProblems(
+  type: string,
+  channel: DefaultChannelConfig,
+): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  const need = (section: "telegram" | "slack" | "webhook", field: string, example: string) => {
+    const settings = channel[section] as Record<string, unknown> | undefined;
+    if (!settings || settings[field] === undefined || settings[field] === "") {
+      out.push({
+        field: `${section}.${field}`,
+        message: `is required for a ${type} channel, e.g. ${field}: ${example}`,
+      });
+    }
+  };
+  if (type === "telegram") need("telegram", "bot_token", '"${TELEGRAM_BOT_TOKEN}"');
+  if (type === "slack") {
+    need("slack", "bot_token", '"${SLACK_BOT_TOKEN}"');
+    need("slack", "app_token", '"${SLACK_APP_TOKEN}"');
+    need("slack", "channel_id", "C0123456789");
+  }
+  if (type === "webhook") need("webhook", "url", "https://example.com/pylon-events");
+  return out;
+}
+
+function checkAgent({ agent }: PylonConfig, list: IssueList): void {
+  if (agent.type === "custom" && !agent.image) {
+    list.add(["agent"], "a custom agent needs `image` (and optionally `command`)");
+  }
+  if (agent.type !== "custom" && agent.command !== undefined) {
+    list.add(["agent", "command"], "only applies to custom agents (type: custom)");
+  }
+  if (agent.timeout !== undefined && (parseDuration(agent.timeout) ?? 0) <= 0) {
+    list.add(["agent", "timeout"], "must be longer than zero, e.g. 10m");
+  }
+  agent.volumes.forEach((entry, i) => {
+    const problem = volumeProblem(entry);
+    if (problem) list.add(["agent", "volumes", i], problem);
+  });
+}
+
+const BLOCKED_EXACT = ["/", "/etc", "/root"];
+const BLOCKED_TREES = ["/etc", "/proc", "/sys", "/dev", "/boot"];
+const SOCKET_PATHS = ["/var/run/docker.sock", "/run/docker.sock", "/var/lib/docker"];
+
+/**
+ * Checks one `source:target[:ro|rw]` volume entry by its text (ARCHITECTURE.md §3.8). The runner
+ * checks again after resolving symlinks on the host; this catches mistakes at load time.
+ */
+export function volumeProblem(entry: string): string | undefined {
+  const parts = entry.split(":");
+  if (parts.length < 2 || parts.length > 3) {
+    return `"${entry}" is not source:target[:ro|rw]`;
+  }
+  const [source, target, mode] = parts as [string, string, string?];
+  if (source === "") return `"${entry}" has an empty source path`;
+  if (!source.startsWith("/") && !source.startsWith("~")) {
+    return `"${entry}": the source must be an absolute path or start with ~`;
+  }
+  if (!target.startsWith("/")) return `"${entry}": the target must be an absolute path`;
+  if (mode !== undefined && mode !== "ro" && mode !== "rw") {
+    return `"${entry}": the mode must be ro or rw, not "${mode}"`;
+  }
+  if (source.startsWith("~")) return undefined;
+  const clean = normalize(source).replace(/\/+$/, "") || "/";
+  const under = (root: string) => clean === root || clean.startsWith(root + "/");
+  if (
+    BLOCKED_EXACT.includes(clean) || BLOCKED_TREES.some(under) ||
+    SOCKET_PATHS.some((p) => under(p) || p.startsWith(clean + "/")) || clean === "/run" ||
+    clean === "/var"
+  ) {
+    return `"${entry}": mounting ${clean} is not allowed (it exposes the host or the Docker socket)`;
+  }
+  return undefined;
+}
+
+function checkTemplates(config: PylonConfig, list: IssueList): void {
+  const fields: [PropertyKey[], string | undefined][] = [
+    [["agent", "prompt"], config.agent.prompt],
+    [["channel", "topic"], config.channel?.topic],
+    [["channel", "message"], config.channel?.message],
+    [["workspace", "repo"], config.workspace.repo],
+    [["workspace", "ref"], config.workspace.ref],
+  ];
+  for (const [path, text] of fields) {
+    if (!text) continue;
+    try {
+      parseTemplate(path.join("."), text);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      const reason = e.message.replace(/^template: [^:]*:\d+(:\d+)?: /, "");
+      list.add(path, `template error at line ${e.line}, column ${e.column} of the template: ${reason}`);
+    }
+  }
+}
+
+/** Checks a global config that passed its schema. */
+export function validateGlobal(config: GlobalConfig, finder: PositionFinder): ConfigIssue[] {
+  const list = new IssueList(finder);
+  const tz = config.defaults.timezone;
+  if (tz !== undefined && !isValidTimezone(tz)) {
+    list.add(
+      ["defaults", "timezone"],
+      `"${tz}" is not an IANA time zone; use a name like Europe/Berlin or UTC`,
+    );
+  }
+  checkChannelSections(config.defaults.channel, ["defaults", "channel"], list);
+  const type = config.defaults.channel.type;
+  if (type) {
+    for (const p of channelProblems(type, config.defaults.channel)) {
+      list.add(["defaults", "channel", ...p.field.split(".")], p.message);
+    }
+  }
+  return list.issues;
+}

@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
+
+Deno.test("pylon --help lists every visible command", async () => {
+  await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "--help"), 0);
+  for (const name of ["start", "construct", "list", "edit", "test", "destroy", "cron", "completion", "version"]) {
+    assert.match(ctx.stdout(), new RegExp(`^  ${name} `, "m"), name);
+  }
+  assert.doesNotMatch(ctx.stdout(), /__complete/);
+});
+
+Deno.test("every command answers --help and pylon help <command>", async (t) => {
+  for (const name of ["start", "construct", "list", "edit", "test", "destroy", "cron", "completion", "version"]) {
+    await t.step(name, async () => {
+      await using ctx = await createTestContext();
+      assert.equal(await cli(ctx, name, "--help"), 0);
+      assert.match(ctx.stdout(), new RegExp(`Usage:\n  pylon ${name}`));
+      await using ctx2 = await createTestContext();
+      assert.equal(await cli(ctx2, "help", name), 0);
+      assert.equal(ctx2.stdout(), ctx.stdout());
+    });
+  }
+});
+
+Deno.test("an unknown command exits 2 and suggests the closest one", async () => {
+  await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "lsit"), 2);
+  assert.match(ctx.stderr(), /Unknown command "lsit"/);
+  assert.match(ctx.stderr(), /did you mean `pylon list`\?/);
+});
+
+Deno.test("a wrong option or argument count exits 2 with the usage", async () => {
+  await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "list", "--jsn"), 2);
+  assert.match(ctx.stderr(), /Unknown option '--jsn'/);
+  await using ctx2 = await createTestContext();
+  assert.equal(await cli(ctx2, "edit"), 2);
+  assert.match(ctx2.stderr(), /expected 1, got 0/);
+  assert.match(ctx2.stderr(), /usage: pylon edit <name>/);
+});
+
+Deno.test("pylon version prints the version from deno.json", async () => {
+  await using ctx = await createTestContext();
+  const { version } = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  assert.equal(await cli(ctx, "version"), 0);
+  assert.equal(ctx.stdout(), `pylon ${version}\n`);
+});
+
+Deno.test("pylon construct --from writes a valid pylon and prints where", async (t) => {
+  for (const template of ["sentry", "github-pr", "cron-audit", "blank"]) {
+    await t.step(template, async () => {
+      await using ctx = await createTestContext();
+      const code = await cli(ctx, "construct", "my-pylon", "--from", template, "--repo", "https://example.com/r.git");
+      assert.equal(code, 0, ctx.stderr());
+      assert.match(ctx.stdout(), /Pylon constructed: my-pylon\n  Config: .*pylons\/my-pylon\/pylon\.yaml/);
+      assert.doesNotMatch(ctx.stdout(), /Before it can run/);
+      if (template !== "cron-audit") assert.match(ctx.stdout(), /Webhook: http:\/\/0\.0\.0\.0:8080\/my-pylon/);
+      else assert.match(ctx.stdout(), /Schedule: 0 9 \* \* 1 \(UTC\)/);
+      assert.equal(await cli(ctx, "list", "--json"), 0);
+      const list = JSON.parse(ctx.stdout().slice(ctx.stdout().indexOf("[")));
+      assert.equal(list[0].ok, true, JSON.stringify(list));
+    });
+  }
+});
+
+Deno.test("pylon construct fills the fields a template leaves open from flags", async () => {
+  await using ctx = await createTestContext();
+  const code = await cli(
+    ctx,
+    "construct",
+    "audit",
+    "--from",
+    "cron-audit",
+    "--repo",
+    "git@github.com:acme/app.git",
+    "--ref",
+    "develop",
+    "--cron",
+    "30 6 * * 1-5",
+    "--tz",
+    "Europe/Berlin",
+  );
+  assert.equal(code, 0, ctx.stderr());
+  const yaml = await Deno.readTextFile(ctx.paths.pylonConfig("audit"));
+  assert.match(yaml, /repo: "git@github\.com:acme\/app\.git"/);
+  assert.match(yaml, /ref: "develop"/);
+  assert.match(yaml, /cron: "30 6 \* \* 1-5"/);
+  assert.match(yaml, /timezone: "Europe\/Berlin"/);
+  assert.match(yaml, /created: "2026-11-24T10:00:00Z"/);
+});
+
+Deno.test("pylon construct says what is left to fill when a template needs a repo", async () => {
+  await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "construct", "triage", "--from", "sentry"), 0);
+  assert.match(ctx.stdout(), /Before it can run, fix:\n    .*pylon\.yaml:\d+:\d+: workspace: a git-clone workspace needs `repo`/);
+  assert.match(ctx.stdout(), /--repo <url>/);
+});
+
+Deno.test("pylon construct refuses bad names, existing pylons, unknown templates and no terminal", async () => {
+  await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "construct", "../evil", "--from", "blank"), 2);
+  assert.match(ctx.stderr(), /Invalid pylon name "\.\.\/evil"/);
+  assert.equal(await cli(ctx, "construct", "MyPylon", "--from", "blank"), 2);
+  assert.match(ctx.stderr(), /use lowercase: "mypylon"/);
+  assert.equal(await cli(ctx, "construct", "ok", "--from", "nope"), 2);
+  assert.match(ctx.stderr(), /Unknown template "nope"/);
+  assert.equal(await cli(ctx, "construct", "ok"), 2);
+  assert.match(ctx.stderr(), /needs an interactive terminal/);
+  assert.equal(await cli(ctx, "construct", "ok", "--from", "blank"), 0);
+  assert.equal(await cli(ctx, "construct", "ok", "--from", "blank"), 1);
+  assert.match(ctx.stderr(), /Pylon "ok" already exists/);
+  assert.equal(await cli(ctx, "construct", "x", "--from", "sentry", "--cron", "* * * * *"), 2);
+  assert.match(ctx.stderr(), /--cron only applies to the cron-audit template/);
+});
+
+Deno.test("pylon construct asks questions on a terminal", async () => {
+  await using ctx = await createTestContext({
+    isTty: true,
+    input: [
+      "cron", // trigger
+      "Nightly checks", // description
+      "0 2 * * *", // cron
+      "Mars/Base", // bad zone, asked again
+      "Asia/Tokyo",
+      "git-clone",
+      "https://example.com/app.git",
+      "", // ref default main
+      "opencode",
+      "Check {{ .body }}",
+      "for regressions",
+      "",
+      "", // timeout default
+    ],
+  });
+  assert.equal(await cli(ctx, "construct", "nightly"), 0, ctx.stderr());
+  assert.match(ctx.stdout(), /not an IANA time zone/);
+  const yaml = await Deno.readTextFile(ctx.paths.pylonConfig("nightly"));
+  assert.match(yaml, /timezone: "Asia\/Tokyo"/);
+  assert.match(yaml, /type: opencode/);
+  assert.match(yaml, /prompt: \|\n    Check \{\{ \.body \}\}\n    for regressions\n/);
+  assert.doesNotMatch(ctx.stdout(), /Before it can run/);
+});
+
+Deno.test("pylon list shows a broken pylon with its error instead of hiding it", async () => {
+  await using ctx = await createTestContext();
+  await cli(ctx, "construct", "hook", "--from", "blank");
+  await cli(ctx, "construct", "weekly", "--from", "cron-audit", "--repo", "https://e.com/r.git");
+  await writePylon(ctx, "broken", "name: broken\ntrigger:\n  type: webhook\n  path: /broken\napproval: true\n");
+  await using out = await createTestContext();
+  Object.assign(out, { paths: ctx.paths });
+  assert.equal(await cli(out, "list"), 0);
+  const text = out.stdout();
+  assert.match(text, /^NAME\s+TRIGGER\s+PATH\s+DESCRIPTION$/m);
+  assert.match(text, /^broken\s+\?\s+error: cannot load \(see below\)$/m);
+  assert.match(text, /^hook\s+webhook\s+\/hook$/m);
+  assert.match(text, /^weekly\s+cron\s+0 9 \* \* 1 \(.*Monday.*\)\s+Weekly codebase security audit$/m);
+  assert.match(text, /broken: Cannot load pylon "broken": .*pylon\.yaml:5:1: approval: .*belongs under `channel`/);
+});
+
+Deno.test("pylon edit runs $EDITOR on the file, then validates it", async () => {
+  let seen: string[] = [];
+  await using ctx = await createTestContext({
+    env: { EDITOR: "code --wait" },
+    editor: async (cmd, args) => {
+      seen = [cmd, ...args];
+      const file = args.at(-1)!;
+      await Deno.writeTextFile(file, (await Deno.readTextFile(file)).replace("type: webhook", "type: webhooks"));
+      return 0;
+    },
+  });
+  await cli(ctx, "construct", "hook", "--from", "blank");
+  assert.equal(await cli(ctx, "edit", "hook"), 1);
+  assert.deepEqual(seen, ["code", "--wait", ctx.paths.pylonConfig("hook")]);
+  assert.match(ctx.stderr(), /trigger\.type: "webhooks" is not supported; use "webhook"/);
+  assert.equal(await cli(ctx, "edit", "missing"), 1);
+  assert.match(ctx.stderr(), /Pylon "missing" does not exist/);
+});
+
+Deno.test("pylon destroy asks first and removes the pylon's folder", async () => {
+  await using ctx = await createTestContext({ input: ["n", "y"] });
+  await cli(ctx, "construct", "hook", "--from", "blank");
+  assert.equal(await cli(ctx, "destroy", "hook"), 0);
+  assert.match(ctx.stdout(), /Cancelled\./);
+  await Deno.stat(ctx.paths.pylonConfig("hook"));
+  assert.equal(await cli(ctx, "destroy", "hook"), 0);
+  assert.match(ctx.stdout(), /Pylon "hook" destroyed\./);
+  await assert.rejects(Deno.stat(ctx.paths.pylonDir("hook")), Deno.errors.NotFound);
+  await cli(ctx, "construct", "other", "--from", "blank");
+  assert.equal(await cli(ctx, "destroy", "other"), 1, "no answer on stdin cancels");
+  assert.equal(await cli(ctx, "destroy", "other", "--yes"), 0);
+});
+
+Deno.test("pylon test --dry-run renders every templated field against the payload", async () => {
+  await using ctx = await createTestContext();
+  await cli(ctx, "construct", "pr", "--from", "github-pr");
+  const payload = JSON.stringify({
+    number: 42,
+    pull_request: { title: "Fix it", head: { ref: "fix/it" }, user: { login: "ada" }, html_url: "https://gh/pr/42" },
+    repository: { clone_url: "https://github.com/acme/app.git" },
+  });
+  assert.equal(await cli(ctx, "test", "pr", "--payload", payload, "--dry-run", "--json"), 0, ctx.stderr());
+  const out = JSON.parse(ctx.stdout().slice(ctx.stdout().indexOf("{\n")));
+  assert.equal(out.repo, "https://github.com/acme/app.git");
+  assert.equal(out.ref, "fix/it");
+  assert.equal(out.topic, "PR #42: Fix it");
+  assert.equal(out.message, "New PR from ada\nhttps://gh/pr/42\n");
+  assert.match(out.prompt, /^Review pull request #42: Fix it\./);
+});
+
+Deno.test("pylon test --dry-run reads @file payloads and prints <no value> for missing fields", async () => {
+  await using ctx = await createTestContext();
+  await cli(ctx, "construct", "triage", "--from", "sentry", "--repo", "https://e.com/r.git");
+  const file = `${ctx.paths.root}/event.json`;
+  await Deno.writeTextFile(file, JSON.stringify({ data: { event: { title: "ZeroDivisionError" } } }));
+  assert.equal(await cli(ctx, "test", "triage", "--payload", `@${file}`, "--dry-run"), 0, ctx.stderr());
+  assert.match(ctx.stdout(), /Topic: ZeroDivisionError\n/);
+  assert.match(ctx.stdout(), /  Culprit: <no value>\n/);
+});
+
+Deno.test("pylon test --dry-run exits 1 naming the field and position of a template error", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(
+    ctx,
+    "hook",
+    'name: hook\ntrigger:\n  type: webhook\n  path: /hook\nagent:\n  prompt: "{{ index .body.items 5 }}"\n',
+  );
+  assert.equal(await cli(ctx, "test", "hook", "--payload", '{"items":[1]}', "--dry-run"), 1);
+  assert.match(ctx.stderr(), /cannot render agent\.prompt of pylon "hook" at line 1, column \d+/);
+  assert.equal(await cli(ctx, "test", "hook", "--payload", "{not json", "--dry-run"), 2);
+  assert.match(ctx.stderr(), /not valid JSON/);
+});

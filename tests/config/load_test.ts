@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../src/errors.ts";
+import {
+  loadAllPylons,
+  loadGlobalConfig,
+  loadPylon,
+  resolvePylon,
+} from "../../src/config/mod.ts";
+import { createTestContext, writePylon } from "../_helpers/cli.ts";
+
+const MINIMAL = `name: hook
+trigger:
+  type: webhook
+  path: /hook
+agent:
+  prompt: "Look at {{ .body.x }}"
+`;
+
+async function loadError(fn: () => Promise<unknown>): Promise<ConfigError> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+Deno.test("loadGlobalConfig() uses built-in defaults when config.yaml is absent", async () => {
+  await using ctx = await createTestContext();
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  assert.equal(global.exists, false);
+  assert.equal(global.config.server.port, 8080);
+  assert.equal(global.config.server.host, "0.0.0.0");
+  assert.equal(global.config.defaults.channel.type, "stdout");
+  assert.equal(global.config.defaults.agent.type, "claude");
+  assert.equal(global.config.docker.max_concurrent, 3);
+  assert.equal(global.config.docker.max_queue, 100);
+  assert.equal(global.config.docker.default_timeout, "15m");
+  assert.equal(global.config.jobs.retain_days, 90);
+});
+
+Deno.test("loadGlobalConfig() points a misplaced key at its section with line and column", async () => {
+  await using ctx = await createTestContext();
+  await Deno.writeTextFile(ctx.paths.globalConfig, "version: 1\nport: 9000\nserver:\n  host: 127.0.0.1\n");
+  const e = await loadError(() => loadGlobalConfig(ctx.paths, ctx.env));
+  assert.equal(e.issues.length, 1);
+  assert.equal(e.issues[0]!.line, 2);
+  assert.equal(e.issues[0]!.column, 1);
+  assert.match(e.message, /config\.yaml:2:1: port: `port` is not valid at the top level; it belongs under `server`/);
+});
+
+Deno.test("loadGlobalConfig() fills unset variables from the global .env without overriding exported ones", async () => {
+  await using ctx = await createTestContext({ env: { TOKEN_A: "from-shell" } });
+  await Deno.writeTextFile(ctx.paths.globalEnv, "TOKEN_A=from-file\nTOKEN_B=file-b\n");
+  await Deno.writeTextFile(
+    ctx.paths.globalConfig,
+    'defaults:\n  channel:\n    type: telegram\n    telegram:\n      bot_token: "${TOKEN_A}-${TOKEN_B}"\n',
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  assert.equal(global.config.defaults.channel.telegram?.bot_token, "from-shell-file-b");
+});
+
+Deno.test("loadPylon() explains a top-level key that belongs under channel", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "hook", MINIMAL + "approval: true\n");
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const e = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  assert.match(e.message, /pylon\.yaml:7:1: approval: `approval` is not valid at the top level; it belongs under `channel`/);
+  assert.equal(e.hint, "edit it with `pylon edit hook`");
+});
+
+Deno.test("loadPylon() suggests the right spelling of a mistyped key and value", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(
+    ctx,
+    "hook",
+    "name: hook\ntrigger:\n  type: webhok\n  path: /hook\n  sceret: abc\nagent:\n  prompt: hi\n",
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const e = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  assert.equal(e.issues.length, 2, e.message);
+  assert.match(e.message, /:3:9: trigger\.type: "webhok" is not supported; use "webhook"/);
+  assert.match(e.message, /:5:3: trigger\.sceret: unknown key `sceret` under `trigger`; did you mean `secret`\?/);
+});
+
+Deno.test("loadPylon() names an unset variable and where to put it, never a secret value", async () => {
+  await using ctx = await createTestContext({ env: { AGENT_KIND: "hunter2-secret" } });
+  await writePylon(
+    ctx,
+    "hook",
+    'name: hook\ntrigger:\n  type: webhook\n  path: /hook\n  secret: "${HOOK_SECRET}"\n' +
+      "  signature_header: X-Hub-Signature-256\nagent:\n  type: ${AGENT_KIND}\n  prompt: hi\n",
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const e = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  assert.match(e.message, /:5:11: trigger\.secret: references \$\{HOOK_SECRET\} but it is not set; add HOOK_SECRET=<value> to .*pylons\/hook\/\.env \(this pylon only\) or .*\.env/);
+  assert.match(e.message, /agent\.type: the value from the environment is not supported/);
+  assert.doesNotMatch(e.message, /hunter2/);
+});
+
+Deno.test("loadPylon() resolves ${VAR} from the pylon's .env before the process env", async () => {
+  await using ctx = await createTestContext({ env: { HOOK_SECRET: "process" } });
+  await writePylon(
+    ctx,
+    "hook",
+    'name: hook\ntrigger:\n  type: webhook\n  path: /hook\n  secret: "${HOOK_SECRET}"\n' +
+      "  signature_header: X-Hub-Signature-256\nagent:\n  prompt: hi\n",
+    "HOOK_SECRET=per-pylon\n",
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const pylon = await loadPylon(ctx.paths, "hook", global);
+  assert.equal(pylon.config.trigger.secret, "per-pylon");
+});
+
+Deno.test("loadPylon() reports a YAML syntax error with its line", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "hook", "name: hook\ntrigger:\n  type: webhook\n   path: /x\n");
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const e = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  assert.match(e.message, /pylon\.yaml:4:\d+: YAML syntax error/);
+});
+
+Deno.test("loadPylon() reports every problem at once", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(
+    ctx,
+    "hook",
+    [
+      "name: other",
+      "trigger:",
+      "  type: cron",
+      '  cron: "0 25 * * *"',
+      "  timezone: Mars/Olympus",
+      "workspace:",
+      "  type: git-clone",
+      "agent:",
+      "  timeout: soon",
+      "  volumes:",
+      '    - "/var/run/docker.sock:/var/run/docker.sock"',
+      '    - "/etc/ssh:/ssh:ro"',
+      '    - "relative:/x"',
+      '  prompt: "{{ if .body.x }}unclosed"',
+    ].join("\n"),
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const e = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  const byPath = Object.fromEntries(e.issues.map((i) => [i.keyPath, i]));
+  assert.match(byPath["agent.timeout"]!.message, /not a duration/);
+  assert.equal(byPath["agent.timeout"]!.line, 9);
+  // The schema failed, so the cross-field checks did not run yet: fix shapes first.
+  const e2 = await (async () => {
+    await writePylon(
+      ctx,
+      "hook",
+      (await Deno.readTextFile(ctx.paths.pylonConfig("hook"))).replace("timeout: soon", "timeout: 5m"),
+    );
+    return await loadError(() => loadPylon(ctx.paths, "hook", global));
+  })();
+  const p = Object.fromEntries(e2.issues.map((i) => [i.keyPath, i]));
+  assert.match(p["name"]!.message, /is "other" but the pylon's folder is "hook"/);
+  assert.match(p["trigger.cron"]!.message, /hour/);
+  assert.equal(p["trigger.cron"]!.line, 4);
+  assert.match(p["trigger.timezone"]!.message, /not an IANA time zone/);
+  assert.match(p["workspace"]!.message, /needs `repo`/);
+  assert.match(p["agent.volumes[0]"]!.message, /not allowed/);
+  assert.match(p["agent.volumes[1]"]!.message, /not allowed/);
+  assert.match(p["agent.volumes[2]"]!.message, /absolute path or start with ~/);
+  assert.match(p["agent.prompt"]!.message, /template error at line 1, column \d+/);
+  assert.equal(p["agent.prompt"]!.line, 14);
+});
+
+Deno.test("loadAllPylons() returns a broken pylon's error without dropping the others", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "hook", MINIMAL);
+  await writePylon(ctx, "broken", "name: broken\ntrigger:\n  type: carrier-pigeon\n");
+  await Deno.mkdir(ctx.paths.pylonDir("empty-folder"), { recursive: true });
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const results = await loadAllPylons(ctx.paths, global);
+  assert.deepEqual(results.map((r) => [r.name, r.ok]), [["broken", false], ["hook", true]]);
+});
+
+Deno.test("resolvePylon() takes the pylon first, then config.yaml defaults, then built-ins", async () => {
+  await using ctx = await createTestContext({ env: { ANTHROPIC_API_KEY: "sk-test" } });
+  await Deno.writeTextFile(
+    ctx.paths.globalConfig,
+    [
+      "defaults:",
+      "  timezone: Europe/Berlin",
+      "  agent:",
+      "    type: claude",
+      "    claude:",
+      "      auth: api_key",
+      "docker:",
+      "  default_timeout: 20m",
+    ].join("\n"),
+  );
+  await writePylon(ctx, "hook", MINIMAL);
+  await writePylon(
+    ctx,
+    "audit",
+    'name: audit\ntrigger:\n  type: cron\n  cron: "0 9 * * 1"\nchannel:\n  approval: true\n' +
+      "agent:\n  type: opencode\n  auth: api-key\n  provider: openai\n  api_key: k\n  timeout: 30m\n  prompt: audit\n",
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const ctxR = { env: ctx.env, systemTimezone: "UTC" };
+  const hook = resolvePylon((await loadPylon(ctx.paths, "hook", global)).config, global.config, ctxR);
+  assert.equal(hook.agent.type, "claude");
+  assert.equal(hook.agent.auth, "api_key");
+  assert.equal(hook.agent.apiKey, "sk-test");
+  assert.equal(hook.agent.image, "pylon/agent-claude");
+  assert.equal(hook.agent.timeoutMs, 20 * 60_000);
+  assert.equal(hook.channel.type, "stdout");
+  assert.equal(hook.timezone, "Europe/Berlin");
+  assert.equal(hook.webhookUrl, "http://0.0.0.0:8080/hook");
+  const audit = resolvePylon((await loadPylon(ctx.paths, "audit", global)).config, global.config, ctxR);
+  assert.equal(audit.agent.type, "opencode");
+  assert.equal(audit.agent.auth, "api_key");
+  assert.equal(audit.agent.apiKeyVar, "OPENAI_API_KEY");
+  assert.equal(audit.agent.timeoutMs, 30 * 60_000);
+  assert.equal(audit.channel.approval, false, "cron pylons never wait for approval");
+});
