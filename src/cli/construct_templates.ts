@@ -137,7 +137,9 @@ export function templateAnswers(
 export function renderPylonYaml(a: ConstructAnswers): string {
   const out: string[] = [];
   const q = (s: string) => JSON.stringify(s);
-  out.push(`# Pylon "${a.name}". Reference: pylon.yaml in the README. Edit with: pylon edit ${a.name}`);
+  out.push(
+    `# Pylon "${a.name}". Reference: pylon.yaml in the README. Edit with: pylon edit ${a.name}`,
+  );
   out.push(`name: ${a.name}`);
   if (a.description) out.push(`description: ${q(a.description)}`);
   out.push(`created: ${q(a.created)}`, "");
@@ -146,7 +148,9 @@ export function renderPylonYaml(a: ConstructAnswers): string {
     out.push(`  # Events are POSTed to this path on the daemon's port.`, `  path: ${q(a.path!)}`);
     for (const note of a.triggerNotes ?? []) out.push(`  # ${note}`);
   } else {
-    out.push(`  # minute hour day-of-month month day-of-week; explain it with: pylon cron "<expr>"`);
+    out.push(
+      `  # minute hour day-of-month month day-of-week; explain it with: pylon cron "<expr>"`,
+    );
     out.push(`  cron: ${q(a.cron!)}`);
     if (a.timezone) out.push(`  timezone: ${q(a.timezone)}`);
   }

@@ -41,7 +41,9 @@ export function commandHelp(command: Command): string {
       return `${short}--${name}${value}`;
     });
     const width = Math.max(...labels.map((l) => l.length), "-h, --help".length) + 2;
-    options.forEach(([, spec], i) => lines.push(`  ${labels[i]!.padEnd(width)}${spec.description}`));
+    options.forEach(([, spec], i) =>
+      lines.push(`  ${labels[i]!.padEnd(width)}${spec.description}`)
+    );
     lines.push(`  ${"-h, --help".padEnd(width)}Show this help`);
   } else {
     lines.push("", "Options:", "  -h, --help  Show this help");

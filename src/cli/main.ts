@@ -24,8 +24,10 @@ export function findCommand(name: string): Command | undefined {
 
 /** Parses `argv` for `command`. @throws {UsageError} */
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> =
-    {};
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
   for (const [name, spec] of Object.entries(command.options)) {
     options[name] = { type: spec.type };
     if (spec.short) options[name].short = spec.short;
@@ -36,14 +38,21 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    throw new UsageError(`Cannot parse arguments of \`pylon ${command.name}\`: ${cleanArgError(message)}`, {
-      hint: `run \`pylon ${command.name} --help\``,
-    });
+    throw new UsageError(
+      `Cannot parse arguments of \`pylon ${command.name}\`: ${cleanArgError(message)}`,
+      {
+        hint: `run \`pylon ${command.name} --help\``,
+      },
+    );
   }
   const { min, max } = command.positionals;
   const n = parsed.positionals.length;
   if (n < min || n > max) {
-    const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    const expected = min === max
+      ? `${min}`
+      : max === Infinity
+      ? `at least ${min}`
+      : `${min} to ${max}`;
     throw new UsageError(
       `Wrong number of arguments for \`pylon ${command.name}\`: expected ${expected}, got ${n}`,
       { hint: `usage: pylon ${command.usage}` },
@@ -102,7 +111,9 @@ function unknownCommand(name: string): never {
   const visible = COMMANDS.filter((c) => !c.hidden).map((c) => c.name);
   const guess = closest(name, visible);
   throw new UsageError(`Unknown command "${name}"`, {
-    hint: guess ? `did you mean \`pylon ${guess}\`? (run \`pylon --help\` for all commands)` : "run `pylon --help` for all commands",
+    hint: guess
+      ? `did you mean \`pylon ${guess}\`? (run \`pylon --help\` for all commands)`
+      : "run `pylon --help` for all commands",
   });
 }
 

@@ -58,12 +58,19 @@ export function createProcessContext(): CommandContext {
     clock: { now: () => new Date() },
     async spawnInteractive(cmd, args) {
       try {
-        const child = new Deno.Command(cmd, { args, stdin: "inherit", stdout: "inherit", stderr: "inherit" })
+        const child = new Deno.Command(cmd, {
+          args,
+          stdin: "inherit",
+          stdout: "inherit",
+          stderr: "inherit",
+        })
           .spawn();
         return (await child.status).code;
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
-          io.err(`Cannot start the editor "${cmd}": not found; set $EDITOR to an installed editor\n`);
+          io.err(
+            `Cannot start the editor "${cmd}": not found; set $EDITOR to an installed editor\n`,
+          );
           return 127;
         }
         throw e;

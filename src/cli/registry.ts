@@ -5,7 +5,11 @@
  */
 
 import type { Command } from "./command.ts";
-import { completeCommand, completionCommand, setCompletionCommands } from "./commands/completion.ts";
+import {
+  completeCommand,
+  completionCommand,
+  setCompletionCommands,
+} from "./commands/completion.ts";
 import { constructCommand } from "./commands/construct.ts";
 import { cronCommand } from "./commands/cron.ts";
 import { destroyCommand } from "./commands/destroy.ts";

@@ -8,9 +8,9 @@
 import {
   assertPylonName,
   type LoadedGlobal,
+  type LoadedPylon,
   loadGlobalConfig,
   loadPylon,
-  type LoadedPylon,
 } from "../config/mod.ts";
 import { PylonError } from "../errors.ts";
 import type { CliIo, CommandContext } from "./command.ts";

@@ -4,14 +4,38 @@ import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
 Deno.test("pylon --help lists every visible command", async () => {
   await using ctx = await createTestContext();
   assert.equal(await cli(ctx, "--help"), 0);
-  for (const name of ["start", "construct", "list", "edit", "test", "destroy", "cron", "completion", "version"]) {
+  for (
+    const name of [
+      "start",
+      "construct",
+      "list",
+      "edit",
+      "test",
+      "destroy",
+      "cron",
+      "completion",
+      "version",
+    ]
+  ) {
     assert.match(ctx.stdout(), new RegExp(`^  ${name} `, "m"), name);
   }
   assert.doesNotMatch(ctx.stdout(), /__complete/);
 });
 
 Deno.test("every command answers --help and pylon help <command>", async (t) => {
-  for (const name of ["start", "construct", "list", "edit", "test", "destroy", "cron", "completion", "version"]) {
+  for (
+    const name of [
+      "start",
+      "construct",
+      "list",
+      "edit",
+      "test",
+      "destroy",
+      "cron",
+      "completion",
+      "version",
+    ]
+  ) {
     await t.step(name, async () => {
       await using ctx = await createTestContext();
       assert.equal(await cli(ctx, name, "--help"), 0);
@@ -42,7 +66,9 @@ Deno.test("a wrong option or argument count exits 2 with the usage", async () =>
 
 Deno.test("pylon version prints the version from deno.json", async () => {
   await using ctx = await createTestContext();
-  const { version } = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const { version } = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  );
   assert.equal(await cli(ctx, "version"), 0);
   assert.equal(ctx.stdout(), `pylon ${version}\n`);
 });
@@ -51,12 +77,24 @@ Deno.test("pylon construct --from writes a valid pylon and prints where", async 
   for (const template of ["sentry", "github-pr", "cron-audit", "blank"]) {
     await t.step(template, async () => {
       await using ctx = await createTestContext();
-      const code = await cli(ctx, "construct", "my-pylon", "--from", template, "--repo", "https://example.com/r.git");
+      const code = await cli(
+        ctx,
+        "construct",
+        "my-pylon",
+        "--from",
+        template,
+        "--repo",
+        "https://example.com/r.git",
+      );
       assert.equal(code, 0, ctx.stderr());
-      assert.match(ctx.stdout(), /Pylon constructed: my-pylon\n  Config: .*pylons\/my-pylon\/pylon\.yaml/);
+      assert.match(
+        ctx.stdout(),
+        /Pylon constructed: my-pylon\n  Config: .*pylons\/my-pylon\/pylon\.yaml/,
+      );
       assert.doesNotMatch(ctx.stdout(), /Before it can run/);
-      if (template !== "cron-audit") assert.match(ctx.stdout(), /Webhook: http:\/\/0\.0\.0\.0:8080\/my-pylon/);
-      else assert.match(ctx.stdout(), /Schedule: 0 9 \* \* 1 \(UTC\)/);
+      if (template !== "cron-audit") {
+        assert.match(ctx.stdout(), /Webhook: http:\/\/0\.0\.0\.0:8080\/my-pylon/);
+      } else assert.match(ctx.stdout(), /Schedule: 0 9 \* \* 1 \(UTC\)/);
       assert.equal(await cli(ctx, "list", "--json"), 0);
       const list = JSON.parse(ctx.stdout().slice(ctx.stdout().indexOf("[")));
       assert.equal(list[0].ok, true, JSON.stringify(list));
@@ -93,7 +131,10 @@ Deno.test("pylon construct fills the fields a template leaves open from flags", 
 Deno.test("pylon construct says what is left to fill when a template needs a repo", async () => {
   await using ctx = await createTestContext();
   assert.equal(await cli(ctx, "construct", "triage", "--from", "sentry"), 0);
-  assert.match(ctx.stdout(), /Before it can run, fix:\n    .*pylon\.yaml:\d+:\d+: workspace: a git-clone workspace needs `repo`/);
+  assert.match(
+    ctx.stdout(),
+    /Before it can run, fix:\n    .*pylon\.yaml:\d+:\d+: workspace: a git-clone workspace needs `repo`/,
+  );
   assert.match(ctx.stdout(), /--repo <url>/);
 });
 
@@ -146,7 +187,11 @@ Deno.test("pylon list shows a broken pylon with its error instead of hiding it",
   await using ctx = await createTestContext();
   await cli(ctx, "construct", "hook", "--from", "blank");
   await cli(ctx, "construct", "weekly", "--from", "cron-audit", "--repo", "https://e.com/r.git");
-  await writePylon(ctx, "broken", "name: broken\ntrigger:\n  type: webhook\n  path: /broken\napproval: true\n");
+  await writePylon(
+    ctx,
+    "broken",
+    "name: broken\ntrigger:\n  type: webhook\n  path: /broken\napproval: true\n",
+  );
   await using out = await createTestContext();
   Object.assign(out, { paths: ctx.paths });
   assert.equal(await cli(out, "list"), 0);
@@ -154,8 +199,14 @@ Deno.test("pylon list shows a broken pylon with its error instead of hiding it",
   assert.match(text, /^NAME\s+TRIGGER\s+PATH\s+DESCRIPTION$/m);
   assert.match(text, /^broken\s+\?\s+error: cannot load \(see below\)$/m);
   assert.match(text, /^hook\s+webhook\s+\/hook$/m);
-  assert.match(text, /^weekly\s+cron\s+0 9 \* \* 1 \(.*Monday.*\)\s+Weekly codebase security audit$/m);
-  assert.match(text, /broken: Cannot load pylon "broken": .*pylon\.yaml:5:1: approval: .*belongs under `channel`/);
+  assert.match(
+    text,
+    /^weekly\s+cron\s+0 9 \* \* 1 \(.*Monday.*\)\s+Weekly codebase security audit$/m,
+  );
+  assert.match(
+    text,
+    /broken: Cannot load pylon "broken": .*pylon\.yaml:5:1: approval: .*belongs under `channel`/,
+  );
 });
 
 Deno.test("pylon edit runs $EDITOR on the file, then validates it", async () => {
@@ -165,7 +216,10 @@ Deno.test("pylon edit runs $EDITOR on the file, then validates it", async () => 
     editor: async (cmd, args) => {
       seen = [cmd, ...args];
       const file = args.at(-1)!;
-      await Deno.writeTextFile(file, (await Deno.readTextFile(file)).replace("type: webhook", "type: webhooks"));
+      await Deno.writeTextFile(
+        file,
+        (await Deno.readTextFile(file)).replace("type: webhook", "type: webhooks"),
+      );
       return 0;
     },
   });
@@ -196,10 +250,19 @@ Deno.test("pylon test --dry-run renders every templated field against the payloa
   await cli(ctx, "construct", "pr", "--from", "github-pr");
   const payload = JSON.stringify({
     number: 42,
-    pull_request: { title: "Fix it", head: { ref: "fix/it" }, user: { login: "ada" }, html_url: "https://gh/pr/42" },
+    pull_request: {
+      title: "Fix it",
+      head: { ref: "fix/it" },
+      user: { login: "ada" },
+      html_url: "https://gh/pr/42",
+    },
     repository: { clone_url: "https://github.com/acme/app.git" },
   });
-  assert.equal(await cli(ctx, "test", "pr", "--payload", payload, "--dry-run", "--json"), 0, ctx.stderr());
+  assert.equal(
+    await cli(ctx, "test", "pr", "--payload", payload, "--dry-run", "--json"),
+    0,
+    ctx.stderr(),
+  );
   const out = JSON.parse(ctx.stdout().slice(ctx.stdout().indexOf("{\n")));
   assert.equal(out.repo, "https://github.com/acme/app.git");
   assert.equal(out.ref, "fix/it");
@@ -212,8 +275,15 @@ Deno.test("pylon test --dry-run reads @file payloads and prints <no value> for m
   await using ctx = await createTestContext();
   await cli(ctx, "construct", "triage", "--from", "sentry", "--repo", "https://e.com/r.git");
   const file = `${ctx.paths.root}/event.json`;
-  await Deno.writeTextFile(file, JSON.stringify({ data: { event: { title: "ZeroDivisionError" } } }));
-  assert.equal(await cli(ctx, "test", "triage", "--payload", `@${file}`, "--dry-run"), 0, ctx.stderr());
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ data: { event: { title: "ZeroDivisionError" } } }),
+  );
+  assert.equal(
+    await cli(ctx, "test", "triage", "--payload", `@${file}`, "--dry-run"),
+    0,
+    ctx.stderr(),
+  );
   assert.match(ctx.stdout(), /Topic: ZeroDivisionError\n/);
   assert.match(ctx.stdout(), /  Culprit: <no value>\n/);
 });

@@ -78,7 +78,10 @@ Deno.test("pylon start (subprocess) names a taken port and points at pylon docto
       HOME: home,
     });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`Error: Port ${port} on 127\\.0\\.0\\.1 is already in use\n`));
+    assert.match(
+      r.stderr,
+      new RegExp(`Error: Port ${port} on 127\\.0\\.0\\.1 is already in use\n`),
+    );
     assert.match(r.stderr, /pylon doctor/);
   } finally {
     await Deno.remove(home, { recursive: true });

@@ -102,7 +102,9 @@ complete -o default -F _pylon_complete pylon
 }
 
 function zshScript(commands: readonly Command[]): string {
-  const described = commands.map((c) => `    '${c.name}:${c.summary.replace(/'/g, "")}'`).join("\n");
+  const described = commands.map((c) => `    '${c.name}:${c.summary.replace(/'/g, "")}'`).join(
+    "\n",
+  );
   const cases = commands.map((c) =>
     `    ${c.name}) opts=(${optionWords(c).join(" ")}); pylons=${takesPylon(c) ? 1 : 0} ;;`
   ).join("\n");

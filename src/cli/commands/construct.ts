@@ -12,10 +12,10 @@ import {
   formatIssue,
   type GlobalConfig,
   globalConfigSchema,
+  type LoadedGlobal,
   loadGlobalConfig,
   loadPylon,
   webhookUrl,
-  type LoadedGlobal,
 } from "../../config/mod.ts";
 import { isValidTimezone, parseCron, systemTimezone } from "../../cron/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -23,9 +23,9 @@ import {
   type ConstructAnswers,
   renderPylonYaml,
   TEMPLATE_NAMES,
+  templateAnswers,
   type TemplateFlags,
   type TemplateName,
-  templateAnswers,
 } from "../construct_templates.ts";
 import { ask, choose } from "../shared.ts";
 
@@ -44,11 +44,19 @@ Templates:
   blank       webhook  Empty starting point`,
   options: {
     from: { type: "string", description: "Template to start from", valueName: "TEMPLATE" },
-    repo: { type: "string", description: "Repository to clone (git-clone workspace)", valueName: "URL" },
+    repo: {
+      type: "string",
+      description: "Repository to clone (git-clone workspace)",
+      valueName: "URL",
+    },
     ref: { type: "string", description: "Branch, tag or commit to check out", valueName: "REF" },
     path: { type: "string", description: "Webhook path (default /<name>)", valueName: "/PATH" },
     cron: { type: "string", description: "Cron schedule (cron-audit)", valueName: "EXPR" },
-    tz: { type: "string", description: "Time zone of the schedule (default: system)", valueName: "ZONE" },
+    tz: {
+      type: "string",
+      description: "Time zone of the schedule (default: system)",
+      valueName: "ZONE",
+    },
   },
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
@@ -116,7 +124,13 @@ function readFlags(values: Record<string, unknown>, ctx: CommandContext): Templa
       hint: "use a name like Europe/Berlin, America/New_York or UTC",
     });
   }
-  return { repo: str("repo"), ref: str("ref"), path, cron, timezone: tz ?? systemTimezone(ctx.env) };
+  return {
+    repo: str("repo"),
+    ref: str("ref"),
+    path,
+    cron,
+    timezone: tz ?? systemTimezone(ctx.env),
+  };
 }
 
 function checkFlagsFit(template: TemplateName, values: Record<string, unknown>): void {
@@ -149,12 +163,23 @@ async function wizard(
     timeout: "15m",
   };
   if (trigger === "webhook") {
-    a.path = await askValid(ctx, "Webhook path", flags.path ?? `/${name}`, (v) =>
-      /^\/[A-Za-z0-9._~\-/]*$/.test(v) ? undefined : "start with / and use letters, digits, - _ . ~");
+    a.path = await askValid(
+      ctx,
+      "Webhook path",
+      flags.path ?? `/${name}`,
+      (v) =>
+        /^\/[A-Za-z0-9._~\-/]*$/.test(v)
+          ? undefined
+          : "start with / and use letters, digits, - _ . ~",
+    );
   } else {
     a.cron = await askValid(ctx, "Cron schedule", flags.cron ?? "0 9 * * 1-5", cronProblem);
-    a.timezone = await askValid(ctx, "Time zone", flags.timezone, (v) =>
-      isValidTimezone(v) ? undefined : "not an IANA time zone (e.g. Europe/Berlin)");
+    a.timezone = await askValid(
+      ctx,
+      "Time zone",
+      flags.timezone,
+      (v) => isValidTimezone(v) ? undefined : "not an IANA time zone (e.g. Europe/Berlin)",
+    );
   }
   a.workspace = await choose(
     io,
@@ -166,20 +191,29 @@ async function wizard(
     a.repo = await askValid(ctx, "Repository", flags.repo ?? "", (v) => v ? undefined : "required");
     a.ref = await ask(io, "Branch or ref", flags.ref ?? "main");
   } else if (a.workspace === "local") {
-    a.localPath = await askValid(ctx, "Local folder", "", (v) =>
-      v.startsWith("/") || v.startsWith("~") ? undefined : "use an absolute path or ~/…");
+    a.localPath = await askValid(
+      ctx,
+      "Local folder",
+      "",
+      (v) => v.startsWith("/") || v.startsWith("~") ? undefined : "use an absolute path or ~/…",
+    );
   }
   const agent = await choose(io, "Agent", ["default", "claude", "opencode"] as const, "default");
   if (agent !== "default") a.agentType = agent;
   io.out("Prompt for the agent (Go template; .body is the event). End with an empty line:\n");
   a.prompt = await readBlock(ctx) || "This event triggered the run:\n\n{{ .body }}\n";
   if (trigger === "webhook") {
-    a.approval = (await choose(io, "Wait for approval before running", ["yes", "no"] as const, "no")) ===
-      "yes";
+    a.approval =
+      (await choose(io, "Wait for approval before running", ["yes", "no"] as const, "no")) ===
+        "yes";
     a.topic = await ask(io, "Thread topic (template, optional)", "") || undefined;
   }
-  a.timeout = await askValid(ctx, "Timeout", "15m", (v) =>
-    /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v) ? undefined : "write it like 10m or 1h30m");
+  a.timeout = await askValid(
+    ctx,
+    "Timeout",
+    "15m",
+    (v) => /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v) ? undefined : "write it like 10m or 1h30m",
+  );
   return a;
 }
 

@@ -23,6 +23,7 @@ const COUNT_REGEXP = /^\d+$/;
 const ABBREVIATION_REGEXP = /^[A-Z]{2,5}$/;
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
+/** `pylon cron`: describes an expression and prints its next fire times. */
 export const cronCommand: Command = {
   name: "cron",
   summary: "Explain a cron expression and list its next fire times",
@@ -93,8 +94,8 @@ function explainCron(args: ParsedArgs, ctx: CommandContext): number {
     ctx.io.out(`${JSON.stringify(json)}\n`);
     return 0;
   }
-  const lines = [description, `Time zone: ${timezone}`];
-  if (schedule.timezone !== undefined) lines[1] += " (from the expression)";
+  const origin = schedule.timezone === undefined ? "" : " (from the expression)";
+  const lines = [description, `Time zone: ${timezone}${origin}`];
   lines.push(next.length === 0 ? "No fire times found." : `Next ${next.length} fire times:`);
   for (const run of next) lines.push(`  ${formatRun(run, timezone)}`);
   ctx.io.out(`${lines.join("\n")}\n`);

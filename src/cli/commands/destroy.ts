@@ -21,7 +21,9 @@ export const destroyCommand: Command = {
     const dir = ctx.paths.pylonDir(name);
     if (!args.values.yes) {
       ctx.io.out(
-        `This deletes pylon "${name}" and all its job history (${displayPath(dir, ctx.env.HOME)}).\n` +
+        `This deletes pylon "${name}" and all its job history (${
+          displayPath(dir, ctx.env.HOME)
+        }).\n` +
           "Are you sure? [y/N] ",
       );
       const answer = (await ctx.io.readLine())?.trim().toLowerCase();

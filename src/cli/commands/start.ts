@@ -10,8 +10,8 @@ import { PylonError, UsageError } from "../../errors.ts";
 import {
   displayPath,
   loadAllPylons,
-  loadGlobalConfig,
   type LoadedPylon,
+  loadGlobalConfig,
   resolvePylon,
 } from "../../config/mod.ts";
 import { describeCron, nextRuns, systemTimezone } from "../../cron/mod.ts";
@@ -28,8 +28,16 @@ export const startCommand: Command = {
 pylon, then listens on server.host:server.port (default 0.0.0.0:8080) until Ctrl+C or SIGTERM.
 A pylon whose config is broken is reported and skipped; the others start.`,
   options: {
-    host: { type: "string", description: "Address to bind (overrides server.host)", valueName: "HOST" },
-    port: { type: "string", description: "Port to bind (overrides server.port)", valueName: "PORT" },
+    host: {
+      type: "string",
+      description: "Address to bind (overrides server.host)",
+      valueName: "HOST",
+    },
+    port: {
+      type: "string",
+      description: "Port to bind (overrides server.port)",
+      valueName: "PORT",
+    },
   },
   positionals: { min: 0, max: Infinity, completion: "pylon" },
   async run(args, ctx) {
@@ -80,7 +88,11 @@ A pylon whose config is broken is reported and skipped; the others start.`,
       host,
       port,
       onListen: (addr) => {
-        ctx.io.out(`\n${active.length} pylon${active.length === 1 ? "" : "s"} active -- listening on ${addr.host}:${addr.port}\n`);
+        ctx.io.out(
+          `\n${active.length} pylon${
+            active.length === 1 ? "" : "s"
+          } active -- listening on ${addr.host}:${addr.port}\n`,
+        );
         log.info("daemon.listening", { host: addr.host, port: addr.port });
       },
     });
@@ -109,6 +121,9 @@ function describeTrigger(
   });
   const t = pylon.config.trigger;
   if (t.type === "webhook") return `webhook ${t.path}`;
-  const next = nextRuns(t.cron!, { timezone: resolved.timezone, from: ctx.clock.now(), count: 1 })[0];
-  return `cron    ${t.cron} (${describeCron(t.cron!)}) ${resolved.timezone}, next ${next?.toISOString() ?? "never"}`;
+  const next =
+    nextRuns(t.cron!, { timezone: resolved.timezone, from: ctx.clock.now(), count: 1 })[0];
+  return `cron    ${t.cron} (${describeCron(t.cron!)}) ${resolved.timezone}, next ${
+    next?.toISOString() ?? "never"
+  }`;
 }

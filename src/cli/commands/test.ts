@@ -34,7 +34,8 @@ the field, line and column.`,
     const name = args.positionals[0]!;
     if (!args.values["dry-run"]) {
       throw new UsageError("`pylon test` needs --dry-run in this version", {
-        hint: `sending a test event to a running daemon is not available yet; run \`pylon test ${name} --dry-run\``,
+        hint:
+          `sending a test event to a running daemon is not available yet; run \`pylon test ${name} --dry-run\``,
       });
     }
     const { global, pylon } = await loadNamedPylon(ctx, name);
@@ -66,7 +67,9 @@ the field, line and column.`,
       } catch (e) {
         if (!(e instanceof TemplateError)) throw e;
         ctx.io.err(
-          `Error: cannot render ${names[key]} of pylon "${name}" at line ${e.line}, column ${e.column}: ` +
+          `Error: cannot render ${
+            names[key]
+          } of pylon "${name}" at line ${e.line}, column ${e.column}: ` +
             `${e.message}\n`,
         );
         return 1;

@@ -1,0 +1,79 @@
+// deno-lint-ignore-file no-console
+/**
+ * Builds the self-contained `pylon` binaries with `deno compile`, using exactly the permission
+ * flags of the `pylon` task (never `-A`).
+ *
+ *   deno task compile                 # every release target into dist/
+ *   deno task compile --target x86_64-unknown-linux-gnu
+ *
+ * `deno compile` downloads a `denort` runtime per target from Deno's servers; offline, point
+ * `DENORT_BIN` at a denort binary of the host's target.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const TARGETS: Record<string, string> = {
+  "x86_64-unknown-linux-gnu": "pylon-linux-x64",
+  "aarch64-unknown-linux-gnu": "pylon-linux-arm64",
+  "x86_64-apple-darwin": "pylon-darwin-x64",
+  "aarch64-apple-darwin": "pylon-darwin-arm64",
+};
+
+const root = new URL("..", import.meta.url).pathname;
+const denoJson = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
+const flags = (denoJson.tasks.pylon as string).split(/\s+/).filter((a) => a.startsWith("--allow-"));
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { target: { type: "string", multiple: true }, out: { type: "string", default: "dist" } },
+});
+const targets = values.target ?? Object.keys(TARGETS);
+await Deno.mkdir(`${root}${values.out}`, { recursive: true });
+
+let failed = 0;
+for (const target of targets) {
+  const name = TARGETS[target];
+  if (!name) {
+    console.error(`Unknown target "${target}"; use one of ${Object.keys(TARGETS).join(", ")}`);
+    Deno.exit(2);
+  }
+  const output = `${root}${values.out}/${name}`;
+  const include = await exists(`${root}agents`) ? ["--include", `${root}agents`] : [];
+  const args = [
+    "compile",
+    ...flags,
+    "--target",
+    target,
+    ...include,
+    "--output",
+    output,
+    `${root}main.ts`,
+  ];
+  console.log(`Building ${name} (pylon ${denoJson.version})`);
+  const result = await new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
+    .output();
+  if (result.code !== 0) {
+    failed++;
+    if (!Deno.env.get("DENORT_BIN")) {
+      console.error(
+        `Cannot build ${name}: deno compile could not get the denort runtime for ${target}. ` +
+          "Offline, set DENORT_BIN to a denort binary for this target.",
+      );
+    }
+  }
+}
+Deno.exit(failed === 0 ? 0 : 1);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

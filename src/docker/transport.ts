@@ -1,0 +1,191 @@
+/**
+ * HTTP to the Docker Engine: one `Deno.HttpClient` per endpoint, the API version prefix, and
+ * the mapping of failures to {@linkcode DockerError}. The operations in `_images.ts`,
+ * `_containers.ts` and `_exec.ts` speak only through this class.
+ *
+ * @module
+ */
+
+import { connectError, DockerError, type DockerErrorContext, engineError } from "./errors.ts";
+import type { DockerEndpoint } from "./host.ts";
+import type { EngineVersion } from "./types.ts";
+
+/** Oldest Engine API pylon speaks: Docker 20.10, the engine in Debian bookworm's `docker.io`. */
+export const MIN_API_VERSION = "1.41";
+/** Newest API pylon asks for: Docker 27. Newer engines still accept it (Docker 29 needs ≥ 1.44). */
+export const MAX_API_VERSION = "1.47";
+
+const NEGOTIATE: DockerErrorContext = { op: "version", action: "negotiate the Docker API version" };
+
+/** PEM material for a TLS-protected TCP endpoint. */
+export interface DockerTlsOptions {
+  /** CA certificates the Engine's certificate must chain to. */
+  caCerts?: string[] | undefined;
+  /** Client certificate (PEM). */
+  cert?: string | undefined;
+  /** Client private key (PEM). */
+  key?: string | undefined;
+}
+
+/** Query values; arrays become repeated keys, booleans `1`/`0`, undefined is left out. */
+export type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+/** One request to the Engine. */
+export interface RequestOptions {
+  method?: string;
+  query?: Query | undefined;
+  /** A JSON body (sets `content-type: application/json`). */
+  json?: unknown;
+  /** A raw body (tar archives); streamed when it is a ReadableStream. */
+  body?: Uint8Array | ReadableStream<Uint8Array> | undefined;
+  contentType?: string;
+  signal?: AbortSignal | undefined;
+  /** Statuses handed back instead of thrown (the body is left unread). */
+  allow?: readonly number[];
+  /** False for the unversioned endpoints (`/_ping`, `/version`). */
+  versioned?: boolean;
+}
+
+/** Sends requests to one Engine endpoint; see the design note in `client.ts`. */
+export class EngineTransport {
+  readonly endpoint: DockerEndpoint;
+  #client: Deno.HttpClient;
+  #pinned: string | undefined;
+  #negotiated: Promise<string> | undefined;
+
+  constructor(endpoint: DockerEndpoint, apiVersion?: string, tls?: DockerTlsOptions) {
+    this.endpoint = endpoint;
+    this.#pinned = apiVersion?.replace(/^v/, "");
+    this.#client = endpoint.kind === "unix"
+      ? Deno.createHttpClient({ proxy: { transport: "unix", path: endpoint.socketPath } })
+      : Deno.createHttpClient(tlsClientOptions(tls));
+  }
+
+  /**
+   * The API version used as path prefix: pinned, or negotiated once from `/version`. A failure
+   * is reported with `ctx`, the operation that needed the version.
+   */
+  apiVersion(signal?: AbortSignal, ctx: DockerErrorContext = NEGOTIATE): Promise<string> {
+    if (this.#pinned) return Promise.resolve(this.#pinned);
+    this.#negotiated ??= this.#negotiate(signal, ctx).catch((e) => {
+      this.#negotiated = undefined; // the Engine may come up later: try again next time
+      throw e;
+    });
+    return this.#negotiated;
+  }
+
+  /** Sends a request; a status outside 2xx/`allow` throws a DockerError with the Engine's message. */
+  async request(
+    ctx: DockerErrorContext,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<Response> {
+    const prefix = opts.versioned === false ? "" : `/v${await this.apiVersion(opts.signal, ctx)}`;
+    const url = `${this.endpoint.baseUrl}${prefix}${path}${queryString(opts.query)}`;
+    const headers: Record<string, string> = {};
+    // Uint8Array<ArrayBufferLike> is a valid body at runtime; TS wants ArrayBuffer-backed views.
+    let body = opts.body as BodyInit | undefined;
+    if (opts.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(opts.json);
+    } else if (opts.contentType) headers["content-type"] = opts.contentType;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: opts.method ?? "GET",
+        headers,
+        body: body ?? null,
+        signal: opts.signal ?? null,
+        client: this.#client,
+      });
+    } catch (cause) {
+      if (opts.signal?.aborted) throw cause;
+      throw connectError(ctx, this.endpoint.display, cause);
+    }
+    if (res.ok || opts.allow?.includes(res.status)) return res;
+    throw engineError(ctx, res.status, await errorText(res));
+  }
+
+  /** Sends a request and parses the JSON answer. */
+  async json<T>(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(ctx, path, opts);
+    return await res.json() as T;
+  }
+
+  /** Sends a request and discards the answer; returns the status. */
+  async send(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<number> {
+    const res = await this.request(ctx, path, opts);
+    await res.body?.cancel();
+    return res.status;
+  }
+
+  /** Releases the HTTP client and its pooled connections. */
+  close(): void {
+    this.#client.close();
+  }
+
+  async #negotiate(signal: AbortSignal | undefined, ctx: DockerErrorContext): Promise<string> {
+    const v = await this.json<EngineVersion>(ctx, "/version", { versioned: false, signal });
+    return chooseApiVersion(v.ApiVersion, v.MinAPIVersion, v.Version);
+  }
+}
+
+/**
+ * Picks the API version to speak with an Engine that supports `[min, max]`: the newest both sides
+ * know, or the Engine's minimum when that is newer than ours (a future Engine).
+ *
+ * @throws {DockerError} when the Engine is older than {@linkcode MIN_API_VERSION}
+ */
+export function chooseApiVersion(max: string, min: string | undefined, engine?: string): string {
+  if (compareVersions(max, MIN_API_VERSION) < 0) {
+    throw new DockerError(
+      `Cannot use Docker Engine ${
+        engine ?? "?"
+      }: it speaks API ${max}, pylon needs ${MIN_API_VERSION}`,
+      { op: "version", hint: "upgrade Docker to 20.10 or newer" },
+    );
+  }
+  if (min && compareVersions(min, MAX_API_VERSION) > 0) return min;
+  return compareVersions(max, MAX_API_VERSION) < 0 ? max : MAX_API_VERSION;
+}
+
+/** Compares dotted versions numerically (`1.9` < `1.41`). */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) { for (const item of v) params.append(k, item); }
+    else params.append(k, typeof v === "boolean" ? (v ? "1" : "0") : String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+async function errorText(res: Response): Promise<string> {
+  const text = await res.text();
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON: use the text itself
+  }
+  return text;
+}
+
+function tlsClientOptions(tls: DockerTlsOptions | undefined): Deno.CreateHttpClientOptions {
+  const opts: Deno.CreateHttpClientOptions = {};
+  if (tls?.caCerts) opts.caCerts = tls.caCerts;
+  if (tls?.cert && tls.key) Object.assign(opts, { cert: tls.cert, key: tls.key });
+  return opts;
+}

@@ -1,0 +1,175 @@
+/**
+ * Wire types of the Docker Engine API, limited to the fields pylon reads or writes. Field names
+ * are the Engine's own (PascalCase) so a spec can be compared with the API reference directly and
+ * no translation layer can drift from it.
+ *
+ * @module
+ */
+
+/** `GET /version`. */
+export interface EngineVersion {
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion?: string;
+  Os: string;
+  Arch: string;
+  KernelVersion?: string;
+}
+
+/** `GET /images/{name}/json` (subset). */
+export interface ImageInfo {
+  Id: string;
+  RepoTags: string[] | null;
+  Created: string;
+  Size: number;
+  Config: {
+    User?: string;
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+  } | null;
+}
+
+/** One entry of `HostConfig.Mounts`. */
+export interface MountSpec {
+  Type: "bind" | "volume" | "tmpfs";
+  /** Host path (bind) or volume name; absent for tmpfs. */
+  Source?: string | undefined;
+  Target: string;
+  ReadOnly?: boolean | undefined;
+}
+
+/** `HostConfig` of a container create request (subset). */
+export interface HostConfig {
+  /** `host:container[:ro]` bind mounts. */
+  Binds?: string[] | undefined;
+  Mounts?: MountSpec[] | undefined;
+  AutoRemove?: boolean | undefined;
+  /** `bridge` (default), `host`, `none` or a network name. */
+  NetworkMode?: string | undefined;
+  CapAdd?: string[] | undefined;
+  CapDrop?: string[] | undefined;
+  /** e.g. `no-new-privileges`. */
+  SecurityOpt?: string[] | undefined;
+  PidsLimit?: number | undefined;
+  /** Bytes. */
+  Memory?: number | undefined;
+  /** CPU quota in units of 1e-9 CPUs. */
+  NanoCpus?: number | undefined;
+  /** `name:ip` entries, e.g. `host.docker.internal:host-gateway`. */
+  ExtraHosts?: string[] | undefined;
+  ReadonlyRootfs?: boolean | undefined;
+  Init?: boolean | undefined;
+  /** Mount point → options, e.g. `{ "/tmp": "rw,size=64m" }`. */
+  Tmpfs?: Record<string, string> | undefined;
+}
+
+/** Body of `POST /containers/create` (subset). */
+export interface ContainerSpec {
+  Image: string;
+  Cmd?: string[] | undefined;
+  Entrypoint?: string[] | undefined;
+  /** `KEY=value` entries. Never echoed in errors. */
+  Env?: string[] | undefined;
+  User?: string | undefined;
+  WorkingDir?: string | undefined;
+  Labels?: Record<string, string> | undefined;
+  /** Allocates a TTY; logs are then one raw stream instead of stdout/stderr frames. */
+  Tty?: boolean | undefined;
+  OpenStdin?: boolean | undefined;
+  StdinOnce?: boolean | undefined;
+  AttachStdin?: boolean | undefined;
+  AttachStdout?: boolean | undefined;
+  AttachStderr?: boolean | undefined;
+  StopSignal?: string | undefined;
+  /** Seconds between the stop signal and SIGKILL. */
+  StopTimeout?: number | undefined;
+  HostConfig?: HostConfig | undefined;
+}
+
+/** `State` of an inspected container. */
+export interface ContainerState {
+  Status: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+  Running: boolean;
+  Paused: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+/** `GET /containers/{id}/json` (subset). */
+export interface ContainerInfo {
+  Id: string;
+  /** With the leading slash, as the Engine returns it. */
+  Name: string;
+  Created: string;
+  Image: string;
+  State: ContainerState;
+  Config: {
+    Image: string;
+    Tty: boolean;
+    User: string;
+    Labels: Record<string, string> | null;
+    Cmd: string[] | null;
+  };
+  HostConfig: HostConfig;
+}
+
+/** One entry of `GET /containers/json` (subset). */
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  /** Unix seconds. */
+  Created: number;
+  State: string;
+  Status: string;
+  Labels: Record<string, string> | null;
+}
+
+/** Body of `POST /containers/{id}/exec` (subset); output is always captured. */
+export interface ExecSpec {
+  Cmd: string[];
+  /** `KEY=value` entries. Never echoed in errors. */
+  Env?: string[] | undefined;
+  User?: string | undefined;
+  WorkingDir?: string | undefined;
+  Tty?: boolean | undefined;
+  Privileged?: boolean | undefined;
+}
+
+/** What a non-interactive exec printed and how it ended. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+}
+
+/** One piece of container output. With a TTY everything arrives as `stdout`. */
+export interface LogChunk {
+  stream: "stdout" | "stderr";
+  data: Uint8Array;
+}
+
+/** One JSON line of a build, pull or import progress stream. */
+export interface ProgressEvent {
+  /** Build output text. */
+  stream?: string;
+  /** Pull/import status, e.g. `Downloading`. */
+  status?: string;
+  /** Layer id the status is about. */
+  id?: string;
+  progress?: string;
+  /** Build results, e.g. `{ ID: "sha256:..." }`. */
+  aux?: { ID?: string } & Record<string, unknown>;
+  error?: string;
+  errorDetail?: { message?: string; code?: number };
+}
