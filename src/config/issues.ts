@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isMap, isPair, isScalar, LineCounter, type Document, type Node } from "yaml";
+import { type Document, isMap, isPair, isScalar, LineCounter, type Node } from "yaml";
 import type { ConfigIssue } from "../errors.ts";
 
 /** Finds where a key path lives in a YAML document; for a missing key, where its parent is. */
@@ -36,7 +36,9 @@ export class PositionFinder {
       : this.#doc.getIn(parent as unknown[], true);
     if (isMap(map)) {
       for (const pair of map.items) {
-        if (isPair(pair) && isScalar(pair.key) && String(pair.key.value) === key && pair.key.range) {
+        if (
+          isPair(pair) && isScalar(pair.key) && String(pair.key.value) === key && pair.key.range
+        ) {
           return this.#pos(pair.key.range[0]);
         }
       }

@@ -150,7 +150,8 @@ export async function loadPylon(
   if (text === null) {
     throw new ConfigError(`Cannot load pylon "${name}": ${file} does not exist`, {
       file,
-      hint: `create it with \`pylon construct ${name}\`, or run \`pylon list\` to see existing pylons`,
+      hint:
+        `create it with \`pylon construct ${name}\`, or run \`pylon list\` to see existing pylons`,
     });
   }
   const own = await loadDotEnvFile(paths.pylonEnv(name), home);
@@ -172,7 +173,9 @@ export async function loadPylon(
     const pos = parsed.finder.valueAt(ownsConnection ? ["channel"] : []);
     issues.push({
       keyPath: `channel.${p.field}`,
-      message: ownsConnection ? p.message : `${p.message} (in this file or in config.yaml defaults.channel)`,
+      message: ownsConnection
+        ? p.message
+        : `${p.message} (in this file or in config.yaml defaults.channel)`,
       line: pos?.line,
       column: pos?.column,
     });

@@ -19,7 +19,13 @@ export {
 export type { LoadedGlobal, LoadedPylon, PylonLoadResult } from "./load.ts";
 export { expandReferences, findReferences, mergeGlobalEnv, parseDotEnv } from "./env.ts";
 export { formatDuration, parseByteSize, parseDuration } from "./duration.ts";
-export { builtinImage, providerKeyVar, resolveChannel, resolvePylon, webhookUrl } from "./resolve.ts";
+export {
+  builtinImage,
+  providerKeyVar,
+  resolveChannel,
+  resolvePylon,
+  webhookUrl,
+} from "./resolve.ts";
 export type { ResolvedAgent, ResolvedChannel, ResolvedPylon } from "./resolve.ts";
 export { assertPylonName, pylonNameProblem } from "./names.ts";
 export { volumeProblem } from "./validate.ts";

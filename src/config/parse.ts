@@ -36,11 +36,17 @@ export function parseConfigText<S extends z.ZodType>(
   options: ParseOptions<S>,
 ): ParseResult<z.output<S>> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    // One syntax slip often yields several errors at the same spot; the first says it best.
+    const seen = new Set<string>();
+    const errors = doc.errors.filter((e) => {
+      const key = `${e.linePos?.[0]?.line}:${e.linePos?.[0]?.col}`;
+      return !seen.has(key) && seen.add(key);
+    });
     return {
       ok: false,
-      issues: doc.errors.map((e) => {
+      issues: errors.map((e) => {
         const pos = e.linePos?.[0];
         return {
           keyPath: "",
@@ -57,23 +63,34 @@ export function parseConfigText<S extends z.ZodType>(
   if (typeof raw !== "object" || Array.isArray(raw)) {
     return {
       ok: false,
-      issues: [{ keyPath: "", message: "the file must be a YAML mapping of keys to values", line: 1 }],
+      issues: [{
+        keyPath: "",
+        message: "the file must be a YAML mapping of keys to values",
+        line: 1,
+      }],
     };
   }
 
   const issues: ConfigIssue[] = [];
   const secretPaths = new Set<string>();
-  const expanded = expandTree(raw, [], (path, missing) => {
-    const pos = finder.valueAt(path);
-    for (const name of missing) {
-      issues.push({
-        keyPath: keyPathString(path),
-        message: `references \${${name}} but it is not set; add ${name}=<value> to ${options.envFileHint}`,
-        line: pos?.line,
-        column: pos?.column,
-      });
-    }
-  }, options.lookup, secretPaths);
+  const expanded = expandTree(
+    raw,
+    [],
+    (path, missing) => {
+      const pos = finder.valueAt(path);
+      for (const name of missing) {
+        issues.push({
+          keyPath: keyPathString(path),
+          message:
+            `references \${${name}} but it is not set; add ${name}=<value> to ${options.envFileHint}`,
+          line: pos?.line,
+          column: pos?.column,
+        });
+      }
+    },
+    options.lookup,
+    secretPaths,
+  );
 
   const result = options.schema.safeParse(expanded);
   if (!result.success) {
@@ -160,7 +177,9 @@ function describeZodIssue(
     const guess = typeof value === "string"
       ? closest(value, zi.values.map((v) => String(v)))
       : undefined;
-    message = `${shown} is not supported; use ${guess ? `"${guess}" (one of ${allowed})` : allowed}`;
+    message = `${shown} is not supported; use ${
+      guess ? `"${guess}" (one of ${allowed})` : allowed
+    }`;
   } else if (zi.code === "invalid_type") {
     message = `must be ${article(zi.expected)}, not ${describeType(value)}${
       secretPaths.has(keyPath) ? "" : ` (${shown})`

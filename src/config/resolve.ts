@@ -133,7 +133,11 @@ function resolveAgent(
   const agent = config.agent;
   const defaults = global.defaults.agent;
   const type = agent.type ?? defaults.type;
-  const perType = type === "claude" ? defaults.claude : type === "opencode" ? defaults.opencode : undefined;
+  const perType = type === "claude"
+    ? defaults.claude
+    : type === "opencode"
+    ? defaults.opencode
+    : undefined;
   const auth = agent.auth ?? perType?.auth ?? (type === "opencode" ? "none" : "oauth");
   const provider = type === "claude"
     ? "anthropic"

@@ -28,13 +28,24 @@ class IssueList {
 
   add(path: PropertyKey[], message: string): void {
     const pos = this.#finder.valueAt(path);
-    this.issues.push({ keyPath: keyPathString(path), message, line: pos?.line, column: pos?.column });
+    this.issues.push({
+      keyPath: keyPathString(path),
+      message,
+      line: pos?.line,
+      column: pos?.column,
+    });
   }
 }
 
 /** Paths the daemon serves itself; a webhook may not take them. */
 const RESERVED_PATHS = ["/healthz", "/metrics", "/api"];
-const WEBHOOK_ONLY = ["path", "secret", "signature_header", "delivery_header", "public_url"] as const;
+const WEBHOOK_ONLY = [
+  "path",
+  "secret",
+  "signature_header",
+  "delivery_header",
+  "public_url",
+] as const;
 
 /** Checks a pylon config that passed its schema. `dirName` is the folder it was loaded from. */
 export function validatePylon(
@@ -66,7 +77,9 @@ function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
         ["trigger", "path"],
         `"${trigger.path}" is not a URL path; start it with / and use letters, digits, - _ . ~ /`,
       );
-    } else if (RESERVED_PATHS.some((p) => trigger.path === p || trigger.path!.startsWith(p + "/"))) {
+    } else if (
+      RESERVED_PATHS.some((p) => trigger.path === p || trigger.path!.startsWith(p + "/"))
+    ) {
       list.add(["trigger", "path"], `"${trigger.path}" is used by the daemon itself; pick another`);
     }
     if (trigger.secret && !trigger.signature_header) {
@@ -85,7 +98,10 @@ function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
   }
   for (const key of WEBHOOK_ONLY) {
     if (trigger[key] !== undefined) {
-      list.add(["trigger", key], "only applies to webhook triggers; remove it or set type: webhook");
+      list.add(
+        ["trigger", key],
+        "only applies to webhook triggers; remove it or set type: webhook",
+      );
     }
   }
   if (!trigger.cron) {
@@ -107,7 +123,9 @@ function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
 
 function checkWorkspace({ workspace }: PylonConfig, list: IssueList): void {
   const needsRepo = workspace.type === "git-clone" || workspace.type === "git-worktree";
-  if (needsRepo && !workspace.repo) {
+  if (needsRepo && workspace.repo === "") {
+    list.add(["workspace", "repo"], `is empty; a ${workspace.type} workspace needs a repository`);
+  } else if (needsRepo && !workspace.repo) {
     list.add(["workspace"], `a ${workspace.type} workspace needs \`repo\``);
   }
   if (workspace.type === "local") {
@@ -236,7 +254,10 @@ function checkTemplates(config: PylonConfig, list: IssueList): void {
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const reason = e.message.replace(/^template: [^:]*:\d+(:\d+)?: /, "");
-      list.add(path, `template error at line ${e.line}, column ${e.column} of the template: ${reason}`);
+      list.add(
+        path,
+        `template error at line ${e.line}, column ${e.column} of the template: ${reason}`,
+      );
     }
   }
 }

@@ -40,7 +40,8 @@ export async function serveUntilStopped(
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
       throw new PylonError(`Port ${options.port} on ${options.host} is already in use`, {
-        hint: "another pylon or program listens there; change server.port in config.yaml or run `pylon doctor`",
+        hint:
+          "another pylon or program listens there; change server.port in config.yaml or run `pylon doctor`",
         cause: e,
       });
     }

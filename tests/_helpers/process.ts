@@ -32,5 +32,15 @@ export async function runPylon(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await pylonCommand(args, { env }).output();
   const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: withoutDenoNoise(dec.decode(out.stderr)),
+  };
+}
+
+/** Drops the lines Deno itself prints while it fetches a dependency on first use. */
+export function withoutDenoNoise(stderr: string): string {
+  return stderr.split("\n").filter((l) => !/^(\x1b\[[0-9;]*m)*(Download|Initialize) /.test(l))
+    .join("\n");
 }

@@ -89,7 +89,7 @@ Deno.test("pylon construct --from writes a valid pylon and prints where", async 
       assert.equal(code, 0, ctx.stderr());
       assert.match(
         ctx.stdout(),
-        /Pylon constructed: my-pylon\n  Config: .*pylons\/my-pylon\/pylon\.yaml/,
+        /Pylon constructed: my-pylon\n {2}Config: .*pylons\/my-pylon\/pylon\.yaml/,
       );
       assert.doesNotMatch(ctx.stdout(), /Before it can run/);
       if (template !== "cron-audit") {
@@ -133,7 +133,7 @@ Deno.test("pylon construct says what is left to fill when a template needs a rep
   assert.equal(await cli(ctx, "construct", "triage", "--from", "sentry"), 0);
   assert.match(
     ctx.stdout(),
-    /Before it can run, fix:\n    .*pylon\.yaml:\d+:\d+: workspace: a git-clone workspace needs `repo`/,
+    /Before it can run, fix:\n {4}.*pylon\.yaml:\d+:\d+: workspace\.repo: is empty; a git-clone workspace needs a repository/,
   );
   assert.match(ctx.stdout(), /--repo <url>/);
 });
@@ -179,7 +179,7 @@ Deno.test("pylon construct asks questions on a terminal", async () => {
   const yaml = await Deno.readTextFile(ctx.paths.pylonConfig("nightly"));
   assert.match(yaml, /timezone: "Asia\/Tokyo"/);
   assert.match(yaml, /type: opencode/);
-  assert.match(yaml, /prompt: \|\n    Check \{\{ \.body \}\}\n    for regressions\n/);
+  assert.match(yaml, /prompt: \|\n {4}Check \{\{ \.body \}\}\n {4}for regressions\n/);
   assert.doesNotMatch(ctx.stdout(), /Before it can run/);
 });
 
@@ -285,7 +285,7 @@ Deno.test("pylon test --dry-run reads @file payloads and prints <no value> for m
     ctx.stderr(),
   );
   assert.match(ctx.stdout(), /Topic: ZeroDivisionError\n/);
-  assert.match(ctx.stdout(), /  Culprit: <no value>\n/);
+  assert.match(ctx.stdout(), / {2}Culprit: <no value>\n/);
 });
 
 Deno.test("pylon test --dry-run exits 1 naming the field and position of a template error", async () => {

@@ -9,7 +9,7 @@ import { pylonCommand, runPylon } from "../_helpers/process.ts";
 Deno.test("pylon (subprocess) prints help and exits 0", async () => {
   const r = await runPylon(["--help"]);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /Usage:\n  pylon <command>/);
+  assert.match(r.stdout, /Usage:\n {2}pylon <command>/);
 });
 
 Deno.test("pylon (subprocess) exits 1 with file, line and fix for a broken config.yaml", async () => {
@@ -20,7 +20,7 @@ Deno.test("pylon (subprocess) exits 1 with file, line and fix for a broken confi
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
-      `Error: Cannot load config.yaml: ${home}/config.yaml:2:9: server.port: must be a whole number, not text ("eighty")\n` +
+      `Error: Cannot load config.yaml: ${home}/config.yaml:2:9: server.port: must be a number, not text ("eighty")\n` +
         "  fix the file, then check it with `pylon doctor`\n",
     );
   } finally {

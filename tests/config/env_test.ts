@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { expandReferences, findReferences, mergeGlobalEnv, parseDotEnv } from "../../src/config/mod.ts";
+import {
+  expandReferences,
+  findReferences,
+  mergeGlobalEnv,
+  parseDotEnv,
+} from "../../src/config/mod.ts";
 
 Deno.test("parseDotEnv() reads KEY=VALUE lines, comments, quotes and export", () => {
   const { vars, problems } = parseDotEnv(

@@ -86,9 +86,9 @@ _pylon_complete() {
   cmd="\${COMP_WORDS[1]}"
   opts=""; pylons=0
   case "$cmd" in
-${cases}
     help) COMPREPLY=( $(compgen -W "${names}" -- "$cur") ); return 0 ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh fish" -- "$cur") ); return 0 ;;
+${cases}
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
@@ -121,8 +121,8 @@ ${described}
     return
   fi
   case "\${words[2]}" in
-${cases}
     completion) compadd bash zsh fish; return ;;
+${cases}
   esac
   if [[ "\${words[CURRENT]}" == -* ]]; then
     compadd -- $opts

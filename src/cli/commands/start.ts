@@ -66,7 +66,8 @@ A pylon whose config is broken is reported and skipped; the others start.`,
     for (const r of results) {
       if (!r.ok) {
         log.error("pylon.invalid", { pylon: r.name, file: r.error.file });
-        ctx.io.out(`  ${r.name.padEnd(22)}  FAIL  ${r.error.message}\n`);
+        const message = r.error.message.replaceAll("\n", `\n${" ".repeat(32)}`);
+        ctx.io.out(`  ${r.name.padEnd(22)}  FAIL  ${message}\n`);
         continue;
       }
       if (r.pylon.config.disabled) {
@@ -92,6 +93,10 @@ A pylon whose config is broken is reported and skipped; the others start.`,
           `\n${active.length} pylon${
             active.length === 1 ? "" : "s"
           } active -- listening on ${addr.host}:${addr.port}\n`,
+        );
+        ctx.io.out(
+          "Note: this build loads and checks pylons but does not run jobs yet " +
+            "(webhook ingest and the job queue come next).\n",
         );
         log.info("daemon.listening", { host: addr.host, port: addr.port });
       },
@@ -123,7 +128,16 @@ function describeTrigger(
   if (t.type === "webhook") return `webhook ${t.path}`;
   const next =
     nextRuns(t.cron!, { timezone: resolved.timezone, from: ctx.clock.now(), count: 1 })[0];
-  return `cron    ${t.cron} (${describeCron(t.cron!)}) ${resolved.timezone}, next ${
-    next?.toISOString() ?? "never"
-  }`;
+  const when = next
+    ? new Intl.DateTimeFormat("en-GB", {
+      timeZone: resolved.timezone,
+      weekday: "short",
+      day: "2-digit",
+      month: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+    }).format(next)
+    : "never";
+  return `cron    ${t.cron} (${describeCron(t.cron!)}) in ${resolved.timezone}, next ${when}`;
 }

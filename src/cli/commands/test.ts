@@ -93,7 +93,9 @@ function printHuman(
   const section = (title: string, value: string | null) => {
     if (value === null) return `${title}: (not set)\n`;
     if (!value.includes("\n")) return `${title}: ${value}\n`;
-    return `${title}:\n${value.replace(/\n$/, "").split("\n").map((l) => `  ${l}`).join("\n")}\n`;
+    return `${title}:\n${
+      value.replace(/\n$/, "").split("\n").map((l) => (l ? `  ${l}` : "")).join("\n")
+    }\n`;
   };
   ctx.io.out(`Dry run of pylon "${name}" (${trigger} trigger); nothing was sent.\n\n`);
   ctx.io.out(section("Prompt", rendered.prompt ?? null));
