@@ -1,41 +1,29 @@
 import assert from "node:assert/strict";
 import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
 
+const COMMAND_NAMES = [
+  "start",
+  "construct",
+  "list",
+  "edit",
+  "test",
+  "destroy",
+  "cron",
+  "completion",
+  "version",
+];
+
 Deno.test("pylon --help lists every visible command", async () => {
   await using ctx = await createTestContext();
   assert.equal(await cli(ctx, "--help"), 0);
-  for (
-    const name of [
-      "start",
-      "construct",
-      "list",
-      "edit",
-      "test",
-      "destroy",
-      "cron",
-      "completion",
-      "version",
-    ]
-  ) {
+  for (const name of COMMAND_NAMES) {
     assert.match(ctx.stdout(), new RegExp(`^  ${name} `, "m"), name);
   }
   assert.doesNotMatch(ctx.stdout(), /__complete/);
 });
 
 Deno.test("every command answers --help and pylon help <command>", async (t) => {
-  for (
-    const name of [
-      "start",
-      "construct",
-      "list",
-      "edit",
-      "test",
-      "destroy",
-      "cron",
-      "completion",
-      "version",
-    ]
-  ) {
+  for (const name of COMMAND_NAMES) {
     await t.step(name, async () => {
       await using ctx = await createTestContext();
       assert.equal(await cli(ctx, name, "--help"), 0);
