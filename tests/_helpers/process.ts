@@ -41,6 +41,6 @@ export async function runPylon(
 
 /** Drops the lines Deno itself prints while it fetches a dependency on first use. */
 export function withoutDenoNoise(stderr: string): string {
-  return stderr.split("\n").filter((l) => !/^(\x1b\[[0-9;]*m)*(Download|Initialize) /.test(l))
+  return stderr.split("\n").filter((l) => !/^(Download|Initialize) /.test(l))
     .join("\n");
 }
