@@ -1,26 +1,78 @@
 /**
- * The daemon's HTTP routes. Routes only: each handler delegates to what it needs.
+ * The daemon's HTTP routes: `/healthz` (open), `/metrics` and `/api/*` (bearer token), and every
+ * webhook pylon's `POST <trigger.path>`. Routes only: handlers delegate.
  *
  * @module
  */
 
 import { Hono } from "hono";
+import type { Logger } from "../log/mod.ts";
 import { VERSION } from "../version.ts";
+import type { ActivePylon } from "./pylon_table.ts";
+import { reject } from "./routes/webhook.ts";
+import { tokenMatches } from "./token.ts";
 
 /** What the HTTP app needs from the daemon. */
 export interface AppDeps {
-  /** Names of the pylons that loaded and are enabled. */
-  activePylons(): string[];
+  /** The webhook pylon serving a path, looked up per request (hot reload swaps it). */
+  pylonAt(path: string): ActivePylon | undefined;
+  /** Number of active pylons. */
+  activeCount(): number;
+  /** Control API token. */
+  token: string;
+  api: Hono;
+  /** Prometheus text and its content type. */
+  metrics(): Promise<{ body: string; contentType: string }>;
+  webhook(req: Request, pylon: ActivePylon): Promise<Response>;
+  log: Logger;
+  /** Called with each webhook's status and duration (seconds). */
+  observe?(pylon: string, status: number, seconds: number): void;
 }
 
 /** Builds the HTTP app; does no I/O until a request arrives. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.get("/healthz", function health(c) {
-    return c.json({ status: "ok", version: VERSION, pylons: deps.activePylons().length });
+    return c.json({ status: "ok", version: VERSION, pylons: deps.activeCount() });
   });
-  app.notFound(function notFound(c) {
-    return c.json({ error: `no pylon listens on ${c.req.path}` }, 404);
+  app.use("/metrics", requireToken(deps.token));
+  app.use("/api/*", requireToken(deps.token));
+  app.get("/metrics", async function metrics() {
+    const { body, contentType } = await deps.metrics();
+    return new Response(body, { headers: { "content-type": contentType } });
+  });
+  app.route("/api", deps.api);
+  app.all("*", async function webhookRoute(c) {
+    const pylon = deps.pylonAt(c.req.path);
+    if (!pylon) return reject(404, `no pylon listens on ${c.req.path}`);
+    if (c.req.method !== "POST") {
+      return reject(405, `use POST for ${c.req.path}`, { allow: "POST" });
+    }
+    const started = performance.now();
+    const res = await deps.webhook(c.req.raw, pylon);
+    deps.observe?.(pylon.name, res.status, (performance.now() - started) / 1000);
+    return res;
+  });
+  app.onError(function internalError(err, c) {
+    // Logged once, here at the edge; clients get no internals.
+    deps.log.error("http.error", { path: c.req.path, error: err.message, stack: err.stack });
+    return c.json({ error: "internal error; see the daemon log" }, 500);
   });
   return app;
+}
+
+function requireToken(token: string) {
+  return async function checkToken(
+    c: { req: { header(name: string): string | undefined } },
+    next: () => Promise<void>,
+  ): Promise<Response | void> {
+    const header = c.req.header("authorization");
+    const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    if (!tokenMatches(presented, token)) {
+      return reject(401, "missing or wrong bearer token (see $PYLON_HOME/daemon.token)", {
+        "www-authenticate": 'Bearer realm="pylon"',
+      });
+    }
+    await next();
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * Owns the listener and the process signals: binds, serves until SIGINT/SIGTERM or the given
- * signal aborts, then drains in-flight requests.
+ * signal aborts, then stops accepting and gives in-flight requests up to 5 s to finish.
  *
  * @module
  */
@@ -13,8 +13,12 @@ export interface ServeOptions {
   port: number;
   /** Called once the port is bound, with the actual port (0 picks a free one). */
   onListen?: (addr: { host: string; port: number }) => void;
+  /** Called when a stop was requested, before draining. */
+  onStopping?: () => void;
   /** Stops the server when aborted (tests); SIGINT/SIGTERM do too. */
   signal?: AbortSignal;
+  /** How long in-flight requests may take after a stop request. */
+  drainMs?: number;
 }
 
 /**
@@ -26,15 +30,11 @@ export async function serveUntilStopped(
   handler: (req: Request) => Response | Promise<Response>,
   options: ServeOptions,
 ): Promise<void> {
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
       hostname: options.host,
       port: options.port,
-      signal: stop.signal,
       onListen: ({ hostname, port }) => options.onListen?.({ host: hostname, port }),
     }, handler);
   } catch (e) {
@@ -53,10 +53,25 @@ export async function serveUntilStopped(
     }
     throw e;
   }
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onSignal = () => requestStop();
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   options.signal?.addEventListener("abort", onSignal, { once: true });
+  if (options.signal?.aborted) requestStop();
   try {
-    await server.finished;
+    await stopRequested;
+    options.onStopping?.();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([
+      server.shutdown().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), options.drainMs ?? 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+    // Past the drain time the process exits anyway (main.ts); stragglers are cut off there.
+    if (drained) await server.finished;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     options.signal?.removeEventListener("abort", onSignal);

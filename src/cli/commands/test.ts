@@ -11,15 +11,21 @@ import { systemTimezone } from "../../cron/mod.ts";
 import { renderTemplate } from "../../template/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { loadNamedPylon } from "../shared.ts";
+import { sendToDaemon } from "./test_send.ts";
 
 export const testCommand: Command = {
   name: "test",
-  summary: "Render a pylon's prompt, topic, message, repo and ref against a payload",
-  usage: "test <name> [--payload JSON|@FILE] --dry-run [--json]",
-  description: `Renders the templates of agent.prompt, channel.topic, channel.message,
-workspace.repo and workspace.ref the way a job would, without starting anything.
-Without --payload, a small sample payload is used. A template error exits 1 and names
-the field, line and column.`,
+  summary: "Send a test event to the running daemon, or render the templates with --dry-run",
+  usage: "test <name> [--payload JSON|@FILE] [--dry-run] [--json]",
+  description: `Without --dry-run: POSTs the payload to the pylon's webhook on the running daemon
+(signed with the pylon's secret when it has one) and prints the response; for a cron pylon,
+asks the daemon to run it now. Exits 1 when the daemon answers with an error.
+
+With --dry-run: renders agent.prompt, channel.topic, channel.message, workspace.repo and
+workspace.ref the way a job would, without a daemon. A template error exits 1 and names the
+field, line and column.
+
+Without --payload, a small sample payload is used.`,
   options: {
     payload: {
       type: "string",
@@ -32,14 +38,14 @@ the field, line and column.`,
   positionals: { min: 1, max: 1, completion: "pylon" },
   async run(args, ctx) {
     const name = args.positionals[0]!;
-    if (!args.values["dry-run"]) {
-      throw new UsageError("`pylon test` needs --dry-run in this version", {
-        hint:
-          `sending a test event to a running daemon is not available yet; run \`pylon test ${name} --dry-run\``,
-      });
-    }
     const { global, pylon } = await loadNamedPylon(ctx, name);
     const body = await readPayload(args.values.payload as string | undefined, name);
+    if (!args.values["dry-run"]) {
+      return await sendToDaemon(ctx, pylon.config, global.config, body, {
+        json: Boolean(args.values.json),
+        payloadGiven: args.values.payload !== undefined,
+      });
+    }
     const resolved = resolvePylon(pylon.config, global.config, {
       env: pylon.env,
       systemTimezone: systemTimezone(ctx.env),

@@ -1,0 +1,161 @@
+/**
+ * `pylon jobs [name] [--status S] [--limit N] [--json]`: recent jobs, read straight from the
+ * pylons' `jobs.db` files, so it works whether or not the daemon runs. It never creates a
+ * database: pylons without a `jobs.db` simply have no jobs yet.
+ *
+ * @module
+ */
+
+import {
+  assertPylonName,
+  closest,
+  formatDuration,
+  JOB_STATUSES,
+  type JobStatus,
+} from "../../config/mod.ts";
+import { jobToJson } from "../../daemon/job_json.ts";
+import { shortId, UsageError } from "../../errors.ts";
+import { createStoreRegistry, type Job, listJobDbNames } from "../../store/mod.ts";
+import type { Command } from "../command.ts";
+import { assertPylonExists, table } from "../shared.ts";
+
+const DEFAULT_LIMIT = 20;
+
+export const jobsCommand: Command = {
+  name: "jobs",
+  summary: "List recent jobs of every pylon, or of one",
+  usage: "jobs [name] [--status STATUS] [--limit N] [--json]",
+  description: "Newest first. Reads the job databases directly, whether or not the daemon runs.\n" +
+    `Statuses: ${JOB_STATUSES.join(", ")}.`,
+  options: {
+    status: {
+      type: "string",
+      description: "Only jobs in this status (comma-separated for several)",
+      valueName: "STATUS",
+    },
+    limit: {
+      type: "string",
+      short: "n",
+      description: `At most this many jobs per pylon (default ${DEFAULT_LIMIT})`,
+      valueName: "N",
+    },
+    json: { type: "boolean", description: "Print a JSON array" },
+  },
+  positionals: { min: 0, max: 1, completion: "pylon" },
+  async run(args, ctx) {
+    const statuses = parseStatuses(args.values.status);
+    const limit = parseLimit(args.values.limit);
+    const name = args.positionals[0];
+    const names = await listJobDbNames(ctx.paths);
+    let selected = names;
+    if (name !== undefined) {
+      assertPylonName(name);
+      if (!names.includes(name)) await assertPylonExists(ctx, name);
+      selected = names.filter((n) => n === name);
+    }
+
+    await using stores = createStoreRegistry(ctx.paths, { clock: ctx.clock });
+    const jobs: Job[] = [];
+    for (const pylon of selected) {
+      const store = await stores.open(pylon);
+      jobs.push(...await store.list({ status: statuses, limit }));
+    }
+    jobs.sort((a, b) =>
+      b.createdAt.getTime() - a.createdAt.getTime() || a.pylon.localeCompare(b.pylon)
+    );
+
+    if (args.values.json) {
+      ctx.io.out(JSON.stringify(jobs.map((j) => jobToJson(j)), null, 2) + "\n");
+      return 0;
+    }
+    if (jobs.length === 0) {
+      ctx.io.out(emptyMessage(statuses, name));
+      return 0;
+    }
+    const now = ctx.clock.now();
+    const rows = jobs.map((j) => [
+      shortId(j.id),
+      j.pylon,
+      j.status,
+      timeAgo(j.createdAt, now),
+      durationCell(j, now),
+    ]);
+    ctx.io.out(table(["ID", "PYLON", "STATUS", "TRIGGERED", "DURATION"], rows));
+    return 0;
+  },
+};
+
+function emptyMessage(statuses: JobStatus[] | undefined, name: string | undefined): string {
+  if (statuses) {
+    const of = name ? ` of pylon "${name}"` : "";
+    return `No ${statuses.join(" or ")} jobs${of}. Run \`pylon jobs\` without --status.\n`;
+  }
+  return "No jobs yet. Jobs appear here once a webhook or schedule fires while " +
+    "`pylon start` runs.\n";
+}
+
+/** `--status a,b` as statuses; `undefined` when absent. @throws {UsageError} */
+function parseStatuses(value: unknown): JobStatus[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = String(value).split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (parts.length === 0) {
+    throw new UsageError("Invalid --status: it is empty", {
+      hint: `use one of: ${JOB_STATUSES.join(", ")}`,
+    });
+  }
+  for (const part of parts) {
+    if (!(JOB_STATUSES as readonly string[]).includes(part)) {
+      const guess = closest(part, JOB_STATUSES);
+      throw new UsageError(`Invalid --status "${part}": not a job status`, {
+        hint: `${guess ? `did you mean "${guess}"? ` : ""}use one of: ${JOB_STATUSES.join(", ")}`,
+      });
+    }
+  }
+  return [...new Set(parts)] as JobStatus[];
+}
+
+/** `--limit N` as a positive integer. @throws {UsageError} */
+function parseLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_LIMIT;
+  const text = String(value).trim();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`Invalid --limit "${text}": it must be a whole number of at least 1`, {
+      hint: `for example: --limit ${DEFAULT_LIMIT}`,
+    });
+  }
+  return n;
+}
+
+/** `just now`, `1 min ago`, `3 hours ago`, `2 days ago`, or the date for a year or more. */
+export function timeAgo(then: Date, now: Date): string {
+  const secs = Math.floor((now.getTime() - then.getTime()) / 1000);
+  if (secs < 60) return "just now";
+  const mins = Math.floor(secs / 60);
+  if (mins < 60) return `${mins} min ago`;
+  const hours = Math.floor(mins / 60);
+  if (hours < 24) return hours === 1 ? "1 hour ago" : `${hours} hours ago`;
+  const days = Math.floor(hours / 24);
+  if (days < 365) return days === 1 ? "1 day ago" : `${days} days ago`;
+  return then.toISOString().slice(0, 10);
+}
+
+/** Finished − started (`1m34s`), `running 2m` while it runs, `--` otherwise. */
+function durationCell(job: Job, now: Date): string {
+  if (job.status === "running" && job.startedAt) {
+    return `running ${roughDuration(now.getTime() - job.startedAt.getTime())}`;
+  }
+  if (job.startedAt && job.finishedAt) {
+    return formatDuration(job.finishedAt.getTime() - job.startedAt.getTime());
+  }
+  return "--";
+}
+
+/** A duration to the minute once past one: `45s`, `2m`, `1h5m`. */
+function roughDuration(ms: number): string {
+  const secs = Math.max(0, Math.floor(ms / 1000));
+  if (secs < 60) return `${secs}s`;
+  const mins = Math.floor(secs / 60);
+  if (mins < 60) return `${mins}m`;
+  return `${Math.floor(mins / 60)}h${mins % 60}m`;
+}

@@ -1,0 +1,273 @@
+/**
+ * The daemon's lifecycle (ARCHITECTURE.md §4): load config and pylons, open the job stores,
+ * recover jobs, prune, bind, serve, schedule cron, hot-reload, and shut down cleanly.
+ *
+ * Side effects stay at the edges: the listener and signals live in `server.ts`, everything
+ * else is injected, so tests run a whole daemon on a temp home and port 0.
+ *
+ * @module
+ */
+
+import {
+  displayPath,
+  listPylonNames,
+  loadGlobalConfig,
+  loadPylon,
+  parseByteSize,
+  type PylonPaths,
+  resolvePylon,
+} from "../config/mod.ts";
+import { systemTimezone } from "../cron/mod.ts";
+import { ConfigError, PylonError } from "../errors.ts";
+import type { Logger } from "../log/mod.ts";
+import { Dispatcher, type JobRunner } from "../queue/mod.ts";
+import { createStoreRegistry, type StoreRegistry } from "../store/mod.ts";
+import { createApp } from "./app.ts";
+import { PylonTable } from "./pylon_table.ts";
+import { createApiRoutes } from "./routes/api.ts";
+import { handleWebhook } from "./routes/webhook.ts";
+import { CronScheduler } from "./scheduler.ts";
+import { serveUntilStopped } from "./server.ts";
+import { createSignatureVerifier } from "./signature.ts";
+import { ensureDaemonToken } from "./token.ts";
+import { watchConfig } from "./watch.ts";
+import { createDaemonMetrics } from "./daemon_metrics.ts";
+import { pruneExpiredJobs } from "./retention.ts";
+import { banner } from "./banner.ts";
+
+/** Everything the daemon takes from outside. */
+export interface DaemonOptions {
+  paths: PylonPaths;
+  env: Record<string, string>;
+  log: Logger;
+  clock: { now(): Date };
+  /** Writes the human banner (stdout). */
+  out(text: string): void;
+  /** Start only these pylons (empty: all). */
+  only?: string[];
+  host?: string | undefined;
+  port?: number | undefined;
+  /** Runs jobs; without one, jobs are accepted and stay queued. */
+  runner?: JobRunner | undefined;
+  /** Stops the daemon when aborted (tests); SIGINT/SIGTERM do too. */
+  signal?: AbortSignal;
+  onListen?(addr: { host: string; port: number }): void;
+  newJobId?(): string;
+}
+
+/** Runs the daemon until stopped. @throws {PylonError} when it cannot start */
+export async function runDaemon(o: DaemonOptions): Promise<void> {
+  const log = o.log;
+  const home = o.env.HOME;
+  const newJobId = o.newJobId ?? (() => crypto.randomUUID());
+
+  const global = await loadGlobalConfig(o.paths, o.env);
+  log.info("config.loaded", {
+    file: global.exists ? displayPath(o.paths.globalConfig, home) : "built-in defaults",
+  });
+  const config = global.config;
+  const zone = systemTimezone(o.env);
+  const table = new PylonTable();
+  const only = new Set(o.only ?? []);
+  const names = (await listPylonNames(o.paths)).filter((n) => only.size === 0 || only.has(n));
+  for (const name of only) {
+    if (!names.includes(name)) {
+      throw new PylonError(`Pylon "${name}" does not exist`, {
+        hint: "run `pylon list` to see your pylons",
+      });
+    }
+  }
+
+  const lines: string[] = [];
+  const activate = async (name: string): Promise<string> => {
+    const loaded = await loadPylon(o.paths, name, global);
+    if (loaded.config.disabled) {
+      table.remove(name);
+      return "disabled";
+    }
+    const resolved = resolvePylon(loaded.config, config, { env: loaded.env, systemTimezone: zone });
+    const t = loaded.config.trigger;
+    const owner = t.path ? table.pathOwner(t.path, name) : undefined;
+    if (owner) {
+      throw new ConfigError(
+        `Cannot load pylon "${name}": trigger.path ${t.path} is already served by pylon "${owner}"`,
+        {
+          file: displayPath(o.paths.pylonConfig(name), home),
+          hint: "give each webhook pylon its own path",
+        },
+      );
+    }
+    const verifier = t.type === "webhook" && t.secret
+      ? await createSignatureVerifier({
+        secret: t.secret,
+        header: t.signature_header!,
+        format: t.signature_format,
+        clock: o.clock,
+      })
+      : undefined;
+    table.set({ name, loaded, resolved, verifier });
+    return "ok";
+  };
+
+  for (const name of names) {
+    try {
+      const state = await activate(name);
+      lines.push(banner.pylonLine(name, state, table.get(name), o.clock.now()));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      log.error("pylon.invalid", { pylon: name, reason: e.message.split("\n")[0] });
+      lines.push(banner.failLine(name, e));
+    }
+  }
+  log.info("pylons.loaded", { active: table.names().length, total: names.length });
+
+  const stores = createStoreRegistry(o.paths, { clock: o.clock });
+  try {
+    for (const name of names) await stores.open(name);
+    log.info("stores.opened", { count: names.length });
+    const dispatcher = new Dispatcher({
+      stores,
+      runner: o.runner,
+      pylonOf: (name) => table.get(name)?.resolved,
+      maxConcurrent: () => config.docker.max_concurrent,
+      log,
+      clock: o.clock,
+    });
+    await recover(stores, dispatcher, log, o.runner !== undefined);
+    await pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log);
+    if (!o.runner) {
+      log.warn("runner.missing", {
+        note: "this build accepts and queues jobs but cannot run agents yet",
+      });
+    }
+    const token = await ensureDaemonToken(o.paths.daemonToken);
+    const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
+    const maxBody = parseByteSize(config.server.max_body) ?? 1_048_576;
+    const api = createApiRoutes({
+      table,
+      stores,
+      dispatcher,
+      log,
+      newJobId,
+      maxQueue: () => config.docker.max_queue,
+    });
+    const app = createApp({
+      pylonAt: (path) => table.byPath(path),
+      activeCount: () => table.names().length,
+      token,
+      api,
+      log,
+      metrics: () => metrics.render(),
+      observe: (pylon, status, seconds) => metrics.observeWebhook(pylon, status, seconds),
+      webhook: (req, pylon) =>
+        handleWebhook(req, pylon, {
+          stores,
+          dispatcher,
+          log,
+          newJobId,
+          maxBody: () => maxBody,
+          maxQueue: () => config.docker.max_queue,
+        }),
+    });
+    const scheduler = new CronScheduler({
+      cronPylons: () => table.all().filter((p) => p.resolved.config.trigger.type === "cron"),
+      stores,
+      dispatcher,
+      log,
+      clock: o.clock,
+      newJobId,
+    });
+    await scheduler.catchUp();
+
+    const reload = async (name: string) => {
+      if (only.size > 0 && !only.has(name)) return;
+      const exists = (await listPylonNames(o.paths)).includes(name);
+      if (!exists) {
+        if (table.remove(name)) log.info("pylon.removed", { pylon: name });
+        scheduler.refresh();
+        return;
+      }
+      try {
+        const before = table.get(name);
+        const state = await activate(name);
+        await stores.open(name);
+        log.info(
+          state === "disabled" ? "pylon.disabled" : before ? "pylon.reloaded" : "pylon.added",
+          {
+            pylon: name,
+          },
+        );
+        dispatcher.wake();
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        const first = e.issues[0];
+        log.error("pylon.reload_failed", {
+          pylon: name,
+          file: e.file,
+          line: first?.line,
+          reason: first
+            ? `${first.keyPath ? first.keyPath + ": " : ""}${first.message}`
+            : e.message,
+          kept: table.get(name) ? "previous config" : "not active",
+        });
+      }
+      scheduler.refresh();
+    };
+    const stopWatching = await watchConfig(o.paths, {
+      pylonChanged: reload,
+      globalChanged: (file) => {
+        log.warn("config.changed", {
+          file: displayPath(file, home),
+          note: "restart the daemon to apply changes to config.yaml or the global .env",
+        });
+      },
+      onError: (e) =>
+        log.error("watch.failed", { error: e instanceof Error ? e.message : String(e) }),
+    });
+
+    try {
+      await serveUntilStopped(app.fetch, {
+        host: o.host ?? config.server.host,
+        port: o.port ?? config.server.port,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onListen: (addr) => {
+          o.out(banner.render(lines, table.names().length, addr, names.length === 0));
+          log.info("daemon.listening", { host: addr.host, port: addr.port });
+          scheduler.start();
+          dispatcher.wake();
+          o.onListen?.(addr);
+        },
+        onStopping: () => {
+          log.info("daemon.stopping");
+          dispatcher.stop();
+          stopWatching();
+        },
+      });
+    } finally {
+      stopWatching();
+      dispatcher.stop();
+      await scheduler.stop();
+    }
+  } finally {
+    await stores.closeAll();
+    log.info("daemon.stopped");
+  }
+}
+
+async function recover(
+  stores: StoreRegistry,
+  dispatcher: Dispatcher,
+  log: Logger,
+  canRun: boolean,
+): Promise<void> {
+  let queued = 0, awaiting = 0;
+  const running = [];
+  for (const name of stores.names()) {
+    const r = await stores.get(name)!.recoverable();
+    queued += r.queued.length;
+    awaiting += r.awaitingApproval.length;
+    running.push(...r.running);
+  }
+  log.info("jobs.recovered", { queued, awaiting_approval: awaiting, running: running.length });
+  if (canRun && running.length > 0) await dispatcher.reattach(running);
+}

@@ -1,0 +1,11 @@
+/**
+ * The daemon: HTTP ingest, control API, metrics, cron, hot reload and lifecycle.
+ *
+ * @module
+ */
+
+export { runDaemon } from "./daemon.ts";
+export type { DaemonOptions } from "./daemon.ts";
+export { jobToJson } from "./job_json.ts";
+export { readDaemonToken } from "./token.ts";
+export { signRequest } from "./signature.ts";

@@ -1,0 +1,42 @@
+/**
+ * Retention: jobs finished more than `jobs.retain_days` ago are deleted together with their
+ * log file and workspace folder.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { PylonPaths } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { StoreRegistry } from "../store/mod.ts";
+
+/** Prunes every store; `retainDays` 0 keeps everything. Returns how many jobs went. */
+export async function pruneExpiredJobs(
+  stores: StoreRegistry,
+  paths: PylonPaths,
+  retainDays: number,
+  now: Date,
+  log: Logger,
+): Promise<number> {
+  if (retainDays <= 0) return 0;
+  const cutoff = new Date(now.getTime() - retainDays * 86_400_000);
+  let total = 0;
+  for (const name of stores.names()) {
+    const ids = await stores.get(name)!.prune(cutoff);
+    for (const id of ids) {
+      await removeQuietly(join(paths.jobsDir, id));
+      await removeQuietly(join(paths.jobsDir, `${id}.log`));
+    }
+    total += ids.length;
+  }
+  if (total > 0) log.info("jobs.pruned", { count: total, older_than_days: retainDays });
+  return total;
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The control API (ARCHITECTURE.md §3.10) behind the bearer token: list and show jobs, trigger a
+ * pylon, and approve, ignore, kill or retry a job. Every status change is one guarded UPDATE.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { JOB_STATUSES, type JobStatus } from "../../config/mod.ts";
+import { PylonError, shortId } from "../../errors.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { Dispatcher } from "../../queue/mod.ts";
+import {
+  type Job,
+  JobNotFoundError,
+  type StoreRegistry,
+  TERMINAL_STATUSES,
+} from "../../store/mod.ts";
+import { jobToJson } from "../job_json.ts";
+import type { PylonTable } from "../pylon_table.ts";
+import { reject } from "./webhook.ts";
+
+/** What the control API needs. */
+export interface ApiDeps {
+  table: PylonTable;
+  stores: StoreRegistry;
+  dispatcher: Dispatcher;
+  log: Logger;
+  newJobId(): string;
+  maxQueue(): number;
+}
+
+/** Builds the `/api` routes (mounted behind the token check). */
+export function createApiRoutes(deps: ApiDeps): Hono {
+  const api = new Hono();
+
+  api.get("/jobs", async function listJobs(c) {
+    const pylon = c.req.query("pylon");
+    const statusText = c.req.query("status");
+    const limit = Number(c.req.query("limit") ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      return reject(400, "limit must be a whole number from 1 to 1000");
+    }
+    const statuses = statusText?.split(",");
+    const bad = statuses?.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+    if (bad) return reject(400, `unknown status "${bad}"; use ${JOB_STATUSES.join(", ")}`);
+    const names = pylon ? [pylon] : deps.stores.names();
+    if (pylon && !deps.stores.has(pylon)) return reject(404, `no pylon named "${pylon}"`);
+    const jobs: Job[] = [];
+    for (const name of names) {
+      const store = deps.stores.get(name);
+      if (store) {
+        jobs.push(
+          ...await store.list({ limit, ...(statuses ? { status: statuses as JobStatus[] } : {}) }),
+        );
+      }
+    }
+    jobs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    return c.json(jobs.map((j) => jobToJson(j)));
+  });
+
+  api.get("/jobs/:id", async function showJob(c) {
+    const job = await findJob(deps, c.req.param("id"));
+    return c.json(jobToJson(job, { payload: true }));
+  });
+
+  api.post("/pylons/:name/trigger", async function trigger(c) {
+    const name = c.req.param("name");
+    const pylon = deps.table.get(name);
+    const store = deps.stores.get(name);
+    if (!pylon || !store) return reject(404, `no active pylon named "${name}"`);
+    const text = await c.req.text();
+    let payload: unknown = {};
+    if (text.trim() !== "") {
+      try {
+        payload = JSON.parse(text);
+      } catch {
+        return reject(400, "body is not valid JSON");
+      }
+      if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+        return reject(400, "body must be a JSON object");
+      }
+    }
+    if (await deps.stores.countQueuedAcross() >= deps.maxQueue()) {
+      return reject(429, "the queue is full", { "retry-after": "60" });
+    }
+    const { job } = await store.insert({
+      id: deps.newJobId(),
+      pylon: name,
+      status: "queued",
+      trigger: "manual",
+      payload,
+      headers: {},
+    });
+    deps.log.info("job.accepted", { pylon: name, job: shortId(job.id), trigger: "manual" });
+    deps.dispatcher.wake();
+    return c.json({ job_id: job.id, status: job.status }, 202);
+  });
+
+  api.post("/jobs/:id/approve", async function approve(c) {
+    const job = await findJob(deps, c.req.param("id"));
+    const moved = await deps.stores.get(job.pylon)!.transition(
+      job.id,
+      "awaiting_approval",
+      "queued",
+    );
+    if (!moved) return conflict(job, "approve", "awaiting_approval");
+    deps.log.info("job.approved", { pylon: job.pylon, job: shortId(job.id) });
+    deps.dispatcher.wake();
+    return c.json(jobToJson(moved));
+  });
+
+  api.post("/jobs/:id/ignore", async function ignore(c) {
+    const job = await findJob(deps, c.req.param("id"));
+    const moved = await deps.stores.get(job.pylon)!.transition(
+      job.id,
+      "awaiting_approval",
+      "dismissed",
+    );
+    if (!moved) return conflict(job, "ignore", "awaiting_approval");
+    deps.log.info("job.dismissed", { pylon: job.pylon, job: shortId(job.id) });
+    return c.json(jobToJson(moved));
+  });
+
+  api.post("/jobs/:id/kill", async function kill(c) {
+    const job = await findJob(deps, c.req.param("id"));
+    if (job.status === "running") {
+      if (!deps.dispatcher.kill(job.id)) {
+        return reject(
+          409,
+          `job ${shortId(job.id)} runs but not under this daemon; try again shortly`,
+        );
+      }
+      return c.json({ ...jobToJson(job), kill_requested: true }, 202);
+    }
+    const moved = await deps.stores.get(job.pylon)!.transition(
+      job.id,
+      ["queued", "awaiting_approval"],
+      "killed",
+      { error: "killed before it started" },
+    );
+    if (!moved) return conflict(job, "kill", "running, queued or awaiting_approval");
+    return c.json(jobToJson(moved));
+  });
+
+  api.post("/jobs/:id/retry", async function retry(c) {
+    const job = await findJob(deps, c.req.param("id"));
+    if (
+      !(TERMINAL_STATUSES as readonly string[]).includes(job.status) || job.status === "dismissed"
+    ) {
+      return conflict(job, "retry", "completed, failed, timed_out or killed");
+    }
+    if (!deps.table.get(job.pylon)) return reject(409, `pylon "${job.pylon}" is not active`);
+    const { job: again } = await deps.stores.get(job.pylon)!.insert({
+      id: deps.newJobId(),
+      pylon: job.pylon,
+      status: "queued",
+      trigger: "retry",
+      payload: job.payload,
+      headers: job.headers,
+      attempt: job.attempt + 1,
+      parentId: job.id,
+    });
+    deps.log.info("job.retried", { pylon: job.pylon, job: shortId(again.id), of: shortId(job.id) });
+    deps.dispatcher.wake();
+    return c.json({ job_id: again.id, status: again.status, attempt: again.attempt }, 202);
+  });
+
+  api.onError(function apiError(err, c) {
+    if (err instanceof JobNotFoundError) return c.json({ error: err.message }, 404);
+    if (err instanceof PylonError) return c.json({ error: err.message }, 400);
+    throw err;
+  });
+  return api;
+}
+
+async function findJob(deps: ApiDeps, id: string): Promise<Job> {
+  return await deps.stores.findJob(id);
+}
+
+function conflict(job: Job, action: string, needed: string): Response {
+  return reject(409, `cannot ${action} job ${shortId(job.id)}: it is ${job.status}, not ${needed}`);
+}

@@ -1,0 +1,141 @@
+/**
+ * `POST <trigger.path>`: verify (size, signature, JSON), find a duplicate delivery, bound the
+ * queue, INSERT the job, and only then answer `202` (ARCHITECTURE.md §4).
+ *
+ * @module
+ */
+
+import { shortId } from "../../errors.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { Dispatcher } from "../../queue/mod.ts";
+import type { StoreRegistry } from "../../store/mod.ts";
+import { deliveryIdOf } from "../delivery.ts";
+import type { ActivePylon } from "../pylon_table.ts";
+
+/** What the webhook handler needs. */
+export interface WebhookDeps {
+  stores: StoreRegistry;
+  dispatcher: Dispatcher;
+  log: Logger;
+  maxBody(): number;
+  maxQueue(): number;
+  newJobId(): string;
+}
+
+/** Headers never stored with a job: credentials and signatures. */
+const SECRET_HEADER_REGEXP = /authorization|cookie|signature|secret|token|api-key|apikey/i;
+
+/** Handles one webhook delivery for `pylon`. */
+export async function handleWebhook(
+  req: Request,
+  pylon: ActivePylon,
+  deps: WebhookDeps,
+): Promise<Response> {
+  const log = deps.log.with({ pylon: pylon.name });
+  const max = deps.maxBody();
+  const body = await readLimited(req, max);
+  if (body === null) {
+    log.warn("webhook.rejected", { status: 413, reason: "body too large" });
+    return reject(413, `body is larger than server.max_body (${max} bytes)`);
+  }
+  if (pylon.verifier) {
+    const verdict = await pylon.verifier.verify(req.headers, body);
+    if (!verdict.ok) {
+      log.warn("webhook.rejected", { status: 401, reason: verdict.reason });
+      return reject(401, verdict.reason);
+    }
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    log.warn("webhook.rejected", { status: 400, reason: "not JSON", bytes: body.length });
+    return reject(400, "body is not valid JSON");
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    log.warn("webhook.rejected", { status: 400, reason: "not an object" });
+    return reject(400, "body must be a JSON object");
+  }
+  const store = deps.stores.get(pylon.name);
+  if (!store) return reject(503, `pylon ${pylon.name} is not ready`);
+  const deliveryId = deliveryIdOf(
+    req.headers,
+    payload,
+    pylon.resolved.config.trigger.delivery_header,
+  );
+  if (deliveryId) {
+    const seen = await store.findByDeliveryId(deliveryId);
+    if (seen) return duplicate(seen.id, seen.status, log);
+  }
+  if (await deps.stores.countQueuedAcross() >= deps.maxQueue()) {
+    log.warn("webhook.rejected", { status: 429, reason: "queue full" });
+    return new Response(
+      JSON.stringify({ error: `the queue is full (docker.max_queue = ${deps.maxQueue()})` }),
+      { status: 429, headers: { "content-type": "application/json", "retry-after": "60" } },
+    );
+  }
+  const status = pylon.resolved.channel.approval ? "awaiting_approval" : "queued";
+  const { job, created } = await store.insert({
+    id: deps.newJobId(),
+    pylon: pylon.name,
+    status,
+    trigger: "webhook",
+    payload,
+    headers: keptHeaders(req.headers),
+    deliveryId,
+  });
+  if (!created) return duplicate(job.id, job.status, log);
+  log.info("job.accepted", { job: shortId(job.id), status, bytes: body.length });
+  if (status === "queued") deps.dispatcher.wake();
+  return Response.json({ job_id: job.id, status }, { status: 202 });
+}
+
+function duplicate(id: string, status: string, log: Logger): Response {
+  log.info("webhook.duplicate", { job: shortId(id) });
+  return Response.json({ job_id: id, status, duplicate: true }, { status: 200 });
+}
+
+/** A one-line JSON error. */
+export function reject(status: number, error: string, headers: HeadersInit = {}): Response {
+  return Response.json({ error }, { status, headers });
+}
+
+/** Lower-cased request headers minus credentials, to keep with the job (templates see them). */
+export function keptHeaders(headers: Headers): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (!SECRET_HEADER_REGEXP.test(name)) kept[name] = value;
+  }
+  return kept;
+}
+
+/** Reads the body up to `max` bytes; `null` when it is larger. */
+async function readLimited(req: Request, max: number): Promise<Uint8Array | null> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > max) {
+    await req.body?.cancel();
+    return null;
+  }
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

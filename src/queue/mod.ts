@@ -1,0 +1,10 @@
+/**
+ * The job queue: FIFO across pylons, bounded concurrency, durable order in SQLite. Owns the
+ * only in-memory job state (the AbortControllers of running jobs).
+ *
+ * @module
+ */
+
+export { Dispatcher } from "./dispatcher.ts";
+export type { DispatcherDeps } from "./dispatcher.ts";
+export type { JobRunner, RunContext, RunOutcome } from "./runner.ts";

@@ -1,0 +1,35 @@
+/**
+ * What the queue needs from whoever runs a job (the Docker runner, ARCHITECTURE.md §4).
+ *
+ * @module
+ */
+
+import type { ResolvedPylon } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Job } from "../store/mod.ts";
+
+/** How a job ended, as the runner saw it. */
+export interface RunOutcome {
+  status: "completed" | "failed" | "timed_out" | "killed";
+  exitCode?: number | null;
+  result?: string | null;
+  error?: string | null;
+  sessionId?: string | null;
+}
+
+/** What a run gets besides the job. */
+export interface RunContext {
+  /** Aborted by `pylon kill` (the runner kills the container and reports `killed`). */
+  signal: AbortSignal;
+  log: Logger;
+  /** Stores fields learnt while running (container id, rendered prompt…). */
+  update(patch: Partial<Pick<Job, "containerId" | "prompt" | "repo" | "ref">>): Promise<void>;
+}
+
+/** Runs jobs. Implemented by the Docker runner; tests use scripted ones. */
+export interface JobRunner {
+  /** Runs one claimed job to its end. Rejections are recorded as `failed`. */
+  run(job: Job, pylon: ResolvedPylon, ctx: RunContext): Promise<RunOutcome>;
+  /** Takes over a job left `running` by a previous daemon (its container may still run). */
+  reattach?(job: Job, pylon: ResolvedPylon | undefined, ctx: RunContext): Promise<RunOutcome>;
+}

@@ -1,0 +1,65 @@
+/**
+ * Errors of the job store: a database that cannot be used, and a job id nobody knows.
+ *
+ * @module
+ */
+
+import { PylonError, type PylonErrorOptions } from "../errors.ts";
+
+/** A job database that cannot be opened, read or written. */
+export class StoreError extends PylonError {
+  /** The database file. */
+  readonly dbPath: string;
+
+  constructor(message: string, options: PylonErrorOptions & { dbPath: string }) {
+    super(message, options);
+    this.name = "StoreError";
+    this.dbPath = options.dbPath;
+  }
+}
+
+/** No job has this id or id prefix. */
+export class JobNotFoundError extends PylonError {
+  /** What the caller looked for. */
+  readonly idOrPrefix: string;
+
+  constructor(idOrPrefix: string, options: PylonErrorOptions = {}) {
+    super(
+      idOrPrefix === ""
+        ? "Cannot find a job: the job id is empty"
+        : `Job "${idOrPrefix}" not found`,
+      { hint: "run `pylon jobs` to see job ids", ...options },
+    );
+    this.name = "JobNotFoundError";
+    this.idOrPrefix = idOrPrefix;
+  }
+}
+
+const HINTS: [RegExp, string][] = [
+  [/BUSY|LOCKED/, "another process holds the database lock; try again, or stop it"],
+  [/READONLY|CANTOPEN|PERM|AUTH/, "check that the folder and file are writable by this user"],
+  [/CORRUPT|NOTADB/, "the file is damaged or not a job database; move it away to start afresh"],
+  [/FULL|IOERR/, "check free disk space and the disk itself"],
+  [/CLIENT_CLOSED/, "the store was closed; this is a bug in pylon, please report it"],
+];
+
+/** The SQLite/libsql error code of `e` (`SQLITE_BUSY`…), when it has one. */
+export function sqliteCode(e: unknown): string | undefined {
+  if (typeof e !== "object" || e === null) return undefined;
+  const { code, extendedCode } = e as { code?: unknown; extendedCode?: unknown };
+  if (typeof extendedCode === "string") return extendedCode;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * Wraps a libsql failure with the operation and the database path. The message carries the
+ * SQLite error text only (never statement arguments, so no payload contents).
+ */
+export function storeError(e: unknown, dbPath: string, op: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const code = sqliteCode(e) ?? "";
+  const detail = e instanceof Error ? e.message : String(e);
+  const hint = HINTS.find(([re]) => re.test(code))?.[1] ??
+    "check the disk and the file's permissions, then try again";
+  return new StoreError(`Cannot ${op} in ${dbPath}: ${detail}`, { dbPath, hint, cause: e });
+}

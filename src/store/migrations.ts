@@ -1,0 +1,117 @@
+/**
+ * The schema of `jobs.db`, as an ordered list of steps. Each step runs in one write transaction
+ * together with its `schema_version` bump, so a crash leaves the file at a whole version; a file
+ * written by a newer pylon is refused rather than guessed at.
+ *
+ * Append new steps; never edit a released one.
+ *
+ * @module
+ */
+
+import type { Client } from "@libsql/client";
+import { StoreError, storeError } from "./errors.ts";
+
+/** The schema steps; step `i` takes the file from version `i` to `i + 1`. */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE jobs (
+      id           TEXT PRIMARY KEY NOT NULL,
+      pylon        TEXT NOT NULL,
+      status       TEXT NOT NULL,
+      trigger_kind TEXT NOT NULL,
+      delivery_id  TEXT,
+      payload      TEXT NOT NULL,
+      headers      TEXT NOT NULL DEFAULT '{}',
+      created_at   INTEGER NOT NULL,
+      queued_at    INTEGER,
+      started_at   INTEGER,
+      finished_at  INTEGER,
+      deadline_at  INTEGER,
+      container_id TEXT,
+      exit_code    INTEGER,
+      attempt      INTEGER NOT NULL DEFAULT 1,
+      parent_id    TEXT REFERENCES jobs(id) ON DELETE SET NULL,
+      result       TEXT,
+      error        TEXT,
+      session_id   TEXT,
+      prompt       TEXT,
+      repo         TEXT,
+      ref          TEXT,
+      thread       TEXT,
+      repeats      INTEGER NOT NULL DEFAULT 1
+    )`,
+    // (status, queued_at) also serves every lookup by status alone (its prefix), so a separate
+    // status index would only slow inserts down.
+    "CREATE INDEX jobs_status_queued ON jobs (status, queued_at)",
+    "CREATE INDEX jobs_created ON jobs (created_at)",
+    "CREATE UNIQUE INDEX jobs_delivery ON jobs (delivery_id) WHERE delivery_id IS NOT NULL",
+    // Deleting a parent must find its children without a table scan (ON DELETE SET NULL).
+    "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
+  ],
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database at `client` up to {@linkcode SCHEMA_VERSION}.
+ *
+ * @throws {StoreError} when the file was written by a newer pylon, or a step fails
+ */
+export async function migrate(
+  client: Client,
+  dbPath: string,
+  steps: readonly (readonly string[])[] = MIGRATIONS,
+): Promise<void> {
+  try {
+    await client.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  } catch (e) {
+    throw storeError(e, dbPath, "create the schema_version table");
+  }
+  for (;;) {
+    const done = await applyNextStep(client, dbPath, steps);
+    if (done) return;
+  }
+}
+
+/** Applies the first missing step under a write lock; true when nothing was left to do. */
+async function applyNextStep(
+  client: Client,
+  dbPath: string,
+  steps: readonly (readonly string[])[],
+): Promise<boolean> {
+  let tx;
+  try {
+    // BEGIN IMMEDIATE: two processes opening the same file cannot both apply a step.
+    tx = await client.transaction("write");
+  } catch (e) {
+    throw storeError(e, dbPath, "start a schema migration");
+  }
+  try {
+    const rows = (await tx.execute("SELECT version FROM schema_version")).rows;
+    const version = rows.length === 0 ? 0 : Number(rows[0]![0]);
+    if (version > steps.length) {
+      throw new StoreError(
+        `Cannot open ${dbPath}: it was written by a newer pylon (schema version ${version}, ` +
+          `this pylon knows up to ${steps.length}); upgrade pylon`,
+        { dbPath, hint: "install the newer pylon release that wrote this file" },
+      );
+    }
+    if (version === steps.length) {
+      await tx.rollback();
+      return true;
+    }
+    for (const sql of steps[version]!) await tx.execute(sql);
+    await tx.execute(
+      rows.length === 0
+        ? { sql: "INSERT INTO schema_version (version) VALUES (?)", args: [version + 1] }
+        : { sql: "UPDATE schema_version SET version = ?", args: [version + 1] },
+    );
+    await tx.commit();
+    return false;
+  } catch (e) {
+    throw storeError(e, dbPath, "migrate the job database");
+  } finally {
+    tx.close();
+  }
+}

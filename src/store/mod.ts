@@ -1,0 +1,27 @@
+/**
+ * Durable job history: one SQLite file per pylon (`pylons/<name>/jobs.db`) through
+ * `@libsql/client`, guarded status transitions, and a registry of the open stores.
+ *
+ * SQLite is the only source of truth for jobs; nothing here caches rows. Imports only `config/`
+ * and `errors.ts`.
+ *
+ * @module
+ */
+
+export { openJobStore } from "./job_store.ts";
+export type { OpenJobStoreOptions } from "./job_store.ts";
+export { createStoreRegistry, listJobDbNames } from "./registry.ts";
+export type { StoreRegistry, StoreRegistryOptions } from "./registry.ts";
+export { JobNotFoundError, StoreError } from "./errors.ts";
+export { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+export { isTerminalStatus, TERMINAL_STATUSES, TRIGGER_KINDS } from "./types.ts";
+export type {
+  Clock,
+  Job,
+  JobPatch,
+  JobStore,
+  ListOptions,
+  NewJob,
+  RecoverableJobs,
+  TriggerKind,
+} from "./types.ts";

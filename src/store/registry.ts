@@ -1,0 +1,180 @@
+/**
+ * One job store per pylon, opened on demand and looked up by pylon name, plus the queries that
+ * span every pylon: finding a job by id prefix and the FIFO head across pylons.
+ *
+ * The registry holds open database handles only, never job rows.
+ *
+ * @module
+ */
+
+import { assertPylonName, type PylonPaths } from "../config/mod.ts";
+import { PylonError } from "../errors.ts";
+import { JobNotFoundError } from "./errors.ts";
+import { openJobStore } from "./job_store.ts";
+import type { Clock, Job, JobStore } from "./types.ts";
+
+/** Options of {@linkcode createStoreRegistry}. */
+export interface StoreRegistryOptions {
+  /** Source of "now" for every store. @default {the system clock} */
+  clock?: Clock | undefined;
+}
+
+/** The open job stores of a pylon home, by pylon name. */
+export interface StoreRegistry extends AsyncDisposable {
+  /** Opens (creating if needed) the store of `pylon`; the same store on every call. */
+  open(pylon: string): Promise<JobStore>;
+  /** The open store of `pylon`, if any. */
+  get(pylon: string): JobStore | undefined;
+  /** Whether the store of `pylon` is open. */
+  has(pylon: string): boolean;
+  /** Names of the pylons whose stores are open, sorted. */
+  names(): string[];
+  /** Closes the store of `pylon` (nothing if it is not open). */
+  close(pylon: string): Promise<void>;
+  /** Closes every store. */
+  closeAll(): Promise<void>;
+  /**
+   * The job with this id or unique id prefix, in any open store.
+   *
+   * @throws {JobNotFoundError} when no job matches
+   * @throws {PylonError} when a prefix matches several jobs
+   */
+  findJob(idOrPrefix: string): Promise<Job>;
+  /** The queued job that has waited longest across all pylons (ties: pylon name), or null. */
+  oldestQueuedAcross(): Promise<Job | null>;
+  /** How many jobs are queued across all pylons. */
+  countQueuedAcross(): Promise<number>;
+}
+
+/** Creates an empty registry over `paths`; does no I/O until {@linkcode StoreRegistry.open}. */
+export function createStoreRegistry(
+  paths: PylonPaths,
+  options: StoreRegistryOptions = {},
+): StoreRegistry {
+  return new Registry(paths, options.clock);
+}
+
+/** Names of the pylons that have a `jobs.db`, sorted; creates nothing. */
+export async function listJobDbNames(paths: PylonPaths): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(paths.pylonsDir)) {
+      if (entry.isDirectory && await isFile(paths.pylonDb(entry.name))) names.push(entry.name);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return names.sort();
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function queuedMs(job: Job): number {
+  return (job.queuedAt ?? job.createdAt).getTime();
+}
+
+class Registry implements StoreRegistry {
+  #paths: PylonPaths;
+  #clock: Clock | undefined;
+  /** Opening or open stores; a promise so concurrent `open()` calls share one handle. */
+  #stores = new Map<string, Promise<JobStore>>();
+  #open = new Map<string, JobStore>();
+
+  constructor(paths: PylonPaths, clock: Clock | undefined) {
+    this.#paths = paths;
+    this.#clock = clock;
+  }
+
+  open(pylon: string): Promise<JobStore> {
+    const known = this.#stores.get(pylon);
+    if (known) return known;
+    try {
+      assertPylonName(pylon);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const opening = openJobStore(this.#paths.pylonDb(pylon), { pylon, clock: this.#clock })
+      .then((store) => {
+        this.#open.set(pylon, store);
+        return store;
+      }, (e) => {
+        this.#stores.delete(pylon);
+        throw e;
+      });
+    this.#stores.set(pylon, opening);
+    return opening;
+  }
+
+  get(pylon: string): JobStore | undefined {
+    return this.#open.get(pylon);
+  }
+
+  has(pylon: string): boolean {
+    return this.#open.has(pylon);
+  }
+
+  names(): string[] {
+    return [...this.#open.keys()].sort();
+  }
+
+  async close(pylon: string): Promise<void> {
+    const opening = this.#stores.get(pylon);
+    if (!opening) return;
+    this.#stores.delete(pylon);
+    this.#open.delete(pylon);
+    const store = await opening.catch(() => undefined);
+    await store?.close();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#stores.keys()].map((name) => this.close(name)));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAll();
+  }
+
+  async findJob(idOrPrefix: string): Promise<Job> {
+    const wanted = idOrPrefix.trim().toLowerCase();
+    if (wanted === "") throw new JobNotFoundError("");
+    const found = (await Promise.all(this.#sorted().map((s) => s.findByPrefix(wanted, 10)))).flat();
+    const exact = found.find((j) => j.id === wanted);
+    if (exact) return exact;
+    if (found.length === 0) throw new JobNotFoundError(idOrPrefix.trim());
+    if (found.length > 1) {
+      const ids = found.map((j) => `${j.id} (${j.pylon})`).join(", ");
+      throw new PylonError(`Job id "${wanted}" is ambiguous: it matches ${ids}`, {
+        hint: "type more characters of the job id",
+      });
+    }
+    return found[0]!;
+  }
+
+  async oldestQueuedAcross(): Promise<Job | null> {
+    let best: Job | null = null;
+    for (const store of this.#sorted()) {
+      const job = await store.oldestQueued();
+      // Strictly earlier only: stores are visited in name order, so ties go to the first name.
+      if (job && (best === null || queuedMs(job) < queuedMs(best))) best = job;
+    }
+    return best;
+  }
+
+  async countQueuedAcross(): Promise<number> {
+    const counts = await Promise.all(this.#sorted().map((s) => s.countQueued()));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** The open stores in pylon-name order. */
+  #sorted(): JobStore[] {
+    return this.names().map((n) => this.#open.get(n)!);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The job model: one row of a pylon's `jobs.db`, the fields a caller supplies to create one, and
+ * the fields it may change later.
+ *
+ * @module
+ */
+
+import type { JobStatus } from "../config/mod.ts";
+
+/** What started a job. */
+export type TriggerKind = "webhook" | "cron" | "manual" | "retry" | "follow-up";
+
+/** Every trigger kind, for validation. */
+export const TRIGGER_KINDS: readonly TriggerKind[] = [
+  "webhook",
+  "cron",
+  "manual",
+  "retry",
+  "follow-up",
+];
+
+/** Statuses a job never leaves on its own; only these are pruned. */
+export const TERMINAL_STATUSES: readonly JobStatus[] = [
+  "completed",
+  "failed",
+  "timed_out",
+  "killed",
+  "dismissed",
+];
+
+/** Whether `status` is one of {@linkcode TERMINAL_STATUSES}. */
+export function isTerminalStatus(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** One run of a pylon, as stored. */
+export interface Job {
+  /** uuid v4, supplied by the caller. */
+  id: string;
+  pylon: string;
+  status: JobStatus;
+  trigger: TriggerKind;
+  /** e.g. `X-GitHub-Delivery`; unique per pylon when not null. */
+  deliveryId: string | null;
+  /** The JSON body that triggered the job. */
+  payload: unknown;
+  /** Lower-cased request headers worth keeping (the caller filters secrets out). */
+  headers: Record<string, string>;
+  createdAt: Date;
+  /** When it (last) entered `queued`: the FIFO order key across pylons. */
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** When a running job must be killed; survives restarts. */
+  deadlineAt: Date | null;
+  containerId: string | null;
+  exitCode: number | null;
+  /** 1 for a first run; a retry has its parent's attempt + 1. */
+  attempt: number;
+  /** The job this one retries or follows up. */
+  parentId: string | null;
+  result: string | null;
+  error: string | null;
+  /** Agent session; follow-ups resume it. */
+  sessionId: string | null;
+  /** Rendered when the job starts. */
+  prompt: string | null;
+  repo: string | null;
+  ref: string | null;
+  /** Channel thread reference, opaque JSON text. */
+  thread: string | null;
+  /** Events counted on this job (dedupe); 1 on insert. */
+  repeats: number;
+}
+
+/** What a caller supplies to create a job; the store fills in the rest. */
+export type NewJob =
+  & Pick<Job, "id" | "pylon" | "status" | "trigger" | "payload" | "headers">
+  & Partial<
+    Pick<Job, "deliveryId" | "attempt" | "parentId" | "sessionId" | "thread" | "createdAt">
+  >;
+
+/** The fields a job may change after insert, besides its status. */
+export type JobPatch = Partial<
+  Pick<
+    Job,
+    | "containerId"
+    | "exitCode"
+    | "result"
+    | "error"
+    | "sessionId"
+    | "prompt"
+    | "repo"
+    | "ref"
+    | "thread"
+    | "deadlineAt"
+    | "startedAt"
+  >
+>;
+
+/** Options of {@linkcode JobStore.list}. */
+export interface ListOptions {
+  /** Only jobs in this status (or any of these). */
+  status?: JobStatus | readonly JobStatus[] | undefined;
+  /** At most this many jobs. @default {20} */
+  limit?: number | undefined;
+  /** Only jobs created strictly before this time (paging). */
+  before?: Date | undefined;
+}
+
+/** Jobs the daemon must pick up again after a restart. */
+export interface RecoverableJobs {
+  /** In FIFO order. */
+  queued: Job[];
+  awaitingApproval: Job[];
+  running: Job[];
+}
+
+/** Wall clock, injected so tests can pin "now". */
+export interface Clock {
+  now(): Date;
+}
+
+/** The durable job history of one pylon. SQLite is the only source of truth: nothing is cached. */
+export interface JobStore extends AsyncDisposable {
+  /** The pylon whose jobs this store holds. */
+  readonly pylon: string;
+  /** The database file. */
+  readonly path: string;
+  /** Inserts a job; a known `deliveryId` returns the existing job with `created: false`. */
+  insert(job: NewJob): Promise<{ job: Job; created: boolean }>;
+  /** The job with this id, or null. */
+  get(id: string): Promise<Job | null>;
+  /** Jobs whose id starts with `prefix` (case-insensitive), at most `limit` (default 10). */
+  findByPrefix(prefix: string, limit?: number): Promise<Job[]>;
+  /** The job created for this delivery id, or null. */
+  findByDeliveryId(deliveryId: string): Promise<Job | null>;
+  /** Moves a job from one of `from` to `to` in one guarded UPDATE; null when it was not in `from`. */
+  transition(
+    id: string,
+    from: JobStatus | readonly JobStatus[],
+    to: JobStatus,
+    patch?: JobPatch,
+  ): Promise<Job | null>;
+  /** Changes non-status fields; null when the job does not exist. */
+  update(id: string, patch: JobPatch): Promise<Job | null>;
+  /** Adds one to `repeats`; null when the job does not exist. */
+  incrementRepeats(id: string): Promise<Job | null>;
+  /** Jobs newest first. */
+  list(options?: ListOptions): Promise<Job[]>;
+  /** The queued job that has waited longest, or null. */
+  oldestQueued(): Promise<Job | null>;
+  /** How many jobs are in each status (every status present). */
+  countByStatus(): Promise<Record<JobStatus, number>>;
+  /** How many jobs are queued. */
+  countQueued(): Promise<number>;
+  /** Non-terminal jobs, for recovery after a restart. */
+  recoverable(): Promise<RecoverableJobs>;
+  /** Deletes terminal jobs finished before `olderThan`; returns their ids. */
+  prune(olderThan: Date): Promise<string[]>;
+  /** Closes the database; later calls throw. Idempotent. */
+  close(): Promise<void>;
+}
