@@ -14,18 +14,23 @@ import { constructCommand } from "./commands/construct.ts";
 import { cronCommand } from "./commands/cron.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
+import { jobsCommand } from "./commands/jobs.ts";
 import { listCommand } from "./commands/list.ts";
 import { startCommand } from "./commands/start.ts";
+import { restartCommand, stopCommand } from "./commands/stop.ts";
 import { testCommand } from "./commands/test.ts";
 import { versionCommand } from "./commands/version.ts";
 
 /** Every command, visible ones in help order. */
 export const COMMANDS: readonly Command[] = [
   startCommand,
+  stopCommand,
+  restartCommand,
   constructCommand,
   listCommand,
   editCommand,
   testCommand,
+  jobsCommand,
   destroyCommand,
   cronCommand,
   completionCommand,

@@ -23,6 +23,8 @@ export interface PylonPaths {
   readonly reposDir: string;
   /** The bearer token of the daemon's control API. */
   readonly daemonToken: string;
+  /** Written by a running daemon: its pid and address. */
+  readonly daemonPid: string;
   /** Folder of one pylon. */
   pylonDir(name: string): string;
   /** `pylon.yaml` of one pylon. */
@@ -44,6 +46,7 @@ export function createPylonPaths(root: string): PylonPaths {
     jobsDir: join(root, "jobs"),
     reposDir: join(root, "repos"),
     daemonToken: join(root, "daemon.token"),
+    daemonPid: join(root, "daemon.pid"),
     pylonDir: (name) => join(pylonsDir, name),
     pylonConfig: (name) => join(pylonsDir, name, "pylon.yaml"),
     pylonEnv: (name) => join(pylonsDir, name, ".env"),

@@ -34,6 +34,7 @@ import { watchConfig } from "./watch.ts";
 import { createDaemonMetrics } from "./daemon_metrics.ts";
 import { pruneExpiredJobs } from "./retention.ts";
 import { banner } from "./banner.ts";
+import { removePidFile, writePidFile } from "./pidfile.ts";
 
 /** Everything the daemon takes from outside. */
 export interface DaemonOptions {
@@ -178,6 +179,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       newJobId,
     });
     await scheduler.catchUp();
+    let pidWritten: Promise<void> = Promise.resolve();
+    const retention = setInterval(() => {
+      pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log).catch((e) =>
+        log.error("jobs.prune_failed", { error: e instanceof Error ? e.message : String(e) })
+      );
+    }, 6 * 3_600_000);
 
     const reload = async (name: string) => {
       if (only.size > 0 && !only.has(name)) return;
@@ -231,6 +238,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
         port: o.port ?? config.server.port,
         ...(o.signal ? { signal: o.signal } : {}),
         onListen: (addr) => {
+          pidWritten = writePidFile(o.paths.daemonPid, {
+            pid: Deno.pid,
+            host: addr.host,
+            port: addr.port,
+            startedAt: o.clock.now().toISOString(),
+          }).catch((e) => log.warn("pidfile.failed", { error: String(e) }));
           o.out(banner.render(lines, table.names().length, addr, names.length === 0));
           log.info("daemon.listening", { host: addr.host, port: addr.port });
           scheduler.start();
@@ -244,9 +257,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
         },
       });
     } finally {
+      clearInterval(retention);
       stopWatching();
       dispatcher.stop();
       await scheduler.stop();
+      await pidWritten;
+      await removePidFile(o.paths.daemonPid, Deno.pid);
     }
   } finally {
     await stores.closeAll();

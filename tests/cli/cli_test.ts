@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
 
 const COMMAND_NAMES = [
+  "jobs",
+  "stop",
+  "restart",
   "start",
   "construct",
   "list",

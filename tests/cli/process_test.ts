@@ -87,3 +87,41 @@ Deno.test("pylon start (subprocess) names a taken port and points at pylon docto
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("pylon stop (subprocess) stops a daemon started in another terminal", async () => {
+  const home = await Deno.makeTempDir();
+  const child = pylonCommand(["start", "--host", "127.0.0.1", "--port", "0"], {
+    env: { PYLON_HOME: home, HOME: home },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    await readUntil(reader, /listening on/, { text: "" });
+    await readPidFileEventually(`${home}/daemon.pid`);
+    const r = await runPylon(["stop"], { PYLON_HOME: home, HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Stopping the daemon \(pid \d+\)\.\.\.\nStopped\.\n/);
+    assert.equal((await child.status).code, 0);
+    const again = await runPylon(["stop"], { PYLON_HOME: home, HOME: home });
+    assert.match(again.stdout, /No daemon is running/);
+    const restart = await runPylon(["restart"], { PYLON_HOME: home, HOME: home });
+    assert.equal(restart.code, 1);
+    assert.match(restart.stderr, /No daemon is running for this PYLON_HOME/);
+  } finally {
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+async function readPidFileEventually(path: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await Deno.stat(path);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  throw new Error(`${path} never appeared`);
+}
