@@ -45,6 +45,7 @@ function render(
   active: number,
   addr: { host: string; port: number },
   noPylons: boolean,
+  note?: string,
 ): string {
   const body = noPylons
     ? "  No pylons yet. Create one in another terminal, for example:\n" +
@@ -53,7 +54,7 @@ function render(
     : lines.join("\n") + "\n";
   return `Powering up pylons...\n\n${body}\n${active} pylon${
     active === 1 ? "" : "s"
-  } active -- listening on ${addr.host}:${addr.port}\n`;
+  } active -- listening on ${addr.host}:${addr.port}\n${note ? `${note}\n` : ""}`;
 }
 
 /** Banner pieces. */

@@ -244,7 +244,15 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
             port: addr.port,
             startedAt: o.clock.now().toISOString(),
           }).catch((e) => log.warn("pidfile.failed", { error: String(e) }));
-          o.out(banner.render(lines, table.names().length, addr, names.length === 0));
+          o.out(banner.render(
+            lines,
+            table.names().length,
+            addr,
+            names.length === 0,
+            o.runner
+              ? undefined
+              : "Note: this build accepts and queues jobs but cannot run agents yet.",
+          ));
           log.info("daemon.listening", { host: addr.host, port: addr.port });
           scheduler.start();
           dispatcher.wake();

@@ -1,0 +1,159 @@
+/**
+ * Subprocesses of the ingest benchmark: the real daemon (`deno run` with exactly the `pylon`
+ * task's permission flags, like the compiled binary) and the bare `Deno.serve` baseline. Both
+ * have their output drained continuously (the daemon logs one line per accepted job; an undrained
+ * pipe would stall it) and are killed on dispose, so `await using` cleans up even on failure.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url);
+const DENO_JSON = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+const MAIN = new URL("main.ts", ROOT).pathname;
+const BASELINE = new URL("baseline_server.ts", import.meta.url).pathname;
+
+/** The `--allow-*` flags of `deno task pylon`. */
+export const PYLON_FLAGS: string[] = (DENO_JSON.tasks.pylon as string)
+  .split(/\s+/)
+  .filter((a) => a.startsWith("--allow-"));
+
+/** A server subprocess under test. */
+export interface Server extends AsyncDisposable {
+  readonly pid: number;
+  readonly url: string;
+  /** The last few KiB of stdout + stderr (for error messages). */
+  tail(): string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+/** A free loopback TCP port. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Starts `pylon start` on `root` (a prepared PYLON_HOME) and waits until it listens. */
+export async function startDaemon(root: string, extraDenoArgs: string[] = []): Promise<Server> {
+  const port = freePort();
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PYLON_FLAGS,
+      ...extraDenoArgs,
+      MAIN,
+      "start",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
+    env: { NO_COLOR: "1", PYLON_HOME: root, HOME: root },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return await spawnUntilListening(command, () => `http://127.0.0.1:${port}`);
+}
+
+/**
+ * Starts the bare baseline server (`baseline_server.ts`); with `pathFile`, it serves only the
+ * path written in that file and re-reads it 100 ms after the file changes (like the daemon).
+ */
+export async function startBaseline(pathFile?: string): Promise<Server> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      BASELINE,
+      ...(pathFile ? ["--path-file", pathFile] : []),
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return await spawnUntilListening(command, (out) => {
+    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    return `http://127.0.0.1:${port}`;
+  });
+}
+
+async function spawnUntilListening(
+  command: Deno.Command,
+  urlOf: (stdout: string) => string,
+): Promise<Server> {
+  const child = command.spawn();
+  let tail = "";
+  const { promise: listening, resolve } = Promise.withResolvers<string>();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      tail = (tail + text).slice(-8192);
+      const url = /listening on \S+:\d+/.test(tail) ? urlOf(tail) : undefined;
+      if (url) resolve(url);
+    }
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]).catch(() => {});
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
+      }, 5000);
+      await child.status;
+      clearTimeout(timer);
+      await drained;
+    })();
+  const exited = child.status.then((s) => {
+    throw new Error(`server exited (code ${s.code}) before listening:\n${tail}`);
+  });
+  let timer: number | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`server did not listen within 60 s:\n${tail}`)),
+      60_000,
+    );
+  });
+  let url: string;
+  try {
+    url = await Promise.race([listening, exited, timeout]);
+  } catch (e) {
+    await stop();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  exited.catch(() => {}); // it exits when stopped: not an error any more
+  return {
+    pid: child.pid,
+    url,
+    tail: () => tail,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Resident set size of a process in MiB (`VmRSS` of `/proc/<pid>/status`). */
+export async function rssMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
+  if (!Number.isFinite(kb)) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return kb / 1024;
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
