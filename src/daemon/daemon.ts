@@ -140,6 +140,15 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       log.warn("runner.missing", {
         note: "this build accepts and queues jobs but cannot run agents yet",
       });
+    } else {
+      if (o.runner.pruneOrphans) {
+        const known = new Set<string>();
+        for (const name of stores.names()) {
+          for (const job of await stores.get(name)!.list({ limit: 1_000_000 })) known.add(job.id);
+        }
+        await o.runner.pruneOrphans(known, log);
+      }
+      await o.runner.prepareImages?.(table.all().map((p) => p.resolved), log);
     }
     const token = await ensureDaemonToken(o.paths.daemonToken);
     const metrics = createDaemonMetrics({ stores, dispatcher, table, config });

@@ -30,6 +30,10 @@ export interface RunContext {
 export interface JobRunner {
   /** Runs one claimed job to its end. Rejections are recorded as `failed`. */
   run(job: Job, pylon: ResolvedPylon, ctx: RunContext): Promise<RunOutcome>;
+  /** Start-up: removes containers and workspaces of jobs that no longer exist. */
+  pruneOrphans?(knownJobIds: ReadonlySet<string>, log: Logger): Promise<void>;
+  /** Start-up: makes sure each pylon's agent image is present (building or pulling it). */
+  prepareImages?(pylons: readonly ResolvedPylon[], log: Logger): Promise<void>;
   /** Takes over a job left `running` by a previous daemon (its container may still run). */
   reattach?(job: Job, pylon: ResolvedPylon | undefined, ctx: RunContext): Promise<RunOutcome>;
 }
