@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
 import type { SignalOptions } from "./client.ts";
 import { demuxStream, rawStream } from "./demux.ts";
 import { DockerError, envValues } from "./errors.ts";
@@ -64,7 +65,7 @@ export async function startExec(
   for (let i = 0; i < 50; i++) {
     const after = await inspectExec(t, execId, opts.signal);
     if (!after.Running && after.ExitCode !== null) {
-      return { exitCode: after.ExitCode, stdout: concat(out), stderr: concat(err) };
+      return { exitCode: after.ExitCode, stdout: concatBytes(out), stderr: concatBytes(err) };
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -81,14 +82,4 @@ async function inspectExec(
 ): Promise<ExecInspect> {
   const ctx = { op: "exec.inspect", action: `inspect exec ${execId.slice(0, 12)}` };
   return await t.json<ExecInspect>(ctx, `/exec/${encodeURIComponent(execId)}/json`, { signal });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
+
 const BLOCK = 512;
 const ENCODER = new TextEncoder();
 const MAX_OCTAL_SIZE = 0o77777777777;
@@ -58,7 +60,7 @@ export function tarBytes(entries: Iterable<TarBytesEntry>): Uint8Array {
     if (data) parts.push(data, padding(data.length));
   }
   parts.push(new Uint8Array(BLOCK * 2));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 async function* tarChunks(
@@ -82,7 +84,7 @@ async function* tarChunks(
     } else {
       const data = entry.type === "file" ? toBytes(entry.data) : undefined;
       yield* headerBlocks(entry, data?.length ?? 0);
-      if (data) yield concat([data, padding(data.length)]);
+      if (data) yield concatBytes([data, padding(data.length)]);
     }
   }
   yield new Uint8Array(BLOCK * 2);
@@ -198,14 +200,4 @@ function padding(size: number): Uint8Array {
 
 function toBytes(data: Uint8Array | string): Uint8Array {
   return typeof data === "string" ? ENCODER.encode(data) : data;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
 }

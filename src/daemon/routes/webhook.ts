@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../../bytes.ts";
 import { shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { Dispatcher } from "../../queue/mod.ts";
@@ -130,12 +131,5 @@ async function readLimited(req: Request, max: number): Promise<Uint8Array | null
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
