@@ -16,6 +16,14 @@ import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { listCommand } from "./commands/list.ts";
+import {
+  approveCommand,
+  ignoreCommand,
+  killCommand,
+  retryCommand,
+} from "./commands/job_actions.ts";
+import { logsCommand } from "./commands/logs.ts";
+import { attachCommand } from "./commands/attach.ts";
 import { startCommand } from "./commands/start.ts";
 import { restartCommand, stopCommand } from "./commands/stop.ts";
 import { testCommand } from "./commands/test.ts";
@@ -31,6 +39,12 @@ export const COMMANDS: readonly Command[] = [
   editCommand,
   testCommand,
   jobsCommand,
+  logsCommand,
+  attachCommand,
+  approveCommand,
+  ignoreCommand,
+  killCommand,
+  retryCommand,
   destroyCommand,
   cronCommand,
   completionCommand,

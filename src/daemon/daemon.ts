@@ -10,6 +10,7 @@
 
 import {
   displayPath,
+  type GlobalConfig,
   listPylonNames,
   loadGlobalConfig,
   loadPylon,
@@ -50,6 +51,8 @@ export interface DaemonOptions {
   port?: number | undefined;
   /** Runs jobs; without one, jobs are accepted and stay queued. */
   runner?: JobRunner | undefined;
+  /** Builds the runner once config.yaml is loaded (used when `runner` is not given). */
+  createRunner?(config: GlobalConfig): Promise<JobRunner>;
   /** Stops the daemon when aborted (tests); SIGINT/SIGTERM do too. */
   signal?: AbortSignal;
   onListen?(addr: { host: string; port: number }): void;
@@ -67,6 +70,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     file: global.exists ? displayPath(o.paths.globalConfig, home) : "built-in defaults",
   });
   const config = global.config;
+  const runner = o.runner ?? await o.createRunner?.(config);
   const zone = systemTimezone(o.env);
   const table = new PylonTable();
   const only = new Set(o.only ?? []);
@@ -128,27 +132,27 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     log.info("stores.opened", { count: names.length });
     const dispatcher = new Dispatcher({
       stores,
-      runner: o.runner,
+      runner: runner,
       pylonOf: (name) => table.get(name)?.resolved,
       maxConcurrent: () => config.docker.max_concurrent,
       log,
       clock: o.clock,
     });
-    await recover(stores, dispatcher, log, o.runner !== undefined);
+    await recover(stores, dispatcher, log, runner !== undefined);
     await pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log);
-    if (!o.runner) {
+    if (!runner) {
       log.warn("runner.missing", {
         note: "this build accepts and queues jobs but cannot run agents yet",
       });
     } else {
-      if (o.runner.pruneOrphans) {
+      if (runner.pruneOrphans) {
         const known = new Set<string>();
         for (const name of stores.names()) {
           for (const job of await stores.get(name)!.list({ limit: 1_000_000 })) known.add(job.id);
         }
-        await o.runner.pruneOrphans(known, log);
+        await runner.pruneOrphans(known, log);
       }
-      await o.runner.prepareImages?.(table.all().map((p) => p.resolved), log);
+      await runner.prepareImages?.(table.all().map((p) => p.resolved), log);
     }
     const token = await ensureDaemonToken(o.paths.daemonToken);
     const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
@@ -258,7 +262,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
             table.names().length,
             addr,
             names.length === 0,
-            o.runner
+            runner
               ? undefined
               : "Note: this build accepts and queues jobs but cannot run agents yet.",
           ));

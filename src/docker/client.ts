@@ -30,6 +30,7 @@ import {
   MIN_API_VERSION,
 } from "./transport.ts";
 import { EngineClient } from "./engine.ts";
+import type { ExecSession, ExecSessionOptions } from "./_attach.ts";
 import type {
   ContainerInfo,
   ContainerSpec,
@@ -159,6 +160,9 @@ export interface DockerClient extends Disposable {
   createExec(containerId: string, spec: ExecSpec): Promise<string>;
   /** Runs a prepared exec to its end and captures its output and exit code. */
   startExec(execId: string, opts?: SignalOptions): Promise<ExecResult>;
+
+  /** Starts an interactive command with a TTY (`pylon attach`); fakes may leave it out. */
+  openExecSession?(containerId: string, opts: ExecSessionOptions): Promise<ExecSession>;
 
   /** Releases pooled connections. */
   close(): void;

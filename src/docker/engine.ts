@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type ExecSession, type ExecSessionOptions, openExecSession } from "./_attach.ts";
 import * as containers from "./_containers.ts";
 import * as exec from "./_exec.ts";
 import * as images from "./_images.ts";
@@ -40,6 +41,11 @@ export class EngineClient implements DockerClient {
 
   constructor(transport: EngineTransport) {
     this.#t = transport;
+  }
+
+  /** Starts an interactive command with a TTY in a running container. */
+  openExecSession(containerId: string, opts: ExecSessionOptions): Promise<ExecSession> {
+    return openExecSession(this.#t, containerId, opts);
   }
 
   /** Where this client sends requests, as shown to users. */

@@ -47,3 +47,4 @@ export type {
   MountSpec,
   ProgressEvent,
 } from "./types.ts";
+export type { ExecSession, ExecSessionOptions } from "./_attach.ts";

@@ -32,6 +32,7 @@ export class Dispatcher {
   #again = false;
   #stopped = false;
   #idle: Promise<void> = Promise.resolve();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -82,6 +83,8 @@ export class Dispatcher {
   /** Stops starting jobs. Running agents are left alone: the next daemon re-attaches. */
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /** Hands jobs left `running` by a previous daemon to the runner. */
@@ -99,6 +102,16 @@ export class Dispatcher {
     while (!this.#stopped && runner && this.#running.size < this.#deps.maxConcurrent()) {
       const next = await stores.oldestQueuedAcross();
       if (!next) return;
+      if (runner.available && !(await runner.available())) {
+        if (!this.#retryTimer) {
+          log.warn("queue.paused", { reason: "the runner is unavailable", retry_in_s: 5 });
+          this.#retryTimer = setTimeout(() => {
+            this.#retryTimer = undefined;
+            this.wake();
+          }, 5000);
+        }
+        return;
+      }
       const pylon = this.#deps.pylonOf(next.pylon);
       const store = stores.get(next.pylon);
       if (!store) return;

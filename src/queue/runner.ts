@@ -30,6 +30,8 @@ export interface RunContext {
 export interface JobRunner {
   /** Runs one claimed job to its end. Rejections are recorded as `failed`. */
   run(job: Job, pylon: ResolvedPylon, ctx: RunContext): Promise<RunOutcome>;
+  /** Whether jobs can start now (e.g. the Docker Engine answers); queued jobs wait otherwise. */
+  available?(): Promise<boolean>;
   /** Start-up: removes containers and workspaces of jobs that no longer exist. */
   pruneOrphans?(knownJobIds: ReadonlySet<string>, log: Logger): Promise<void>;
   /** Start-up: makes sure each pylon's agent image is present (building or pulling it). */

@@ -3,7 +3,7 @@
  */
 
 import { createPylonPaths, type PylonPaths } from "../../src/config/mod.ts";
-import { runDaemon } from "../../src/daemon/mod.ts";
+import { type DaemonOptions, runDaemon } from "../../src/daemon/mod.ts";
 import { createLogger } from "../../src/log/mod.ts";
 import type { JobRunner } from "../../src/queue/mod.ts";
 
@@ -25,7 +25,12 @@ export interface TestDaemon {
 /** Starts a daemon on `root` (a pylon home prepared by the test). */
 export async function startTestDaemon(
   root: string,
-  options: { runner?: JobRunner; env?: Record<string, string>; only?: string[] } = {},
+  options: {
+    runner?: JobRunner;
+    createRunner?: DaemonOptions["createRunner"];
+    env?: Record<string, string>;
+    only?: string[];
+  } = {},
 ): Promise<TestDaemon> {
   const paths = createPylonPaths(root);
   const logs: string[] = [];
@@ -41,6 +46,7 @@ export async function startTestDaemon(
     host: "127.0.0.1",
     port: 0,
     runner: options.runner,
+    ...(options.createRunner ? { createRunner: options.createRunner } : {}),
     signal: stop.signal,
     ...(options.only ? { only: options.only } : {}),
     onListen: (addr) => resolve(addr.port),

@@ -8,6 +8,7 @@
 import { UsageError } from "../../errors.ts";
 import { runDaemon } from "../../daemon/mod.ts";
 import { createLogger } from "../../log/mod.ts";
+import { createDockerRunner } from "../../runner/mod.ts";
 import type { Command } from "../command.ts";
 
 export const startCommand: Command = {
@@ -47,7 +48,13 @@ Set PYLON_LOG_LEVEL=debug for more detail, PYLON_LOG_FORMAT=json for JSON log li
       only: args.positionals,
       host: args.values.host as string | undefined,
       port: parsePort(args.values.port as string | undefined),
-      runner: undefined,
+      createRunner: (config) =>
+        createDockerRunner(config, {
+          paths: ctx.paths,
+          env: ctx.env,
+          output: (line) => ctx.io.out(line + "\n"),
+          clock: ctx.clock,
+        }),
     });
     return 0;
   },

@@ -1,0 +1,130 @@
+/**
+ * `pylon approve|ignore|kill|retry <job>`: act on a job by id or unique 8-character prefix,
+ * through the running daemon when there is one, else directly on the job database (a queued
+ * job then runs when the daemon starts).
+ *
+ * @module
+ */
+
+import { createDockerClient } from "../../docker/mod.ts";
+import { PylonError, shortId } from "../../errors.ts";
+import { LABELS } from "../../runner/mod.ts";
+import { createStoreRegistry, listJobDbNames, TERMINAL_STATUSES } from "../../store/mod.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { connectDaemon } from "../daemon_client.ts";
+
+type Action = "approve" | "ignore" | "kill" | "retry";
+
+const SUMMARIES: Record<Action, string> = {
+  approve: "Approve a job that waits for approval (it is queued and runs)",
+  ignore: "Dismiss a job that waits for approval",
+  kill: "Kill a running job, or cancel a waiting one",
+  retry: "Run a finished job again with the same payload (attempt + 1)",
+};
+
+function actionCommand(action: Action): Command {
+  return {
+    name: action,
+    summary: SUMMARIES[action],
+    usage: `${action} <job>`,
+    description: "<job> is a job id or its unique first 8 characters (see `pylon jobs`).",
+    options: {},
+    positionals: { min: 1, max: 1 },
+    async run(args, ctx) {
+      const id = args.positionals[0]!;
+      const daemon = await connectDaemon(ctx);
+      if (daemon) {
+        const answer = await daemon.call("POST", `/api/jobs/${encodeURIComponent(id)}/${action}`);
+        ctx.io.out(describe(action, answer));
+        return 0;
+      }
+      return await offline(action, id, ctx);
+    },
+  };
+}
+
+function describe(action: Action, answer: Record<string, unknown>): string {
+  const id = shortId(String(answer.job_id ?? answer.id ?? ""));
+  switch (action) {
+    case "approve":
+      return `Job ${id} approved: ${answer.status}.\n`;
+    case "ignore":
+      return `Job ${id} dismissed.\n`;
+    case "kill":
+      return answer.kill_requested
+        ? `Killing job ${id}...\n`
+        : `Job ${id} cancelled: ${answer.status}.\n`;
+    case "retry":
+      return `Retrying as job ${id} (attempt ${answer.attempt}): ${answer.status}.\n`;
+  }
+}
+
+async function offline(action: Action, idOrPrefix: string, ctx: CommandContext): Promise<number> {
+  const stores = createStoreRegistry(ctx.paths);
+  try {
+    for (const name of await listJobDbNames(ctx.paths)) await stores.open(name);
+    const job = await stores.findJob(idOrPrefix);
+    const store = stores.get(job.pylon)!;
+    const note = "(the daemon is not running; this takes effect when it starts)";
+    if (action === "approve" || action === "ignore") {
+      const moved = await store.transition(
+        job.id,
+        "awaiting_approval",
+        action === "approve" ? "queued" : "dismissed",
+      );
+      if (!moved) throw conflict(job.id, job.status, action, "awaiting_approval");
+      ctx.io.out(
+        `Job ${shortId(job.id)} ${action === "approve" ? "approved" : "dismissed"} ${note}.\n`,
+      );
+      return 0;
+    }
+    if (action === "retry") {
+      if (
+        !(TERMINAL_STATUSES as readonly string[]).includes(job.status) || job.status === "dismissed"
+      ) {
+        throw conflict(job.id, job.status, action, "completed, failed, timed_out or killed");
+      }
+      const { job: again } = await store.insert({
+        id: crypto.randomUUID(),
+        pylon: job.pylon,
+        status: "queued",
+        trigger: "retry",
+        payload: job.payload,
+        headers: job.headers,
+        attempt: job.attempt + 1,
+        parentId: job.id,
+      });
+      ctx.io.out(
+        `Retrying as job ${shortId(again.id)} (attempt ${again.attempt}), queued ${note}.\n`,
+      );
+      return 0;
+    }
+    if (job.status === "running") {
+      // No daemon watches it: kill its container directly, then record the outcome.
+      using docker = createDockerClient({ env: ctx.env });
+      for (const c of await docker.listContainers({ labels: { [LABELS.job]: job.id } })) {
+        await docker.killContainer(c.Id).catch(() => {});
+      }
+      await store.transition(job.id, "running", "killed", { error: "killed by request" });
+      ctx.io.out(`Job ${shortId(job.id)} killed.\n`);
+      return 0;
+    }
+    const moved = await store.transition(job.id, ["queued", "awaiting_approval"], "killed", {
+      error: "killed before it started",
+    });
+    if (!moved) throw conflict(job.id, job.status, action, "running, queued or awaiting_approval");
+    ctx.io.out(`Job ${shortId(job.id)} cancelled.\n`);
+    return 0;
+  } finally {
+    await stores.closeAll();
+  }
+}
+
+function conflict(id: string, status: string, action: string, needed: string): PylonError {
+  return new PylonError(`Cannot ${action} job ${shortId(id)}: it is ${status}, not ${needed}`);
+}
+
+export const approveCommand = actionCommand("approve");
+export const ignoreCommand = actionCommand("ignore");
+export const killCommand = actionCommand("kill");
+export const retryCommand = actionCommand("retry");

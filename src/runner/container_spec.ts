@@ -1,0 +1,114 @@
+/**
+ * The hardened container for one job (ARCHITECTURE.md §3.8): non-root user, all capabilities
+ * dropped, no privilege escalation, a pids limit, optional memory/CPU limits and network mode,
+ * labels, a readable name, and the mounts of the container contract. Pure, so the env and mount
+ * rules are tested without Docker.
+ *
+ * @module
+ */
+
+import type { ResolvedPylon } from "../config/mod.ts";
+import type { ContainerSpec, MountSpec } from "../docker/mod.ts";
+
+/** Where the contract puts things inside the container. */
+export const CONTAINER_PATHS = {
+  workspace: "/workspace",
+  out: "/pylon/out",
+  state: "/pylon/state",
+  home: "/pylon/state/home",
+  oauth: "/pylon/oauth",
+  oauthJson: "/pylon/oauth.json",
+  ca: "/pylon/ca.pem",
+} as const;
+
+/** Labels that mark pylon's containers. */
+export const LABELS = { job: "pylon.job", pylon: "pylon.pylon", managed: "pylon.managed" } as const;
+
+/** Host-side inputs of one container. */
+export interface ContainerInput {
+  jobId: string;
+  pylon: ResolvedPylon;
+  image: string;
+  prompt: string;
+  sessionId: string | null;
+  /** Host folders of the job. */
+  workspace: string | null;
+  workspaceReadOnly: boolean;
+  extraMounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
+  outDir: string;
+  stateDir: string;
+  /** Host `~/.claude` (oauth) and `~/.claude.json` when they exist. */
+  oauthDir?: string | undefined;
+  oauthJson?: string | undefined;
+  /** Concatenated `docker.ca_certificates`, when configured. */
+  caBundle?: string | undefined;
+  /** User volumes already checked and resolved. */
+  volumes: MountSpec[];
+  /** `uid:gid` the agent runs as. */
+  user: string;
+  pidsLimit: number;
+}
+
+/** `pylon-<pylon>-<id8>`: readable in `docker ps`. */
+export function containerName(pylon: string, jobId: string): string {
+  return `pylon-${pylon}-${jobId.slice(0, 8)}`;
+}
+
+/** Builds the create request of a job's container. */
+export function buildContainerSpec(input: ContainerInput): ContainerSpec {
+  const agent = input.pylon.agent;
+  const env: Record<string, string> = {
+    PROMPT: input.prompt,
+    JOB_ID: input.jobId,
+    PYLON_OUT: CONTAINER_PATHS.out,
+    PYLON_STATE: CONTAINER_PATHS.state,
+    HOME: CONTAINER_PATHS.home,
+  };
+  if (input.sessionId) env.SESSION_ID = input.sessionId;
+  if (agent.auth === "api_key" && agent.apiKey) env[agent.apiKeyVar] = agent.apiKey;
+  if (agent.type === "opencode" && agent.provider) env.OPENCODE_PROVIDER = agent.provider;
+  if (input.caBundle) env.NODE_EXTRA_CA_CERTS = CONTAINER_PATHS.ca;
+  Object.assign(env, agent.env);
+
+  const bind = (source: string, target: string, readOnly: boolean): MountSpec => ({
+    Type: "bind",
+    Source: source,
+    Target: target,
+    ReadOnly: readOnly,
+  });
+  const mounts: MountSpec[] = [
+    bind(input.outDir, CONTAINER_PATHS.out, false),
+    bind(input.stateDir, CONTAINER_PATHS.state, false),
+  ];
+  if (input.workspace) {
+    mounts.push(bind(input.workspace, CONTAINER_PATHS.workspace, input.workspaceReadOnly));
+  }
+  for (const m of input.extraMounts) mounts.push(bind(m.hostPath, m.containerPath, m.readOnly));
+  if (input.oauthDir) mounts.push(bind(input.oauthDir, CONTAINER_PATHS.oauth, true));
+  if (input.oauthJson) mounts.push(bind(input.oauthJson, CONTAINER_PATHS.oauthJson, true));
+  if (input.caBundle) mounts.push(bind(input.caBundle, CONTAINER_PATHS.ca, true));
+  mounts.push(...input.volumes);
+
+  return {
+    Image: input.image,
+    ...(agent.command ? { Cmd: agent.command } : {}),
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    User: input.user,
+    WorkingDir: CONTAINER_PATHS.workspace,
+    Labels: {
+      [LABELS.job]: input.jobId,
+      [LABELS.pylon]: input.pylon.name,
+      [LABELS.managed]: "1",
+    },
+    HostConfig: {
+      Mounts: mounts,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      PidsLimit: input.pidsLimit,
+      Init: true,
+      NetworkMode: agent.network === "bridge" ? "bridge" : agent.network,
+      ...(agent.memoryBytes ? { Memory: agent.memoryBytes } : {}),
+      ...(agent.cpus ? { NanoCpus: Math.round(agent.cpus * 1e9) } : {}),
+    },
+  };
+}

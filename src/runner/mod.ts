@@ -1,0 +1,12 @@
+/**
+ * Runs jobs in Docker: the hardened container spec, volume checks, results, agent images.
+ *
+ * @module
+ */
+
+export { DockerRunner } from "./docker_runner.ts";
+export type { DockerRunnerDeps } from "./docker_runner.ts";
+export { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
+export { blockedReason, resolveVolumes } from "./volumes.ts";
+export { outcomeOf, readResultFile } from "./result.ts";
+export { createDockerRunner } from "./create.ts";

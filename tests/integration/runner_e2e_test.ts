@@ -1,0 +1,170 @@
+/**
+ * Whole jobs through the daemon and the real Docker Engine: webhook → container → result.json →
+ * status, with failures, timeouts, kills, the hardening, and a daemon restart mid-run.
+ * The agent is the busybox test image running its prompt as a shell script (a custom agent).
+ */
+
+import assert from "node:assert/strict";
+import { createPylonPaths } from "../../src/config/mod.ts";
+import type { DockerClient } from "../../src/docker/mod.ts";
+import { createDockerRunner } from "../../src/runner/mod.ts";
+import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { dockerTest, ensureTestImage } from "./_docker.ts";
+
+function pylonYaml(name: string, image: string, prompt: string, extra = ""): string {
+  return [
+    `name: ${name}`,
+    "trigger:",
+    "  type: webhook",
+    `  path: /${name}`,
+    "agent:",
+    "  type: custom",
+    `  image: ${JSON.stringify(image)}`,
+    `  command: ["sh", "-c", "eval \\"$PROMPT\\""]`,
+    `  prompt: ${JSON.stringify(prompt)}`,
+    extra,
+  ].join("\n") + "\n";
+}
+
+async function setup(docker: DockerClient, pylons: Record<string, [string, string?]>) {
+  const image = await ensureTestImage(docker);
+  const root = await Deno.makeTempDir({ prefix: "pylon-e2e-" });
+  const files: Record<string, string> = {};
+  for (const [name, [prompt, extra]] of Object.entries(pylons)) {
+    files[`pylons/${name}/pylon.yaml`] = pylonYaml(name, image, prompt, extra ?? "");
+  }
+  await writeHome(root, files);
+  return root;
+}
+
+function start(root: string, output: string[] = []): Promise<TestDaemon> {
+  return startTestDaemon(root, {
+    createRunner: (config) =>
+      createDockerRunner(config, {
+        paths: createPylonPaths(root),
+        env: { HOME: root },
+        output: (line) => output.push(line),
+        clock: { now: () => new Date() },
+      }),
+  });
+}
+
+async function post(d: TestDaemon, path: string, body: unknown): Promise<string> {
+  const res = await fetch(d.url + path, { method: "POST", body: JSON.stringify(body) });
+  assert.equal(res.status, 202, await res.clone().text());
+  return (await res.json()).job_id;
+}
+
+async function finished(d: TestDaemon, id: string, timeoutMs = 20_000) {
+  return await eventually(async () => {
+    const job = await (await d.api(`/api/jobs/${id}`)).json();
+    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
+  }, timeoutMs);
+}
+
+dockerTest(
+  "a webhook runs the agent in Docker and its result.json becomes the job's result",
+  async (docker) => {
+    const root = await setup(docker, {
+      ok: [
+        'echo "working on {{ .body.issue }}"; printf \'{"status":"completed","result":"fixed %s","session_id":"s-1"}\' "$JOB_ID" > "$PYLON_OUT/result.json"',
+      ],
+      plain: ["echo all good; echo warning >&2"],
+      bad: ["echo boom >&2; exit 3"],
+    });
+    const output: string[] = [];
+    const d = await start(root, output);
+    try {
+      const ok = await post(d, "/ok", { issue: "ISSUE-7" });
+      const plain = await post(d, "/plain", {});
+      const bad = await post(d, "/bad", {});
+      const okJob = await finished(d, ok);
+      assert.equal(okJob.status, "completed", JSON.stringify(okJob));
+      assert.equal(okJob.result, `fixed ${ok}`);
+      assert.equal(okJob.session_id, "s-1");
+      assert.equal(okJob.exit_code, 0);
+      const plainJob = await finished(d, plain);
+      assert.equal(plainJob.status, "completed");
+      assert.match(plainJob.result, /all good/);
+      const badJob = await finished(d, bad);
+      assert.equal(badJob.status, "failed");
+      assert.equal(badJob.exit_code, 3);
+      assert.match(badJob.error, /exit code 3: boom/);
+      const log = await Deno.readTextFile(`${root}/jobs/${ok}.log`);
+      assert.match(log, /working on ISSUE-7/);
+      assert.ok(
+        output.some((l) => l === `[ok ${ok.slice(0, 8)}] working on ISSUE-7`),
+        output.join("\n"),
+      );
+      const left = await docker.listContainers({ all: true, labels: { "pylon.job": ok } });
+      assert.equal(left.length, 0, "the container is removed after the job");
+    } finally {
+      await d.stop();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+dockerTest("the container is hardened; timeouts and kills end the job", async (docker) => {
+  const root = await setup(docker, {
+    slow: ["sleep 30", "  timeout: 2s"],
+    hold: ["sleep 30"],
+  });
+  const d = await start(root);
+  try {
+    const slow = await post(d, "/slow", {});
+    const hold = await post(d, "/hold", {});
+    const container = await eventually(async () =>
+      (await docker.listContainers({ labels: { "pylon.job": hold } }))[0]
+    );
+    const info = (await docker.inspectContainer(container!.Id))!;
+    assert.deepEqual(info.HostConfig.CapDrop, ["ALL"]);
+    assert.deepEqual(info.HostConfig.SecurityOpt, ["no-new-privileges"]);
+    assert.ok((info.HostConfig.PidsLimit ?? 0) > 0);
+    assert.equal(info.Config.User, "1000:1000");
+    assert.equal(info.Name, `/pylon-hold-${hold.slice(0, 8)}`);
+    const kill = await d.api(`/api/jobs/${hold}/kill`, { method: "POST" });
+    await kill.body?.cancel();
+    const killed = await finished(d, hold);
+    assert.equal(killed.status, "killed");
+    const timedOut = await finished(d, slow);
+    assert.equal(timedOut.status, "timed_out");
+    assert.match(timedOut.error, /timeout/);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+dockerTest(
+  "a job keeps running across a daemon restart and completes under the next daemon",
+  async (docker) => {
+    const root = await setup(docker, {
+      long: [
+        'sleep 3; echo \'{"status":"completed","result":"survived"}\' > "$PYLON_OUT/result.json"',
+      ],
+    });
+    const first = await start(root);
+    let id: string;
+    try {
+      id = await post(first, "/long", {});
+      await eventually(async () =>
+        (await docker.listContainers({ labels: { "pylon.job": id } })).length > 0
+      );
+    } finally {
+      await first.stop();
+    }
+    const running = await docker.listContainers({ labels: { "pylon.job": id } });
+    assert.equal(running.length, 1, "stopping the daemon leaves the agent running");
+    const second = await start(root);
+    try {
+      await second.waitForLog(/event=jobs\.recovered .*running=1/);
+      const job = await finished(second, id);
+      assert.equal(job.status, "completed", JSON.stringify(job));
+      assert.equal(job.result, "survived");
+    } finally {
+      await second.stop();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { globalConfigSchema, pylonConfigSchema, resolvePylon } from "../../src/config/mod.ts";
+import { buildContainerSpec, containerName } from "../../src/runner/container_spec.ts";
+
+function pylon(agent: Record<string, unknown>, global: Record<string, unknown> = {}) {
+  const config = pylonConfigSchema.parse({
+    name: "triage",
+    trigger: { type: "webhook", path: "/triage" },
+    agent: { prompt: "p", ...agent },
+  });
+  return resolvePylon(config, globalConfigSchema.parse(global), {
+    env: { ANTHROPIC_API_KEY: "sk-env" },
+    systemTimezone: "UTC",
+  });
+}
+
+const BASE = {
+  jobId: "0123abcd-0000-4000-8000-000000000000",
+  image: "pylon/agent-claude:abc",
+  prompt: "Fix it",
+  sessionId: null,
+  workspace: "/home/u/.pylon/jobs/x/workspace",
+  workspaceReadOnly: false,
+  extraMounts: [],
+  outDir: "/home/u/.pylon/jobs/x/out",
+  stateDir: "/home/u/.pylon/jobs/x/state",
+  volumes: [],
+  user: "1000:1000",
+  pidsLimit: 512,
+};
+
+Deno.test("buildContainerSpec() hardens the container and labels it", () => {
+  const spec = buildContainerSpec({ ...BASE, pylon: pylon({ auth: "api_key" }) });
+  const host = spec.HostConfig!;
+  assert.deepEqual(host.CapDrop, ["ALL"]);
+  assert.deepEqual(host.SecurityOpt, ["no-new-privileges"]);
+  assert.equal(host.PidsLimit, 512);
+  assert.equal(host.Init, true);
+  assert.equal(spec.User, "1000:1000");
+  assert.equal(spec.WorkingDir, "/workspace");
+  assert.deepEqual(spec.Labels, {
+    "pylon.job": BASE.jobId,
+    "pylon.pylon": "triage",
+    "pylon.managed": "1",
+  });
+  assert.equal(containerName("triage", BASE.jobId), "pylon-triage-0123abcd");
+  assert.equal(host.Memory, undefined);
+  assert.equal(host.NetworkMode, "bridge");
+});
+
+Deno.test("buildContainerSpec() passes the contract's env and the API key, never more", () => {
+  const spec = buildContainerSpec({
+    ...BASE,
+    sessionId: "sess-1",
+    pylon: pylon({ auth: "api_key", env: { NODE_ENV: "production" } }),
+  });
+  const env = Object.fromEntries(spec.Env!.map((e) => e.split(/=(.*)/s).slice(0, 2)));
+  assert.deepEqual(env, {
+    PROMPT: "Fix it",
+    JOB_ID: BASE.jobId,
+    PYLON_OUT: "/pylon/out",
+    PYLON_STATE: "/pylon/state",
+    HOME: "/pylon/state/home",
+    SESSION_ID: "sess-1",
+    ANTHROPIC_API_KEY: "sk-env",
+    NODE_ENV: "production",
+  });
+});
+
+Deno.test("buildContainerSpec() mounts out, state, workspace, oauth read-only, CA and volumes", () => {
+  const spec = buildContainerSpec({
+    ...BASE,
+    pylon: pylon({ network: "none", memory: "2g", cpus: 1.5 }, { docker: { pids_limit: 64 } }),
+    oauthDir: "/home/u/.claude",
+    caBundle: "/home/u/.pylon/ca-bundle.pem",
+    volumes: [{ Type: "bind", Source: "/home/u/.aws", Target: "/home/pylon/.aws", ReadOnly: true }],
+  });
+  const mounts = spec.HostConfig!.Mounts!.map((m) =>
+    `${m.Source}:${m.Target}:${m.ReadOnly ? "ro" : "rw"}`
+  );
+  assert.deepEqual(mounts, [
+    "/home/u/.pylon/jobs/x/out:/pylon/out:rw",
+    "/home/u/.pylon/jobs/x/state:/pylon/state:rw",
+    "/home/u/.pylon/jobs/x/workspace:/workspace:rw",
+    "/home/u/.claude:/pylon/oauth:ro",
+    "/home/u/.pylon/ca-bundle.pem:/pylon/ca.pem:ro",
+    "/home/u/.aws:/home/pylon/.aws:ro",
+  ]);
+  assert.equal(spec.HostConfig!.NetworkMode, "none");
+  assert.equal(spec.HostConfig!.Memory, 2 * 1024 ** 3);
+  assert.equal(spec.HostConfig!.NanoCpus, 1_500_000_000);
+  assert.ok(spec.Env!.includes("NODE_EXTRA_CA_CERTS=/pylon/ca.pem"));
+});
+
+Deno.test("buildContainerSpec() runs a custom agent's command", () => {
+  const spec = buildContainerSpec({
+    ...BASE,
+    image: "ghcr.io/acme/agent:1",
+    pylon: pylon({ type: "custom", image: "ghcr.io/acme/agent:1", command: ["run", "--fast"] }),
+  });
+  assert.equal(spec.Image, "ghcr.io/acme/agent:1");
+  assert.deepEqual(spec.Cmd, ["run", "--fast"]);
+});
