@@ -39,13 +39,12 @@ for (const target of targets) {
     Deno.exit(2);
   }
   const output = `${root}${values.out}/${name}`;
-  const include = await exists(`${root}agents`) ? ["--include", `${root}agents`] : [];
+  // The agent images' files are compiled in through src/runner/embedded.ts (deno task embed).
   const args = [
     "compile",
     ...flags,
     "--target",
     target,
-    ...include,
     "--output",
     output,
     `${root}main.ts`,
@@ -68,12 +67,3 @@ for (const target of targets) {
   }
 }
 Deno.exit(failed === 0 ? 0 : 1);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -24,6 +24,7 @@ import {
 } from "./commands/job_actions.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { attachCommand } from "./commands/attach.ts";
+import { rebuildImagesCommand } from "./commands/rebuild_images.ts";
 import { startCommand } from "./commands/start.ts";
 import { restartCommand, stopCommand } from "./commands/stop.ts";
 import { testCommand } from "./commands/test.ts";
@@ -47,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   destroyCommand,
   cronCommand,
+  rebuildImagesCommand,
   completionCommand,
   versionCommand,
   completeCommand,

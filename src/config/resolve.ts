@@ -47,6 +47,8 @@ export interface ResolvedChannel {
 export interface ResolvedAgent {
   type: AgentType;
   image: string;
+  /** Base image of a built-in agent image (`defaults.agent.<type>.base_image`). */
+  baseImage: string | undefined;
   auth: "oauth" | "api_key" | "none";
   /** The API key (already expanded), when the auth method uses one. Never log it. */
   apiKey: string | undefined;
@@ -150,6 +152,7 @@ function resolveAgent(
   return {
     type,
     image,
+    baseImage: perType?.base_image,
     auth,
     apiKey: auth === "api_key" ? agent.api_key ?? env[apiKeyVar] : undefined,
     apiKeyVar,

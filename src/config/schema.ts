@@ -90,12 +90,15 @@ export const pylonChannelSchema = z.strictObject({
 
 const claudeDefaults = z.strictObject({
   image: z.string().optional(),
+  /** Base the built-in image is built FROM (default node:22-bookworm-slim). */
+  base_image: z.string().optional(),
   auth: AUTH.default("oauth"),
   oauth_path: z.string().default("~/.claude"),
 });
 
 const opencodeDefaults = z.strictObject({
   image: z.string().optional(),
+  base_image: z.string().optional(),
   auth: AUTH.default("none"),
   provider: z.enum(PROVIDERS).optional(),
 });

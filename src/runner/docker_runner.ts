@@ -54,6 +54,7 @@ export class DockerRunner implements JobRunner {
   readonly #deps: DockerRunnerDeps;
   /** Image per built-in agent type, settled by {@linkcode prepareImages}. */
   readonly #images = new Map<string, string>();
+  readonly #imageFailedAt = new Map<string, number>();
   #checkedAt = 0;
   #up = false;
 
@@ -307,11 +308,18 @@ export class DockerRunner implements JobRunner {
   /** The image of a pylon's agent, built now if start-up could not (e.g. Docker was down). */
   async #imageFor(pylon: ResolvedPylon, log: Logger): Promise<string> {
     if (pylon.agent.type === "custom" || pylon.config.agent.image) return pylon.agent.image;
-    if (!this.#images.has(pylon.agent.type)) await this.prepareImages([pylon], log);
-    const ref = this.#images.get(pylon.agent.type);
+    const type = pylon.agent.type;
+    const failedAt = this.#imageFailedAt.get(type) ?? -Infinity;
+    // After a failed build, jobs fail fast for a minute instead of each starting a build.
+    if (!this.#images.has(type) && Date.now() - failedAt > 60_000) {
+      await this.prepareImages([pylon], log);
+      if (!this.#images.has(type)) this.#imageFailedAt.set(type, Date.now());
+    }
+    const ref = this.#images.get(type);
     if (!ref) {
-      throw new PylonError(`No image for the ${pylon.agent.type} agent of pylon "${pylon.name}"`, {
-        hint: "building it failed; see the daemon log, or run `pylon rebuild-images`",
+      throw new PylonError(`No image for the ${type} agent of pylon "${pylon.name}"`, {
+        hint: "building it failed; see the daemon log (event=image.failed), fix the cause, " +
+          "then run `pylon rebuild-images`",
       });
     }
     return ref;

@@ -10,3 +10,10 @@ export { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./co
 export { blockedReason, resolveVolumes } from "./volumes.ts";
 export { outcomeOf, readResultFile } from "./result.ts";
 export { createDockerRunner } from "./create.ts";
+export {
+  AGENT_IMAGE_TYPES,
+  agentImageRef,
+  ensureAgentImage,
+  ensureCustomImage,
+  rebuildAgentImages,
+} from "./images.ts";

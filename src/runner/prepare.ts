@@ -17,6 +17,7 @@ export async function prepareAgentImages(
   deps: { docker: DockerClient; caCertificates: string[]; log: Logger },
 ): Promise<Map<string, string>> {
   const builtIn = new Map<string, string[]>();
+  const bases = new Map<string, string | undefined>();
   const custom = new Map<string, string[]>();
   for (const p of pylons) {
     const own = p.config.agent.image;
@@ -24,6 +25,7 @@ export async function prepareAgentImages(
       custom.set(p.agent.image, [...(custom.get(p.agent.image) ?? []), p.name]);
     } else {
       builtIn.set(p.agent.type, [...(builtIn.get(p.agent.type) ?? []), p.name]);
+      bases.set(p.agent.type, p.agent.baseImage);
     }
   }
   const refs = new Map<string, string>();
@@ -35,6 +37,7 @@ export async function prepareAgentImages(
         type: type as "claude" | "opencode",
         docker: deps.docker,
         caCertificates: deps.caCertificates,
+        baseImage: bases.get(type),
         log,
         onProgress: (line: string) => {
           const step = line.trim();

@@ -77,11 +77,7 @@ Deno.test("kill -9 during a flood loses no acknowledged job", async () => {
       [],
       `${missing.length} of ${acknowledged.length} acknowledged jobs lost`,
     );
-    const queued = (await store.recoverable()).queued.length;
-    assert.ok(queued >= acknowledged.length);
-    console.log(
-      `kill -9 after ${acknowledged.length} acknowledged jobs: all present (${queued} queued)`,
-    );
+    console.log(`kill -9 after ${acknowledged.length} acknowledged jobs: all present`);
   } finally {
     await stores.closeAll();
   }

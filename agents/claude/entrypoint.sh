@@ -1,0 +1,94 @@
+#!/bin/bash
+# pylon agent entrypoint: Claude Code (/usr/local/bin/pylon-entrypoint).
+#
+# Contract with the pylon runner (the container may run as any non-root uid):
+#   PROMPT       the rendered prompt (required)
+#   JOB_ID       the job id (for log lines)
+#   SESSION_ID   set for follow-ups: the conversation to resume
+#   PYLON_OUT    /pylon/out: result.json and events.ndjson are written here
+#   PYLON_STATE  /pylon/state: kept per job and mounted again for follow-ups; holds
+#                CLAUDE_CONFIG_DIR ($PYLON_STATE/claude: sessions, settings.json) and HOME
+#   HOME         /pylon/state/home
+#   auth         ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / CLAUDE_CODE_OAUTH_TOKEN), or the
+#                host's ~/.claude mounted read-only at /pylon/oauth (and ~/.claude.json at
+#                /pylon/oauth.json): their credentials are copied into CLAUDE_CONFIG_DIR
+#   NODE_EXTRA_CA_CERTS  an extra CA bundle (the runner mounts it at /pylon/ca.pem)
+# The workspace is the working directory (/workspace). Exit status: 0 when the agent completed,
+# non-zero when it failed; result.json says why.
+set -euo pipefail
+
+HELPER=/usr/local/lib/pylon/pylon-claude.mjs
+export PYLON_OUT="${PYLON_OUT:-/pylon/out}"
+export PYLON_STATE="${PYLON_STATE:-/pylon/state}"
+export HOME="${HOME:-$PYLON_STATE/home}"
+export CLAUDE_CONFIG_DIR="${CLAUDE_CONFIG_DIR:-$PYLON_STATE/claude}"
+# No auto-updater, telemetry or surveys inside a throwaway container.
+export DISABLE_AUTOUPDATER=1
+export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="${CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC:-1}"
+
+JOB_SHORT="${JOB_ID:-}"
+JOB_SHORT="${JOB_SHORT:0:8}"
+log() { printf '[pylon-agent] [%s] %s\n' "$JOB_SHORT" "$*" >&2; }
+fail() { # fail <exit code> <message>: result.json + exit
+  log "$2"
+  exec node "$HELPER" fail "$1" "$2"
+}
+
+mkdir -p "$PYLON_OUT" "$HOME" "$CLAUDE_CONFIG_DIR" 2>/dev/null ||
+  { echo "[pylon-agent] Cannot create $PYLON_OUT, $HOME or $CLAUDE_CONFIG_DIR" >&2; exit 70; }
+[ -n "${PROMPT:-}" ] || fail 2 "The prompt is empty: set agent.prompt in pylon.yaml"
+
+# CA certificates baked into the image at build time, when the runner passes none.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -n "$(ls -A /usr/local/share/ca-certificates/pylon 2>/dev/null)" ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
+# Auth. OAuth: copy the host's credentials into this job's state; a copy refreshed by an earlier
+# run of the same job is kept unless the host's file is newer.
+copy_credential() { # copy_credential <src> <dst>
+  if [ -f "$1" ] && { [ ! -e "$2" ] || [ "$1" -nt "$2" ]; }; then
+    cp "$1" "$2" && chmod 600 "$2"
+  fi
+}
+if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
+  log "using API key auth"
+elif [ -n "${ANTHROPIC_AUTH_TOKEN:-}" ] || [ -n "${CLAUDE_CODE_OAUTH_TOKEN:-}" ]; then
+  log "using token auth"
+elif [ -d /pylon/oauth ]; then
+  copy_credential /pylon/oauth/.credentials.json "$CLAUDE_CONFIG_DIR/.credentials.json"
+  if [ -f /pylon/oauth.json ]; then
+    copy_credential /pylon/oauth.json "$CLAUDE_CONFIG_DIR/.claude.json"
+  else
+    copy_credential /pylon/oauth/.claude.json "$CLAUDE_CONFIG_DIR/.claude.json"
+  fi
+  [ -f "$CLAUDE_CONFIG_DIR/.credentials.json" ] ||
+    fail 1 "No OAuth credentials: /pylon/oauth has no .credentials.json (on macOS they live in the keychain: run \`claude setup-token\` and pass CLAUDE_CODE_OAUTH_TOKEN, or use auth: api_key)"
+  log "using OAuth session"
+else
+  log "no credentials found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or /pylon/oauth); trying anyway"
+fi
+
+# Tool events: PostToolUse(Failure) hooks in the job's own settings.json (never in the workspace).
+node "$HELPER" settings "$CLAUDE_CONFIG_DIR/settings.json" ||
+  fail 70 "Cannot write $CLAUDE_CONFIG_DIR/settings.json"
+
+# Commits need an identity; a uid without a passwd entry has none.
+if ! git config user.email >/dev/null 2>&1; then
+  git config --global user.name "${GIT_AUTHOR_NAME:-pylon}" || true
+  git config --global user.email "${GIT_AUTHOR_EMAIL:-pylon@localhost}" || true
+fi
+# A workspace owned by another uid (mounted from the host) is still this job's repo.
+git config --global --get-all safe.directory 2>/dev/null | grep -qx '\*' ||
+  git config --global --add safe.directory '*' || true
+
+# The helper passes $PROMPT on stdin.
+args=(-p --output-format json --dangerously-skip-permissions)
+if [ -n "${SESSION_ID:-}" ]; then
+  args+=(--resume "$SESSION_ID")
+  log "resuming session $SESSION_ID"
+fi
+# Claude Code refuses to skip permissions as root unless told it runs in a sandbox.
+[ "$(id -u)" != 0 ] || export IS_SANDBOX=1
+
+log "starting claude $(claude --version 2>/dev/null | head -n1)"
+exec node "$HELPER" run -- claude "${args[@]}"

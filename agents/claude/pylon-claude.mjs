@@ -1,0 +1,235 @@
+// pylon's helper inside the Claude Code agent image (/usr/local/lib/pylon/pylon-claude.mjs).
+// Every JSON document it reads or writes goes through JSON.parse / JSON.stringify, never through
+// string concatenation in shell.
+//
+//   node pylon-claude.mjs settings <file>       merge pylon's tool hooks into a settings.json
+//   node pylon-claude.mjs hook                  (the hook) stdin event -> a line of events.ndjson
+//   node pylon-claude.mjs run -- claude <args>  run the CLI with $PROMPT on stdin, map its JSON
+//                                               to result.json, exit with the job's status
+//   node pylon-claude.mjs fail <code> <message> write a failed result.json, exit with <code>
+//
+// Output contract (pylon runner): $PYLON_OUT/result.json =
+//   {"status":"completed"|"failed","result":"…","session_id":"…","error":"…"}
+// and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
+
+import { spawn } from "node:child_process";
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+
+/** Longest summary written to events.ndjson. */
+export const SUMMARY_MAX = 200;
+/** Longest error text taken from the CLI's output. */
+export const ERROR_MAX = 4000;
+
+/** Input keys that describe a call best, in order of preference. */
+const SUMMARY_KEYS = [
+  "command",
+  "file_path",
+  "notebook_path",
+  "pattern",
+  "path",
+  "url",
+  "query",
+  "description",
+  "prompt",
+];
+
+/** One line of a summary: whitespace collapsed, cut to SUMMARY_MAX characters. */
+export function oneLine(text, max = SUMMARY_MAX) {
+  const flat = String(text).replace(/\s+/g, " ").trim();
+  return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
+}
+
+/** Short human description of a tool call's input. */
+export function summarizeInput(input) {
+  if (input === null || typeof input !== "object") return input === undefined ? "" : oneLine(input);
+  for (const key of SUMMARY_KEYS) {
+    const value = input[key];
+    if (typeof value === "string" && value.trim() !== "") return oneLine(value);
+  }
+  if (Array.isArray(input.todos)) return `${input.todos.length} todos`;
+  const json = JSON.stringify(input);
+  return json === "{}" ? "" : oneLine(json);
+}
+
+/** Hook events pylon listens to: a tool call that ended, successfully or not. */
+export const HOOK_EVENTS = ["PostToolUse", "PostToolUseFailure"];
+
+/** Maps a Claude Code PostToolUse(Failure) hook payload to pylon's tool event, or null. */
+export function toolEvent(hookInput) {
+  if (!hookInput || typeof hookInput !== "object" || typeof hookInput.tool_name !== "string") {
+    return null;
+  }
+  const summary = summarizeInput(hookInput.tool_input);
+  const failed = hookInput.hook_event_name === "PostToolUseFailure";
+  return { tool: hookInput.tool_name, summary: failed ? `${summary} (failed)`.trim() : summary };
+}
+
+/** `settings` with pylon's hooks set (other settings and hooks are kept). */
+export function mergeSettings(settings, hookCommand) {
+  const base = settings && typeof settings === "object" && !Array.isArray(settings) ? settings : {};
+  const hooks = base.hooks && typeof base.hooks === "object" ? { ...base.hooks } : {};
+  const isOurs = (entry) =>
+    Array.isArray(entry?.hooks) && entry.hooks.some((h) => h?.command === hookCommand);
+  for (const event of HOOK_EVENTS) {
+    const others = Array.isArray(hooks[event]) ? hooks[event].filter((e) => !isOurs(e)) : [];
+    hooks[event] = [...others, {
+      matcher: "*",
+      hooks: [{ type: "command", command: hookCommand }],
+    }];
+  }
+  return { ...base, hooks };
+}
+
+/** Finds Claude's `--output-format json` result object in its stdout. */
+export function parseClaudeOutput(stdout) {
+  const text = stdout.trim();
+  if (text === "") return null;
+  const candidates = [text, ...text.split("\n").reverse()];
+  for (const candidate of candidates) {
+    try {
+      const value = JSON.parse(candidate);
+      if (value && typeof value === "object" && !Array.isArray(value)) {
+        if (candidate === text || value.type === "result") return value;
+      }
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** The last `max` characters of `text`, trimmed. */
+export function tail(text, max = ERROR_MAX) {
+  const t = String(text).trim();
+  return t.length > max ? "…" + t.slice(-max) : t;
+}
+
+/**
+ * Decides result.json and the exit code from how the CLI ended.
+ * @param {{stdout: string, stderr: string, code: number, signal?: string | null}} run
+ * @returns {{result: Record<string, string>, exitCode: number}}
+ */
+export function claudeResult(run) {
+  const parsed = parseClaudeOutput(run.stdout);
+  const died = run.signal ? `claude was stopped by ${run.signal}` : "";
+  if (!parsed) {
+    const error = tail(run.stderr) || tail(run.stdout) || died ||
+      `claude exited with code ${run.code} without output`;
+    return { result: { status: "failed", result: "", error }, exitCode: run.code || 1 };
+  }
+  const text = typeof parsed.result === "string" ? parsed.result : "";
+  const sessionId = typeof parsed.session_id === "string" ? parsed.session_id : "";
+  const failed = parsed.is_error === true || run.code !== 0 || Boolean(run.signal);
+  const result = { status: failed ? "failed" : "completed", result: text };
+  if (sessionId) result.session_id = sessionId;
+  if (failed) {
+    const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String).join("; ") : "";
+    result.error = tail(text) || errors || tail(run.stderr) || died ||
+      (typeof parsed.subtype === "string" && parsed.subtype !== "success"
+        ? `claude ended with ${parsed.subtype}`
+        : `claude exited with code ${run.code}`);
+  }
+  return { result, exitCode: failed ? run.code || 1 : 0 };
+}
+
+function outDir() {
+  return process.env.PYLON_OUT || "/pylon/out";
+}
+
+/** Writes result.json atomically (a reader never sees half a file). */
+export function writeResult(dir, result) {
+  const file = join(dir, "result.json");
+  writeFileSync(file + ".tmp", JSON.stringify(result) + "\n");
+  renameSync(file + ".tmp", file);
+}
+
+function readStdin() {
+  try {
+    return readFileSync(0, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function runCli(argv) {
+  const [cmd, ...args] = argv;
+  if (!cmd) {
+    writeResult(outDir(), { status: "failed", result: "", error: "pylon-claude: nothing to run" });
+    process.exit(2);
+  }
+  // The prompt goes in on stdin: as an argument it could be read as an option ("--…"), and
+  // OpenCode quotes message arguments that contain spaces.
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin.on("error", () => {}); // a CLI that exits without reading its input
+  child.stdin.end(process.env.PROMPT ?? "");
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk) => {
+    process.stderr.write(chunk);
+    stderr = (stderr + chunk).slice(-4 * ERROR_MAX);
+  });
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+    process.on(sig, () => child.kill(sig));
+  }
+  child.on("error", (e) => {
+    writeResult(outDir(), {
+      status: "failed",
+      result: "",
+      error: `Cannot start ${cmd}: ${e.message}`,
+    });
+    process.exit(127);
+  });
+  child.on("close", (code, signal) => {
+    if (stdout.trim() !== "") process.stdout.write(stdout.endsWith("\n") ? stdout : stdout + "\n");
+    const { result, exitCode } = claudeResult({ stdout, stderr, code: code ?? 1, signal });
+    writeResult(outDir(), result);
+    process.exit(exitCode);
+  });
+}
+
+function main(argv) {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "settings": {
+      const file = rest[0];
+      let current = {};
+      try {
+        current = JSON.parse(readFileSync(file, "utf8"));
+      } catch {
+        current = {};
+      }
+      const hook = `node ${JSON.stringify(new URL(import.meta.url).pathname)} hook`;
+      writeFileSync(file, JSON.stringify(mergeSettings(current, hook), null, 2) + "\n");
+      return;
+    }
+    case "hook": {
+      // A hook must never disturb the agent: every failure is swallowed, the exit code is 0.
+      try {
+        const event = toolEvent(JSON.parse(readStdin()));
+        if (event) appendFileSync(join(outDir(), "events.ndjson"), JSON.stringify(event) + "\n");
+      } catch {
+        // ignore
+      }
+      return;
+    }
+    case "run":
+      return runCli(rest[0] === "--" ? rest.slice(1) : rest);
+    case "fail":
+      writeResult(outDir(), { status: "failed", result: "", error: rest.slice(1).join(" ") });
+      process.exit(Number(rest[0]) || 1);
+      return;
+    default:
+      process.stderr.write(`pylon-claude: unknown command ${JSON.stringify(command ?? "")}\n`);
+      process.exit(2);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2));
+}

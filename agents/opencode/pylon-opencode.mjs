@@ -1,0 +1,248 @@
+// pylon's helper inside the OpenCode agent image (/usr/local/lib/pylon/pylon-opencode.mjs).
+// Every JSON document it reads or writes goes through JSON.parse / JSON.stringify, never through
+// string concatenation in shell.
+//
+//   node pylon-opencode.mjs run -- opencode run --format json …   run the CLI with $PROMPT on
+//        stdin, turn its JSON events into events.ndjson lines (as they happen) and result.json; exit with the job's
+//        status
+//   node pylon-opencode.mjs config <file>       write the job's opencode.json (provider choice)
+//   node pylon-opencode.mjs fail <code> <message>   write a failed result.json, exit with <code>
+//
+// Output contract (pylon runner): $PYLON_OUT/result.json =
+//   {"status":"completed"|"failed","result":"…","session_id":"…","error":"…"}
+// and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
+
+import { spawn } from "node:child_process";
+import { appendFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+
+/** Longest summary written to events.ndjson. */
+export const SUMMARY_MAX = 200;
+/** Longest error text taken from the CLI's output. */
+export const ERROR_MAX = 4000;
+
+const SUMMARY_KEYS = [
+  "command",
+  "filePath",
+  "file_path",
+  "pattern",
+  "path",
+  "url",
+  "query",
+  "description",
+  "prompt",
+];
+
+/** One line of a summary: whitespace collapsed, cut to SUMMARY_MAX characters. */
+export function oneLine(text, max = SUMMARY_MAX) {
+  const flat = String(text).replace(/\s+/g, " ").trim();
+  return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
+}
+
+/** Short human description of a tool call's input. */
+export function summarizeInput(input) {
+  if (input === null || typeof input !== "object") return input === undefined ? "" : oneLine(input);
+  for (const key of SUMMARY_KEYS) {
+    const value = input[key];
+    if (typeof value === "string" && value.trim() !== "") return oneLine(value);
+  }
+  if (Array.isArray(input.todos)) return `${input.todos.length} todos`;
+  const json = JSON.stringify(input);
+  return json === "{}" ? "" : oneLine(json);
+}
+
+/** The last `max` characters of `text`, trimmed. */
+export function tail(text, max = ERROR_MAX) {
+  const t = String(text).trim();
+  return t.length > max ? "…" + t.slice(-max) : t;
+}
+
+/**
+ * Collects what `opencode run --format json` reports, one JSON event per line:
+ * `text` parts (the answer), `tool_use` parts (tool events), `error` events, the session id.
+ */
+export class EventCollector {
+  sessionId = "";
+  /** @type {{messageId: string, text: string}[]} */
+  texts = [];
+  /** @type {string[]} */
+  errors = [];
+
+  /**
+   * Takes one line of output; returns the tool event it carried, if any.
+   * @returns {{tool: string, summary: string} | null}
+   */
+  add(line) {
+    let event;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      return null;
+    }
+    if (!event || typeof event !== "object") return null;
+    const part = event.part && typeof event.part === "object" ? event.part : {};
+    const sid = event.sessionID ?? part.sessionID;
+    if (!this.sessionId && typeof sid === "string") this.sessionId = sid;
+    if (event.type === "text" && typeof part.text === "string") {
+      this.texts.push({ messageId: String(part.messageID ?? ""), text: part.text });
+    } else if (event.type === "error") {
+      const err = event.error ?? {};
+      const message = err.data?.message ?? err.message ?? err.name ?? JSON.stringify(err);
+      this.errors.push(String(message));
+    } else if (event.type === "tool_use" && typeof part.tool === "string") {
+      const state = part.state ?? {};
+      const title = typeof state.title === "string" && state.title.trim()
+        ? oneLine(state.title)
+        : "";
+      return { tool: part.tool, summary: title || summarizeInput(state.input) };
+    }
+    return null;
+  }
+
+  /** The answer: the text parts of the last message that had text. */
+  answer() {
+    const last = this.texts.at(-1);
+    if (!last) return "";
+    return this.texts.filter((t) => t.messageId === last.messageId).map((t) => t.text).join("\n\n")
+      .trim();
+  }
+
+  /**
+   * Decides result.json and the exit code from how the CLI ended.
+   * @returns {{result: Record<string, string>, exitCode: number}}
+   */
+  finish(run) {
+    const failed = run.code !== 0 || Boolean(run.signal) || this.errors.length > 0;
+    const result = { status: failed ? "failed" : "completed", result: this.answer() };
+    if (this.sessionId) result.session_id = this.sessionId;
+    if (failed) {
+      result.error = tail(this.errors.join("\n")) || tail(stripAnsi(run.stderr ?? "")) ||
+        (run.signal
+          ? `opencode was stopped by ${run.signal}`
+          : `opencode exited with code ${run.code}`);
+    }
+    return { result, exitCode: failed ? run.code || 1 : 0 };
+  }
+}
+
+/** Removes terminal colour codes (OpenCode colours its error lines). */
+export function stripAnsi(text) {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
+}
+
+/**
+ * The job's global opencode.json: only `provider` is offered when one is chosen.
+ * @returns {Record<string, unknown>}
+ */
+export function jobConfig(provider) {
+  /** @type {Record<string, unknown>} */
+  const config = {
+    $schema: "https://opencode.ai/config.json",
+    autoupdate: false,
+    share: "disabled",
+  };
+  if (provider) config.enabled_providers = [provider];
+  return config;
+}
+
+function outDir() {
+  return process.env.PYLON_OUT || "/pylon/out";
+}
+
+/** Writes result.json atomically (a reader never sees half a file). */
+export function writeResult(dir, result) {
+  const file = join(dir, "result.json");
+  writeFileSync(file + ".tmp", JSON.stringify(result) + "\n");
+  renameSync(file + ".tmp", file);
+}
+
+function runCli(argv) {
+  const [cmd, ...args] = argv;
+  if (!cmd) {
+    writeResult(outDir(), {
+      status: "failed",
+      result: "",
+      error: "pylon-opencode: nothing to run",
+    });
+    process.exit(2);
+  }
+  const collector = new EventCollector();
+  const events = join(outDir(), "events.ndjson");
+  // The prompt goes in on stdin: as an argument it could be read as an option ("--…"), and
+  // OpenCode quotes message arguments that contain spaces.
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin.on("error", () => {}); // a CLI that exits without reading its input
+  child.stdin.end(process.env.PROMPT ?? "");
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk) => {
+    process.stderr.write(chunk);
+    stderr = (stderr + chunk).slice(-4 * ERROR_MAX);
+  });
+  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  lines.on("line", (line) => {
+    process.stdout.write(line + "\n");
+    const event = collector.add(line);
+    if (event) {
+      try {
+        appendFileSync(events, JSON.stringify(event) + "\n");
+      } catch {
+        // events are best effort; the result still counts
+      }
+    }
+  });
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+    process.on(sig, () => child.kill(sig));
+  }
+  child.on("error", (e) => {
+    writeResult(outDir(), {
+      status: "failed",
+      result: "",
+      error: `Cannot start ${cmd}: ${e.message}`,
+    });
+    process.exit(127);
+  });
+  let exit;
+  let closed = false;
+  const done = () => {
+    if (!exit || !closed) return;
+    const { result, exitCode } = collector.finish({ ...exit, stderr });
+    writeResult(outDir(), result);
+    process.exit(exitCode);
+  };
+  child.on("close", (code, signal) => {
+    exit = { code: code ?? 1, signal };
+    done();
+  });
+  lines.on("close", () => {
+    closed = true;
+    done();
+  });
+}
+
+function main(argv) {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "run":
+      return runCli(rest[0] === "--" ? rest.slice(1) : rest);
+    case "config": {
+      const provider = process.env.OPENCODE_PROVIDER || "";
+      writeFileSync(rest[0], JSON.stringify(jobConfig(provider), null, 2) + "\n");
+      return;
+    }
+    case "fail":
+      writeResult(outDir(), { status: "failed", result: "", error: rest.slice(1).join(" ") });
+      process.exit(Number(rest[0]) || 1);
+      return;
+    default:
+      process.stderr.write(`pylon-opencode: unknown command ${JSON.stringify(command ?? "")}\n`);
+      process.exit(2);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2));
+}
