@@ -8,7 +8,8 @@
  * @module
  */
 
-import { isAbsolute, normalize } from "node:path";
+import { isAbsolute } from "node:path";
+import { blockedHostPath } from "../host_paths.ts";
 import type { ConfigIssue } from "../errors.ts";
 import { TemplateError } from "../errors.ts";
 import { isValidTimezone, parseCron } from "../cron/mod.ts";
@@ -204,10 +205,6 @@ function checkAgent({ agent }: PylonConfig, list: IssueList): void {
   });
 }
 
-const BLOCKED_EXACT = ["/", "/etc", "/root"];
-const BLOCKED_TREES = ["/etc", "/proc", "/sys", "/dev", "/boot"];
-const SOCKET_PATHS = ["/var/run/docker.sock", "/run/docker.sock", "/var/lib/docker"];
-
 /**
  * Checks one `source:target[:ro|rw]` volume entry by its text (ARCHITECTURE.md §3.8). The runner
  * checks again after resolving symlinks on the host; this catches mistakes at load time.
@@ -227,16 +224,8 @@ export function volumeProblem(entry: string): string | undefined {
     return `"${entry}": the mode must be ro or rw, not "${mode}"`;
   }
   if (source.startsWith("~")) return undefined;
-  const clean = normalize(source).replace(/\/+$/, "") || "/";
-  const under = (root: string) => clean === root || clean.startsWith(root + "/");
-  if (
-    BLOCKED_EXACT.includes(clean) || BLOCKED_TREES.some(under) ||
-    SOCKET_PATHS.some((p) => under(p) || p.startsWith(clean + "/")) || clean === "/run" ||
-    clean === "/var"
-  ) {
-    return `"${entry}": mounting ${clean} is not allowed (it exposes the host or the Docker socket)`;
-  }
-  return undefined;
+  const blocked = blockedHostPath(source);
+  return blocked ? `"${entry}": mounting it is not allowed: ${blocked}` : undefined;
 }
 
 function checkTemplates(config: PylonConfig, list: IssueList): void {

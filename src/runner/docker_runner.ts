@@ -117,6 +117,10 @@ export class DockerRunner implements JobRunner {
         if (workspace.hostPath && pylon.config.workspace.type !== "local") {
           await chownRecursive(workspace.hostPath, chownTo);
         }
+        // A worktree's own metadata folder is mounted read-write inside the repository.
+        for (const m of workspace.extraMounts) {
+          if (!m.readOnly) await chownRecursive(m.hostPath, chownTo);
+        }
       }
     } catch (e) {
       return { status: "failed", error: `workspace: ${errorText(e)}` };

@@ -9,23 +9,12 @@
 
 import { isAbsolute, join, normalize } from "node:path";
 import { PylonError } from "../errors.ts";
+import { blockedHostPath } from "../host_paths.ts";
 import type { MountSpec } from "../docker/mod.ts";
-
-const BLOCKED_EXACT = ["/", "/etc", "/root", "/run", "/var", "/var/run", "/var/lib"];
-const BLOCKED_TREES = ["/etc", "/proc", "/sys", "/dev", "/boot", "/var/lib/docker"];
-const SOCKETS = ["/var/run/docker.sock", "/run/docker.sock"];
 
 /** Why a resolved host path may not be mounted, or undefined when it may. */
 export function blockedReason(path: string, dockerSocket?: string): string | undefined {
-  const p = normalize(path).replace(/(.)\/+$/, "$1");
-  const under = (root: string) => p === root || p.startsWith(root + "/");
-  const sockets = dockerSocket ? [...SOCKETS, dockerSocket] : SOCKETS;
-  if (BLOCKED_EXACT.includes(p)) return `${p} exposes the host`;
-  const tree = BLOCKED_TREES.find(under);
-  if (tree) return `${p} is inside ${tree}`;
-  const socket = sockets.find((s) => under(s) || s.startsWith(p + "/"));
-  if (socket) return `${p} is or contains the Docker socket ${socket}`;
-  return undefined;
+  return blockedHostPath(path, { dockerSocket });
 }
 
 /** Resolves and checks `agent.volumes`. @throws {PylonError} naming the bad entry */

@@ -1,0 +1,29 @@
+/**
+ * The workspace area: prepares the folder an agent works in (git-clone through a cached bare
+ * mirror, git-worktree, local, none), removes it afterwards, and is the only place that runs git.
+ *
+ * `repo` and `ref` arrive rendered from templates and are treated as hostile: they are validated
+ * before git runs, passed after `--`, never through a shell, and git may only use the file, git,
+ * http(s) and ssh transports. Credentials in URLs never reach messages or logs.
+ *
+ * Imports nothing of pylon's except `../errors.ts` and `../log/`.
+ *
+ * @module
+ */
+
+export { prepareWorkspace, removeWorkspace, WORKSPACE_DIR } from "./prepare.ts";
+export { ALLOWED_PROTOCOLS, createGitRunner } from "./git_runner.ts";
+export type { CreateGitRunnerOptions, GitResult, GitRunner, GitRunOptions } from "./git_runner.ts";
+export { WorkspaceError } from "./errors.ts";
+export type { WorkspaceErrorOptions, WorkspaceField } from "./errors.ts";
+export { refProblem, validateRef } from "./ref.ts";
+export { parseRepoUrl, redactUrl } from "./repo_url.ts";
+export type { RepoUrl } from "./repo_url.ts";
+export type {
+  ExtraMount,
+  PreparedWorkspace,
+  WorkspaceDeps,
+  WorkspaceSpec,
+  WorkspaceTarget,
+  WorkspaceType,
+} from "./types.ts";
