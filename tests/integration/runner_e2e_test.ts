@@ -168,3 +168,43 @@ dockerTest(
     }
   },
 );
+
+dockerTest(
+  "a git-clone workspace from the payload's repo and ref is the agent's /workspace",
+  async (docker) => {
+    const src = await Deno.makeTempDir({ prefix: "pylon-e2e-repo-" });
+    const git = (...args: string[]) =>
+      new Deno.Command("git", { args, cwd: src, stdout: "null", stderr: "null" }).output();
+    await git("init", "-q", "-b", "trunk");
+    await Deno.writeTextFile(`${src}/hello.txt`, "hello from trunk\n");
+    await git("add", ".");
+    await git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "one");
+    await git("checkout", "-q", "-b", "feature");
+    await Deno.writeTextFile(`${src}/hello.txt`, "hello from feature\n");
+    await git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-am", "two");
+    const root = await setup(docker, {
+      review: [
+        'printf \'{"status":"completed","result":"%s"}\' "$(cat hello.txt)" > "$PYLON_OUT/result.json"',
+        '  \nworkspace:\n  type: git-clone\n  repo: "{{ .body.repo }}"\n  ref: "{{ .body.ref }}"',
+      ],
+    });
+    const d = await start(root);
+    try {
+      const id = await post(d, "/review", { repo: `file://${src}`, ref: "feature" });
+      const job = await finished(d, id);
+      assert.equal(job.status, "completed", JSON.stringify(job));
+      assert.equal(job.result, "hello from feature");
+      const hostile = await post(d, "/review", {
+        repo: `file://${src}`,
+        ref: "--upload-pack=touch /tmp/pwned",
+      });
+      const refused = await finished(d, hostile);
+      assert.equal(refused.status, "failed");
+      assert.match(refused.error, /workspace\.ref/);
+    } finally {
+      await d.stop();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(src, { recursive: true });
+    }
+  },
+);
