@@ -139,7 +139,15 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       clock: o.clock,
     });
     await recover(stores, dispatcher, log, runner !== undefined);
-    await pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log);
+    const removeFiles = runner?.removeJobFiles?.bind(runner);
+    await pruneExpiredJobs(
+      stores,
+      o.paths,
+      config.jobs.retain_days,
+      o.clock.now(),
+      log,
+      removeFiles,
+    );
     if (!runner) {
       log.warn("runner.missing", {
         note: "this build accepts and queues jobs but cannot run agents yet",
@@ -194,9 +202,10 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     await scheduler.catchUp();
     let pidWritten: Promise<void> = Promise.resolve();
     const retention = setInterval(() => {
-      pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log).catch((e) =>
-        log.error("jobs.prune_failed", { error: e instanceof Error ? e.message : String(e) })
-      );
+      pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log, removeFiles)
+        .catch((e) =>
+          log.error("jobs.prune_failed", { error: e instanceof Error ? e.message : String(e) })
+        );
     }, 6 * 3_600_000);
 
     const reload = async (name: string) => {

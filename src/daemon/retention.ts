@@ -17,15 +17,19 @@ export async function pruneExpiredJobs(
   retainDays: number,
   now: Date,
   log: Logger,
+  removeFiles?: (ids: readonly string[], log: Logger) => Promise<void>,
 ): Promise<number> {
   if (retainDays <= 0) return 0;
   const cutoff = new Date(now.getTime() - retainDays * 86_400_000);
   let total = 0;
   for (const name of stores.names()) {
     const ids = await stores.get(name)!.prune(cutoff);
-    for (const id of ids) {
-      await removeQuietly(join(paths.jobsDir, id));
-      await removeQuietly(join(paths.jobsDir, `${id}.log`));
+    if (removeFiles) await removeFiles(ids, log);
+    else {
+      for (const id of ids) {
+        await removeQuietly(join(paths.jobsDir, id));
+        await removeQuietly(join(paths.jobsDir, `${id}.log`));
+      }
     }
     total += ids.length;
   }

@@ -32,6 +32,8 @@ export interface JobRunner {
   run(job: Job, pylon: ResolvedPylon, ctx: RunContext): Promise<RunOutcome>;
   /** Whether jobs can start now (e.g. the Docker Engine answers); queued jobs wait otherwise. */
   available?(): Promise<boolean>;
+  /** Retention: deletes the files (workspace, state, log) of jobs that were pruned. */
+  removeJobFiles?(jobIds: readonly string[], log: Logger): Promise<void>;
   /** Start-up: removes containers and workspaces of jobs that no longer exist. */
   pruneOrphans?(knownJobIds: ReadonlySet<string>, log: Logger): Promise<void>;
   /** Start-up: makes sure each pylon's agent image is present (building or pulling it). */

@@ -18,7 +18,12 @@ import type { Logger } from "../log/mod.ts";
 import type { JobRunner, RunContext, RunOutcome } from "../queue/mod.ts";
 import type { Job } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
-import { type GitRunner, type PreparedWorkspace, prepareWorkspace } from "../workspace/mod.ts";
+import {
+  type GitRunner,
+  type PreparedWorkspace,
+  prepareWorkspace,
+  removeWorkspace,
+} from "../workspace/mod.ts";
 import { buildContainerSpec, containerName, LABELS } from "./container_spec.ts";
 import { resolveVolumes } from "./volumes.ts";
 import { outcomeOf, readResultFile, TailBuffer } from "./result.ts";
@@ -98,13 +103,21 @@ export class DockerRunner implements JobRunner {
 
     const jobDir = join(this.#deps.jobsDir, job.id);
     const outDir = join(jobDir, "out");
-    const stateDir = join(jobDir, "state");
+    // A follow-up continues in the job it follows: same workspace, same agent state (session).
+    const origin = job.trigger === "follow-up" && job.parentId
+      ? join(this.#deps.jobsDir, job.parentId)
+      : undefined;
+    const stateDir = join(origin ?? jobDir, "state");
     const { user, chownTo } = agentUser(this.#deps.uid, this.#deps.gid);
     let workspace: PreparedWorkspace;
     try {
       workspace = await prepareWorkspace(
         { ...pylon.config.workspace, repo: rendered.repo, ref: rendered.ref },
-        { jobDir, reposDir: this.#deps.reposDir },
+        {
+          jobDir,
+          reposDir: this.#deps.reposDir,
+          ...(origin ? { reuse: join(origin, "workspace") } : {}),
+        },
         { git: this.#deps.git, log: ctx.log, signal: ctx.signal, home: this.#deps.env.HOME },
       );
       for (const dir of [outDir, join(stateDir, "home")]) {
@@ -189,6 +202,19 @@ export class DockerRunner implements JobRunner {
       ? (await docker.armWait(found.Id, { condition: "not-running" })).exitCode
       : docker.inspectContainer(found.Id).then((i) => i?.State.ExitCode ?? 1);
     return await this.#follow(job, found.Id, wait, outDir, ctx, this.#deps.clock.now());
+  }
+
+  /** Deletes finished jobs' folders and logs (retention), unregistering git worktrees. */
+  async removeJobFiles(jobIds: readonly string[], log: Logger): Promise<void> {
+    for (const id of jobIds) {
+      const jobDir = join(this.#deps.jobsDir, id);
+      await removeWorkspace(jobDir, { git: this.#deps.git, log }).catch((e) =>
+        log.warn("workspace.remove_failed", { job: shortId(id), error: errorText(e) })
+      );
+      for (const path of [jobDir, `${jobDir}.log`]) {
+        await Deno.remove(path, { recursive: true }).catch(() => {});
+      }
+    }
   }
 
   /** Removes containers and job folders that belong to no known job. */

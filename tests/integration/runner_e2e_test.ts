@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import type { DockerClient } from "../../src/docker/mod.ts";
 import { createDockerRunner } from "../../src/runner/mod.ts";
+import { createStoreRegistry } from "../../src/store/mod.ts";
 import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "./_docker.ts";
 
@@ -205,6 +206,55 @@ dockerTest(
       await d.stop();
       await Deno.remove(root, { recursive: true });
       await Deno.remove(src, { recursive: true });
+    }
+  },
+);
+
+dockerTest(
+  "a follow-up job continues in the workspace and agent state of the job it follows",
+  async (docker) => {
+    const root = await setup(docker, {
+      chat: [
+        'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"; ' +
+        'echo "run$n" >> notes.txt; ' +
+        'printf \'{"status":"completed","result":"%s","session_id":"s%s"}\' "$(tr "\\n" " " < notes.txt)" "$n" > "$PYLON_OUT/result.json"',
+      ],
+    });
+    let first: string;
+    const a = await start(root);
+    try {
+      first = await post(a, "/chat", {});
+      assert.equal((await finished(a, first)).result, "run1 ");
+    } finally {
+      await a.stop();
+    }
+    const stores = createStoreRegistry(createPylonPaths(root));
+    let follow: string;
+    try {
+      const store = await stores.open("chat");
+      const parent = (await store.get(first))!;
+      follow = (await store.insert({
+        id: crypto.randomUUID(),
+        pylon: "chat",
+        status: "queued",
+        trigger: "follow-up",
+        payload: parent.payload,
+        headers: {},
+        parentId: first,
+        sessionId: parent.sessionId,
+      })).job.id;
+    } finally {
+      await stores.closeAll();
+    }
+    const b = await start(root);
+    try {
+      const job = await finished(b, follow);
+      assert.equal(job.status, "completed", JSON.stringify(job));
+      assert.equal(job.result, "run1 run2 ");
+      assert.equal(job.session_id, "s2");
+    } finally {
+      await b.stop();
+      await Deno.remove(root, { recursive: true });
     }
   },
 );
