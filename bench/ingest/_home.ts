@@ -50,12 +50,16 @@ export async function ghRequest(): Promise<BenchRequest> {
   };
 }
 
-/** What goes into a bench home besides `gh`. */
-export interface HomeOptions {
-  /** Extra webhook pylons (`hook-01`… at `/hook-01`…, half of them signed). @default 0 */
-  webhookPylons?: number;
-  /** Cron pylons (`cron-01`…, daily at 03:00). @default 0 */
-  cronPylons?: number;
+/** How many pylons a bench home has. */
+export interface PylonMix {
+  /** Webhook pylons: `gh`, then `hook-02`… at `/hook-02`… (every other one signed). */
+  webhookPylons: number;
+  /** Cron pylons (`cron-01`…, daily at 03:00). */
+  cronPylons: number;
+}
+
+/** What goes into a bench home. */
+export interface HomeOptions extends Partial<PylonMix> {
   /** An unsigned webhook pylon `edit` at this path (the hot-reload scenario rewrites it). */
   editPath?: string;
 }
@@ -67,7 +71,10 @@ export interface BenchHome extends AsyncDisposable {
   pylonFile(name: string): string;
 }
 
-/** Creates a temp PYLON_HOME with `config.yaml` (a huge `docker.max_queue`) and the pylons. */
+/**
+ * Creates a temp PYLON_HOME with `config.yaml` (a huge `docker.max_queue`) and the pylons
+ * (by default only `gh`).
+ */
 export async function createBenchHome(options: HomeOptions = {}): Promise<BenchHome> {
   const root = await Deno.makeTempDir({ prefix: "pylon-ingest-bench-" });
   const pylonFile = (name: string) => join(root, "pylons", name, "pylon.yaml");
@@ -82,7 +89,7 @@ export async function createBenchHome(options: HomeOptions = {}): Promise<BenchH
       "server:\n  host: 127.0.0.1\ndocker:\n  max_queue: 100000000\n",
     );
     await write("gh", signedYaml("gh", GH_PATH), `GH_SECRET=${GH_SECRET}\n`);
-    for (let i = 1; i <= (options.webhookPylons ?? 0); i++) {
+    for (let i = 2; i <= (options.webhookPylons ?? 1); i++) {
       const name = `hook-${String(i).padStart(2, "0")}`;
       if (i % 2 === 0) await write(name, signedYaml(name, `/${name}`), `GH_SECRET=s-${i}\n`);
       else await write(name, webhookYaml(name, `/${name}`));

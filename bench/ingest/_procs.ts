@@ -17,6 +17,16 @@ export const PYLON_FLAGS: string[] = (DENO_JSON.tasks.pylon as string)
   .split(/\s+/)
   .filter((a) => a.startsWith("--allow-"));
 
+/**
+ * The daemon gets `HOME=<temp home>`, which would also move Deno's cache there (and download
+ * every npm package again on each start): keep the cache this process uses.
+ */
+async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" })
+    .output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
+}
+
 /** A server subprocess under test. */
 export interface Server extends AsyncDisposable {
   readonly pid: number;
@@ -50,7 +60,7 @@ export async function startDaemon(root: string, extraDenoArgs: string[] = []): P
       "--port",
       String(port),
     ],
-    env: { NO_COLOR: "1", PYLON_HOME: root, HOME: root },
+    env: { NO_COLOR: "1", PYLON_HOME: root, HOME: root, DENO_DIR: await denoDir() },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -119,7 +129,7 @@ async function spawnUntilListening(
   const exited = child.status.then((s) => {
     throw new Error(`server exited (code ${s.code}) before listening:\n${tail}`);
   });
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`server did not listen within 60 s:\n${tail}`)),
@@ -145,12 +155,30 @@ async function spawnUntilListening(
   };
 }
 
-/** Resident set size of a process in MiB (`VmRSS` of `/proc/<pid>/status`). */
-export async function rssMiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
-  if (!Number.isFinite(kb)) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return kb / 1024;
+/** Memory of a process in MiB, from `/proc/<pid>/status`. */
+export interface ProcMemory {
+  /** `VmRSS`: resident set size. */
+  rss: number;
+  /** `RssAnon`: heap, stacks (private). */
+  anon: number;
+  /** `RssFile`: mapped files such as the deno binary and native addons (shared, clean). */
+  file: number;
+}
+
+/**
+ * Reads a process's {@linkcode ProcMemory}, through `cat` because Deno refuses `/proc/<pid>`
+ * paths to anything short of `--allow-all`.
+ */
+export async function procMemory(pid: number): Promise<ProcMemory> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stderr: "null" })
+    .output();
+  const status = new TextDecoder().decode(out.stdout);
+  const mib = (field: string) => {
+    const kb = Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status)?.[1]);
+    if (!Number.isFinite(kb)) throw new Error(`no ${field} in /proc/${pid}/status`);
+    return kb / 1024;
+  };
+  return { rss: mib("VmRSS"), anon: mib("RssAnon"), file: mib("RssFile") };
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -32,9 +32,10 @@ export function num(n: number): string {
   return String(Number(n.toPrecision(3)));
 }
 
-/** `pylon / baseline` as a percentage. */
+/** `pylon / baseline`: a percentage up to 1000 %, a factor above (`22.4×`). */
 export function ratio(row: Row): string {
-  return `${num((row.pylon / row.baseline) * 100)} %`;
+  const r = row.pylon / row.baseline;
+  return r < 10 ? `${num(r * 100)} %` : `${num(r)}×`;
 }
 
 /** The rows of every scenario as one Markdown table. */
@@ -48,7 +49,7 @@ export function markdownTable(results: ScenarioResult[]): string {
       lines.push(
         `| ${r.metric} | ${num(r.pylon)} ${r.unit} | ${num(r.baseline)} ${r.unit} | ${
           ratio(r)
-        } | ${r.aim} | ${r.met ? "yes" : "**no**"} |`,
+        } | ${r.aim} | ${r.aim === "" ? "" : r.met ? "yes" : "**no**"} |`,
       );
     }
   }

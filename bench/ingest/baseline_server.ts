@@ -26,7 +26,7 @@ if (import.meta.main) {
   let path = pathFile ? (await Deno.readTextFile(pathFile)).trim() : undefined;
   if (pathFile) {
     const watcher = Deno.watchFs(pathFile);
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     (async () => {
       for await (const _event of watcher) {
         clearTimeout(timer);
