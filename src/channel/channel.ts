@@ -1,0 +1,124 @@
+/**
+ * The one interface every chat or notification channel implements (Telegram, Slack, stdout,
+ * webhook), so the daemon's notifier never knows which one it talks to.
+ *
+ * Text handed to a channel is Markdown (what agents write); each channel converts it (Telegram
+ * MarkdownV2, Slack mrkdwn, plain text for stdout) and splits it to fit its limits. Constructors do
+ * no I/O: `start(signal)` begins polling or connecting, and ends when the signal aborts.
+ *
+ * @module
+ */
+
+import { PylonError } from "../errors.ts";
+
+/** Where a job's messages go: a forum topic, a Slack thread, … Opaque, JSON-serialisable. */
+export type ThreadRef = Record<string, string | number>;
+
+/** One posted message, to edit it later. Opaque, JSON-serialisable. */
+export type MessageRef = Record<string, string | number>;
+
+/** The approval buttons of a job. */
+export interface ApprovalButtons {
+  jobId: string;
+}
+
+/** A button press from a person. */
+export interface ActionEvent {
+  jobId: string;
+  action: "investigate" | "ignore";
+  /** The channel's user id, as a string. */
+  userId: string;
+  /** Display name for messages ("approved by @ada"), when the channel knows it. */
+  userName?: string | undefined;
+  /** The message carrying the buttons, so it can be edited. */
+  message?: MessageRef | undefined;
+  thread?: ThreadRef | undefined;
+}
+
+/** A message a person wrote in a job's thread (or the main chat). */
+export interface MessageEvent {
+  /** The thread it was written in; undefined for the main chat. */
+  thread: ThreadRef | undefined;
+  text: string;
+  userId: string;
+  userName?: string | undefined;
+}
+
+/** Options of a posted message. */
+export interface PostOptions {
+  /** Show Investigate/Ignore buttons for this job. */
+  approval?: ApprovalButtons | undefined;
+}
+
+/** Options of an edit. */
+export interface EditOptions {
+  /** Keep (true) or remove (false, default) the approval buttons. */
+  approval?: ApprovalButtons | undefined;
+}
+
+/** A place to report jobs and receive decisions and follow-ups. */
+export interface Channel {
+  /** `telegram`, `slack`, `stdout` or `webhook`. */
+  readonly kind: string;
+  /**
+   * A stable key: two pylons whose channels share a key share one Channel object (one Telegram
+   * poller per bot token, one Slack socket per app token).
+   */
+  readonly key: string;
+  /** Whether people can answer here (buttons, replies). stdout and webhook: false. */
+  readonly interactive: boolean;
+  /** Starts receiving (polling, sockets). Resolves once running; stops when `signal` aborts. */
+  start(signal: AbortSignal): Promise<void>;
+  /** Opens a thread for a job; `null` when the channel has no threads (messages go to the chat). */
+  createThread(title: string): Promise<ThreadRef | null>;
+  /** Posts Markdown text; returns the last message posted. */
+  post(thread: ThreadRef | null, text: string, options?: PostOptions): Promise<MessageRef>;
+  /** Replaces a message's text (and its buttons). */
+  edit(thread: ThreadRef | null, message: MessageRef, text: string, options?: EditOptions): Promise<void>;
+  /** Shows "typing…" where supported. */
+  typing?(thread: ThreadRef | null): Promise<void>;
+  /** Marks a thread finished (Telegram closes the topic, Slack adds a ✅). */
+  close?(thread: ThreadRef): Promise<void>;
+  /** Registers the handler of button presses (already filtered by `allowed_users`). */
+  onAction(handler: (event: ActionEvent) => void | Promise<void>): void;
+  /** Registers the handler of messages (already filtered by `allowed_users`). */
+  onMessage(handler: (event: MessageEvent) => void | Promise<void>): void;
+}
+
+/** A channel call failed. `retryable` means trying again later may work (429, 5xx, network). */
+export class ChannelError extends PylonError {
+  readonly channel: string;
+  readonly method: string;
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  /** Seconds the service asked us to wait (Telegram `retry_after`, HTTP `Retry-After`). */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    message: string,
+    options: {
+      channel: string;
+      method: string;
+      status?: number | undefined;
+      retryable: boolean;
+      retryAfter?: number | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "ChannelError";
+    this.channel = options.channel;
+    this.method = options.method;
+    this.status = options.status;
+    this.retryable = options.retryable;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** Bot commands understood in a job's thread, in the order shown to users. */
+export const CHAT_COMMANDS = [
+  { command: "done", description: "Close this job's thread" },
+  { command: "status", description: "What the running agents are doing" },
+  { command: "agents", description: "List the running agents" },
+  { command: "help", description: "Show the commands" },
+] as const;
