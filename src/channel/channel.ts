@@ -74,7 +74,12 @@ export interface Channel {
   /** Posts Markdown text; returns the last message posted. */
   post(thread: ThreadRef | null, text: string, options?: PostOptions): Promise<MessageRef>;
   /** Replaces a message's text (and its buttons). */
-  edit(thread: ThreadRef | null, message: MessageRef, text: string, options?: EditOptions): Promise<void>;
+  edit(
+    thread: ThreadRef | null,
+    message: MessageRef,
+    text: string,
+    options?: EditOptions,
+  ): Promise<void>;
   /** Shows "typing…" where supported. */
   typing?(thread: ThreadRef | null): Promise<void>;
   /** Marks a thread finished (Telegram closes the topic, Slack adds a ✅). */

@@ -21,7 +21,7 @@ import {
 import { systemTimezone } from "../cron/mod.ts";
 import { ConfigError, PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
-import { Dispatcher, type JobRunner } from "../queue/mod.ts";
+import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
 import { createStoreRegistry, type StoreRegistry } from "../store/mod.ts";
 import { createApp } from "./app.ts";
 import { PylonTable } from "./pylon_table.ts";
@@ -152,23 +152,36 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       log.warn("runner.missing", {
         note: "this build accepts and queues jobs but cannot run agents yet",
       });
+    } else if (runner.available && !(await runner.available())) {
+      // Never fatal: jobs are accepted and wait until the runner (Docker) is back.
+      log.error("runner.unavailable", {
+        reason: "the Docker Engine does not answer",
+        note: "jobs are accepted and wait; orphan pruning and image checks are skipped",
+        hint: "start Docker (sudo systemctl start docker) or run `pylon doctor`",
+      });
     } else {
-      if (runner.pruneOrphans) {
-        const known = new Set<string>();
-        for (const name of stores.names()) {
-          for (const job of await stores.get(name)!.list({ limit: 1_000_000 })) known.add(job.id);
+      try {
+        if (runner.pruneOrphans) {
+          const known = new Set<string>();
+          for (const name of stores.names()) {
+            for (const job of await stores.get(name)!.list({ limit: 1_000_000 })) known.add(job.id);
+          }
+          await runner.pruneOrphans(known, log);
         }
-        await runner.pruneOrphans(known, log);
+        await runner.prepareImages?.(table.all().map((p) => p.resolved), log);
+      } catch (e) {
+        log.error("runner.startup_failed", { error: e instanceof Error ? e.message : String(e) });
       }
-      await runner.prepareImages?.(table.all().map((p) => p.resolved), log);
     }
     const token = await ensureDaemonToken(o.paths.daemonToken);
     const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
     const maxBody = parseByteSize(config.server.max_body) ?? 1_048_576;
+    const depth = new QueueDepth(stores);
     const api = createApiRoutes({
       table,
       stores,
       dispatcher,
+      depth,
       log,
       newJobId,
       maxQueue: () => config.docker.max_queue,
@@ -185,6 +198,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
         handleWebhook(req, pylon, {
           stores,
           dispatcher,
+          depth,
           log,
           newJobId,
           maxBody: () => maxBody,

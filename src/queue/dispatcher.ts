@@ -33,6 +33,7 @@ export class Dispatcher {
   #stopped = false;
   #idle: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #paused = false;
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -50,7 +51,8 @@ export class Dispatcher {
 
   /** Looks for work; cheap to call often (calls coalesce). */
   wake(): void {
-    if (this.#stopped || !this.#deps.runner) return;
+    // While the runner is unavailable, only the retry timer looks again (not every webhook).
+    if (this.#stopped || !this.#deps.runner || this.#retryTimer) return;
     if (this.#pumping) {
       this.#again = true;
       return;
@@ -100,11 +102,12 @@ export class Dispatcher {
   async #pump(): Promise<void> {
     const { stores, runner, log } = this.#deps;
     while (!this.#stopped && runner && this.#running.size < this.#deps.maxConcurrent()) {
-      const next = await stores.oldestQueuedAcross();
-      if (!next) return;
       if (runner.available && !(await runner.available())) {
         if (!this.#retryTimer) {
-          log.warn("queue.paused", { reason: "the runner is unavailable", retry_in_s: 5 });
+          if (!this.#paused) {
+            log.warn("queue.paused", { reason: "the runner is unavailable", retry_every_s: 5 });
+          }
+          this.#paused = true;
           this.#retryTimer = setTimeout(() => {
             this.#retryTimer = undefined;
             this.wake();
@@ -112,6 +115,12 @@ export class Dispatcher {
         }
         return;
       }
+      if (this.#paused) {
+        this.#paused = false;
+        log.info("queue.resumed");
+      }
+      const next = await stores.oldestQueuedAcross();
+      if (!next) return;
       const pylon = this.#deps.pylonOf(next.pylon);
       const store = stores.get(next.pylon);
       if (!store) return;

@@ -6,5 +6,6 @@
  */
 
 export { Dispatcher } from "./dispatcher.ts";
+export { QueueDepth } from "./depth.ts";
 export type { DispatcherDeps } from "./dispatcher.ts";
 export type { JobRunner, RunContext, RunOutcome } from "./runner.ts";

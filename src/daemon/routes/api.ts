@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { JOB_STATUSES, type JobStatus } from "../../config/mod.ts";
 import { PylonError, shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
-import type { Dispatcher } from "../../queue/mod.ts";
+import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import {
   type Job,
   JobNotFoundError,
@@ -25,6 +25,7 @@ export interface ApiDeps {
   table: PylonTable;
   stores: StoreRegistry;
   dispatcher: Dispatcher;
+  depth: QueueDepth;
   log: Logger;
   newJobId(): string;
   maxQueue(): number;
@@ -81,7 +82,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
         return reject(400, "body must be a JSON object");
       }
     }
-    if (await deps.stores.countQueuedAcross() >= deps.maxQueue()) {
+    if (await deps.depth.value() >= deps.maxQueue()) {
       return reject(429, "the queue is full", { "retry-after": "60" });
     }
     const { job } = await store.insert({

@@ -8,7 +8,7 @@
 import { concatBytes } from "../../bytes.ts";
 import { shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
-import type { Dispatcher } from "../../queue/mod.ts";
+import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import type { StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
 import type { ActivePylon } from "../pylon_table.ts";
@@ -17,6 +17,7 @@ import type { ActivePylon } from "../pylon_table.ts";
 export interface WebhookDeps {
   stores: StoreRegistry;
   dispatcher: Dispatcher;
+  depth: QueueDepth;
   log: Logger;
   maxBody(): number;
   maxQueue(): number;
@@ -68,7 +69,7 @@ export async function handleWebhook(
     const seen = await store.findByDeliveryId(deliveryId);
     if (seen) return duplicate(seen.id, seen.status, log);
   }
-  if (await deps.stores.countQueuedAcross() >= deps.maxQueue()) {
+  if (await deps.depth.value() >= deps.maxQueue()) {
     log.warn("webhook.rejected", { status: 429, reason: "queue full" });
     return new Response(
       JSON.stringify({ error: `the queue is full (docker.max_queue = ${deps.maxQueue()})` }),
@@ -87,7 +88,10 @@ export async function handleWebhook(
   });
   if (!created) return duplicate(job.id, job.status, log);
   log.info("job.accepted", { job: shortId(job.id), status, bytes: body.length });
-  if (status === "queued") deps.dispatcher.wake();
+  if (status === "queued") {
+    deps.depth.added();
+    deps.dispatcher.wake();
+  }
   return Response.json({ job_id: job.id, status }, { status: 202 });
 }
 
