@@ -7,6 +7,9 @@
  * @module
  */
 
+import { join } from "node:path";
+import { startEngineStub, STUB_API_VERSION } from "./_engine_stub.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 const DENO_JSON = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -45,14 +48,27 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts `pylon start` on `root` (a prepared PYLON_HOME) and waits until it listens. */
-export async function startDaemon(root: string, extraDenoArgs: string[] = []): Promise<Server> {
+/** Options of {@linkcode startDaemon}. */
+export interface DaemonOptions {
+  /** Extra `deno run` flags, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`. */
+  denoArgs?: string[];
+}
+
+/**
+ * Starts `pylon start` on `root` (a prepared PYLON_HOME) and waits until it listens.
+ *
+ * The daemon's `DOCKER_HOST` is a stub Engine (`_engine_stub.ts`) that lets it start but runs
+ * nothing, so every accepted job stays `queued` and no container is started; the stub stops
+ * with the daemon.
+ */
+export async function startDaemon(root: string, options: DaemonOptions = {}): Promise<Server> {
   const port = freePort();
+  const engine = startEngineStub(join(root, "docker-stub.sock"));
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...PYLON_FLAGS,
-      ...extraDenoArgs,
+      ...(options.denoArgs ?? []),
       MAIN,
       "start",
       "--host",
@@ -60,12 +76,30 @@ export async function startDaemon(root: string, extraDenoArgs: string[] = []): P
       "--port",
       String(port),
     ],
-    env: { NO_COLOR: "1", PYLON_HOME: root, HOME: root, DENO_DIR: await denoDir() },
+    env: {
+      NO_COLOR: "1",
+      PYLON_HOME: root,
+      HOME: root,
+      DENO_DIR: await denoDir(),
+      DOCKER_HOST: engine.dockerHost,
+      DOCKER_API_VERSION: STUB_API_VERSION,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   });
-  return await spawnUntilListening(command, () => `http://127.0.0.1:${port}`);
+  let daemon: Server;
+  try {
+    daemon = await spawnUntilListening(command, () => `http://127.0.0.1:${port}`);
+  } catch (e) {
+    await engine[Symbol.asyncDispose]();
+    throw e;
+  }
+  const stop = async () => {
+    await daemon.stop();
+    await engine[Symbol.asyncDispose]();
+  };
+  return { ...daemon, stop, [Symbol.asyncDispose]: stop };
 }
 
 /**

@@ -6,12 +6,11 @@
  * 1. `--throughput`: webhook ingest req/s under `wrk`, and every 202 is a job in jobs.db
  * 2. `--latency`: p50/p99/max at a fixed rate, open loop
  * 3. `--memory`: idle RSS with 50 webhook + 3 cron pylons
- *
- * 1 and 2 run the daemon twice: with the one pylon they load, and with 50 webhook + 3 cron
- * pylons loaded (idle), since per-request work can grow with the number of pylons.
  * 4. `--reload`: config edit to the new path answering
  *
- * No flag runs all four. See bench/README.md.
+ * 1 and 2 run the daemon twice: with the one pylon they load, and with 50 webhook + 3 cron
+ * pylons loaded (idle), since per-request work can grow with the number of pylons. No flag runs
+ * all four. See bench/README.md.
  *
  * Run: `deno run --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys
  * --allow-run bench/ingest/run.ts [--throughput] [--latency] [--memory] [--reload]`
@@ -27,8 +26,8 @@ import { markdownTable, num, ratio, type ScenarioResult } from "./_report.ts";
 import { measureThroughput } from "./throughput.ts";
 import { hasWrk } from "./_wrk.ts";
 
-const USAGE =
-  `Usage: deno run <flags of deno task pylon> bench/ingest/run.ts [--throughput] [--latency] [--memory] [--reload]
+const USAGE = `Usage: deno run <flags of deno task pylon> bench/ingest/run.ts
+  [--throughput] [--latency] [--memory] [--reload]  (none: all four)
   [--seconds N]      wrk duration (default 6)
   [--connections N]  wrk connections (default 32)
   [--rate N]         open-loop rate, req/s (default 500)
