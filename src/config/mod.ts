@@ -46,6 +46,9 @@ export type {
   GlobalConfig,
   JobStatus,
   PylonConfig,
+  SlackSettings,
+  TelegramSettings,
   TriggerConfig,
+  WebhookSettings,
   WorkspaceConfig,
 } from "./schema.ts";

@@ -29,6 +29,8 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   repo: "repo",
   ref: "ref",
   thread: "thread",
+  threadKey: "thread_key",
+  notified: "notified",
   deadlineAt: "deadline_at",
   startedAt: "started_at",
 };
@@ -107,6 +109,8 @@ export function insertRow(
     repo: null,
     ref: null,
     thread: job.thread ?? null,
+    threadKey: null,
+    notified: null,
     repeats: 1,
   };
   const values: Record<string, InValue> = {
@@ -192,6 +196,8 @@ export function rowToJob(row: Row): Job {
     repo: textOrNull(row, "repo"),
     ref: textOrNull(row, "ref"),
     thread: textOrNull(row, "thread"),
+    threadKey: textOrNull(row, "thread_key"),
+    notified: textOrNull(row, "notified"),
     repeats: int(row, "repeats"),
   };
 }

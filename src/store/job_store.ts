@@ -151,6 +151,14 @@ class SqliteJobStore implements JobStore {
     );
   }
 
+  async findByThreadKey(key: string): Promise<Job | null> {
+    return await this.#one(
+      "find a job by thread",
+      "SELECT * FROM jobs WHERE thread_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+      [key],
+    );
+  }
+
   async transition(
     id: string,
     from: JobStatus | readonly JobStatus[],

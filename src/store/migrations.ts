@@ -48,6 +48,13 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // Deleting a parent must find its children without a table scan (ON DELETE SET NULL).
     "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
   ],
+  [
+    // Channels: which chat thread a job lives in (to route replies to it) and which of its
+    // changes were already announced there (to retry what could not be posted).
+    "ALTER TABLE jobs ADD COLUMN thread_key TEXT",
+    "ALTER TABLE jobs ADD COLUMN notified TEXT",
+    "CREATE INDEX jobs_thread_key ON jobs (thread_key, created_at) WHERE thread_key IS NOT NULL",
+  ],
 ];
 
 /** The schema version this build writes. */

@@ -40,6 +40,8 @@ export interface StoreRegistry extends AsyncDisposable {
    * @throws {PylonError} when a prefix matches several jobs
    */
   findJob(idOrPrefix: string): Promise<Job>;
+  /** The newest job in a chat thread, across pylons. */
+  findByThreadKey(key: string): Promise<Job | null>;
   /** The queued job that has waited longest across all pylons (ties: pylon name), or null. */
   oldestQueuedAcross(): Promise<Job | null>;
   /** How many jobs are queued across all pylons. */
@@ -156,6 +158,15 @@ class Registry implements StoreRegistry {
       });
     }
     return found[0]!;
+  }
+
+  async findByThreadKey(key: string): Promise<Job | null> {
+    let best: Job | null = null;
+    for (const store of this.#sorted()) {
+      const job = await store.findByThreadKey(key);
+      if (job && (best === null || job.createdAt > best.createdAt)) best = job;
+    }
+    return best;
   }
 
   async oldestQueuedAcross(): Promise<Job | null> {

@@ -69,6 +69,10 @@ export interface Job {
   ref: string | null;
   /** Channel thread reference, opaque JSON text. */
   thread: string | null;
+  /** `<channel key>|<thread>`: finds the job a chat reply belongs to. */
+  threadKey: string | null;
+  /** The last job status announced on its channel (announcements still owed are retried). */
+  notified: string | null;
   /** Events counted on this job (dedupe); 1 on insert. */
   repeats: number;
 }
@@ -93,6 +97,8 @@ export type JobPatch = Partial<
     | "repo"
     | "ref"
     | "thread"
+    | "threadKey"
+    | "notified"
     | "deadlineAt"
     | "startedAt"
   >
@@ -135,6 +141,8 @@ export interface JobStore extends AsyncDisposable {
   findByPrefix(prefix: string, limit?: number): Promise<Job[]>;
   /** The job created for this delivery id, or null. */
   findByDeliveryId(deliveryId: string): Promise<Job | null>;
+  /** The newest job in the chat thread `key` (see {@linkcode Job.threadKey}). */
+  findByThreadKey(key: string): Promise<Job | null>;
   /** Moves a job from one of `from` to `to` in one guarded UPDATE; null when it was not in `from`. */
   transition(
     id: string,

@@ -37,6 +37,8 @@ Deno.test("JobStore.insert() stores every field and get() reads it back", async 
     repo: null,
     ref: null,
     thread: '{"chat":1}',
+    threadKey: null,
+    notified: null,
     repeats: 1,
   });
   assert.deepEqual(await t.store.get(input.id), job);

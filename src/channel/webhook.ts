@@ -1,0 +1,128 @@
+/**
+ * The `webhook` channel: POSTs one JSON event per job change to `channel.webhook.url`
+ * (`{"event":"job.completed","job":{…}}`), signed with HMAC-SHA256 in `X-Pylon-Signature:
+ * sha256=<hex>` when `channel.webhook.secret` is set, and retried with backoff. Not interactive:
+ * approval happens through the CLI or the API.
+ *
+ * @module
+ */
+
+import type { WebhookSettings } from "../config/mod.ts";
+import { type Channel, ChannelError, type MessageRef, type ThreadRef } from "./channel.ts";
+
+/** Events the webhook channel sends. */
+export type JobEventName =
+  | "job.awaiting_approval"
+  | "job.queued"
+  | "job.started"
+  | "job.completed"
+  | "job.failed"
+  | "job.timed_out"
+  | "job.killed"
+  | "job.dismissed"
+  | "job.message";
+
+/** Options of {@linkcode WebhookChannel}. */
+export interface WebhookChannelOptions {
+  settings: WebhookSettings;
+  fetch?: typeof fetch;
+  /** Delays between attempts; default 1 s, 5 s, 30 s. */
+  backoffMs?: number[];
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Sends job events to an HTTP endpoint. */
+export class WebhookChannel implements Channel {
+  readonly kind = "webhook";
+  readonly key: string;
+  readonly interactive = false;
+  readonly #o: WebhookChannelOptions;
+  #key: CryptoKey | undefined;
+
+  constructor(options: WebhookChannelOptions) {
+    this.#o = options;
+    this.key = `webhook:${options.settings.url ?? ""}`;
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  createThread(): Promise<ThreadRef | null> {
+    return Promise.resolve(null);
+  }
+
+  /** Free text (e.g. a chat command's answer) goes out as a `job.message` event. */
+  async post(_thread: ThreadRef | null, text: string): Promise<MessageRef> {
+    await this.event("job.message", { text });
+    return {};
+  }
+
+  async edit(): Promise<void> {}
+
+  onAction(): void {}
+
+  onMessage(): void {}
+
+  /** Sends one event; retries retryable failures with backoff. @throws {ChannelError} */
+  async event(name: JobEventName, data: Record<string, unknown>): Promise<void> {
+    const url = this.#o.settings.url;
+    if (!url) {
+      throw new ChannelError("Cannot send a webhook event: channel.webhook.url is not set", {
+        channel: "webhook",
+        method: name,
+        retryable: false,
+      });
+    }
+    const body = JSON.stringify({ event: name, sent_at: new Date().toISOString(), ...data });
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "pylon",
+      ...this.#o.settings.headers,
+    };
+    if (this.#o.settings.secret) headers["x-pylon-signature"] = await this.#sign(body);
+    const delays = this.#o.backoffMs ?? [1000, 5000, 30_000];
+    const sleep = this.#o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    const doFetch = this.#o.fetch ?? fetch;
+    for (let attempt = 0;; attempt++) {
+      let error: ChannelError;
+      try {
+        const res = await doFetch(url, { method: "POST", headers, body });
+        await res.body?.cancel();
+        if (res.ok) return;
+        const retryAfter = Number(res.headers.get("retry-after")) || undefined;
+        error = new ChannelError(`The webhook endpoint answered ${res.status} to ${name}`, {
+          channel: "webhook",
+          method: name,
+          status: res.status,
+          retryable: res.status === 429 || res.status >= 500,
+          retryAfter,
+        });
+      } catch (e) {
+        error = new ChannelError(`Cannot reach the webhook endpoint for ${name}`, {
+          channel: "webhook",
+          method: name,
+          retryable: true,
+          cause: e,
+        });
+      }
+      const delay = delays[attempt];
+      if (!error.retryable || delay === undefined) throw error;
+      await sleep(error.retryAfter ? error.retryAfter * 1000 : delay);
+    }
+  }
+
+  async #sign(body: string): Promise<string> {
+    this.#key ??= await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(this.#o.settings.secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = new Uint8Array(
+      await crypto.subtle.sign("HMAC", this.#key, new TextEncoder().encode(body)),
+    );
+    return "sha256=" + [...mac].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+}
