@@ -23,6 +23,7 @@ import { ConfigError, PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
 import { createStoreRegistry, type StoreRegistry } from "../store/mod.ts";
+import { type ChannelFactory, ChannelSet, Notifier } from "../notify/mod.ts";
 import { createApp } from "./app.ts";
 import { PylonTable } from "./pylon_table.ts";
 import { createApiRoutes } from "./routes/api.ts";
@@ -51,6 +52,8 @@ export interface DaemonOptions {
   port?: number | undefined;
   /** Runs jobs; without one, jobs are accepted and stay queued. */
   runner?: JobRunner | undefined;
+  /** Chat channels by type (`telegram`, `slack`); stdout and webhook are built in. */
+  channelFactories?: Partial<Record<string, ChannelFactory>>;
   /** Builds the runner once config.yaml is loaded (used when `runner` is not given). */
   createRunner?(config: GlobalConfig): Promise<JobRunner>;
   /** Stops the daemon when aborted (tests); SIGINT/SIGTERM do too. */
@@ -137,6 +140,31 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       maxConcurrent: () => config.docker.max_concurrent,
       log,
       clock: o.clock,
+      onChange: (job) => notifier.changed(job),
+    });
+    const channelStop = new AbortController();
+    const channels = new ChannelSet({
+      write: (line) => o.out(line + "\n"),
+      log,
+      factories: o.channelFactories ?? {},
+      onNew: (channel) => {
+        notifier.listen(channel);
+        channel.start(channelStop.signal).catch((e) =>
+          log.error("channel.start_failed", {
+            channel: channel.kind,
+            error: e instanceof Error ? e.message : String(e),
+          })
+        );
+      },
+    });
+    const notifier: Notifier = new Notifier({
+      stores,
+      dispatcher,
+      pylonOf: (name) => table.get(name),
+      channelFor: (pylon) => channels.for(pylon.resolved.channel, pylon.name),
+      jobsDir: o.paths.jobsDir,
+      log,
+      clock: o.clock,
     });
     await recover(stores, dispatcher, log, runner !== undefined);
     const removeFiles = runner?.removeJobFiles?.bind(runner);
@@ -185,6 +213,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       log,
       newJobId,
       maxQueue: () => config.docker.max_queue,
+      onChange: (job) => notifier.changed(job),
     });
     const app = createApp({
       pylonAt: (path) => table.byPath(path),
@@ -203,6 +232,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
           newJobId,
           maxBody: () => maxBody,
           maxQueue: () => config.docker.max_queue,
+          onChange: (job) => notifier.changed(job),
         }),
     });
     const scheduler = new CronScheduler({
@@ -212,8 +242,10 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       log,
       clock: o.clock,
       newJobId,
+      onChange: (job) => notifier.changed(job),
     });
     await scheduler.catchUp();
+    await notifier.resume();
     let pidWritten: Promise<void> = Promise.resolve();
     const retention = setInterval(() => {
       pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log, removeFiles)
@@ -305,6 +337,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       stopWatching();
       dispatcher.stop();
       await scheduler.stop();
+      await notifier.stop();
+      channelStop.abort();
       await pidWritten;
       await removePidFile(o.paths.daemonPid, Deno.pid);
     }

@@ -12,7 +12,7 @@ import { nextRuns } from "../cron/mod.ts";
 import { shortId } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Dispatcher } from "../queue/mod.ts";
-import type { StoreRegistry } from "../store/mod.ts";
+import type { Job, StoreRegistry } from "../store/mod.ts";
 import type { ActivePylon } from "./pylon_table.ts";
 
 /** A cron pylon as the scheduler sees it. */
@@ -56,6 +56,7 @@ export interface SchedulerDeps {
   log: Logger;
   clock: { now(): Date };
   newJobId(): string;
+  onChange?(job: Job): void;
 }
 
 /** Longest sleep between checks, so clock jumps and reloads are noticed. */
@@ -165,6 +166,7 @@ export class CronScheduler {
       job: shortId(job.id),
       scheduled: run.at.toISOString(),
     });
+    this.#deps.onChange?.(job);
     this.#deps.dispatcher.wake();
   }
 }

@@ -22,6 +22,8 @@ export interface DispatcherDeps {
   maxConcurrent(): number;
   log: Logger;
   clock: { now(): Date };
+  /** Told about every status change this dispatcher makes (channels announce them). */
+  onChange?: (job: Job) => void;
 }
 
 /** Starts and tracks running jobs. */
@@ -137,6 +139,7 @@ export class Dispatcher {
         deadlineAt: new Date(now.getTime() + pylon.agent.timeoutMs),
       });
       if (!claimed) continue; // someone else (kill, another pass) moved it first
+      this.#deps.onChange?.(claimed);
       this.#launch(claimed, (p, ctx) => runner.run(claimed, p!, ctx));
     }
   }
@@ -172,6 +175,7 @@ export class Dispatcher {
         error: outcome.error ?? null,
         ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
       });
+      if (done) this.#deps.onChange?.(done);
       jobLog.info("job.finished", {
         status: done?.status ?? outcome.status,
         exit: outcome.exitCode ?? undefined,

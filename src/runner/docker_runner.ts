@@ -95,6 +95,8 @@ export class DockerRunner implements JobRunner {
     const data = { body: job.payload, headers: job.headers };
     const rendered = renderFields(pylon, data);
     if ("error" in rendered) return { status: "failed", error: rendered.error };
+    // A follow-up asks what the person wrote in the thread, not the pylon's prompt.
+    if (job.trigger === "follow-up" && job.prompt) rendered.prompt = job.prompt;
     await ctx.update({
       prompt: rendered.prompt,
       repo: rendered.repo ?? null,

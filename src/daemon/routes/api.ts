@@ -29,6 +29,7 @@ export interface ApiDeps {
   log: Logger;
   newJobId(): string;
   maxQueue(): number;
+  onChange?(job: Job): void;
 }
 
 /** Builds the `/api` routes (mounted behind the token check). */
@@ -94,6 +95,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
       headers: {},
     });
     deps.log.info("job.accepted", { pylon: name, job: shortId(job.id), trigger: "manual" });
+    deps.onChange?.(job);
     deps.dispatcher.wake();
     return c.json({ job_id: job.id, status: job.status }, 202);
   });
@@ -107,6 +109,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     );
     if (!moved) return conflict(job, "approve", "awaiting_approval");
     deps.log.info("job.approved", { pylon: job.pylon, job: shortId(job.id) });
+    deps.onChange?.(moved);
     deps.dispatcher.wake();
     return c.json(jobToJson(moved));
   });
@@ -120,6 +123,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     );
     if (!moved) return conflict(job, "ignore", "awaiting_approval");
     deps.log.info("job.dismissed", { pylon: job.pylon, job: shortId(job.id) });
+    deps.onChange?.(moved);
     return c.json(jobToJson(moved));
   });
 
@@ -141,6 +145,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
       { error: "killed before it started" },
     );
     if (!moved) return conflict(job, "kill", "running, queued or awaiting_approval");
+    deps.onChange?.(moved);
     return c.json(jobToJson(moved));
   });
 
@@ -163,6 +168,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
       parentId: job.id,
     });
     deps.log.info("job.retried", { pylon: job.pylon, job: shortId(again.id), of: shortId(job.id) });
+    deps.onChange?.(again);
     deps.dispatcher.wake();
     return c.json({ job_id: again.id, status: again.status, attempt: again.attempt }, 202);
   });

@@ -9,7 +9,7 @@ import { concatBytes } from "../../bytes.ts";
 import { shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
-import type { StoreRegistry } from "../../store/mod.ts";
+import type { Job, StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
 import type { ActivePylon } from "../pylon_table.ts";
 
@@ -22,6 +22,7 @@ export interface WebhookDeps {
   maxBody(): number;
   maxQueue(): number;
   newJobId(): string;
+  onChange?(job: Job): void;
 }
 
 /** Headers never stored with a job: credentials and signatures. */
@@ -88,6 +89,7 @@ export async function handleWebhook(
   });
   if (!created) return duplicate(job.id, job.status, log);
   log.info("job.accepted", { job: shortId(job.id), status, bytes: body.length });
+  deps.onChange?.(job);
   if (status === "queued") {
     deps.depth.added();
     deps.dispatcher.wake();

@@ -1,0 +1,324 @@
+/**
+ * Announces jobs on their pylon's channel and turns what people answer into job changes.
+ *
+ * Every change of a job calls {@linkcode Notifier.changed}; it compares the job's status with
+ * the last status announced (`job.notified`, stored with the job) and posts what is owed: the
+ * thread and first message (with Investigate/Ignore when the job awaits approval), the "started"
+ * notice, then the result or the failure. A post that fails is retried with backoff and, because
+ * `notified` lags behind, again after a restart: channel outages never block or lose a job.
+ * Button presses approve or dismiss; replies in a finished job's thread start follow-ups.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Channel, MessageRef, ThreadRef } from "../channel/channel.ts";
+import type { WebhookChannel } from "../channel/webhook.ts";
+import { shortId, TemplateError } from "../errors.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Dispatcher } from "../queue/mod.ts";
+import { isTerminalStatus, type Job, type StoreRegistry } from "../store/mod.ts";
+import { renderTemplate } from "../template/mod.ts";
+import type { ActivePylon } from "../daemon/pylon_table.ts";
+import { jobToJson } from "../daemon/job_json.ts";
+import {
+  decisionLine,
+  finishedText,
+  helpText,
+  progressText,
+  runningText,
+  startedText,
+} from "./messages.ts";
+
+/** What the notifier needs. */
+export interface NotifierDeps {
+  stores: StoreRegistry;
+  dispatcher: Dispatcher;
+  pylonOf(name: string): ActivePylon | undefined;
+  channelFor(pylon: ActivePylon): Channel | undefined;
+  jobsDir: string;
+  log: Logger;
+  clock: { now(): Date };
+  /** Delays between retries of a failed post. */
+  retryMs?: number[];
+  /** How often tool events of running jobs are shown (one edited message). */
+  progressMs?: number;
+}
+
+/** Where a job's messages are, stored as JSON in `job.thread`. */
+interface NoteState {
+  channel: string;
+  thread: ThreadRef | null;
+  head?: MessageRef;
+  status?: MessageRef;
+}
+
+/** The key under which replies find their job. */
+export function threadKey(channelKey: string, thread: ThreadRef): string {
+  const sorted = Object.fromEntries(Object.entries(thread).sort(([a], [b]) => a.localeCompare(b)));
+  return `${channelKey}|${JSON.stringify(sorted)}`;
+}
+
+/** Posts job changes to channels and handles answers. */
+export class Notifier {
+  readonly #d: NotifierDeps;
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #retries = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #progress = new Map<string, ReturnType<typeof setInterval>>();
+  #stopped = false;
+
+  constructor(deps: NotifierDeps) {
+    this.#d = deps;
+  }
+
+  /** Wires a channel's buttons and replies to this notifier (once per channel). */
+  listen(channel: Channel): void {
+    channel.onAction((e) => this.#guard("action", () => this.#onAction(channel, e)));
+    channel.onMessage((e) => this.#guard("message", () => this.#onMessage(channel, e)));
+  }
+
+  /** A job changed: announce what is owed (serialised per job). */
+  changed(job: Job): void {
+    if (this.#stopped) return;
+    const previous = this.#chains.get(job.id) ?? Promise.resolve();
+    const next = previous.then(() => this.#announce(job.id, 0)).finally(() => {
+      if (this.#chains.get(job.id) === next) this.#chains.delete(job.id);
+    });
+    this.#chains.set(job.id, next);
+  }
+
+  /** Start-up: announces what a previous daemon could not (recent jobs only). */
+  async resume(): Promise<void> {
+    for (const name of this.#d.stores.names()) {
+      for (const job of await this.#d.stores.get(name)!.list({ limit: 200 })) {
+        if (job.notified !== job.status) this.changed(job);
+      }
+    }
+  }
+
+  /** Stops posting and timers; waits for posts in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#retries.values()) clearTimeout(t);
+    for (const t of this.#progress.values()) clearInterval(t);
+    this.#retries.clear();
+    this.#progress.clear();
+    await Promise.allSettled([...this.#chains.values()]);
+  }
+
+  async #announce(jobId: string, attempt: number): Promise<void> {
+    if (this.#stopped) return;
+    const job = await this.#d.stores.findJob(jobId).catch(() => null);
+    if (!job || job.notified === job.status) return;
+    const pylon = this.#d.pylonOf(job.pylon);
+    const channel = pylon && this.#d.channelFor(pylon);
+    if (!pylon || !channel) return;
+    const log = this.#d.log.with({ pylon: job.pylon, job: shortId(job.id), channel: channel.kind });
+    try {
+      await this.#post(job, pylon, channel);
+      this.#retries.delete(job.id);
+    } catch (e) {
+      const delays = this.#d.retryMs ?? [2000, 10_000, 60_000, 300_000];
+      const delay = delays[Math.min(attempt, delays.length - 1)]!;
+      log.warn("channel.post_failed", {
+        error: e instanceof Error ? e.message : String(e),
+        retry_in_s: Math.round(delay / 1000),
+        attempt: attempt + 1,
+      });
+      clearTimeout(this.#retries.get(job.id));
+      this.#retries.set(job.id, setTimeout(() => this.changed(job), delay));
+    }
+  }
+
+  async #post(job: Job, pylon: ActivePylon, channel: Channel): Promise<void> {
+    if (channel.kind === "webhook") return await this.#event(job, pylon, channel as WebhookChannel);
+    const store = this.#d.stores.get(job.pylon)!;
+    let state: NoteState | undefined = job.thread ? JSON.parse(job.thread) : undefined;
+    if (!state || state.channel !== channel.key) {
+      const data = { body: job.payload, headers: job.headers };
+      const title = render(pylon.resolved.channel.topic, data) ?? `${job.pylon} ${shortId(job.id)}`;
+      const thread = await channel.createThread(title.slice(0, 120));
+      const text = render(pylon.resolved.channel.message, data) ??
+        `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
+      const head = await channel.post(thread, text, {
+        approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
+      });
+      state = { channel: channel.key, thread, head };
+      await store.update(job.id, {
+        thread: JSON.stringify(state),
+        threadKey: thread ? threadKey(channel.key, thread) : null,
+      });
+    }
+    const agent = pylon.resolved.agent.type;
+    if (job.status === "running" && !state.status) {
+      state.status = await channel.post(state.thread, startedText(job, agent));
+      await store.update(job.id, { thread: JSON.stringify(state) });
+      this.#watchProgress(job, agent, channel, state);
+    }
+    if (isTerminalStatus(job.status)) {
+      this.#stopProgress(job.id);
+      if (job.status === "dismissed" && state.head) {
+        await channel.edit(state.thread, state.head, finishedText(job));
+      } else if (job.status !== "dismissed") {
+        await channel.post(state.thread, finishedText(job));
+      }
+    }
+    await store.update(job.id, { notified: job.status });
+  }
+
+  async #event(job: Job, pylon: ActivePylon, channel: WebhookChannel): Promise<void> {
+    const name = `job.${job.status}` as Parameters<WebhookChannel["event"]>[0];
+    const data = { body: job.payload, headers: job.headers };
+    await channel.event(name, {
+      pylon: job.pylon,
+      topic: render(pylon.resolved.channel.topic, data) ?? null,
+      message: render(pylon.resolved.channel.message, data) ?? null,
+      job: jobToJson(job),
+    });
+    await this.#d.stores.get(job.pylon)!.update(job.id, { notified: job.status });
+  }
+
+  #watchProgress(job: Job, agent: string, channel: Channel, state: NoteState): void {
+    if (!state.status || this.#progress.has(job.id)) return;
+    const file = join(this.#d.jobsDir, job.id, "out", "events.ndjson");
+    let shown = "";
+    const timer = setInterval(async () => {
+      const events = await readEvents(file);
+      const text = progressText(job, agent, events.slice(-6));
+      if (text === shown || events.length === 0) return;
+      shown = text;
+      await channel.edit(state.thread, state.status!, text).catch((e) =>
+        this.#d.log.debug("channel.progress_failed", { error: String(e) })
+      );
+    }, this.#d.progressMs ?? 3000);
+    this.#progress.set(job.id, timer);
+  }
+
+  #stopProgress(jobId: string): void {
+    clearInterval(this.#progress.get(jobId));
+    this.#progress.delete(jobId);
+  }
+
+  async #onAction(channel: Channel, e: Parameters<Parameters<Channel["onAction"]>[0]>[0]) {
+    const job = await this.#d.stores.findJob(e.jobId).catch(() => null);
+    if (!job) return;
+    const store = this.#d.stores.get(job.pylon)!;
+    const to = e.action === "investigate" ? "queued" : "dismissed";
+    const moved = await store.transition(job.id, "awaiting_approval", to);
+    if (!moved) return; // a second click, or decided elsewhere: nothing to do
+    this.#d.log.info(e.action === "investigate" ? "job.approved" : "job.dismissed", {
+      pylon: job.pylon,
+      job: shortId(job.id),
+      by: e.userName ?? e.userId,
+      via: channel.kind,
+    });
+    const state: NoteState | undefined = job.thread ? JSON.parse(job.thread) : undefined;
+    const message = e.message ?? state?.head;
+    if (message) {
+      const base = render(this.#d.pylonOf(job.pylon)?.resolved.channel.message, {
+        body: job.payload,
+        headers: job.headers,
+      }) ?? `Job \`${shortId(job.id)}\` for **${job.pylon}**`;
+      await channel.edit(
+        state?.thread ?? e.thread ?? null,
+        message,
+        `${base}\n\n${decisionLine(e.action, e.userName ?? e.userId)}`,
+      ).catch((err) => this.#d.log.warn("channel.edit_failed", { error: String(err) }));
+    }
+    if (to === "queued") this.#d.dispatcher.wake();
+    this.changed(moved);
+  }
+
+  async #onMessage(channel: Channel, e: Parameters<Parameters<Channel["onMessage"]>[0]>[0]) {
+    const text = e.text.trim();
+    const command = /^\/?(done|status|agents|help)(@\S+)?$/i.exec(text)?.[1]?.toLowerCase();
+    const job = e.thread
+      ? await this.#d.stores.findByThreadKey(threadKey(channel.key, e.thread))
+      : null;
+    if (command === "help") return void await channel.post(e.thread ?? null, helpText());
+    if (command === "status" || command === "agents") {
+      const running: Job[] = [];
+      for (const name of this.#d.stores.names()) {
+        running.push(...await this.#d.stores.get(name)!.list({ status: "running", limit: 50 }));
+      }
+      return void await channel.post(e.thread ?? null, runningText(running, this.#d.clock.now()));
+    }
+    if (!job || !e.thread) return; // chatter outside a job's thread
+    if (command === "done") {
+      await channel.close?.(e.thread);
+      return void await channel.post(e.thread, "Closed. Start a new job from its trigger.");
+    }
+    if (!isTerminalStatus(job.status) || job.status === "dismissed") {
+      const why = job.status === "awaiting_approval"
+        ? "this job waits for approval; press Investigate first"
+        : job.status === "dismissed"
+        ? "this job was dismissed"
+        : "the agent is still working; wait for its answer";
+      return void await channel.post(e.thread, `_${why}._`);
+    }
+    const store = this.#d.stores.get(job.pylon);
+    if (!store || !this.#d.pylonOf(job.pylon)) return;
+    const { job: follow } = await store.insert({
+      id: crypto.randomUUID(),
+      pylon: job.pylon,
+      status: "queued",
+      trigger: "follow-up",
+      payload: job.payload,
+      headers: job.headers,
+      parentId: job.id,
+      sessionId: job.sessionId,
+      thread: job.thread,
+    });
+    const state: NoteState = JSON.parse(job.thread!);
+    const moved = await store.update(follow.id, {
+      prompt: text,
+      threadKey: job.threadKey,
+      thread: JSON.stringify({ channel: state.channel, thread: state.thread, head: state.head }),
+    });
+    this.#d.log.info("job.follow_up", {
+      pylon: job.pylon,
+      job: shortId(follow.id),
+      of: shortId(job.id),
+    });
+    this.#d.dispatcher.wake();
+    this.changed(moved ?? follow);
+  }
+
+  #guard(what: string, fn: () => Promise<void>): Promise<void> {
+    return fn().catch((e) =>
+      this.#d.log.error(`channel.${what}_failed`, {
+        error: e instanceof Error ? e.message : String(e),
+      })
+    );
+  }
+}
+
+function render(text: string | undefined, data: unknown): string | undefined {
+  if (!text) return undefined;
+  try {
+    return renderTemplate("channel", text, data).trim() || undefined;
+  } catch (e) {
+    if (e instanceof TemplateError) return `(template error: ${e.message})`;
+    throw e;
+  }
+}
+
+async function readEvents(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as { tool?: unknown; summary?: unknown };
+      out.push([e.tool, e.summary].filter((x) => typeof x === "string" && x).join(": "));
+    } catch {
+      // a partial line being written: skip it
+    }
+  }
+  return out.filter(Boolean);
+}
