@@ -26,7 +26,7 @@ export type JobEventName =
 export interface WebhookChannelOptions {
   settings: WebhookSettings;
   fetch?: typeof fetch;
-  /** Delays between attempts; default 1 s, 5 s, 30 s. */
+  /** Delays between quick attempts; default 0.25 s, 1 s (the notifier retries later ones). */
   backoffMs?: number[];
   sleep?: (ms: number) => Promise<void>;
 }
@@ -81,7 +81,7 @@ export class WebhookChannel implements Channel {
       ...this.#o.settings.headers,
     };
     if (this.#o.settings.secret) headers["x-pylon-signature"] = await this.#sign(body);
-    const delays = this.#o.backoffMs ?? [1000, 5000, 30_000];
+    const delays = this.#o.backoffMs ?? [250, 1000];
     const sleep = this.#o.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
     const doFetch = this.#o.fetch ?? fetch;
     for (let attempt = 0;; attempt++) {

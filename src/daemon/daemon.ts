@@ -52,6 +52,8 @@ export interface DaemonOptions {
   port?: number | undefined;
   /** Runs jobs; without one, jobs are accepted and stay queued. */
   runner?: JobRunner | undefined;
+  /** Delays between retries of a channel post that failed (tests shorten them). */
+  notifyRetryMs?: number[];
   /** Chat channels by type (`telegram`, `slack`); stdout and webhook are built in. */
   channelFactories?: Partial<Record<string, ChannelFactory>>;
   /** Builds the runner once config.yaml is loaded (used when `runner` is not given). */
@@ -165,6 +167,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       jobsDir: o.paths.jobsDir,
       log,
       clock: o.clock,
+      ...(o.notifyRetryMs ? { retryMs: o.notifyRetryMs } : {}),
     });
     await recover(stores, dispatcher, log, runner !== undefined);
     const removeFiles = runner?.removeJobFiles?.bind(runner);

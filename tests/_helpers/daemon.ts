@@ -28,6 +28,8 @@ export async function startTestDaemon(
   options: {
     runner?: JobRunner;
     createRunner?: DaemonOptions["createRunner"];
+    channelFactories?: DaemonOptions["channelFactories"];
+    notifyRetryMs?: number[];
     env?: Record<string, string>;
     only?: string[];
   } = {},
@@ -47,6 +49,8 @@ export async function startTestDaemon(
     port: 0,
     runner: options.runner,
     ...(options.createRunner ? { createRunner: options.createRunner } : {}),
+    ...(options.channelFactories ? { channelFactories: options.channelFactories } : {}),
+    ...(options.notifyRetryMs ? { notifyRetryMs: options.notifyRetryMs } : {}),
     signal: stop.signal,
     ...(options.only ? { only: options.only } : {}),
     onListen: (addr) => resolve(addr.port),
