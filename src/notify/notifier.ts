@@ -134,20 +134,24 @@ export class Notifier {
     if (channel.kind === "webhook") return await this.#event(job, pylon, channel as WebhookChannel);
     const store = this.#d.stores.get(job.pylon)!;
     let state: NoteState | undefined = job.thread ? JSON.parse(job.thread) : undefined;
+    const data = { body: job.payload, headers: job.headers };
     if (!state || state.channel !== channel.key) {
-      const data = { body: job.payload, headers: job.headers };
+      // Saved before posting, so a failed post is retried in the same thread.
       const title = render(pylon.resolved.channel.topic, data) ?? `${job.pylon} ${shortId(job.id)}`;
       const thread = await channel.createThread(title.slice(0, 120));
-      const text = render(pylon.resolved.channel.message, data) ??
-        `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
-      const head = await channel.post(thread, text, {
-        approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
-      });
-      state = { channel: channel.key, thread, head };
+      state = { channel: channel.key, thread };
       await store.update(job.id, {
         thread: JSON.stringify(state),
         threadKey: thread ? threadKey(channel.key, thread) : null,
       });
+    }
+    if (!state.head) {
+      const text = render(pylon.resolved.channel.message, data) ??
+        `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
+      state.head = await channel.post(state.thread, text, {
+        approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
+      });
+      await store.update(job.id, { thread: JSON.stringify(state) });
     }
     const agent = pylon.resolved.agent.type;
     if (job.status === "running" && !state.status) {

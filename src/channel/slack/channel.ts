@@ -1,0 +1,249 @@
+/**
+ * {@linkcode SlackChannel}: one Slack conversation as a pylon {@linkcode Channel}. It is a view on a
+ * shared hub (one Socket Mode connection per app token): the hub hands it the button presses and
+ * messages of its conversation, and it posts with its own bot token.
+ *
+ * Refs: a thread is `{ channel, ts }` of its top-level message (the `thread_ts` of replies); a
+ * message is `{ channel, ts }` of that message.
+ *
+ * @module
+ */
+
+import {
+  type ActionEvent,
+  type Channel,
+  ChannelError,
+  type EditOptions,
+  type MessageEvent,
+  type MessageRef,
+  type PostOptions,
+  type ThreadRef,
+} from "../channel.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { SlackApi } from "./api.ts";
+import { type ParsedAction, type ParsedMessage, slackRef } from "./events.ts";
+import { markdownToMrkdwn } from "./format.ts";
+import { splitMrkdwn } from "./split.ts";
+
+/** Longest text of one message: Block Kit's limit for a section, used for every message. */
+export const MAX_MESSAGE_CHARS = 3000;
+
+/** What a view needs from the pylon's settings. */
+export interface SlackChannelSettings {
+  botToken: string;
+  channelId: string;
+  /** Slack user ids allowed to press buttons and write commands; empty: everyone. */
+  allowedUsers: readonly string[];
+  log: Logger;
+}
+
+/** Options of {@linkcode SlackChannel}. */
+export interface SlackChannelOptions {
+  key: string;
+  api: SlackApi;
+  settings: SlackChannelSettings;
+  /** Starts the shared connection (the hub counts who holds it). */
+  start(signal: AbortSignal): Promise<void>;
+}
+
+type Block = Record<string, unknown>;
+
+/** A Slack conversation seen through a shared Socket Mode hub. */
+export class SlackChannel implements Channel {
+  readonly kind = "slack";
+  readonly key: string;
+  readonly interactive = true;
+  #api: SlackApi;
+  #settings: SlackChannelSettings;
+  #start: (signal: AbortSignal) => Promise<void>;
+  #onAction: ((event: ActionEvent) => void | Promise<void>) | undefined;
+  #onMessage: ((event: MessageEvent) => void | Promise<void>) | undefined;
+
+  constructor(options: SlackChannelOptions) {
+    this.key = options.key;
+    this.#api = options.api;
+    this.#settings = options.settings;
+    this.#start = options.start;
+  }
+
+  /** The Slack conversation id this view posts to. */
+  get channelId(): string {
+    return this.#settings.channelId;
+  }
+
+  /** Takes new settings (hot reload); handlers stay registered. */
+  update(settings: SlackChannelSettings): void {
+    this.#settings = settings;
+  }
+
+  /** Starts (or joins) the hub's Socket Mode connection until `signal` aborts. */
+  start(signal: AbortSignal): Promise<void> {
+    return this.#start(signal);
+  }
+
+  /** Posts a top-level message whose replies form the job's thread. */
+  async createThread(title: string): Promise<ThreadRef> {
+    const text = splitMrkdwn(markdownToMrkdwn(title) || "(untitled)", MAX_MESSAGE_CHARS)[0]!;
+    const ts = await this.#postMessage(this.channelId, undefined, text, undefined);
+    return slackRef(this.channelId, ts);
+  }
+
+  /** Posts Markdown (split to fit); buttons, if any, go on the last message. */
+  async post(thread: ThreadRef | null, text: string, options: PostOptions = {}): Promise<MessageRef> {
+    const [channel, threadTs] = thread ? refParts(thread, "post") : [this.channelId, undefined];
+    const chunks = splitMrkdwn(markdownToMrkdwn(text) || "_(empty)_", MAX_MESSAGE_CHARS);
+    let ts = "";
+    for (const [i, chunk] of chunks.entries()) {
+      const last = i === chunks.length - 1;
+      const blocks = last && options.approval ? messageBlocks(chunk, options.approval.jobId) : undefined;
+      ts = await this.#postMessage(channel, threadTs, chunk, blocks);
+    }
+    return slackRef(channel, ts);
+  }
+
+  /** Replaces a message's text; its buttons stay only when `options.approval` is given. */
+  async edit(
+    _thread: ThreadRef | null,
+    message: MessageRef,
+    text: string,
+    options: EditOptions = {},
+  ): Promise<void> {
+    const [channel, ts] = refParts(message, "edit");
+    const chunks = splitMrkdwn(markdownToMrkdwn(text) || "_(empty)_", MAX_MESSAGE_CHARS - 2);
+    // One message cannot grow into several: keep the end, where the outcome line is.
+    const shown = chunks.length > 1 ? `…\n${chunks.at(-1)}` : chunks[0]!;
+    await this.#api.call("chat.update", this.#settings.botToken, {
+      channel,
+      ts,
+      text: shown,
+      blocks: messageBlocks(shown, options.approval?.jobId),
+    });
+  }
+
+  /** Slack has no typing indicator for bots. */
+  typing(_thread: ThreadRef | null): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Marks the thread finished with a ✅ reaction on its first message. */
+  async close(thread: ThreadRef): Promise<void> {
+    const [channel, ts] = refParts(thread, "close");
+    try {
+      await this.#api.call("reactions.add", this.#settings.botToken, {
+        channel,
+        timestamp: ts,
+        name: "white_check_mark",
+      });
+    } catch (error) {
+      if (error instanceof ChannelError && error.message.includes("already_reacted")) return;
+      throw error;
+    }
+  }
+
+  /** Registers the handler of button presses (replacing an earlier one). */
+  onAction(handler: (event: ActionEvent) => void | Promise<void>): void {
+    this.#onAction = handler;
+  }
+
+  /** Registers the handler of messages (replacing an earlier one). */
+  onMessage(handler: (event: MessageEvent) => void | Promise<void>): void {
+    this.#onMessage = handler;
+  }
+
+  /** Called by the hub for a press in this conversation. */
+  deliverAction(parsed: ParsedAction): void {
+    const log = this.#settings.log;
+    if (!this.#allowed(parsed.userId)) {
+      log.info("slack.action.denied", { user: parsed.userId, action: parsed.action });
+      return;
+    }
+    const handler = this.#onAction;
+    if (!handler) return log.debug("slack.action.unhandled", { action: parsed.action });
+    const event: ActionEvent = {
+      jobId: parsed.jobId,
+      action: parsed.action,
+      userId: parsed.userId,
+      // A mention renders as the person's current display name wherever the daemon shows it.
+      userName: `<@${parsed.userId}>`,
+      message: parsed.message,
+      thread: parsed.thread,
+    };
+    this.#invoke(() => handler(event), "action");
+  }
+
+  /** Called by the hub for a person's message in this conversation. */
+  deliverMessage(parsed: ParsedMessage): void {
+    if (!this.#allowed(parsed.userId)) {
+      this.#settings.log.debug("slack.message.denied", { user: parsed.userId });
+      return;
+    }
+    const handler = this.#onMessage;
+    if (!handler) return;
+    const event: MessageEvent = { thread: parsed.thread, text: parsed.text, userId: parsed.userId };
+    this.#invoke(() => handler(event), "message");
+  }
+
+  #allowed(userId: string): boolean {
+    const allowed = this.#settings.allowedUsers;
+    return allowed.length === 0 || allowed.includes(userId);
+  }
+
+  #invoke(fn: () => void | Promise<void>, what: string): void {
+    Promise.resolve().then(fn).catch((error) =>
+      this.#settings.log.error(`slack.${what}.handler_failed`, {
+        error: error instanceof Error ? error.message : String(error),
+      })
+    );
+  }
+
+  async #postMessage(
+    channel: string,
+    threadTs: string | undefined,
+    text: string,
+    blocks: Block[] | undefined,
+  ): Promise<string> {
+    const result = await this.#api.call("chat.postMessage", this.#settings.botToken, {
+      channel,
+      "thread_ts": threadTs,
+      text,
+      blocks,
+      "unfurl_links": false,
+      "unfurl_media": false,
+    });
+    if (typeof result.ts !== "string") {
+      throw new ChannelError("Cannot post to Slack: chat.postMessage returned no ts", {
+        channel: "slack",
+        method: "chat.postMessage",
+        retryable: false,
+      });
+    }
+    return result.ts;
+  }
+}
+
+/** A section with the text, plus Investigate/Ignore buttons when `jobId` is given. */
+export function messageBlocks(text: string, jobId?: string): Block[] {
+  const blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text } }];
+  if (jobId === undefined) return blocks;
+  const button = (action: string, label: string, style: string) => ({
+    type: "button",
+    "action_id": `${action}:${jobId}`,
+    text: { type: "plain_text", text: label },
+    style,
+    value: action,
+  });
+  blocks.push({
+    type: "actions",
+    "block_id": `approval:${jobId}`,
+    elements: [button("investigate", "Investigate", "primary"), button("ignore", "Ignore", "danger")],
+  });
+  return blocks;
+}
+
+function refParts(ref: ThreadRef | MessageRef, what: string): [channel: string, ts: string] {
+  const { channel, ts } = ref;
+  if (typeof channel !== "string" || typeof ts !== "string") {
+    throw new TypeError(`Cannot ${what} on Slack: the ref has no channel and ts`);
+  }
+  return [channel, ts];
+}

@@ -1,0 +1,123 @@
+/**
+ * The approval-to-result loop through the notifier with an interactive channel: thread and
+ * approval message, a button press, started and result messages, a second click ignored,
+ * chat commands, a follow-up reply that runs with the parent's session, and an outage retried.
+ */
+
+import assert from "node:assert/strict";
+import { createScriptedRunner } from "../fakes/runner_fake.ts";
+import { FakeChannel } from "../fakes/channel_fake.ts";
+import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+
+Deno.test("approval, result, commands and a follow-up flow through the channel", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-notify-" });
+  await writeHome(root, {
+    "pylons/triage/pylon.yaml": [
+      "name: triage",
+      "trigger:",
+      "  type: webhook",
+      "  path: /triage",
+      "channel:",
+      "  type: telegram",
+      "  telegram:",
+      "    bot_token: t",
+      '  topic: "{{ .body.title }}"',
+      '  message: "Error: {{ .body.title }}"',
+      "  approval: true",
+      "agent:",
+      "  prompt: investigate",
+    ].join("\n") + "\n",
+  });
+  const channel = new FakeChannel();
+  channel.failPosts = 1; // the first post fails: it is retried
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, {
+    runner,
+    channelFactories: { telegram: () => channel },
+    notifyRetryMs: [50],
+  });
+  try {
+    const res = await fetch(`${d.url}/triage`, {
+      method: "POST",
+      body: JSON.stringify({ title: "ZeroDivisionError" }),
+    });
+    const { job_id, status } = await res.json();
+    assert.equal(status, "awaiting_approval");
+    const head = await eventually(() =>
+      Promise.resolve(channel.messages.find((m) => m.buttonsFor === job_id))
+    );
+    assert.equal(channel.threads[0]!.title, "ZeroDivisionError");
+    assert.equal(head.text, "Error: ZeroDivisionError");
+    assert.ok(d.logs.some((l) => /event=channel\.post_failed/.test(l)));
+    assert.equal(runner.ran.length, 0, "nothing runs before approval");
+
+    runner.hold();
+    await channel.press(head.id, "investigate", "ada");
+    await channel.press(head.id, "investigate", "bob"); // a second click does nothing
+    const thread = channel.threads[0]!;
+    await eventually(() => Promise.resolve(channel.textsIn(thread).some((t) => t.startsWith("⚙️"))));
+    runner.release();
+    await eventually(() =>
+      Promise.resolve(channel.textsIn(thread).some((t) => t.startsWith("✅ **Done**")))
+    );
+    assert.equal(runner.ran.length, 1);
+    assert.match(head.text, /Approved by ada/);
+    const texts = channel.textsIn(thread);
+    assert.match(texts.find((t) => t.startsWith("⚙️"))!, /Agent started \(claude\)/);
+    assert.match(texts.at(-1)!, new RegExp(`done ${job_id.slice(0, 8)}`));
+
+    await channel.say(thread, "/help");
+    await eventually(() =>
+      Promise.resolve(channel.textsIn(thread).some((t) => t.includes("**Commands**")))
+    );
+    await channel.say(thread, "Can you also add a test?");
+    await eventually(() => Promise.resolve(runner.ran.length === 2));
+    const follow = runner.ran[1]!;
+    assert.equal(follow.trigger, "follow-up");
+    assert.equal(follow.parentId, job_id);
+    await eventually(() =>
+      Promise.resolve(
+        channel.textsIn(thread).filter((t) => t.startsWith("✅ **Done**")).length === 2,
+      )
+    );
+    const stored = await (await d.api(`/api/jobs/${follow.id}`)).json();
+    assert.equal(stored.status, "completed");
+
+    await channel.say(thread, "done");
+    await eventually(() => Promise.resolve(channel.closed.length === 1));
+    await channel.say(undefined, "hello?"); // chatter outside a thread starts nothing
+    assert.equal(runner.ran.length, 2);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Ignore dismisses the job and a later click cannot revive it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-notify-" });
+  await writeHome(root, {
+    "pylons/gate/pylon.yaml":
+      "name: gate\ntrigger:\n  type: webhook\n  path: /gate\nchannel:\n  type: telegram\n" +
+      "  telegram:\n    bot_token: t\n  approval: true\nagent:\n  prompt: p\n",
+  });
+  const channel = new FakeChannel();
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, { runner, channelFactories: { telegram: () => channel } });
+  try {
+    const { job_id } = await (await fetch(`${d.url}/gate`, { method: "POST", body: "{}" })).json();
+    const head = await eventually(() =>
+      Promise.resolve(channel.messages.find((m) => m.buttonsFor === job_id))
+    );
+    await channel.press(head.id, "ignore", "ada");
+    await eventually(async () =>
+      (await (await d.api(`/api/jobs/${job_id}`)).json()).status === "dismissed"
+    );
+    await channel.press(head.id, "investigate", "ada");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(runner.ran.length, 0);
+    assert.match(head.text, /Dismissed/);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
