@@ -84,6 +84,8 @@ class StartEvents {
   readonly #abort = new AbortController();
   readonly #client: Deno.HttpClient | undefined;
   #reading: Promise<void> = Promise.resolve();
+  #reader: ReadableStreamDefaultReader<string> | undefined;
+  #closing = false;
 
   constructor(env: Record<string, string | undefined>) {
     const endpoint = parseDockerHost(undefined, env);
@@ -104,13 +106,17 @@ class StartEvents {
     });
     if (!res.ok || !res.body) throw new Error(`Cannot follow Engine events: HTTP ${res.status}`);
     this.#reading = this.#read(res.body).catch((e) => {
-      if (!this.#abort.signal.aborted) throw e;
+      if (!this.#closing) throw e;
     });
   }
 
   async #read(body: ReadableStream<Uint8Array>): Promise<void> {
     let buffered = "";
-    for await (const text of body.pipeThrough(new TextDecoderStream())) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    this.#reader = reader;
+    for (;;) {
+      const { done, value: text } = await reader.read();
+      if (done) return;
       const seen = wallNow();
       buffered += text;
       const lines = buffered.split("\n");
@@ -150,6 +156,9 @@ class StartEvents {
   }
 
   async close(): Promise<void> {
+    // Cancelling the reader ends the stream; aborting the fetch alone leaves the read pending.
+    this.#closing = true;
+    await this.#reader?.cancel().catch(() => {});
     this.#abort.abort();
     await this.#reading;
     this.#client?.close();
@@ -187,17 +196,21 @@ function timedDocker(docker: DockerClient, calls: Call[]): DockerClient {
   });
 }
 
-/** The daemon's runner: `createDockerRunner`'s `DockerRunner`, over a timed client. */
+/**
+ * The daemon's runner: `createDockerRunner`'s `DockerRunner`, over a timed `client`. The caller
+ * owns `client`: nothing in the daemon closes the runner's client, and its open pool would keep
+ * this process alive after the report.
+ */
 async function createTimedRunner(
   config: GlobalConfig,
   root: string,
-  env: Record<string, string>,
-  calls: Call[],
+  deps: { client: DockerClient; env: Record<string, string>; calls: Call[] },
 ): Promise<JobRunner> {
+  const { client, env, calls } = deps;
   const paths = createPylonPaths(root);
   await Deno.mkdir(paths.jobsDir, { recursive: true });
   await Deno.mkdir(paths.reposDir, { recursive: true });
-  const docker = timedDocker(createDockerClient({ env }), calls);
+  const docker = timedDocker(client, calls);
   const inner = new DockerRunner({
     docker,
     git: createGitRunner(),
@@ -377,6 +390,11 @@ async function main(args: string[]): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "pylon-runner-bench-" });
   const events = new StartEvents(env);
   const calls: Call[] = [];
+  const runnerEnv: Record<string, string> = { HOME: root };
+  for (const k of ["DOCKER_HOST", "DOCKER_API_VERSION", "DOCKER_TLS_VERIFY"]) {
+    if (env[k]) runnerEnv[k] = env[k];
+  }
+  const runnerDocker = createDockerClient({ env: runnerEnv });
   let d: TestDaemon | undefined;
   try {
     await writeHome(root, {
@@ -396,12 +414,9 @@ async function main(args: string[]): Promise<void> {
       ].join("\n"),
     });
     await events.open();
-    const runnerEnv: Record<string, string> = { HOME: root };
-    for (const k of ["DOCKER_HOST", "DOCKER_API_VERSION", "DOCKER_TLS_VERIFY"]) {
-      if (env[k]) runnerEnv[k] = env[k];
-    }
     d = await startTestDaemon(root, {
-      createRunner: (config) => createTimedRunner(config, root, runnerEnv, calls),
+      createRunner: (config) =>
+        createTimedRunner(config, root, { client: runnerDocker, env: runnerEnv, calls }),
     });
     const minimal: ContainerSpec = {
       Image: image,
@@ -428,6 +443,7 @@ async function main(args: string[]): Promise<void> {
     report(pylon, raw, rawSpec, image);
   } finally {
     await d?.stop();
+    runnerDocker.close();
     await events.close();
     for (const c of await docker.listContainers({ all: true, labels: { "pylon.pylon": PYLON } })) {
       // only this run's: the daemon named them after jobs in this run's temp home

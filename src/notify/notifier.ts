@@ -171,7 +171,9 @@ export class Notifier {
   }
 
   async #event(job: Job, pylon: ActivePylon, channel: WebhookChannel): Promise<void> {
-    const name = `job.${job.status}` as Parameters<WebhookChannel["event"]>[0];
+    const name = (job.status === "running" ? "job.started" : `job.${job.status}`) as Parameters<
+      WebhookChannel["event"]
+    >[0];
     const data = { body: job.payload, headers: job.headers };
     await channel.event(name, {
       pylon: job.pylon,

@@ -118,8 +118,14 @@ export class SlackApi {
       } catch (error) {
         if (!(error instanceof ChannelError) || error.status !== 429) throw error;
         const wait = error.retryAfter ?? 1;
-        if (attempt >= this.#maxRetries || wait > this.#maxRetryWait || signal?.aborted) throw error;
-        this.#log.warn("slack.api.rate_limited", { method, retry_after: wait, attempt: attempt + 1 });
+        if (attempt >= this.#maxRetries || wait > this.#maxRetryWait || signal?.aborted) {
+          throw error;
+        }
+        this.#log.warn("slack.api.rate_limited", {
+          method,
+          retry_after: wait,
+          attempt: attempt + 1,
+        });
         await this.#sleep(wait * 1000, signal);
       }
     }
@@ -179,7 +185,10 @@ export class SlackApi {
         status: response.status,
       });
     }
-    const result = (typeof data === "object" && data !== null ? data : {}) as Record<string, unknown>;
+    const result = (typeof data === "object" && data !== null ? data : {}) as Record<
+      string,
+      unknown
+    >;
     if (result.ok === true) return result as SlackResponse;
     const code = typeof result.error === "string" ? result.error : `HTTP ${response.status}`;
     const needed = typeof result.needed === "string" ? ` (needs scope ${result.needed})` : "";

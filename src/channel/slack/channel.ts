@@ -89,13 +89,19 @@ export class SlackChannel implements Channel {
   }
 
   /** Posts Markdown (split to fit); buttons, if any, go on the last message. */
-  async post(thread: ThreadRef | null, text: string, options: PostOptions = {}): Promise<MessageRef> {
+  async post(
+    thread: ThreadRef | null,
+    text: string,
+    options: PostOptions = {},
+  ): Promise<MessageRef> {
     const [channel, threadTs] = thread ? refParts(thread, "post") : [this.channelId, undefined];
     const chunks = splitMrkdwn(markdownToMrkdwn(text) || "_(empty)_", MAX_MESSAGE_CHARS);
     let ts = "";
     for (const [i, chunk] of chunks.entries()) {
       const last = i === chunks.length - 1;
-      const blocks = last && options.approval ? messageBlocks(chunk, options.approval.jobId) : undefined;
+      const blocks = last && options.approval
+        ? messageBlocks(chunk, options.approval.jobId)
+        : undefined;
       ts = await this.#postMessage(channel, threadTs, chunk, blocks);
     }
     return slackRef(channel, ts);
@@ -235,7 +241,10 @@ export function messageBlocks(text: string, jobId?: string): Block[] {
   blocks.push({
     type: "actions",
     "block_id": `approval:${jobId}`,
-    elements: [button("investigate", "Investigate", "primary"), button("ignore", "Ignore", "danger")],
+    elements: [
+      button("investigate", "Investigate", "primary"),
+      button("ignore", "Ignore", "danger"),
+    ],
   });
   return blocks;
 }

@@ -105,7 +105,10 @@ export function mrkdwnToPlain(text: string): string {
       if (label === "" || label === target) return target;
       return label === target.replace(/^mailto:/, "") ? label : `${label} (${target})`;
     })
-    .replace(/<([@#!])([^<>]+)>/g, (_, sigil: string, id: string) => `${sigil === "!" ? "@" : sigil}${id}`)
+    .replace(
+      /<([@#!])([^<>]+)>/g,
+      (_, sigil: string, id: string) => `${sigil === "!" ? "@" : sigil}${id}`,
+    )
     .replace(/<((?:https?|mailto):[^<>]+)>/g, "$1")
     .replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
 }

@@ -112,7 +112,9 @@ function renderList(list: Tokens.List): string {
 }
 
 function renderTable(table: Tokens.Table): string {
-  const rows = [table.header, ...table.rows].map((row) => row.map((cell) => plainText(cell.tokens)));
+  const rows = [table.header, ...table.rows].map((row) =>
+    row.map((cell) => plainText(cell.tokens))
+  );
   const widths = table.header.map((_, col) =>
     Math.max(3, ...rows.map((row) => [...(row[col] ?? "")].length))
   );
@@ -151,11 +153,23 @@ function renderInlineToken(token: Token, ctx: InlineContext): string {
     case "escape":
       return escapeMrkdwn((token as Tokens.Escape).text);
     case "strong":
-      return wrap("*", renderInline((token as Tokens.Strong).tokens, { ...ctx, bold: true }), ctx.bold);
+      return wrap(
+        "*",
+        renderInline((token as Tokens.Strong).tokens, { ...ctx, bold: true }),
+        ctx.bold,
+      );
     case "em":
-      return wrap("_", renderInline((token as Tokens.Em).tokens, { ...ctx, italic: true }), ctx.italic);
+      return wrap(
+        "_",
+        renderInline((token as Tokens.Em).tokens, { ...ctx, italic: true }),
+        ctx.italic,
+      );
     case "del":
-      return wrap("~", renderInline((token as Tokens.Del).tokens, { ...ctx, strike: true }), ctx.strike);
+      return wrap(
+        "~",
+        renderInline((token as Tokens.Del).tokens, { ...ctx, strike: true }),
+        ctx.strike,
+      );
     case "codespan":
       return "`" + escapeMrkdwn((token as Tokens.Codespan).text) + "`";
     case "br":
@@ -184,7 +198,9 @@ function wrap(marker: string, content: string, alreadyApplied: boolean): string 
 
 /** `<url|label>`, or `<url>` when the label is the address itself. */
 function slackLink(href: string, label: string): string {
-  const url = escapeMrkdwn(href.replaceAll("|", "%7C").replaceAll("<", "%3C").replaceAll(">", "%3E"));
+  const url = escapeMrkdwn(
+    href.replaceAll("|", "%7C").replaceAll("<", "%3C").replaceAll(">", "%3E"),
+  );
   const text = label.trim();
   if (text === "" || text === href || `mailto:${text}` === href || `http://${text}` === href) {
     return `<${url}>`;

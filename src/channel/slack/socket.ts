@@ -60,7 +60,10 @@ export function backoffDelay(attempt: number, random: () => number, atLeastMs = 
  * @throws {ChannelError} when Slack refuses the app token (not retryable); never for transient
  *   failures, which are retried
  */
-export async function runSocketMode(options: SocketModeOptions, signal: AbortSignal): Promise<void> {
+export async function runSocketMode(
+  options: SocketModeOptions,
+  signal: AbortSignal,
+): Promise<void> {
   const { api, log } = options;
   let failures = 0;
   while (!signal.aborted) {
@@ -174,7 +177,10 @@ function connectOnce(
         try {
           options.onEnvelope(message);
         } catch (error) {
-          log.error("slack.socket.dispatch_failed", { type: message.type, error: errorText(error) });
+          log.error("slack.socket.dispatch_failed", {
+            type: message.type,
+            error: errorText(error),
+          });
         }
       }
     };
