@@ -84,25 +84,30 @@ export function splitMarkdown(markdown: string, options: SplitOptions): string[]
     }
   };
   for (const token of lexMarkdown(source)) {
-    if (fits(current + token.raw)) {
-      current += token.raw;
-      continue;
+    if (fits(current + token.raw)) current += token.raw;
+    else if (fits(token.raw)) {
+      flush(); // a block that fits a chunk of its own is not cut
+      current = token.raw;
+    } else {
+      const [first = "", ...rest] = splitBlock(token, fits, current);
+      current += first;
+      for (const piece of rest) add(piece);
     }
-    flush();
-    if (fits(token.raw)) current = token.raw;
-    else for (const piece of splitBlock(token, fits)) add(piece);
   }
   flush();
   return chunks;
 }
 
-/** Pieces of one block too large for a chunk, each fitting on its own. */
-function splitBlock(token: Token, fits: (text: string) => boolean): string[] {
-  if (token.type !== "table") return splitLines(token.raw, fits);
+/**
+ * Pieces of one block too large for a chunk. The first piece continues `lead` (the chunk being
+ * filled; it may be empty), every other piece fits a chunk of its own.
+ */
+function splitBlock(token: Token, fits: (text: string) => boolean, lead: string): string[] {
+  if (token.type !== "table") return splitLines(token.raw, fits, lead);
   // A table keeps its header row in every piece so each renders as a table.
   const lines = token.raw.replace(/\n+$/, "").split("\n");
   const header = lines.slice(0, 2).join("\n") + "\n";
-  const pieces: string[] = [];
+  const pieces: string[] = [""];
   let rows = "";
   for (const line of lines.slice(2)) {
     if (fits(header + rows + line + "\n")) rows += line + "\n";
@@ -110,7 +115,7 @@ function splitBlock(token: Token, fits: (text: string) => boolean): string[] {
       if (rows !== "") pieces.push(header + rows + "\n");
       rows = "";
       if (fits(header + line + "\n")) rows = line + "\n";
-      else pieces.push(...splitLines(line + "\n", fits));
+      else pieces.push(...splitLines(line + "\n", fits, "").slice(1));
     }
   }
   if (rows !== "") pieces.push(header + rows + "\n");
@@ -118,39 +123,58 @@ function splitBlock(token: Token, fits: (text: string) => boolean): string[] {
 }
 
 /** Splits text between lines (inside a line when one is too long), closing/reopening fences. */
-function splitLines(text: string, fits: (text: string) => boolean): string[] {
+function splitLines(text: string, fits: (text: string) => boolean, lead: string): string[] {
   const pieces: string[] = [];
   let body: string[] = [];
   let fence: Fence | null = null;
+  /** Index in `body` of the line that opened `fence`, when it is in `body`. */
+  let openedAt = -1;
   let reopen: Fence | null = null;
   const render = (lines: string[], open: Fence | null) =>
     (reopen ? opener(reopen) + "\n" : "") + lines.join("\n") +
     (open ? "\n" + open.prefix + open.marker : "") + "\n";
-  const push = (lines: string[], open: Fence | null) => {
-    pieces.push(render(lines, open));
-    reopen = open;
+  const fitsHere = (lines: string[], open: Fence | null) =>
+    fits((pieces.length === 0 ? lead : "") + render(lines, open));
+  const push = () => {
+    // A piece never ends with a fence that opens and closes at once: the next piece reopens it.
+    if (fence !== null && openedAt === body.length - 1) body.pop();
+    if (body.length > 0 || pieces.length === 0) {
+      pieces.push(body.length > 0 ? render(body, fence) : "");
+    }
+    reopen = fence;
+    body = [];
+    openedAt = -1;
   };
 
-  for (const line of text.replace(/\n$/, "").split("\n")) {
+  const trailing = /\n*$/.exec(text)?.[0] ?? "";
+  for (const line of text.slice(0, text.length - trailing.length).split("\n")) {
     const after = fenceAfter(fence, line);
-    if (fits(render([...body, line], after))) {
+    const opens = fence === null && after !== null;
+    if (fitsHere([...body, line], after)) {
       body.push(line);
+      if (opens) openedAt = body.length - 1;
       fence = after;
       continue;
     }
-    if (body.length > 0) push(body, fence);
-    body = [];
-    if (fits(render([line], after))) {
+    push();
+    if (fitsHere([line], after)) {
       body.push(line);
+      if (opens) openedAt = 0;
       fence = after;
       continue;
     }
     const inside = fence;
-    for (const part of hardSplit(line, (p) => fits(render([p], inside)))) push([part], inside);
+    for (const part of hardSplit(line, (p) => fitsHere([p], inside))) {
+      body = [part];
+      push();
+    }
     fence = after;
     reopen = after;
   }
-  if (body.length > 0) push(body, fence);
+  if (body.length > 0) push();
+  // Keep the blank line that separated this block from the next one.
+  const last = pieces.length - 1;
+  if (pieces[last]) pieces[last] = pieces[last].replace(/\n$/, "") + trailing;
   return pieces;
 }
 

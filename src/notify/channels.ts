@@ -11,9 +11,10 @@ import { StdoutChannel } from "../channel/stdout.ts";
 import { WebhookChannel } from "../channel/webhook.ts";
 import type { ResolvedChannel } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { slackChannelFor, type SlackHub } from "../channel/slack/mod.ts";
 
 /** Builds the channel of one resolved config; `undefined` when it cannot (logged by the caller). */
-export type ChannelFactory = (settings: ResolvedChannel) => Channel | undefined;
+export type ChannelFactory = (settings: ResolvedChannel, log: Logger) => Channel | undefined;
 
 /** Options of {@linkcode ChannelSet}. */
 export interface ChannelSetOptions {
@@ -52,7 +53,11 @@ export class ChannelSet {
       if (!factory) {
         return this.#warn(pylon, `the ${settings.type} channel is not available in this build`);
       }
-      channel = factory(settings);
+      try {
+        channel = factory(settings, this.#o.log.with({ channel: settings.type }));
+      } catch (e) {
+        return this.#warn(pylon, e instanceof Error ? e.message : String(e));
+      }
       if (!channel) return this.#warn(pylon, `the ${settings.type} channel is not configured`);
     }
     const existing = this.#byKey.get(channel.key);
@@ -73,4 +78,13 @@ export class ChannelSet {
     }
     return undefined;
   }
+}
+
+/** The chat channels of this build, sharing one connection per token. */
+export function builtinChannelFactories(): Partial<Record<string, ChannelFactory>> {
+  const slackHubs = new Map<string, SlackHub>();
+  return {
+    slack: (settings, log) =>
+      settings.slack ? slackChannelFor(settings.slack, { hubs: slackHubs, log }) : undefined,
+  };
 }

@@ -43,16 +43,16 @@ const RETRYABLE_ERRORS = new Set([
 
 /** What a user can do about common Slack error codes. */
 const ERROR_ADVICE: Record<string, string> = {
-  invalid_auth: "the token is not valid; check bot_token and app_token",
-  not_authed: "no token was sent",
-  token_revoked: "the token was revoked; reinstall the app and update the token",
-  account_inactive: "the token belongs to a deleted user or app",
-  not_allowed_token_type:
+  "invalid_auth": "the token is not valid; check bot_token and app_token",
+  "not_authed": "no token was sent",
+  "token_revoked": "the token was revoked; reinstall the app and update the token",
+  "account_inactive": "the token belongs to a deleted user or app",
+  "not_allowed_token_type":
     "wrong kind of token; app_token must be an app-level token (xapp-) and bot_token a bot token (xoxb-)",
-  channel_not_found: "check channel_id and that the app was added to the channel",
-  not_in_channel: "invite the app to the channel (/invite @Pylon)",
-  is_archived: "the channel is archived",
-  msg_too_long: "the message is too long",
+  "channel_not_found": "check channel_id and that the app was added to the channel",
+  "not_in_channel": "invite the app to the channel (/invite @Pylon)",
+  "is_archived": "the channel is archived",
+  "msg_too_long": "the message is too long",
 };
 
 const TOKEN_REGEXP = /x(?:ox[a-z]|app)-[A-Za-z0-9-]+/g;

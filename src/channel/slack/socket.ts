@@ -14,10 +14,10 @@ import type { SlackApi, Sleep } from "./api.ts";
 
 /** One Socket Mode envelope (`events_api`, `interactive`, `slash_commands`, …). */
 export interface SocketEnvelope {
-  envelope_id?: string;
+  "envelope_id"?: string;
   type: string;
   payload?: Record<string, unknown>;
-  retry_attempt?: number;
+  "retry_attempt"?: number;
 }
 
 /** Builds a WebSocket; the global constructor by default. */
@@ -34,6 +34,8 @@ export interface SocketModeOptions {
   random: () => number;
   /** Called after each `hello`. */
   onConnected(): void;
+  /** Called when a socket that said `hello` has closed. */
+  onClosed(): void;
   /** Called when a connection attempt failed and the loop will try again. */
   onRetrying(error: unknown): void;
   /** Called for every envelope, after it was acknowledged. */
@@ -86,6 +88,7 @@ export async function runSocketMode(
       continue;
     }
     const outcome = await connectOnce(url, options, signal);
+    if (outcome.greeted) options.onClosed();
     if (signal.aborted) return;
     if (outcome.greeted) failures = 0;
     if (outcome.reason === "disconnect") {
@@ -116,7 +119,7 @@ function connectOnce(
   return new Promise((resolve) => {
     const outcome: Outcome = { greeted: false, reason: "closed", detail: "socket closed" };
     let settled = false;
-    let closeTimer: number | undefined;
+    let closeTimer: ReturnType<typeof setTimeout> | undefined;
     let socket: WebSocket;
     const finish = () => {
       if (settled) return;

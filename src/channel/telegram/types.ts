@@ -3,6 +3,7 @@
  *
  * @module
  */
+// deno-lint-ignore-file camelcase -- field names are Telegram's wire format
 
 /** A Telegram user or bot. */
 export interface TgUser {

@@ -9,6 +9,7 @@ import { UsageError } from "../../errors.ts";
 import { runDaemon } from "../../daemon/mod.ts";
 import { createLogger } from "../../log/mod.ts";
 import { createDockerRunner } from "../../runner/mod.ts";
+import { builtinChannelFactories } from "../../notify/mod.ts";
 import type { Command } from "../command.ts";
 
 export const startCommand: Command = {
@@ -48,6 +49,7 @@ Set PYLON_LOG_LEVEL=debug for more detail, PYLON_LOG_FORMAT=json for JSON log li
       only: args.positionals,
       host: args.values.host as string | undefined,
       port: parsePort(args.values.port as string | undefined),
+      channelFactories: builtinChannelFactories(),
       createRunner: (config) =>
         createDockerRunner(config, {
           paths: ctx.paths,
