@@ -56,6 +56,8 @@ export interface DaemonOptions {
   notifyRetryMs?: number[];
   /** Chat channels by type (`telegram`, `slack`); stdout and webhook are built in. */
   channelFactories?: Partial<Record<string, ChannelFactory>>;
+  /** Closes the chat channels' shared connections at shutdown. */
+  closeChannels?(): Promise<void>;
   /** Builds the runner once config.yaml is loaded (used when `runner` is not given). */
   createRunner?(config: GlobalConfig): Promise<JobRunner>;
   /** Stops the daemon when aborted (tests); SIGINT/SIGTERM do too. */
@@ -163,7 +165,12 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       stores,
       dispatcher,
       pylonOf: (name) => table.get(name),
-      channelFor: (pylon) => channels.for(pylon.resolved.channel, pylon.name),
+      channelFor: (pylon) =>
+        channels.for(pylon.resolved.channel, {
+          pylon: pylon.name,
+          ownSettings: pylon.loaded.config.channel?.[pylon.resolved.channel.type as "telegram"] !==
+            undefined,
+        }),
       jobsDir: o.paths.jobsDir,
       log,
       clock: o.clock,
@@ -342,6 +349,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       await scheduler.stop();
       await notifier.stop();
       channelStop.abort();
+      await o.closeChannels?.();
       await pidWritten;
       await removePidFile(o.paths.daemonPid, Deno.pid);
     }

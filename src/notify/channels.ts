@@ -9,12 +9,30 @@
 import type { Channel } from "../channel/channel.ts";
 import { StdoutChannel } from "../channel/stdout.ts";
 import { WebhookChannel } from "../channel/webhook.ts";
-import type { ResolvedChannel } from "../config/mod.ts";
+import type { PylonPaths, ResolvedChannel } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { slackChannelFor, type SlackHub } from "../channel/slack/mod.ts";
+import {
+  type ChatIdPath,
+  closeTelegramHubs,
+  persistChatId,
+  telegramChannelFor,
+  type TelegramHub,
+} from "../channel/telegram/mod.ts";
 
 /** Builds the channel of one resolved config; `undefined` when it cannot (logged by the caller). */
-export type ChannelFactory = (settings: ResolvedChannel, log: Logger) => Channel | undefined;
+export type ChannelFactory = (
+  settings: ResolvedChannel,
+  log: Logger,
+  origin: ChannelOrigin,
+) => Channel | undefined;
+
+/** Which pylon asks for a channel, and whether its own file holds the channel's settings. */
+export interface ChannelOrigin {
+  pylon: string;
+  /** The pylon's own `channel.<type>` section is used (not config.yaml's defaults). */
+  ownSettings: boolean;
+}
 
 /** Options of {@linkcode ChannelSet}. */
 export interface ChannelSetOptions {
@@ -39,7 +57,8 @@ export class ChannelSet {
   }
 
   /** The channel a pylon reports to. */
-  for(settings: ResolvedChannel, pylon: string): Channel | undefined {
+  for(settings: ResolvedChannel, origin: ChannelOrigin): Channel | undefined {
+    const pylon = origin.pylon;
     let channel: Channel | undefined;
     if (settings.type === "stdout") channel = new StdoutChannel(this.#o.write);
     else if (settings.type === "webhook") {
@@ -54,7 +73,7 @@ export class ChannelSet {
         return this.#warn(pylon, `the ${settings.type} channel is not available in this build`);
       }
       try {
-        channel = factory(settings, this.#o.log.with({ channel: settings.type }));
+        channel = factory(settings, this.#o.log.with({ channel: settings.type }), origin);
       } catch (e) {
         return this.#warn(pylon, e instanceof Error ? e.message : String(e));
       }
@@ -81,10 +100,43 @@ export class ChannelSet {
 }
 
 /** The chat channels of this build, sharing one connection per token. */
-export function builtinChannelFactories(): Partial<Record<string, ChannelFactory>> {
+export interface ChannelKit {
+  factories: Partial<Record<string, ChannelFactory>>;
+  /** Ends the shared connections (after the channels' start signal was aborted). */
+  close(): Promise<void>;
+}
+
+/** Telegram and Slack, with chat-id auto-detection written back to the right config file. */
+export function builtinChannels(paths: PylonPaths): ChannelKit {
   const slackHubs = new Map<string, SlackHub>();
+  const telegramHubs = new Map<string, TelegramHub>();
   return {
-    slack: (settings, log) =>
-      settings.slack ? slackChannelFor(settings.slack, { hubs: slackHubs, log }) : undefined,
+    factories: {
+      slack: (settings, log) =>
+        settings.slack ? slackChannelFor(settings.slack, { hubs: slackHubs, log }) : undefined,
+      telegram: (settings, log, origin) => {
+        if (!settings.telegram) return undefined;
+        const channel = telegramChannelFor(settings.telegram, { hubs: telegramHubs, log });
+        if (!settings.telegram.chat_id) {
+          channel.onChatDetected(async (chatId) => {
+            const [file, keyPath]: [string, ChatIdPath] = origin.ownSettings
+              ? [paths.pylonConfig(origin.pylon), ["channel", "telegram", "chat_id"]]
+              : [paths.globalConfig, ["defaults", "channel", "telegram", "chat_id"]];
+            try {
+              await persistChatId(file, keyPath, chatId);
+              log.info("telegram.chat_detected", { chat: chatId, saved_to: file });
+            } catch (e) {
+              log.error("telegram.chat_save_failed", {
+                chat: chatId,
+                file,
+                error: e instanceof Error ? e.message : String(e),
+              });
+            }
+          });
+        }
+        return channel;
+      },
+    },
+    close: () => closeTelegramHubs(telegramHubs),
   };
 }

@@ -6,5 +6,5 @@
 
 export { Notifier, threadKey } from "./notifier.ts";
 export type { NotifierDeps } from "./notifier.ts";
-export { builtinChannelFactories, ChannelSet } from "./channels.ts";
-export type { ChannelFactory, ChannelSetOptions } from "./channels.ts";
+export { builtinChannels, ChannelSet } from "./channels.ts";
+export type { ChannelFactory, ChannelKit, ChannelOrigin, ChannelSetOptions } from "./channels.ts";

@@ -29,6 +29,7 @@ export async function startTestDaemon(
     runner?: JobRunner;
     createRunner?: DaemonOptions["createRunner"];
     channelFactories?: DaemonOptions["channelFactories"];
+    closeChannels?: DaemonOptions["closeChannels"];
     notifyRetryMs?: number[];
     env?: Record<string, string>;
     only?: string[];
@@ -50,6 +51,7 @@ export async function startTestDaemon(
     runner: options.runner,
     ...(options.createRunner ? { createRunner: options.createRunner } : {}),
     ...(options.channelFactories ? { channelFactories: options.channelFactories } : {}),
+    ...(options.closeChannels ? { closeChannels: options.closeChannels } : {}),
     ...(options.notifyRetryMs ? { notifyRetryMs: options.notifyRetryMs } : {}),
     signal: stop.signal,
     ...(options.only ? { only: options.only } : {}),

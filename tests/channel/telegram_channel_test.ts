@@ -34,6 +34,7 @@ Deno.test("TelegramChannel in a forum opens one topic per job and closes it", as
   await channel.close!(thread!);
   assert.equal(bed.fake.topics(FORUM)[0]!.closed, true);
   await channel.close!(thread!); // already closed: not an error
+  await channel.post(thread, "Closed."); // the bot administers the forum: it may still write
   assert.equal(bed.fake.calls("getChat").length, 1, "the forum check is made once");
 });
 
@@ -159,6 +160,16 @@ Deno.test("TelegramChannel.post() splits long output and puts buttons on the las
   assert.equal(lines.length, 500);
 });
 
+Deno.test("TelegramChannel.edit() shortens a text longer than one message", async () => {
+  await using bed = testbed([{ id: GROUP }]);
+  const channel = bed.hub.channel({ chatId: GROUP });
+  const ref = await channel.post(null, "short");
+  await channel.edit(null, ref, "word. ".repeat(2000));
+  const [edited] = bed.fake.messages(GROUP);
+  assert.ok(edited!.plain.length <= 4096);
+  assert.ok(edited!.plain.endsWith("\n…"));
+});
+
 Deno.test("TelegramChannel.post() waits out a 429 and posts once", async () => {
   await using bed = testbed([{ id: GROUP }]);
   const channel = bed.hub.channel({ chatId: GROUP });
@@ -219,4 +230,23 @@ Deno.test("TelegramChannel refuses to post before its chat is known", async () =
   assert.ok(error instanceof ChannelError);
   assert.equal(error.message, "Cannot post to Telegram: the chat is not known yet");
   assert.equal(error.retryable, false);
+});
+
+Deno.test("TelegramChannel handlers are replaced, so listening again after a reload is safe", async () => {
+  await using bed = testbed([{ id: GROUP }]);
+  const channel = bed.hub.channel({ chatId: GROUP });
+  const old = collector<MessageEvent>();
+  const current = collector<MessageEvent>();
+  channel.onMessage(old.handler);
+  await channel.start(bed.controller.signal);
+  const again = bed.hub.channel({ chatId: GROUP, allowedUsers: [] });
+  assert.equal(again, channel);
+  again.onMessage(current.handler);
+  await again.start(bed.controller.signal);
+  bed.fake.pushMessage({ chatId: GROUP, fromId: ALICE, text: "once" });
+  await current.until(1);
+  await bed.fake.waitFor(() => bed.fake.pendingUpdates() === 0);
+  assert.equal(old.events.length, 0);
+  assert.equal(current.events.length, 1);
+  assert.equal(bed.fake.maxConcurrentPolls, 1);
 });

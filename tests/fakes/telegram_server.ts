@@ -154,7 +154,9 @@ export function parseMarkdownV2(text: string): string {
           j++;
         }
       }
-      plain += pre && body.includes("\n") ? body.slice(body.indexOf("\n") + 1) : body;
+      plain += pre && body.includes("\n")
+        ? body.slice(body.indexOf("\n") + 1).replace(/\n$/, "")
+        : body;
       i = j + open;
     } else if ("*_~|[".includes(c)) {
       let marker = c;
@@ -375,9 +377,8 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
         const threadId = p.message_thread_id === undefined
           ? undefined
           : Number(p.message_thread_id);
-        if (threadId !== undefined && topicOf(chat, threadId).closed) {
-          throw new BadRequest(400, "Bad Request: TOPIC_CLOSED");
-        }
+        // The bot administers the forum, and admins may still write in closed topics.
+        if (threadId !== undefined) topicOf(chat, threadId);
         const reply = (p.reply_parameters ?? {}) as Record<string, unknown>;
         const replyTo = reply.message_id ?? p.reply_to_message_id;
         let replyId = replyTo === undefined ? undefined : Number(replyTo);

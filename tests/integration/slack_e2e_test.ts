@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
-import { builtinChannelFactories } from "../../src/notify/mod.ts";
+import { builtinChannels } from "../../src/notify/mod.ts";
 import { createDockerRunner } from "../../src/runner/mod.ts";
 import { startFakeSlack, waitFor } from "../fakes/slack_server.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
@@ -49,8 +49,10 @@ dockerTest("Slack: approval, run, result, follow-up with the session, done", asy
       '  prompt: "Investigate {{ .body.title }}"',
     ].join("\n") + "\n",
   });
+  const kit = builtinChannels(createPylonPaths(root));
   const d = await startTestDaemon(root, {
-    channelFactories: builtinChannelFactories(),
+    channelFactories: kit.factories,
+    closeChannels: () => kit.close(),
     createRunner: (config) =>
       createDockerRunner(config, {
         paths: createPylonPaths(root),

@@ -10,6 +10,10 @@
  * created without a chat id adopts the first group, supergroup or private chat that writes to the
  * bot or adds it (from an allowed user, when `allowed_users` is set).
  *
+ * Polling starts at offset 0, so updates Telegram still holds unconfirmed (a button pressed while
+ * the daemon was restarting) are handled; each batch is confirmed by the next call's offset.
+ * Handlers run concurrently with polling; {@linkcode TelegramHub.close} waits for them.
+ *
  * @module
  */
 

@@ -69,9 +69,9 @@ export class TelegramChannel implements Channel {
   #log: Logger;
   #forum: Promise<boolean> | undefined;
   readonly #anchors = new AnchorMemory();
-  readonly #actionHandlers: Handler<ActionEvent>[] = [];
-  readonly #messageHandlers: Handler<MessageEvent>[] = [];
-  readonly #chatHandlers: Handler<number>[] = [];
+  #onAction: Handler<ActionEvent> | undefined;
+  #onMessage: Handler<MessageEvent> | undefined;
+  #onChatDetected: Handler<number> | undefined;
 
   constructor(link: HubLink, settings: TelegramChannelSettings) {
     this.#link = link;
@@ -193,21 +193,23 @@ export class TelegramChannel implements Channel {
     }
   }
 
+  /** Registers the handler of button presses (replacing an earlier one). */
   onAction(handler: Handler<ActionEvent>): void {
-    this.#actionHandlers.push(handler);
+    this.#onAction = handler;
   }
 
+  /** Registers the handler of messages (replacing an earlier one). */
   onMessage(handler: Handler<MessageEvent>): void {
-    this.#messageHandlers.push(handler);
+    this.#onMessage = handler;
   }
 
   /**
    * Registers the handler told once when this view, configured without a chat id, adopted the
    * chat of the first message (or membership) the bot saw; the daemon persists it with
-   * `persistChatId`.
+   * `persistChatId`. Replaces an earlier handler.
    */
   onChatDetected(handler: Handler<number>): void {
-    this.#chatHandlers.push(handler);
+    this.#onChatDetected = handler;
   }
 
   /** Binds a view waiting for auto-detection to `chat` and tells its handlers (hub only). */
@@ -215,7 +217,7 @@ export class TelegramChannel implements Channel {
     this.#chatId = chat.id;
     this.#forum = undefined;
     this.#log.info("telegram.chat_detected", { chat: chat.id, type: chat.type });
-    await this.#emit("chat_detected", this.#chatHandlers, chat.id);
+    await this.#emit("chat_detected", this.#onChatDetected, chat.id);
   }
 
   /** Handles one update the hub routed to this chat. */
@@ -229,22 +231,21 @@ export class TelegramChannel implements Channel {
     };
     if (update.callback_query) {
       const event = await handleCallback(update.callback_query, context);
-      if (event) await this.#emit("action", this.#actionHandlers, event);
+      if (event) await this.#emit("action", this.#onAction, event);
     } else if (update.message) {
       const event = handleMessage(update.message, context);
-      if (event) await this.#emit("message", this.#messageHandlers, event);
+      if (event) await this.#emit("message", this.#onMessage, event);
     }
   }
 
-  async #emit<T>(what: string, handlers: Handler<T>[], event: T): Promise<void> {
-    for (const handler of handlers) {
-      try {
-        await handler(event);
-      } catch (error) {
-        this.#log.error(`telegram.${what}_handler_failed`, {
-          error: error instanceof Error ? error.message : String(error),
-        });
-      }
+  async #emit<T>(what: string, handler: Handler<T> | undefined, event: T): Promise<void> {
+    if (handler === undefined) return this.#log.debug(`telegram.${what}_unhandled`);
+    try {
+      await handler(event);
+    } catch (error) {
+      this.#log.error(`telegram.${what}_handler_failed`, {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 

@@ -9,7 +9,7 @@ import { UsageError } from "../../errors.ts";
 import { runDaemon } from "../../daemon/mod.ts";
 import { createLogger } from "../../log/mod.ts";
 import { createDockerRunner } from "../../runner/mod.ts";
-import { builtinChannelFactories } from "../../notify/mod.ts";
+import { builtinChannels } from "../../notify/mod.ts";
 import type { Command } from "../command.ts";
 
 export const startCommand: Command = {
@@ -40,6 +40,7 @@ Set PYLON_LOG_LEVEL=debug for more detail, PYLON_LOG_FORMAT=json for JSON log li
       format: ctx.env.PYLON_LOG_FORMAT === "json" ? "json" : "logfmt",
       clock: ctx.clock,
     });
+    const channels = builtinChannels(ctx.paths);
     await runDaemon({
       paths: ctx.paths,
       env: ctx.env,
@@ -49,7 +50,8 @@ Set PYLON_LOG_LEVEL=debug for more detail, PYLON_LOG_FORMAT=json for JSON log li
       only: args.positionals,
       host: args.values.host as string | undefined,
       port: parsePort(args.values.port as string | undefined),
-      channelFactories: builtinChannelFactories(),
+      channelFactories: channels.factories,
+      closeChannels: () => channels.close(),
       createRunner: (config) =>
         createDockerRunner(config, {
           paths: ctx.paths,
