@@ -55,7 +55,9 @@ Deno.test("approval, result, commands and a follow-up flow through the channel",
     await channel.press(head.id, "investigate", "ada");
     await channel.press(head.id, "investigate", "bob"); // a second click does nothing
     const thread = channel.threads[0]!;
-    await eventually(() => Promise.resolve(channel.textsIn(thread).some((t) => t.startsWith("⚙️"))));
+    await eventually(() =>
+      Promise.resolve(channel.textsIn(thread).some((t) => t.startsWith("⚙️")))
+    );
     runner.release();
     await eventually(() =>
       Promise.resolve(channel.textsIn(thread).some((t) => t.startsWith("✅ **Done**")))
