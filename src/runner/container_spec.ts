@@ -22,7 +22,13 @@ export const CONTAINER_PATHS = {
 } as const;
 
 /** Labels that mark pylon's containers. */
-export const LABELS = { job: "pylon.job", pylon: "pylon.pylon", managed: "pylon.managed" } as const;
+export const LABELS = {
+  job: "pylon.job",
+  pylon: "pylon.pylon",
+  managed: "pylon.managed",
+  /** Which pylon home started it: daemons of other homes on the same Engine leave it alone. */
+  home: "pylon.home",
+} as const;
 
 /** Host-side inputs of one container. */
 export interface ContainerInput {
@@ -46,6 +52,8 @@ export interface ContainerInput {
   volumes: MountSpec[];
   /** `uid:gid` the agent runs as. */
   user: string;
+  /** Identifies the pylon home (see {@linkcode LABELS.home}). */
+  home: string;
   pidsLimit: number;
 }
 
@@ -99,6 +107,7 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
       [LABELS.job]: input.jobId,
       [LABELS.pylon]: input.pylon.name,
       [LABELS.managed]: "1",
+      [LABELS.home]: input.home,
     },
     HostConfig: {
       Mounts: mounts,

@@ -60,11 +60,13 @@ export class DockerRunner implements JobRunner {
   /** Image per built-in agent type, settled by {@linkcode prepareImages}. */
   readonly #images = new Map<string, string>();
   readonly #imageFailedAt = new Map<string, number>();
+  readonly #home: string;
   #checkedAt = 0;
   #up = false;
 
   constructor(deps: DockerRunnerDeps) {
     this.#deps = deps;
+    this.#home = homeLabel(deps.jobsDir);
   }
 
   /** Whether the Docker Engine answers (checked at most every 2 s). */
@@ -164,6 +166,7 @@ export class DockerRunner implements JobRunner {
       caBundle: this.#deps.caBundle,
       volumes,
       user,
+      home: this.#home,
       pidsLimit: this.#deps.pidsLimit,
     });
     const docker = this.#deps.docker;
@@ -223,7 +226,8 @@ export class DockerRunner implements JobRunner {
   async pruneOrphans(known: ReadonlySet<string>, log: Logger): Promise<void> {
     const docker = this.#deps.docker;
     let containers = 0;
-    for (const c of await docker.listContainers({ all: true, labels: { [LABELS.managed]: "1" } })) {
+    const mine = { [LABELS.managed]: "1", [LABELS.home]: this.#home };
+    for (const c of await docker.listContainers({ all: true, labels: mine })) {
       const jobId = c.Labels?.[LABELS.job];
       if (jobId && known.has(jobId)) continue;
       await docker.removeContainer(c.Id, { force: true });
@@ -420,6 +424,13 @@ async function chownRecursive(path: string, uid: number): Promise<void> {
     if (entry.isDirectory) await chownRecursive(child, uid);
     else if (!entry.isSymlink) await Deno.chown(child, uid, uid);
   }
+}
+
+/** A short, stable id of the pylon home that owns `jobsDir` (FNV-1a, hex). */
+function homeLabel(jobsDir: string): string {
+  let h = 0x811c9dc5;
+  for (const c of new TextEncoder().encode(jobsDir)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
 }
 
 function errorText(e: unknown): string {

@@ -26,6 +26,7 @@ const BASE = {
   stateDir: "/home/u/.pylon/jobs/x/state",
   volumes: [],
   user: "1000:1000",
+  home: "abcd1234",
   pidsLimit: 512,
 };
 
@@ -42,6 +43,7 @@ Deno.test("buildContainerSpec() hardens the container and labels it", () => {
     "pylon.job": BASE.jobId,
     "pylon.pylon": "triage",
     "pylon.managed": "1",
+    "pylon.home": "abcd1234",
   });
   assert.equal(containerName("triage", BASE.jobId), "pylon-triage-0123abcd");
   assert.equal(host.Memory, undefined);
