@@ -189,6 +189,7 @@ export class Notifier {
     const file = join(this.#d.jobsDir, job.id, "out", "events.ndjson");
     let shown = "";
     const timer = setInterval(async () => {
+      await channel.typing?.(state.thread).catch(() => {});
       const events = await readEvents(file);
       const text = progressText(job, agent, events.slice(-6));
       if (text === shown || events.length === 0) return;
