@@ -6,6 +6,6 @@
 
 export { runDaemon } from "./daemon.ts";
 export type { DaemonOptions } from "./daemon.ts";
-export { jobToJson } from "./job_json.ts";
+export { jobToJson } from "../store/mod.ts";
 export { readDaemonToken } from "./token.ts";
 export { signRequest } from "./signature.ts";

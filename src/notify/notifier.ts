@@ -20,7 +20,7 @@ import type { Dispatcher } from "../queue/mod.ts";
 import { isTerminalStatus, type Job, type StoreRegistry } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
 import type { ActivePylon } from "../daemon/pylon_table.ts";
-import { jobToJson } from "../daemon/job_json.ts";
+import { jobToJson } from "../store/mod.ts";
 import {
   decisionLine,
   finishedText,

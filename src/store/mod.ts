@@ -25,3 +25,4 @@ export type {
   RecoverableJobs,
   TriggerKind,
 } from "./types.ts";
+export { jobToJson } from "./json.ts";

@@ -13,7 +13,7 @@ import {
   JOB_STATUSES,
   type JobStatus,
 } from "../../config/mod.ts";
-import { jobToJson } from "../../daemon/job_json.ts";
+import { jobToJson } from "../../store/mod.ts";
 import { shortId, UsageError } from "../../errors.ts";
 import { createStoreRegistry, type Job, listJobDbNames } from "../../store/mod.ts";
 import type { Command } from "../command.ts";

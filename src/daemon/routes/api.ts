@@ -16,7 +16,7 @@ import {
   type StoreRegistry,
   TERMINAL_STATUSES,
 } from "../../store/mod.ts";
-import { jobToJson } from "../job_json.ts";
+import { jobToJson } from "../../store/mod.ts";
 import type { PylonTable } from "../pylon_table.ts";
 import { reject } from "./webhook.ts";
 

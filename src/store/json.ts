@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Job } from "../store/mod.ts";
+import type { Job } from "./types.ts";
 
 /** A job as JSON (snake_case, ISO times); the payload only when asked for. */
 export function jobToJson(job: Job, options: { payload?: boolean } = {}): Record<string, unknown> {
