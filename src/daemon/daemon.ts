@@ -350,6 +350,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       await notifier.stop();
       channelStop.abort();
       await o.closeChannels?.();
+      if (!o.runner) runner?.close?.(); // a runner we built, we close
       await pidWritten;
       await removePidFile(o.paths.daemonPid, Deno.pid);
     }

@@ -30,6 +30,8 @@ export interface RunContext {
 export interface JobRunner {
   /** Runs one claimed job to its end. Rejections are recorded as `failed`. */
   run(job: Job, pylon: ResolvedPylon, ctx: RunContext): Promise<RunOutcome>;
+  /** Releases what the runner holds (connections); running agents are left alone. */
+  close?(): void;
   /** Whether jobs can start now (e.g. the Docker Engine answers); queued jobs wait otherwise. */
   available?(): Promise<boolean>;
   /** Retention: deletes the files (workspace, state, log) of jobs that were pruned. */

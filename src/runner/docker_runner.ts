@@ -69,6 +69,11 @@ export class DockerRunner implements JobRunner {
     this.#home = homeLabel(deps.jobsDir);
   }
 
+  /** Releases the Docker connection (daemon shutdown). */
+  close(): void {
+    this.#deps.docker.close();
+  }
+
   /** Whether the Docker Engine answers (checked at most every 2 s). */
   async available(): Promise<boolean> {
     const now = Date.now();
@@ -280,9 +285,10 @@ export class DockerRunner implements JobRunner {
       await docker.killContainer(id).catch(() => {});
       await exitCode.catch(() => 137);
     }
-    await Promise.race([logging, new Promise((r) => setTimeout(r, 2000))]);
+    await settleWithin(logging, 2000);
     stopLogs.abort();
-    await logging;
+    // An aborted log read has been seen to hang; the job's outcome never waits on it.
+    await settleWithin(logging, 1000);
     await docker.removeContainer(id, { force: true }).catch((e) =>
       ctx.log.warn("container.remove_failed", { container: id.slice(0, 12), error: errorText(e) })
     );
@@ -424,6 +430,18 @@ async function chownRecursive(path: string, uid: number): Promise<void> {
     if (entry.isDirectory) await chownRecursive(child, uid);
     else if (!entry.isSymlink) await Deno.chown(child, uid, uid);
   }
+}
+
+/** Waits for `promise`, but at most `ms`. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** A short, stable id of the pylon home that owns `jobsDir` (FNV-1a, hex). */
