@@ -4,10 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { createDockerRunner } from "../../src/runner/mod.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "./_docker.ts";
+import { dockerRunnerFor } from "./_agent.ts";
 
 async function hmac(secret: string, body: string): Promise<string> {
   const key = await crypto.subtle.importKey(
@@ -63,13 +62,7 @@ dockerTest(
       ].join("\n") + "\n",
     });
     const d = await startTestDaemon(root, {
-      createRunner: (config) =>
-        createDockerRunner(config, {
-          paths: createPylonPaths(root),
-          env: { HOME: root },
-          output: () => {},
-          clock: { now: () => new Date() },
-        }),
+      createRunner: dockerRunnerFor(root),
       notifyRetryMs: [100, 200, 300],
     });
     try {

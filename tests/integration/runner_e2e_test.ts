@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import type { DockerClient } from "../../src/docker/mod.ts";
-import { createDockerRunner } from "../../src/runner/mod.ts";
 import { createStoreRegistry } from "../../src/store/mod.ts";
 import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "./_docker.ts";
+import { dockerRunnerFor } from "./_agent.ts";
 
 function pylonYaml(name: string, image: string, prompt: string, extra = ""): string {
   return [
@@ -40,13 +40,7 @@ async function setup(docker: DockerClient, pylons: Record<string, [string, strin
 
 function start(root: string, output: string[] = []): Promise<TestDaemon> {
   return startTestDaemon(root, {
-    createRunner: (config) =>
-      createDockerRunner(config, {
-        paths: createPylonPaths(root),
-        env: { HOME: root },
-        output: (line) => output.push(line),
-        clock: { now: () => new Date() },
-      }),
+    createRunner: dockerRunnerFor(root, output),
   });
 }
 

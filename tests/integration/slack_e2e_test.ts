@@ -8,16 +8,10 @@
 import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import { builtinChannels } from "../../src/notify/mod.ts";
-import { createDockerRunner } from "../../src/runner/mod.ts";
 import { startFakeSlack, waitFor } from "../fakes/slack_server.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "./_docker.ts";
-
-/** The test agent: counts its runs in its kept state folder and echoes the prompt it got. */
-const SCRIPT = 'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"; ' +
-  "p=$(printf '%s' \"$PROMPT\" | tr -dc 'A-Za-z ' | cut -c1-40); " +
-  'printf \'{"status":"completed","result":"**run %s** (prompt: %s)","session_id":"sess-%s"}\' ' +
-  '"$n" "$p" "$n" > "$PYLON_OUT/result.json"';
+import { countingAgentYaml, dockerRunnerFor } from "./_agent.ts";
 
 dockerTest("Slack: approval, run, result, follow-up with the session, done", async (docker) => {
   const image = await ensureTestImage(docker);
@@ -41,11 +35,7 @@ dockerTest("Slack: approval, run, result, follow-up with the session, done", asy
       '  message: "*{{ .body.title }}* in {{ .body.culprit }}"',
       "  approval: true",
       "agent:",
-      "  type: custom",
-      `  image: ${JSON.stringify(image)}`,
-      '  command: ["sh", "-c", "eval \\"$SCRIPT\\""]',
-      "  env:",
-      `    SCRIPT: ${JSON.stringify(SCRIPT)}`,
+      ...countingAgentYaml(image),
       '  prompt: "Investigate {{ .body.title }}"',
     ].join("\n") + "\n",
   });
@@ -53,13 +43,7 @@ dockerTest("Slack: approval, run, result, follow-up with the session, done", asy
   const d = await startTestDaemon(root, {
     channelFactories: kit.factories,
     closeChannels: () => kit.close(),
-    createRunner: (config) =>
-      createDockerRunner(config, {
-        paths: createPylonPaths(root),
-        env: { HOME: root },
-        output: () => {},
-        clock: { now: () => new Date() },
-      }),
+    createRunner: dockerRunnerFor(root),
   });
   try {
     const res = await fetch(`${d.url}/triage`, {

@@ -8,20 +8,14 @@
 import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import { builtinChannels } from "../../src/notify/mod.ts";
-import { createDockerRunner } from "../../src/runner/mod.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "./_docker.ts";
+import { countingAgentYaml, dockerRunnerFor } from "./_agent.ts";
 
 const CHAT = -1001234;
 const ADA = 111;
 const EVE = 222;
-
-/** The test agent: counts its runs in its kept state folder and echoes the prompt it got. */
-const SCRIPT = 'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"; ' +
-  "p=$(printf '%s' \"$PROMPT\" | tr -dc 'A-Za-z ' | cut -c1-40); " +
-  'printf \'{"status":"completed","result":"**run %s** (prompt: %s). Cost: 1.5 (est.)","session_id":"sess-%s"}\' ' +
-  '"$n" "$p" "$n" > "$PYLON_OUT/result.json"';
 
 dockerTest("Telegram: chat detected, approval, run, result, follow-up, done", async (docker) => {
   const image = await ensureTestImage(docker);
@@ -53,11 +47,7 @@ dockerTest("Telegram: chat detected, approval, run, result, follow-up, done", as
       '  message: "{{ .body.title }} in {{ .body.culprit }}"',
       "  approval: true",
       "agent:",
-      "  type: custom",
-      `  image: ${JSON.stringify(image)}`,
-      '  command: ["sh", "-c", "eval \\"$SCRIPT\\""]',
-      "  env:",
-      `    SCRIPT: ${JSON.stringify(SCRIPT)}`,
+      ...countingAgentYaml(image, ". Cost: 1.5 (est.)"),
       '  prompt: "Investigate {{ .body.title }}"',
     ].join("\n") + "\n",
   });
@@ -65,13 +55,7 @@ dockerTest("Telegram: chat detected, approval, run, result, follow-up, done", as
   const d = await startTestDaemon(root, {
     channelFactories: kit.factories,
     closeChannels: () => kit.close(),
-    createRunner: (config) =>
-      createDockerRunner(config, {
-        paths: createPylonPaths(root),
-        env: { HOME: root },
-        output: () => {},
-        clock: { now: () => new Date() },
-      }),
+    createRunner: dockerRunnerFor(root),
   });
   try {
     // No chat_id yet: the first webhook's announcement waits; a message in the group sets it.
