@@ -9,6 +9,9 @@
  * `deno compile` downloads a `denort` runtime per target from Deno's servers; offline, point
  * `DENORT_BIN` at a denort binary of the host's target.
  *
+ * After building, it writes `<out>/checksums.txt` in `sha256sum` format (`<hex>  <file>`) for the
+ * binaries built in this run; `install.sh` verifies downloads against it.
+ *
  * @module
  */
 
@@ -32,6 +35,7 @@ const targets = values.target ?? Object.keys(TARGETS);
 await Deno.mkdir(`${root}${values.out}`, { recursive: true });
 
 let failed = 0;
+const built: string[] = [];
 for (const target of targets) {
   const name = TARGETS[target];
   if (!name) {
@@ -56,7 +60,9 @@ for (const target of targets) {
     stderr: "inherit",
   })
     .output();
-  if (result.code !== 0) {
+  if (result.code === 0) {
+    built.push(name);
+  } else {
     failed++;
     if (!Deno.env.get("DENORT_BIN")) {
       console.error(
@@ -65,5 +71,16 @@ for (const target of targets) {
       );
     }
   }
+}
+if (built.length > 0) {
+  const lines = [];
+  for (const name of built) {
+    const bytes = await Deno.readFile(`${root}${values.out}/${name}`);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    lines.push(`${hex}  ${name}\n`);
+  }
+  await Deno.writeTextFile(`${root}${values.out}/checksums.txt`, lines.join(""));
+  console.log(`Wrote ${values.out}/checksums.txt (${built.length} binaries)`);
 }
 Deno.exit(failed === 0 ? 0 : 1);
