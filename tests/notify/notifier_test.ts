@@ -123,3 +123,31 @@ Deno.test("Ignore dismisses the job and a later click cannot revive it", async (
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("the stdout channel prints the job's messages and how to approve it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-notify-" });
+  await writeHome(root, {
+    "pylons/gate/pylon.yaml": "name: gate\ntrigger:\n  type: webhook\n  path: /gate\nchannel:\n" +
+      '  topic: "alert {{ .body.n }}"\n  approval: true\nagent:\n  prompt: p\n',
+  });
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, { runner });
+  try {
+    const { job_id } = await (await fetch(`${d.url}/gate`, { method: "POST", body: '{"n":7}' }))
+      .json();
+    const id8 = job_id.slice(0, 8);
+    const printed = () => d.out.join("");
+    await eventually(() => Promise.resolve(printed().includes(`pylon approve ${id8}`)));
+    assert.match(
+      printed(),
+      new RegExp(`\\[alert 7\\] New webhook job for \\*\\*gate\\*\\* \\(\`${id8}\`\\)\\.`),
+    );
+    const ok = await d.api(`/api/jobs/${id8}/approve`, { method: "POST" });
+    await ok.body?.cancel();
+    await eventually(() => Promise.resolve(printed().includes(`[alert 7] done ${id8}`)));
+    assert.match(printed(), /\[alert 7\] ✅ \*\*Done\*\*/);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
