@@ -29,7 +29,7 @@ export class StdoutChannel implements Channel {
 
   post(thread: ThreadRef | null, text: string, options: PostOptions = {}): Promise<MessageRef> {
     const prefix = thread?.title ? `[${thread.title}] ` : "";
-    for (const line of text.replace(/\n+$/, "").split("\n")) this.#write(prefix + line);
+    for (const line of plain(text).replace(/\n+$/, "").split("\n")) this.#write(prefix + line);
     if (options.approval) {
       const id = options.approval.jobId.slice(0, 8);
       this.#write(`${prefix}Waiting for approval: pylon approve ${id}  |  pylon ignore ${id}`);
@@ -45,4 +45,9 @@ export class StdoutChannel implements Channel {
   onAction(): void {}
 
   onMessage(): void {}
+}
+
+/** Drops the Markdown emphasis a terminal would show literally (`**bold**` → `bold`). */
+function plain(text: string): string {
+  return text.replace(/\*\*(.+?)\*\*/g, "$1").replace(/__(.+?)__/g, "$1");
 }
