@@ -12,6 +12,7 @@ import {
 } from "./commands/completion.ts";
 import { constructCommand } from "./commands/construct.ts";
 import { cronCommand } from "./commands/cron.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
 import { jobsCommand } from "./commands/jobs.ts";
@@ -47,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   killCommand,
   retryCommand,
   destroyCommand,
+  doctorCommand,
   cronCommand,
   rebuildImagesCommand,
   completionCommand,

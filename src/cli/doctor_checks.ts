@@ -1,0 +1,292 @@
+/**
+ * The checks behind `pylon doctor`, one function per concern, each returning {@linkcode Check}
+ * rows. Kept apart from the command so each can be tested without a whole pylon home, and so the
+ * network (webhook probes) goes through an injected `fetch`.
+ *
+ * Secrets never reach a row: checks name variables and files, never values.
+ *
+ * @module
+ */
+
+import { displayPath, type ResolvedPylon, webhookUrl } from "../config/mod.ts";
+import type { GlobalConfig } from "../config/mod.ts";
+import { nextRuns, parseCron } from "../cron/mod.ts";
+import { readCaCertificates } from "../runner/images.ts";
+
+/** `ok` passed, `FAIL` blocks, `WARN` is a recommendation, `--` does not apply. */
+export type CheckStatus = "ok" | "FAIL" | "WARN" | "--";
+
+/** One line of the report. */
+export interface Check {
+  section: string;
+  label: string;
+  status: CheckStatus;
+  detail: string;
+  /** How to fix it; set on every FAIL and WARN. */
+  hint?: string | undefined;
+}
+
+/** The `fetch` the probes use; tests pass a fake so no test needs the internet. */
+export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Formats the report: a header, one block per section, hints under FAIL/WARN, a summary. */
+export function renderReport(checks: readonly Check[]): string {
+  const lines = ["Pylon Doctor"];
+  let section = "";
+  for (const c of checks) {
+    if (c.section !== section) {
+      section = c.section;
+      lines.push("", section);
+    }
+    const dots = ".".repeat(Math.max(3, 22 - c.label.length));
+    lines.push(`  ${c.label} ${dots} ${c.status.padEnd(4)}  ${c.detail}`.trimEnd());
+    if (c.hint && (c.status === "FAIL" || c.status === "WARN")) lines.push(`      fix: ${c.hint}`);
+  }
+  lines.push("", summaryLine(checks));
+  return lines.join("\n") + "\n";
+}
+
+/** `N problem(s) found.`, `All checks passed. (M warning(s))` or `All checks passed.` */
+export function summaryLine(checks: readonly Check[]): string {
+  const { problems, warnings } = countChecks(checks);
+  if (problems > 0) return `${problems} problem${problems === 1 ? "" : "s"} found.`;
+  if (warnings > 0) return `All checks passed. (${warnings} warning${warnings === 1 ? "" : "s"})`;
+  return "All checks passed.";
+}
+
+/** Number of FAIL and WARN rows. */
+export function countChecks(checks: readonly Check[]): { problems: number; warnings: number } {
+  return {
+    problems: checks.filter((c) => c.status === "FAIL").length,
+    warnings: checks.filter((c) => c.status === "WARN").length,
+  };
+}
+
+/** A `.env` file: absent → null; readable by group/others → WARN with the chmod to run. */
+export async function envFileCheck(
+  section: string,
+  label: string,
+  path: string,
+  home: string | undefined,
+): Promise<Check | null> {
+  const shown = displayPath(path, home);
+  let mode: number | null;
+  try {
+    mode = (await Deno.stat(path)).mode;
+    await (await Deno.open(path, { read: true })).close();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    const why = e instanceof Error ? e.message : String(e);
+    return {
+      section,
+      label,
+      status: "FAIL",
+      detail: `${shown} is not readable: ${why}`,
+      hint: `make it readable by this user: chmod 600 ${shown}`,
+    };
+  }
+  const perms = mode === null ? "" : (mode & 0o777).toString(8);
+  if (mode !== null && (mode & 0o077) !== 0) {
+    return {
+      section,
+      label,
+      status: "WARN",
+      detail: `${shown} is readable by group/others (mode ${perms})`,
+      hint: `it holds secrets: chmod 600 ${shown}`,
+    };
+  }
+  return { section, label, status: "ok", detail: `${shown}${perms ? ` (mode ${perms})` : ""}` };
+}
+
+/** One row per `docker.ca_certificates` entry: the file exists and is a PEM certificate. */
+export async function caCertificateChecks(
+  paths: readonly string[],
+  home: string | undefined,
+): Promise<Check[]> {
+  const out: Check[] = [];
+  for (const path of paths) {
+    try {
+      await readCaCertificates([path], home);
+      out.push({ section: "Config", label: "CA certificate", status: "ok", detail: path });
+    } catch (e) {
+      const err = e as Error & { hint?: string };
+      out.push({
+        section: "Config",
+        label: "CA certificate",
+        status: "FAIL",
+        detail: err.message,
+        hint: err.hint ?? "fix docker.ca_certificates in config.yaml",
+      });
+    }
+  }
+  return out;
+}
+
+/** Agent authentication of one pylon: the OAuth folder exists, or the API key resolves. */
+export async function agentAuthCheck(
+  pylon: ResolvedPylon,
+  opts: { home: string | undefined; envFiles: string },
+): Promise<Check> {
+  const a = pylon.agent;
+  const label = `${a.type} (${a.auth})`;
+  const base = { section: "Agent auth", label };
+  if (a.auth === "oauth" && a.oauthPath) {
+    const path = opts.home && a.oauthPath.startsWith("~/")
+      ? opts.home + a.oauthPath.slice(1)
+      : a.oauthPath;
+    try {
+      await Deno.stat(path);
+      return { ...base, status: "ok", detail: `${a.oauthPath} found` };
+    } catch {
+      return {
+        ...base,
+        status: "FAIL",
+        detail: `${a.oauthPath} not found (pylon ${pylon.name})`,
+        hint: "run `claude` once on this host, or use auth: api_key",
+      };
+    }
+  }
+  if (a.auth === "api_key") {
+    if (a.apiKey) return { ...base, status: "ok", detail: `${a.apiKeyVar} set` };
+    return {
+      ...base,
+      status: "FAIL",
+      detail: `${a.apiKeyVar} not set (pylon ${pylon.name})`,
+      hint: `add ${a.apiKeyVar}=<key> to ${opts.envFiles}, or set agent.api_key`,
+    };
+  }
+  return { ...base, status: "--", detail: "no credentials needed" };
+}
+
+/** A cron pylon: expression, zone and next run. */
+export function cronCheck(pylon: ResolvedPylon, now: Date): Check {
+  const expr = pylon.config.trigger.cron ?? "";
+  const label = `${pylon.name} cron`;
+  try {
+    const [next] = nextRuns(parseCron(expr), { from: now, timezone: pylon.timezone, count: 1 });
+    const when = next ? formatInZone(next, pylon.timezone) : "never";
+    return {
+      section: "",
+      label,
+      status: "ok",
+      detail: `${expr} (${pylon.timezone}) next: ${when}`,
+    };
+  } catch (e) {
+    return {
+      section: "",
+      label,
+      status: "FAIL",
+      detail: `${expr}: ${e instanceof Error ? e.message : String(e)}`,
+      hint: `check it with \`pylon cron "${expr}"\`, then \`pylon edit ${pylon.name}\``,
+    };
+  }
+}
+
+function formatInZone(date: Date, timeZone: string): string {
+  const text = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).format(date);
+  return text.replace(", ", " ");
+}
+
+/** The channel's type and whether its required settings are present (no API calls). */
+export function channelCheck(pylon: ResolvedPylon): Check {
+  // TODO: live token checks (Telegram getMe/getChat, Slack auth.test) come with `pylon setup`;
+  // doctor only checks that the settings are present, so it needs no network.
+  const ch = pylon.channel;
+  const label = `${pylon.name} channel`;
+  const missing: string[] = [];
+  let detail: string = ch.type;
+  if (ch.type === "telegram") {
+    if (!ch.telegram?.bot_token) missing.push("telegram.bot_token");
+    const chat = ch.telegram?.chat_id;
+    detail = `telegram, chat ${chat ? chat : "detected from the first message"}`;
+  } else if (ch.type === "slack") {
+    for (const f of ["bot_token", "app_token", "channel_id"] as const) {
+      if (!ch.slack?.[f]) missing.push(`slack.${f}`);
+    }
+    detail = `slack${ch.slack?.channel_id ? `, channel ${ch.slack.channel_id}` : ""}`;
+  } else if (ch.type === "webhook") {
+    if (!ch.webhook?.url) missing.push("webhook.url");
+    detail = `webhook${ch.webhook?.url ? ` → ${ch.webhook.url}` : ""}`;
+  }
+  if (missing.length > 0) {
+    return {
+      section: "",
+      label,
+      status: "FAIL",
+      detail: `${ch.type}: ${missing.join(", ")} not set`,
+      hint: `set them in the pylon's channel block or config.yaml defaults.channel`,
+    };
+  }
+  return { section: "", label, status: "ok", detail };
+}
+
+/** Options of {@linkcode webhookCheck}. */
+export interface WebhookCheckOptions {
+  fetch: FetchFn;
+  /** Whether this home's daemon answers (an unreachable URL is then a FAIL, not a WARN). */
+  daemonRunning: boolean;
+  /** Probe timeout in ms. @default {5000} */
+  timeoutMs?: number;
+}
+
+/**
+ * A webhook pylon's URL; with a public URL, a GET probe: any HTTP answer is reachable, one that
+ * is not pylon's (405 "use POST") is a WARN, a connection error a FAIL (WARN while stopped).
+ */
+export async function webhookCheck(
+  pylon: ResolvedPylon,
+  global: GlobalConfig,
+  opts: WebhookCheckOptions,
+): Promise<Check> {
+  const url = webhookUrl(pylon.config, global);
+  const label = `${pylon.name} webhook`;
+  const isPublic = pylon.config.trigger.public_url !== undefined ||
+    global.server.public_url !== undefined;
+  if (!isPublic) return { section: "", label, status: "ok", detail: `${url} (no public_url)` };
+  const hint = `route ${url} to this host's port ${global.server.port} ` +
+    "(reverse proxy, tunnel), and check server.public_url / trigger.public_url";
+  let res: Response;
+  try {
+    res = await opts.fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    if (!opts.daemonRunning) {
+      return {
+        section: "",
+        label,
+        status: "WARN",
+        detail: `${url} unreachable (the daemon is not running): ${why}`,
+        hint: `start it with \`pylon start\`, then ${hint}`,
+      };
+    }
+    return { section: "", label, status: "FAIL", detail: `${url} unreachable: ${why}`, hint };
+  }
+  const body = await res.text().catch(() => "");
+  if (res.status === 405 && body.includes("use POST")) {
+    return { section: "", label, status: "ok", detail: `${url} reachable` };
+  }
+  if (body.includes("no pylon listens on")) {
+    return {
+      section: "",
+      label,
+      status: "WARN",
+      detail: `${url} reaches pylon, but no active pylon listens on that path`,
+      hint: "check trigger.path and that the daemon has loaded this pylon (`pylon list`)",
+    };
+  }
+  return {
+    section: "",
+    label,
+    status: "WARN",
+    detail: `${url} answered ${res.status} (may not be routed to pylon)`,
+    hint,
+  };
+}
