@@ -13,6 +13,7 @@ import {
 import { constructCommand } from "./commands/construct.ts";
 import { cronCommand } from "./commands/cron.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { serviceCommand } from "./commands/service.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
 import { jobsCommand } from "./commands/jobs.ts";
@@ -49,6 +50,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   destroyCommand,
   doctorCommand,
+  serviceCommand,
   cronCommand,
   rebuildImagesCommand,
   completionCommand,
