@@ -53,6 +53,9 @@ interface NoteState {
   status?: MessageRef;
 }
 
+/** Posts that keep failing are given up after this many tries (until the next start). */
+const MAX_ATTEMPTS = 12;
+
 /** The key under which replies find their job. */
 export function threadKey(channelKey: string, thread: ThreadRef): string {
   const sorted = Object.fromEntries(Object.entries(thread).sort(([a], [b]) => a.localeCompare(b)));
@@ -65,6 +68,7 @@ export class Notifier {
   readonly #chains = new Map<string, Promise<void>>();
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #progress = new Map<string, ReturnType<typeof setInterval>>();
+  readonly #attempts = new Map<string, number>();
   #stopped = false;
 
   constructor(deps: NotifierDeps) {
@@ -81,7 +85,7 @@ export class Notifier {
   changed(job: Job): void {
     if (this.#stopped) return;
     const previous = this.#chains.get(job.id) ?? Promise.resolve();
-    const next = previous.then(() => this.#announce(job.id, 0)).finally(() => {
+    const next = previous.then(() => this.#announce(job.id)).finally(() => {
       if (this.#chains.get(job.id) === next) this.#chains.delete(job.id);
     });
     this.#chains.set(job.id, next);
@@ -106,7 +110,7 @@ export class Notifier {
     await Promise.allSettled([...this.#chains.values()]);
   }
 
-  async #announce(jobId: string, attempt: number): Promise<void> {
+  async #announce(jobId: string): Promise<void> {
     if (this.#stopped) return;
     const job = await this.#d.stores.findJob(jobId).catch(() => null);
     if (!job || job.notified === job.status) return;
@@ -117,7 +121,19 @@ export class Notifier {
     try {
       await this.#post(job, pylon, channel);
       this.#retries.delete(job.id);
+      this.#attempts.delete(job.id);
     } catch (e) {
+      const attempt = this.#attempts.get(job.id) ?? 0;
+      if (attempt >= MAX_ATTEMPTS) {
+        // Kept in the job record; the next daemon start tries once more.
+        this.#attempts.delete(job.id);
+        log.error("channel.post_gave_up", {
+          error: e instanceof Error ? e.message : String(e),
+          attempts: attempt + 1,
+        });
+        return;
+      }
+      this.#attempts.set(job.id, attempt + 1);
       const delays = this.#d.retryMs ?? [2000, 10_000, 60_000, 300_000];
       const delay = delays[Math.min(attempt, delays.length - 1)]!;
       log.warn("channel.post_failed", {
