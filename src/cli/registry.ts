@@ -14,6 +14,7 @@ import { constructCommand } from "./commands/construct.ts";
 import { cronCommand } from "./commands/cron.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { serviceCommand } from "./commands/service.ts";
+import { upgradeCommand } from "./commands/upgrade.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
 import { jobsCommand } from "./commands/jobs.ts";
@@ -51,6 +52,7 @@ export const COMMANDS: readonly Command[] = [
   destroyCommand,
   doctorCommand,
   serviceCommand,
+  upgradeCommand,
   cronCommand,
   rebuildImagesCommand,
   completionCommand,
