@@ -14,6 +14,7 @@ import { constructCommand } from "./commands/construct.ts";
 import { cronCommand } from "./commands/cron.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { serviceCommand } from "./commands/service.ts";
+import { setupCommand } from "./commands/setup.ts";
 import { upgradeCommand } from "./commands/upgrade.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
@@ -35,6 +36,7 @@ import { versionCommand } from "./commands/version.ts";
 
 /** Every command, visible ones in help order. */
 export const COMMANDS: readonly Command[] = [
+  setupCommand,
   startCommand,
   stopCommand,
   restartCommand,
