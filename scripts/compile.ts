@@ -32,7 +32,8 @@ const { values } = parseArgs({
   options: { target: { type: "string", multiple: true }, out: { type: "string", default: "dist" } },
 });
 const targets = values.target ?? Object.keys(TARGETS);
-await Deno.mkdir(`${root}${values.out}`, { recursive: true });
+const outDir = values.out.startsWith("/") ? values.out : `${root}${values.out}`;
+await Deno.mkdir(outDir, { recursive: true });
 
 let failed = 0;
 const built: string[] = [];
@@ -42,7 +43,7 @@ for (const target of targets) {
     console.error(`Unknown target "${target}"; use one of ${Object.keys(TARGETS).join(", ")}`);
     Deno.exit(2);
   }
-  const output = `${root}${values.out}/${name}`;
+  const output = `${outDir}/${name}`;
   // The agent images' files are compiled in through src/runner/embedded.ts (deno task embed).
   const args = [
     "compile",
@@ -75,12 +76,12 @@ for (const target of targets) {
 if (built.length > 0) {
   const lines = [];
   for (const name of built) {
-    const bytes = await Deno.readFile(`${root}${values.out}/${name}`);
+    const bytes = await Deno.readFile(`${outDir}/${name}`);
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
     lines.push(`${hex}  ${name}\n`);
   }
-  await Deno.writeTextFile(`${root}${values.out}/checksums.txt`, lines.join(""));
+  await Deno.writeTextFile(`${outDir}/checksums.txt`, lines.join(""));
   console.log(`Wrote ${values.out}/checksums.txt (${built.length} binaries)`);
 }
 Deno.exit(failed === 0 ? 0 : 1);
