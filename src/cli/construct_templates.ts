@@ -25,6 +25,8 @@ export interface ConstructAnswers {
   approval: boolean;
   timeout: string;
   agentType?: "claude" | "opencode" | undefined;
+  /** `trigger.when`: which events become jobs. */
+  when?: string | undefined;
   /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
   triggerNotes?: string[];
 }
@@ -82,6 +84,9 @@ export function templateAnswers(
         created,
         ...webhook,
         description: "Review GitHub pull requests",
+        when: '{{ and (eq (index .headers "x-github-event") "pull_request") ' +
+          '(or (eq .body.action "opened") (eq .body.action "synchronize") (eq .body.action "reopened")) ' +
+          "(not .body.pull_request.draft) }}",
         triggerNotes: [
           "Verify GitHub's signature: add GITHUB_WEBHOOK_SECRET=<secret> to this pylon's",
           ".env file, then uncomment the next two lines.",
@@ -146,6 +151,12 @@ export function renderPylonYaml(a: ConstructAnswers): string {
   out.push("trigger:", `  type: ${a.trigger}`);
   if (a.trigger === "webhook") {
     out.push(`  # Events are POSTed to this path on the daemon's port.`, `  path: ${q(a.path!)}`);
+    if (a.when) {
+      out.push(
+        "  # Only these events become jobs (opened/updated pull requests that are not drafts).",
+      );
+      out.push(`  when: ${q(a.when)}`);
+    }
     for (const note of a.triggerNotes ?? []) out.push(`  # ${note}`);
   } else {
     out.push(

@@ -142,6 +142,8 @@ const triggerSchema = z.strictObject({
   signature_header: z.string().optional(),
   signature_format: z.enum(SIGNATURE_FORMATS).default("auto"),
   delivery_header: z.string().optional(),
+  /** A template over `.body` and `.headers`; the event becomes a job only when it renders true. */
+  when: z.string().optional(),
   public_url: httpUrl.optional(),
   cron: z.string().optional(),
   timezone: z.string().optional(),

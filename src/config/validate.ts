@@ -230,6 +230,7 @@ export function volumeProblem(entry: string): string | undefined {
 
 function checkTemplates(config: PylonConfig, list: IssueList): void {
   const fields: [PropertyKey[], string | undefined][] = [
+    [["trigger", "when"], config.trigger.when],
     [["agent", "prompt"], config.agent.prompt],
     [["channel", "topic"], config.channel?.topic],
     [["channel", "message"], config.channel?.message],

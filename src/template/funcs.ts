@@ -8,6 +8,7 @@
  * @module
  */
 
+import { SPRIG_FUNCS } from "./sprig.ts";
 import {
   htmlEscape,
   jsEscape,
@@ -200,6 +201,7 @@ export function funcTable(
   funcs: Record<string, TemplateFunc> | undefined,
 ): Map<string, FuncSpec> {
   const table = new Map(BUILTINS);
+  for (const [name, fn] of Object.entries(SPRIG_FUNCS)) table.set(name, userFunc(fn));
   for (const [name, fn] of Object.entries(funcs ?? {})) {
     if (!IDENTIFIER_REGEXP.test(name)) {
       throw new TypeError(`Cannot add template function "${name}": not a valid identifier`);

@@ -291,3 +291,20 @@ Deno.test("pylon test --dry-run exits 1 naming the field and position of a templ
   assert.equal(await cli(ctx, "test", "hook", "--payload", "{not json", "--dry-run"), 2);
   assert.match(ctx.stderr(), /not valid JSON/);
 });
+
+Deno.test("pylon test --dry-run says whether trigger.when accepts the payload and headers", async () => {
+  await using ctx = await createTestContext();
+  await cli(ctx, "construct", "pr", "--from", "github-pr");
+  const payload = JSON.stringify({ action: "opened", number: 1, pull_request: { draft: false } });
+  const run = async (...extra: string[]) => {
+    const before = ctx.stdout().length;
+    assert.equal(
+      await cli(ctx, "test", "pr", "--payload", payload, "--dry-run", "--json", ...extra),
+      0,
+    );
+    return JSON.parse(ctx.stdout().slice(before)).when;
+  };
+  assert.equal(await run("--header", "X-GitHub-Event: pull_request"), "accepted");
+  assert.match(await run("--header", "X-GitHub-Event: push"), /^ignored/);
+  assert.equal(await cli(ctx, "test", "pr", "--dry-run", "--header", "nonsense"), 2);
+});

@@ -12,11 +12,12 @@ import { renderTemplate } from "../../template/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { loadNamedPylon } from "../shared.ts";
 import { sendToDaemon } from "./test_send.ts";
+import { evaluateWhen } from "../../daemon/when.ts";
 
 export const testCommand: Command = {
   name: "test",
   summary: "Send a test event to the running daemon, or render the templates with --dry-run",
-  usage: "test <name> [--payload JSON|@FILE] [--dry-run] [--json]",
+  usage: "test <name> [--payload JSON|@FILE] [--header 'NAME: VALUE']… [--dry-run] [--json]",
   description: `Without --dry-run: POSTs the payload to the pylon's webhook on the running daemon
 (signed with the pylon's secret when it has one) and prints the response; for a cron pylon,
 asks the daemon to run it now. Exits 1 when the daemon answers with an error.
@@ -32,6 +33,12 @@ Without --payload, a small sample payload is used.`,
       description: "Webhook body as JSON text, or @path/to/file.json",
       valueName: "JSON|@FILE",
     },
+    header: {
+      type: "string",
+      multiple: true,
+      description: "A request header, e.g. 'X-GitHub-Event: pull_request' (repeatable)",
+      valueName: "'NAME: VALUE'",
+    },
     "dry-run": { type: "boolean", description: "Only render, send nothing" },
     json: { type: "boolean", description: "Print the rendered fields as a JSON object" },
   },
@@ -44,13 +51,21 @@ Without --payload, a small sample payload is used.`,
       return await sendToDaemon(ctx, pylon.config, global.config, body, {
         json: Boolean(args.values.json),
         payloadGiven: args.values.payload !== undefined,
+        headers: parseHeaders((args.values.header as string[] | undefined) ?? []),
       });
     }
     const resolved = resolvePylon(pylon.config, global.config, {
       env: pylon.env,
       systemTimezone: systemTimezone(ctx.env),
     });
-    const data = { body, headers: {} as Record<string, string> };
+    const headers = parseHeaders((args.values.header as string[] | undefined) ?? []);
+    const data = { body, headers };
+    const verdict = evaluateWhen(pylon.config.trigger.when, data);
+    const whenText = verdict.run
+      ? "accepted"
+      : "error" in verdict
+      ? `refused with 422: ${verdict.error}`
+      : "ignored (trigger.when is false for this payload)";
     const fields = {
       prompt: resolved.agent.prompt,
       topic: resolved.channel.topic,
@@ -82,10 +97,11 @@ Without --payload, a small sample payload is used.`,
       }
     }
     if (args.values.json) {
-      ctx.io.out(JSON.stringify({ pylon: name, ...rendered }, null, 2) + "\n");
+      ctx.io.out(JSON.stringify({ pylon: name, when: whenText, ...rendered }, null, 2) + "\n");
       return 0;
     }
     printHuman(ctx, name, resolved.config.trigger.type, rendered);
+    if (pylon.config.trigger.when) ctx.io.out(`When: ${whenText}\n`);
     return 0;
   },
 };
@@ -135,4 +151,17 @@ async function readPayload(value: string | undefined, name: string): Promise<unk
       hint: `pass a JSON object, e.g. --payload '{"action":"opened"}' or --payload @event.json`,
     });
   }
+}
+
+/** `Name: value` pairs into lower-cased names (as templates see them). @throws {UsageError} */
+function parseHeaders(lines: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) {
+      throw new UsageError(`Invalid --header "${line}": write it as 'Name: value'`);
+    }
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }

@@ -23,13 +23,16 @@ export async function sendToDaemon(
   pylon: PylonConfig,
   global: GlobalConfig,
   payload: unknown,
-  options: { json: boolean; payloadGiven: boolean },
+  options: { json: boolean; payloadGiven: boolean; headers?: Record<string, string> },
 ): Promise<number> {
   const base = daemonBaseUrl(global);
   const text = JSON.stringify(payload, null, 2);
   const bytes = new TextEncoder().encode(text);
   let url: string;
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    ...options.headers,
+  };
   if (pylon.trigger.type === "cron") {
     if (options.payloadGiven) ctx.io.err("Note: the payload is passed as the job's body.\n");
     const token = await readDaemonToken(ctx.paths.daemonToken);

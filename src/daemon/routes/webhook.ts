@@ -11,6 +11,7 @@ import type { Logger } from "../../log/mod.ts";
 import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import type { Job, StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
+import { evaluateWhen } from "../when.ts";
 import type { ActivePylon } from "../pylon_table.ts";
 
 /** What the webhook handler needs. */
@@ -59,6 +60,19 @@ export async function handleWebhook(
     log.warn("webhook.rejected", { status: 400, reason: "not an object" });
     return reject(400, "body must be a JSON object");
   }
+  const headers = keptHeaders(req.headers);
+  const verdict = evaluateWhen(pylon.resolved.config.trigger.when, { body: payload, headers });
+  if (!verdict.run) {
+    if ("error" in verdict) {
+      log.warn("webhook.rejected", { status: 422, reason: "trigger.when failed" });
+      return reject(422, `trigger.when cannot be evaluated for this event: ${verdict.error}`);
+    }
+    log.debug("webhook.ignored", {
+      reason: `trigger.when rendered ${JSON.stringify(verdict.rendered.slice(0, 40))}`,
+      event: headers["x-github-event"] ?? headers["sentry-hook-resource"],
+    });
+    return Response.json({ status: "ignored", reason: "trigger.when is false for this event" });
+  }
   const store = deps.stores.get(pylon.name);
   if (!store) return reject(503, `pylon ${pylon.name} is not ready`);
   const deliveryId = deliveryIdOf(
@@ -84,7 +98,7 @@ export async function handleWebhook(
     status,
     trigger: "webhook",
     payload,
-    headers: keptHeaders(req.headers),
+    headers,
     deliveryId,
   });
   if (!created) return duplicate(job.id, job.status, log);
