@@ -27,6 +27,8 @@ export interface ConstructAnswers {
   agentType?: "claude" | "opencode" | undefined;
   /** `trigger.when`: which events become jobs. */
   when?: string | undefined;
+  /** `trigger.dedupe`: repeats of one alert count on one job. */
+  dedupe?: string | undefined;
   /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
   triggerNotes?: string[];
 }
@@ -59,6 +61,8 @@ export function templateAnswers(
         created,
         ...webhook,
         description: "Investigate Sentry error alerts",
+        dedupe:
+          "{{ with .body.data.issue }}{{ .id }}{{ else }}{{ .body.data.event.issue_id }}{{ end }}",
         triggerNotes: [
           "Verify Sentry's signature: add SENTRY_CLIENT_SECRET=<client secret> to this",
           "pylon's .env file, then uncomment the next two lines.",
@@ -151,6 +155,10 @@ export function renderPylonYaml(a: ConstructAnswers): string {
   out.push("trigger:", `  type: ${a.trigger}`);
   if (a.trigger === "webhook") {
     out.push(`  # Events are POSTed to this path on the daemon's port.`, `  path: ${q(a.path!)}`);
+    if (a.dedupe) {
+      out.push("  # Repeats of one Sentry issue within the hour count on one job.");
+      out.push(`  dedupe: ${q(a.dedupe)}`);
+    }
     if (a.when) {
       out.push(
         "  # Only these events become jobs (opened/updated pull requests that are not drafts).",

@@ -144,6 +144,9 @@ const triggerSchema = z.strictObject({
   delivery_header: z.string().optional(),
   /** A template over `.body` and `.headers`; the event becomes a job only when it renders true. */
   when: z.string().optional(),
+  /** A template giving a key; repeats of one key within the window count on one job. */
+  dedupe: z.string().optional(),
+  dedupe_window: duration.default("1h"),
   public_url: httpUrl.optional(),
   cron: z.string().optional(),
   timezone: z.string().optional(),

@@ -231,6 +231,7 @@ export function volumeProblem(entry: string): string | undefined {
 function checkTemplates(config: PylonConfig, list: IssueList): void {
   const fields: [PropertyKey[], string | undefined][] = [
     [["trigger", "when"], config.trigger.when],
+    [["trigger", "dedupe"], config.trigger.dedupe],
     [["agent", "prompt"], config.agent.prompt],
     [["channel", "topic"], config.channel?.topic],
     [["channel", "message"], config.channel?.message],

@@ -35,6 +35,7 @@ import { ensureDaemonToken } from "./token.ts";
 import { watchConfig } from "./watch.ts";
 import { createDaemonMetrics } from "./daemon_metrics.ts";
 import { pruneExpiredJobs } from "./retention.ts";
+import { KeyedLock } from "./keyed_lock.ts";
 import { banner } from "./banner.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
 
@@ -215,6 +216,7 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
     const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
     const maxBody = parseByteSize(config.server.max_body) ?? 1_048_576;
     const depth = new QueueDepth(stores);
+    const dedupeLock = new KeyedLock();
     const api = createApiRoutes({
       table,
       stores,
@@ -235,6 +237,8 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       observe: (pylon, status, seconds) => metrics.observeWebhook(pylon, status, seconds),
       webhook: (req, pylon) =>
         handleWebhook(req, pylon, {
+          dedupeLock,
+          clock: o.clock,
           stores,
           dispatcher,
           depth,

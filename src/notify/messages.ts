@@ -30,9 +30,10 @@ export function progressText(job: Job, agent: string, events: string[]): string 
 
 /** The final message of a job. */
 export function finishedText(job: Job): string {
-  const took = job.startedAt && job.finishedAt
-    ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}`
-    : "";
+  const took =
+    (job.startedAt && job.finishedAt
+      ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}`
+      : "") + (job.repeats > 1 ? ` (event seen ${job.repeats}×)` : "");
   switch (job.status) {
     case "completed":
       return `✅ **Done**${took}.\n\n${job.result?.trim() || "_The agent returned no text._"}`;

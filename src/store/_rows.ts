@@ -31,6 +31,7 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   thread: "thread",
   threadKey: "thread_key",
   notified: "notified",
+  dedupeKey: "dedupe_key",
   deadlineAt: "deadline_at",
   startedAt: "started_at",
 };
@@ -111,6 +112,7 @@ export function insertRow(
     thread: job.thread ?? null,
     threadKey: null,
     notified: null,
+    dedupeKey: null,
     repeats: 1,
   };
   const values: Record<string, InValue> = {
@@ -198,6 +200,7 @@ export function rowToJob(row: Row): Job {
     thread: textOrNull(row, "thread"),
     threadKey: textOrNull(row, "thread_key"),
     notified: textOrNull(row, "notified"),
+    dedupeKey: textOrNull(row, "dedupe_key"),
     repeats: int(row, "repeats"),
   };
 }

@@ -151,6 +151,16 @@ class SqliteJobStore implements JobStore {
     );
   }
 
+  async findDedupe(key: string, since: Date): Promise<Job | null> {
+    return await this.#one(
+      "find a job by dedupe key",
+      `SELECT * FROM jobs WHERE dedupe_key = ?
+         AND (status IN ('awaiting_approval', 'queued', 'running') OR finished_at >= ?)
+       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      [key, since.getTime()],
+    );
+  }
+
   async findByThreadKey(key: string): Promise<Job | null> {
     return await this.#one(
       "find a job by thread",

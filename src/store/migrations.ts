@@ -55,6 +55,11 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "ALTER TABLE jobs ADD COLUMN notified TEXT",
     "CREATE INDEX jobs_thread_key ON jobs (thread_key, created_at) WHERE thread_key IS NOT NULL",
   ],
+  [
+    // trigger.dedupe: repeats of one alert are counted on one job.
+    "ALTER TABLE jobs ADD COLUMN dedupe_key TEXT",
+    "CREATE INDEX jobs_dedupe ON jobs (dedupe_key, created_at) WHERE dedupe_key IS NOT NULL",
+  ],
 ];
 
 /** The schema version this build writes. */

@@ -73,6 +73,8 @@ export interface Job {
   threadKey: string | null;
   /** The last job status announced on its channel (announcements still owed are retried). */
   notified: string | null;
+  /** The rendered `trigger.dedupe` key, when the pylon has one. */
+  dedupeKey: string | null;
   /** Events counted on this job (dedupe); 1 on insert. */
   repeats: number;
 }
@@ -99,6 +101,7 @@ export type JobPatch = Partial<
     | "thread"
     | "threadKey"
     | "notified"
+    | "dedupeKey"
     | "deadlineAt"
     | "startedAt"
   >
@@ -141,6 +144,10 @@ export interface JobStore extends AsyncDisposable {
   findByPrefix(prefix: string, limit?: number): Promise<Job[]>;
   /** The job created for this delivery id, or null. */
   findByDeliveryId(deliveryId: string): Promise<Job | null>;
+  /**
+   * The newest job with `dedupe_key = key` that is waiting, running, or finished after `since`.
+   */
+  findDedupe(key: string, since: Date): Promise<Job | null>;
   /** The newest job in the chat thread `key` (see {@linkcode Job.threadKey}). */
   findByThreadKey(key: string): Promise<Job | null>;
   /** Moves a job from one of `from` to `to` in one guarded UPDATE; null when it was not in `from`. */

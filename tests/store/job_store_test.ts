@@ -39,6 +39,7 @@ Deno.test("JobStore.insert() stores every field and get() reads it back", async 
     thread: '{"chat":1}',
     threadKey: null,
     notified: null,
+    dedupeKey: null,
     repeats: 1,
   });
   assert.deepEqual(await t.store.get(input.id), job);

@@ -76,7 +76,7 @@ export const jobsCommand: Command = {
     const rows = jobs.map((j) => [
       shortId(j.id),
       j.pylon,
-      j.status,
+      j.repeats > 1 ? `${j.status} (seen ${j.repeats}×)` : j.status,
       timeAgo(j.createdAt, now),
       durationCell(j, now),
     ]);

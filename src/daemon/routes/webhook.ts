@@ -12,6 +12,9 @@ import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import type { Job, StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
 import { evaluateWhen } from "../when.ts";
+import type { KeyedLock } from "../keyed_lock.ts";
+import { parseDuration } from "../../config/mod.ts";
+import { renderTemplate } from "../../template/mod.ts";
 import type { ActivePylon } from "../pylon_table.ts";
 
 /** What the webhook handler needs. */
@@ -24,6 +27,9 @@ export interface WebhookDeps {
   maxQueue(): number;
   newJobId(): string;
   onChange?(job: Job): void;
+  /** Serialises events with the same dedupe key. */
+  dedupeLock: KeyedLock;
+  clock: { now(): Date };
 }
 
 /** Headers never stored with a job: credentials and signatures. */
@@ -73,8 +79,10 @@ export async function handleWebhook(
     });
     return Response.json({ status: "ignored", reason: "trigger.when is false for this event" });
   }
-  const store = deps.stores.get(pylon.name);
-  if (!store) return reject(503, `pylon ${pylon.name} is not ready`);
+  const maybeStore = deps.stores.get(pylon.name);
+  if (!maybeStore) return reject(503, `pylon ${pylon.name} is not ready`);
+  const store = maybeStore;
+  const bytes = body.length;
   const deliveryId = deliveryIdOf(
     req.headers,
     payload,
@@ -84,31 +92,54 @@ export async function handleWebhook(
     const seen = await store.findByDeliveryId(deliveryId);
     if (seen) return duplicate(seen.id, seen.status, log);
   }
-  if (await deps.depth.value() >= deps.maxQueue()) {
-    log.warn("webhook.rejected", { status: 429, reason: "queue full" });
-    return new Response(
-      JSON.stringify({ error: `the queue is full (docker.max_queue = ${deps.maxQueue()})` }),
-      { status: 429, headers: { "content-type": "application/json", "retry-after": "60" } },
-    );
+  const trigger = pylon.resolved.config.trigger;
+  const dedupeKey = trigger.dedupe ? renderKey(trigger.dedupe, { body: payload, headers }) : "";
+  if (dedupeKey) {
+    const windowMs = parseDuration(trigger.dedupe_window) ?? 3_600_000;
+    return await deps.dedupeLock.run(`${pylon.name}\n${dedupeKey}`, async () => {
+      const since = new Date(deps.clock.now().getTime() - windowMs);
+      const same = await store.findDedupe(dedupeKey, since);
+      if (same) {
+        const counted = (await store.incrementRepeats(same.id)) ?? same;
+        log.info("webhook.repeat", { job: shortId(same.id), repeats: counted.repeats });
+        return Response.json(
+          { job_id: same.id, status: counted.status, repeats: counted.repeats, duplicate: true },
+          { status: 200 },
+        );
+      }
+      return await accept(dedupeKey);
+    });
   }
-  const status = pylon.resolved.channel.approval ? "awaiting_approval" : "queued";
-  const { job, created } = await store.insert({
-    id: deps.newJobId(),
-    pylon: pylon.name,
-    status,
-    trigger: "webhook",
-    payload,
-    headers,
-    deliveryId,
-  });
-  if (!created) return duplicate(job.id, job.status, log);
-  log.info("job.accepted", { job: shortId(job.id), status, bytes: body.length });
-  deps.onChange?.(job);
-  if (status === "queued") {
-    deps.depth.added();
-    deps.dispatcher.wake();
+  return await accept(null);
+
+  async function accept(key: string | null): Promise<Response> {
+    if (await deps.depth.value() >= deps.maxQueue()) {
+      log.warn("webhook.rejected", { status: 429, reason: "queue full" });
+      return new Response(
+        JSON.stringify({ error: `the queue is full (docker.max_queue = ${deps.maxQueue()})` }),
+        { status: 429, headers: { "content-type": "application/json", "retry-after": "60" } },
+      );
+    }
+    const status = pylon.resolved.channel.approval ? "awaiting_approval" : "queued";
+    const { job, created } = await store.insert({
+      id: deps.newJobId(),
+      pylon: pylon.name,
+      status,
+      trigger: "webhook",
+      payload,
+      headers,
+      deliveryId,
+    });
+    if (!created) return duplicate(job.id, job.status, log);
+    if (key) await store.update(job.id, { dedupeKey: key });
+    log.info("job.accepted", { job: shortId(job.id), status, bytes });
+    deps.onChange?.(job);
+    if (status === "queued") {
+      deps.depth.added();
+      deps.dispatcher.wake();
+    }
+    return Response.json({ job_id: job.id, status }, { status: 202 });
   }
-  return Response.json({ job_id: job.id, status }, { status: 202 });
 }
 
 function duplicate(id: string, status: string, log: Logger): Response {
@@ -152,4 +183,14 @@ async function readLimited(req: Request, max: number): Promise<Uint8Array | null
     chunks.push(value);
   }
   return concatBytes(chunks);
+}
+
+/** The rendered `trigger.dedupe` key; empty (no dedupe) when it cannot be rendered. */
+function renderKey(template: string, data: unknown): string {
+  try {
+    const key = renderTemplate("trigger.dedupe", template, data).trim();
+    return key === "<no value>" ? "" : key.slice(0, 500);
+  } catch {
+    return "";
+  }
 }
