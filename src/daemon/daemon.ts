@@ -200,12 +200,14 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       });
     } else {
       try {
-        if (runner.pruneOrphans) {
-          const known = new Set<string>();
-          for (const name of stores.names()) {
-            for (const job of await stores.get(name)!.list({ limit: 1_000_000 })) known.add(job.id);
-          }
-          await runner.pruneOrphans(known, log);
+        if (runner.pruneOrphans && only.size === 0) {
+          // Only with every pylon's database open can a job be called unknown.
+          await runner.pruneOrphans(
+            async (id) => (await stores.findJob(id).catch(() => null)) !== null,
+            log,
+          );
+        } else if (runner.pruneOrphans) {
+          log.info("orphans.skipped", { reason: "only some pylons were started" });
         }
         await runner.prepareImages?.(table.all().map((p) => p.resolved), log);
       } catch (e) {

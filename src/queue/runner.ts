@@ -37,7 +37,7 @@ export interface JobRunner {
   /** Retention: deletes the files (workspace, state, log) of jobs that were pruned. */
   removeJobFiles?(jobIds: readonly string[], log: Logger): Promise<void>;
   /** Start-up: removes containers and workspaces of jobs that no longer exist. */
-  pruneOrphans?(knownJobIds: ReadonlySet<string>, log: Logger): Promise<void>;
+  pruneOrphans?(isKnown: (jobId: string) => Promise<boolean>, log: Logger): Promise<void>;
   /** Start-up: makes sure each pylon's agent image is present (building or pulling it). */
   prepareImages?(pylons: readonly ResolvedPylon[], log: Logger): Promise<void>;
   /** Takes over a job left `running` by a previous daemon (its container may still run). */

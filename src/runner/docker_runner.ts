@@ -228,13 +228,13 @@ export class DockerRunner implements JobRunner {
   }
 
   /** Removes containers and job folders that belong to no known job. */
-  async pruneOrphans(known: ReadonlySet<string>, log: Logger): Promise<void> {
+  async pruneOrphans(isKnown: (jobId: string) => Promise<boolean>, log: Logger): Promise<void> {
     const docker = this.#deps.docker;
     let containers = 0;
     const mine = { [LABELS.managed]: "1", [LABELS.home]: this.#home };
     for (const c of await docker.listContainers({ all: true, labels: mine })) {
       const jobId = c.Labels?.[LABELS.job];
-      if (jobId && known.has(jobId)) continue;
+      if (jobId && await isKnown(jobId)) continue;
       await docker.removeContainer(c.Id, { force: true });
       containers++;
     }
@@ -242,7 +242,7 @@ export class DockerRunner implements JobRunner {
     try {
       for await (const entry of Deno.readDir(this.#deps.jobsDir)) {
         const id = entry.name.replace(/\.log$/, "");
-        if (known.has(id) || !/^[0-9a-f-]{36}$/.test(id)) continue;
+        if (!/^[0-9a-f-]{36}$/.test(id) || await isKnown(id)) continue;
         await Deno.remove(join(this.#deps.jobsDir, entry.name), { recursive: true });
         folders++;
       }
