@@ -13,13 +13,9 @@ import { fileURLToPath } from "node:url";
 import { PylonError, UsageError } from "../../errors.ts";
 import type { Command, CommandContext, ParsedArgs } from "../command.ts";
 import { execCommand, renderUnit, type ServiceScope } from "../service_unit.ts";
+import { runProgram, type RunResult } from "../systemd.ts";
 
-/** What a finished program left behind. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { RunResult };
 
 /** The outside world of `pylon service`. */
 export interface ServiceDeps {
@@ -37,24 +33,8 @@ export interface ServiceDeps {
 
 const UNIT = "pylon.service";
 
-async function realRun(cmd: string, args: string[]): Promise<RunResult | null> {
-  try {
-    const { code, stdout, stderr } = await new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 const realDeps: ServiceDeps = {
-  run: realRun,
+  run: runProgram,
   uid: () => Deno.uid(),
   execPath: () => Deno.execPath(),
   mainModulePath: fileURLToPath(new URL("../../../main.ts", import.meta.url)),

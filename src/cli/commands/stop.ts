@@ -8,22 +8,7 @@
 import { readPidFile } from "../../daemon/pidfile.ts";
 import { PylonError } from "../../errors.ts";
 import type { Command, CommandContext } from "../command.ts";
-
-/** `user` or `system` when a pylon unit is active, else undefined. */
-async function activeUnit(): Promise<"user" | "system" | undefined> {
-  for (const scope of ["user", "system"] as const) {
-    const args = [...(scope === "user" ? ["--user"] : []), "is-active", "--quiet", "pylon"];
-    try {
-      const { code } = await new Deno.Command("systemctl", { args, stdout: "null", stderr: "null" })
-        .output();
-      if (code === 0) return scope;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return undefined; // no systemd here
-      throw e;
-    }
-  }
-  return undefined;
-}
+import { activeUnit } from "../systemd.ts";
 
 async function systemctl(
   ctx: CommandContext,

@@ -16,7 +16,7 @@ import { readPidFile } from "../../daemon/pidfile.ts";
 import { PylonError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import type { Command, CommandContext } from "../command.ts";
-import type { RunResult } from "./service.ts";
+import { activeUnit, runProgram, type RunResult } from "../systemd.ts";
 
 /** The outside world of `pylon upgrade`. */
 export interface UpgradeDeps {
@@ -33,24 +33,8 @@ export interface UpgradeDeps {
 /** Same placeholder as install.sh (not pylonto/pylon, which is the Go implementation). */
 const DEFAULT_REPO = "pylon-dev/pylon";
 
-async function realRun(cmd: string, args: string[]): Promise<RunResult | null> {
-  try {
-    const { code, stdout, stderr } = await new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code, stdout: dec.decode(stdout), stderr: dec.decode(stderr) };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
 const realDeps: UpgradeDeps = {
-  run: realRun,
+  run: runProgram,
   fetch: (url) => fetch(url),
   execPath: () => Deno.execPath(),
   os: Deno.build.os,
@@ -112,17 +96,6 @@ function sudoError(path: string, cause: unknown): PylonError {
     hint: "run with sudo: `sudo pylon upgrade`",
     cause,
   });
-}
-
-/** `user` or `system` when a pylon unit is active (same rule as `pylon stop`), else undefined. */
-async function activeUnit(deps: UpgradeDeps): Promise<"user" | "system" | undefined> {
-  for (const scope of ["user", "system"] as const) {
-    const args = [...(scope === "user" ? ["--user"] : []), "is-active", "--quiet", "pylon"];
-    const r = await deps.run("systemctl", args);
-    if (r === null) return undefined; // no systemd here
-    if (r.code === 0) return scope;
-  }
-  return undefined;
 }
 
 function lastLine(r: RunResult | null): string {
@@ -260,7 +233,7 @@ async function rebuildImages(deps: UpgradeDeps, ctx: CommandContext, binary: str
 }
 
 async function restart(deps: UpgradeDeps, ctx: CommandContext): Promise<number> {
-  const scope = await activeUnit(deps);
+  const scope = await activeUnit(deps.run);
   if (!scope) {
     if (await readPidFile(ctx.paths.daemonPid).catch(() => undefined)) {
       ctx.io.out(
