@@ -48,6 +48,21 @@ export async function ask(io: CliIo, question: string, fallback = ""): Promise<s
   return line.trim() === "" ? fallback : line.trim();
 }
 
+/** Asks until the answer passes `problem` (which says what is wrong, or undefined). */
+export async function askValid(
+  io: CliIo,
+  question: string,
+  fallback: string,
+  problem: (v: string) => string | undefined,
+): Promise<string> {
+  for (;;) {
+    const answer = await ask(io, question, fallback);
+    const p = problem(answer);
+    if (!p) return answer;
+    io.out(`  ${p}\n`);
+  }
+}
+
 /** Asks until the answer is one of `choices`. */
 export async function choose<T extends string>(
   io: CliIo,

@@ -27,7 +27,7 @@ import {
   type TemplateFlags,
   type TemplateName,
 } from "../construct_templates.ts";
-import { ask, choose } from "../shared.ts";
+import { ask, askValid, choose } from "../shared.ts";
 
 export const constructCommand: Command = {
   name: "construct",
@@ -164,7 +164,7 @@ async function wizard(
   };
   if (trigger === "webhook") {
     a.path = await askValid(
-      ctx,
+      ctx.io,
       "Webhook path",
       flags.path ?? `/${name}`,
       (v) =>
@@ -173,9 +173,9 @@ async function wizard(
           : "start with / and use letters, digits, - _ . ~",
     );
   } else {
-    a.cron = await askValid(ctx, "Cron schedule", flags.cron ?? "0 9 * * 1-5", cronProblem);
+    a.cron = await askValid(ctx.io, "Cron schedule", flags.cron ?? "0 9 * * 1-5", cronProblem);
     a.timezone = await askValid(
-      ctx,
+      ctx.io,
       "Time zone",
       flags.timezone,
       (v) => isValidTimezone(v) ? undefined : "not an IANA time zone (e.g. Europe/Berlin)",
@@ -188,11 +188,16 @@ async function wizard(
     flags.repo ? "git-clone" : "none",
   );
   if (a.workspace === "git-clone" || a.workspace === "git-worktree") {
-    a.repo = await askValid(ctx, "Repository", flags.repo ?? "", (v) => v ? undefined : "required");
+    a.repo = await askValid(
+      ctx.io,
+      "Repository",
+      flags.repo ?? "",
+      (v) => v ? undefined : "required",
+    );
     a.ref = await ask(io, "Branch or ref", flags.ref ?? "main");
   } else if (a.workspace === "local") {
     a.localPath = await askValid(
-      ctx,
+      ctx.io,
       "Local folder",
       "",
       (v) => v.startsWith("/") || v.startsWith("~") ? undefined : "use an absolute path or ~/…",
@@ -209,7 +214,7 @@ async function wizard(
     a.topic = await ask(io, "Thread topic (template, optional)", "") || undefined;
   }
   a.timeout = await askValid(
-    ctx,
+    ctx.io,
     "Timeout",
     "15m",
     (v) => /^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v) ? undefined : "write it like 10m or 1h30m",
@@ -223,20 +228,6 @@ function cronProblem(v: string): string | undefined {
     return undefined;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
-  }
-}
-
-async function askValid(
-  ctx: CommandContext,
-  question: string,
-  fallback: string,
-  problem: (v: string) => string | undefined,
-): Promise<string> {
-  for (;;) {
-    const answer = await ask(ctx.io, question, fallback);
-    const p = problem(answer);
-    if (!p) return answer;
-    ctx.io.out(`  ${p}\n`);
   }
 }
 

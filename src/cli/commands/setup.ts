@@ -21,7 +21,7 @@ import {
 import { slackAppManifestYaml } from "../../channel/slack/mod.ts";
 import { createDockerClient } from "../../docker/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { ask, choose } from "../shared.ts";
+import { ask, askValid, choose } from "../shared.ts";
 import {
   type ConfigChange,
   readTextOrEmpty,
@@ -192,21 +192,6 @@ function fromFlags(
   return a;
 }
 
-/** Asks for a value until it passes `problem`. */
-async function askValid(
-  ctx: CommandContext,
-  question: string,
-  fallback: string,
-  problem: (v: string) => string | undefined,
-): Promise<string> {
-  for (;;) {
-    const answer = await ask(ctx.io, question, fallback);
-    const p = problem(answer);
-    if (!p) return answer;
-    ctx.io.out(`  ${p}\n`);
-  }
-}
-
 /** A secret from the environment, else asked for (shown while typed: the terminal echoes it). */
 async function secretAnswer(
   ctx: CommandContext,
@@ -219,7 +204,7 @@ async function secretAnswer(
     ctx.io.out(`  Using ${name} from the environment\n`);
     return known;
   }
-  return await askValid(ctx, question, "", (v) => (v ? undefined : "required"));
+  return await askValid(ctx.io, question, "", (v) => (v ? undefined : "required"));
 }
 
 const URL_PROBLEM = (v: string) =>
@@ -241,7 +226,7 @@ async function wizard(
       "Bot token",
     );
     const chat = await askValid(
-      ctx,
+      ctx.io,
       "Chat id (empty: detect it from the first message the bot gets)",
       lookup("TELEGRAM_CHAT_ID") ?? "",
       (v) => (v === "" || /^-?\d+$/.test(v) ? undefined : "a number like -1001234567890"),
@@ -255,13 +240,13 @@ async function wizard(
     a.secrets.SLACK_BOT_TOKEN = await secretAnswer(ctx, "SLACK_BOT_TOKEN", lookup, "Bot token");
     a.secrets.SLACK_APP_TOKEN = await secretAnswer(ctx, "SLACK_APP_TOKEN", lookup, "App token");
     a.slackChannelId = await askValid(
-      ctx,
+      ctx.io,
       "Channel id (e.g. C0123456789)",
       lookup("SLACK_CHANNEL_ID") ?? "",
       (v) => (v ? undefined : "required"),
     );
   } else if (channel === "webhook") {
-    a.webhookUrl = (await askValid(ctx, "Webhook URL", "", URL_PROBLEM)).replace(/\/+$/, "");
+    a.webhookUrl = (await askValid(ctx.io, "Webhook URL", "", URL_PROBLEM)).replace(/\/+$/, "");
   }
   a.agent = await choose(io, "Default agent", AGENTS, "claude");
   a.auth = a.agent === "claude"
@@ -273,13 +258,13 @@ async function wizard(
     a.secrets[name] = await secretAnswer(ctx, name, lookup, "API key");
   }
   const url = await askValid(
-    ctx,
+    ctx.io,
     "Public URL (empty: local only)",
     "",
     (v) => (v === "" ? undefined : URL_PROBLEM(v)),
   );
   if (url !== "") a.publicUrl = url.replace(/\/+$/, "");
-  const port = await askValid(ctx, "Port", "8080", (v) => {
+  const port = await askValid(ctx.io, "Port", "8080", (v) => {
     const n = Number(v);
     return /^\d+$/.test(v) && n >= 1 && n <= 65535 ? undefined : "a number from 1 to 65535";
   });
