@@ -21,7 +21,7 @@ import {
 import { slackAppManifestYaml } from "../../channel/slack/mod.ts";
 import { createDockerClient } from "../../docker/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { ask, askValid, choose } from "../shared.ts";
+import { askValid, choose } from "../shared.ts";
 import {
   type ConfigChange,
   readTextOrEmpty,
