@@ -1,6 +1,8 @@
 /**
- * The one interface every chat or notification channel implements (Telegram, Slack, stdout,
- * webhook), so the daemon's notifier never knows which one it talks to.
+ * The two interfaces channels implement, so the daemon's notifier never knows which one it talks
+ * to: {@linkcode Channel} for places people read and answer (Telegram, Slack, and stdout, which
+ * only prints), and {@linkcode Reporter} for places that receive whole jobs (the webhook events,
+ * GitHub comments and commit statuses), which need the job itself rather than a chat thread.
  *
  * Text handed to a channel is Markdown (what agents write); each channel converts it (Telegram
  * MarkdownV2, Slack mrkdwn, plain text for stdout) and splits it to fit its limits. Constructors do
@@ -10,6 +12,7 @@
  */
 
 import { PylonError } from "../errors.ts";
+import type { Job } from "../store/mod.ts";
 
 /** Where a job's messages go: a forum topic, a Slack thread, … Opaque, JSON-serialisable. */
 export type ThreadRef = Record<string, string | number>;
@@ -88,6 +91,39 @@ export interface Channel {
   onAction(handler: (event: ActionEvent) => void | Promise<void>): void;
   /** Registers the handler of messages (already filtered by `allowed_users`). */
   onMessage(handler: (event: MessageEvent) => void | Promise<void>): void;
+}
+
+/** A job's current state, as handed to a {@linkcode Reporter}. */
+export interface JobReport {
+  job: Job;
+  /** The pylon's `channel.topic` and `channel.message`, rendered (null when unset). */
+  topic: string | null;
+  message: string | null;
+}
+
+/** What a reporter keeps between reports of one job (a comment id, a commit), stored as JSON. */
+export type ReportState = Record<string, string | number | boolean | null>;
+
+/** A destination that is told about every status of a job, and keeps no chat. */
+export interface Reporter {
+  /** `webhook` or `github`. */
+  readonly kind: string;
+  /** Two pylons whose reporters share a key share one object. */
+  readonly key: string;
+  /**
+   * Reports the job's status (called once per status, in order, and again after a failure).
+   * Returns the state to hand to the next report of this job.
+   * @throws {ChannelError} when the report did not reach its destination
+   */
+  report(update: JobReport, state: ReportState | undefined): Promise<ReportState | undefined>;
+}
+
+/** Anything a pylon reports to. */
+export type Destination = Channel | Reporter;
+
+/** Whether `d` receives whole jobs rather than chat messages. */
+export function isReporter(d: Destination): d is Reporter {
+  return "report" in d;
 }
 
 /** A channel call failed. `retryable` means trying again later may work (429, 5xx, network). */

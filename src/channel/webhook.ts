@@ -8,7 +8,8 @@
  */
 
 import type { WebhookSettings } from "../config/mod.ts";
-import { type Channel, ChannelError, type MessageRef, type ThreadRef } from "./channel.ts";
+import { jobToJson } from "../store/mod.ts";
+import { ChannelError, type JobReport, type Reporter, type ReportState } from "./channel.ts";
 
 /** Events the webhook channel sends. */
 export type JobEventName =
@@ -19,8 +20,7 @@ export type JobEventName =
   | "job.failed"
   | "job.timed_out"
   | "job.killed"
-  | "job.dismissed"
-  | "job.message";
+  | "job.dismissed";
 
 /** Options of {@linkcode WebhookChannel}. */
 export interface WebhookChannelOptions {
@@ -32,10 +32,9 @@ export interface WebhookChannelOptions {
 }
 
 /** Sends job events to an HTTP endpoint. */
-export class WebhookChannel implements Channel {
+export class WebhookChannel implements Reporter {
   readonly kind = "webhook";
   readonly key: string;
-  readonly interactive = false;
   readonly #o: WebhookChannelOptions;
   #key: CryptoKey | undefined;
 
@@ -44,25 +43,12 @@ export class WebhookChannel implements Channel {
     this.key = `webhook:${options.settings.url ?? ""}`;
   }
 
-  start(): Promise<void> {
-    return Promise.resolve();
+  /** Sends `job.<status>` (`job.started` for running) with the job as JSON. */
+  async report({ job, topic, message }: JobReport): Promise<ReportState | undefined> {
+    const name = (job.status === "running" ? "job.started" : `job.${job.status}`) as JobEventName;
+    await this.event(name, { pylon: job.pylon, topic, message, job: jobToJson(job) });
+    return undefined;
   }
-
-  createThread(): Promise<ThreadRef | null> {
-    return Promise.resolve(null);
-  }
-
-  /** Free text (e.g. a chat command's answer) goes out as a `job.message` event. */
-  async post(_thread: ThreadRef | null, text: string): Promise<MessageRef> {
-    await this.event("job.message", { text });
-    return {};
-  }
-
-  async edit(): Promise<void> {}
-
-  onAction(): void {}
-
-  onMessage(): void {}
 
   /** Sends one event; retries retryable failures with backoff. @throws {ChannelError} */
   async event(name: JobEventName, data: Record<string, unknown>): Promise<void> {

@@ -169,7 +169,7 @@ export async function loadPylon(
   const issues = validatePylon(parsed.value, name, parsed.finder);
   const channel = resolveChannel(parsed.value, global.config);
   const ownsConnection = parsed.value.channel?.type !== undefined;
-  for (const p of channelProblems(channel.type, channel)) {
+  for (const p of channelProblems(channel.types, channel)) {
     const pos = parsed.finder.valueAt(ownsConnection ? ["channel"] : []);
     issues.push({
       keyPath: `channel.${p.field}`,

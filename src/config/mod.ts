@@ -21,6 +21,7 @@ export { expandReferences, findReferences, mergeGlobalEnv, parseDotEnv } from ".
 export { formatDuration, parseByteSize, parseDuration } from "./duration.ts";
 export {
   builtinImage,
+  channelTypes,
   providerKeyVar,
   resolveChannel,
   resolvePylon,
@@ -43,6 +44,7 @@ export {
 export type {
   AgentType,
   ChannelType,
+  GitHubSettings,
   GlobalConfig,
   JobStatus,
   PylonConfig,

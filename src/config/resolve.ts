@@ -9,6 +9,7 @@ import { parseByteSize, parseDuration } from "./duration.ts";
 import type {
   AgentType,
   ChannelType,
+  GitHubSettings,
   GlobalConfig,
   PylonConfig,
   SlackSettings,
@@ -33,10 +34,14 @@ export function providerKeyVar(provider: string | undefined): string {
 
 /** Channel settings after resolution. */
 export interface ResolvedChannel {
+  /** The first of {@linkcode types}: the one a single-channel tool (doctor, setup) looks at. */
   type: ChannelType;
+  /** Every channel the pylon reports to, in the order written (`type: [github, telegram]`). */
+  types: ChannelType[];
   telegram?: TelegramSettings | undefined;
   slack?: SlackSettings | undefined;
   webhook?: WebhookSettings | undefined;
+  github?: GitHubSettings | undefined;
   topic: string | undefined;
   message: string | undefined;
   /** Only webhook triggers wait for approval; cron pylons ignore `approval: true`. */
@@ -115,16 +120,24 @@ export function webhookUrl(config: PylonConfig, global: GlobalConfig): string {
 export function resolveChannel(config: PylonConfig, global: GlobalConfig): ResolvedChannel {
   const own = config.channel;
   const defaults = global.defaults.channel;
-  const type = own?.type ?? defaults.type ?? "stdout";
+  const types = channelTypes(own?.type ?? defaults.type);
   return {
-    type,
+    type: types[0]!,
+    types,
     telegram: own?.telegram ?? defaults.telegram,
     slack: own?.slack ?? defaults.slack,
     webhook: own?.webhook ?? defaults.webhook,
+    github: own?.github ?? defaults.github,
     topic: own?.topic,
     message: own?.message,
     approval: config.trigger.type === "webhook" && (own?.approval ?? false),
   };
+}
+
+/** `type` as written (one type, a list, or nothing) as a non-empty list. */
+export function channelTypes(type: ChannelType | ChannelType[] | undefined): ChannelType[] {
+  if (type === undefined) return ["stdout"];
+  return Array.isArray(type) ? [...type] : [type];
 }
 
 function resolveAgent(

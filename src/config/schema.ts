@@ -23,7 +23,7 @@ export const JOB_STATUSES = [
   "dismissed",
 ] as const;
 
-export const CHANNEL_TYPES = ["telegram", "slack", "webhook", "stdout"] as const;
+export const CHANNEL_TYPES = ["telegram", "slack", "webhook", "stdout", "github"] as const;
 export const AGENT_TYPES = ["claude", "opencode", "custom"] as const;
 export const WORKSPACE_TYPES = ["git-clone", "git-worktree", "local", "none"] as const;
 export const TRIGGER_TYPES = ["webhook", "cron"] as const;
@@ -70,11 +70,30 @@ const webhookSettings = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
 });
 
+const githubSettings = z.strictObject({
+  /** A token that may write issue comments and commit statuses (`${GITHUB_TOKEN}`). */
+  token: z.string().optional(),
+  /** `https://<host>/api/v3` for GitHub Enterprise Server. */
+  api_url: httpUrl.default("https://api.github.com"),
+});
+
+/** One channel type, or several (`[github, telegram]`): each gets every job's updates. */
+const channelType = z.union([
+  z.enum(CHANNEL_TYPES),
+  z.array(z.enum(CHANNEL_TYPES)).min(1, {
+    message: "lists no channel; write e.g. [github, telegram]",
+  })
+    .refine((list) => new Set(list).size === list.length, {
+      message: "names a channel twice; list each type once",
+    }),
+]);
+
 const channelConnections = {
-  type: z.enum(CHANNEL_TYPES).optional(),
+  type: channelType.optional(),
   telegram: telegramSettings.optional(),
   slack: slackSettings.optional(),
   webhook: webhookSettings.optional(),
+  github: githubSettings.optional(),
 };
 
 /** `defaults.channel` in config.yaml. */
@@ -199,6 +218,7 @@ export type DefaultChannelConfig = z.output<typeof defaultChannelSchema>;
 export type TelegramSettings = z.output<typeof telegramSettings>;
 export type SlackSettings = z.output<typeof slackSettings>;
 export type WebhookSettings = z.output<typeof webhookSettings>;
+export type GitHubSettings = z.output<typeof githubSettings>;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export type AgentType = (typeof AGENT_TYPES)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -218,6 +238,7 @@ export const PYLON_KEY_HOMES: Record<string, string[]> = collectHomes({
   "channel.telegram": telegramSettings,
   "channel.slack": slackSettings,
   "channel.webhook": webhookSettings,
+  "channel.github": githubSettings,
   agent: agentSchema,
 });
 
@@ -228,6 +249,7 @@ export const GLOBAL_KEY_HOMES: Record<string, string[]> = collectHomes({
   "defaults.channel.telegram": telegramSettings,
   "defaults.channel.slack": slackSettings,
   "defaults.channel.webhook": webhookSettings,
+  "defaults.channel.github": githubSettings,
   "defaults.agent": globalConfigSchema.shape.defaults.unwrap().shape.agent.unwrap(),
   "defaults.agent.claude": claudeDefaults,
   "defaults.agent.opencode": opencodeDefaults,

@@ -15,7 +15,8 @@ import { TemplateError } from "../errors.ts";
 import { isValidTimezone, parseCron } from "../cron/mod.ts";
 import { parseTemplate } from "../template/mod.ts";
 import { keyPathString, type PositionFinder } from "./issues.ts";
-import type { DefaultChannelConfig, GlobalConfig, PylonConfig } from "./schema.ts";
+import type { ChannelType, DefaultChannelConfig, GlobalConfig, PylonConfig } from "./schema.ts";
+import { channelTypes } from "./resolve.ts";
 import { parseDuration } from "./duration.ts";
 
 /** Collects issues at key paths, positioned in the file. */
@@ -154,11 +155,12 @@ function checkChannelSections(
   list: IssueList,
 ): void {
   if (!channel.type) return;
-  for (const other of ["telegram", "slack", "webhook"] as const) {
-    if (other !== channel.type && channel[other] !== undefined) {
+  const types = channelTypes(channel.type);
+  for (const other of ["telegram", "slack", "webhook", "github"] as const) {
+    if (!types.includes(other) && channel[other] !== undefined) {
       list.add(
         [...at, other],
-        `is set but the channel type is ${channel.type}; remove it or set type: ${other}`,
+        `is set but the channel type is ${types.join(", ")}; remove it or add ${other} to type`,
       );
     }
   }
@@ -166,11 +168,24 @@ function checkChannelSections(
 
 /** Checks that the effective channel has what its type needs. */
 export function channelProblems(
-  type: string,
+  type: ChannelType | ChannelType[],
   channel: DefaultChannelConfig,
 ): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = [];
-  const need = (section: "telegram" | "slack" | "webhook", field: string, example: string) => {
+  for (const one of channelTypes(type)) out.push(...typeProblems(one, channel));
+  return out;
+}
+
+function typeProblems(
+  type: ChannelType,
+  channel: DefaultChannelConfig,
+): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  const need = (
+    section: "telegram" | "slack" | "webhook" | "github",
+    field: string,
+    example: string,
+  ) => {
     const settings = channel[section] as Record<string, unknown> | undefined;
     if (!settings || settings[field] === undefined || settings[field] === "") {
       out.push({
@@ -186,6 +201,7 @@ export function channelProblems(
     need("slack", "channel_id", "C0123456789");
   }
   if (type === "webhook") need("webhook", "url", "https://example.com/pylon-events");
+  if (type === "github") need("github", "token", '"${GITHUB_TOKEN}"');
   return out;
 }
 

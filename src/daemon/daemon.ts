@@ -166,11 +166,11 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
       stores,
       dispatcher,
       pylonOf: (name) => table.get(name),
-      channelFor: (pylon) =>
+      channelsFor: (pylon) =>
         channels.for(pylon.resolved.channel, {
           pylon: pylon.name,
-          ownSettings: pylon.loaded.config.channel?.[pylon.resolved.channel.type as "telegram"] !==
-            undefined,
+          ownSettings: (type) =>
+            type !== "stdout" && pylon.loaded.config.channel?.[type] !== undefined,
         }),
       jobsDir: o.paths.jobsDir,
       log,

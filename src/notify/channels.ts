@@ -6,10 +6,11 @@
  * @module
  */
 
-import type { Channel } from "../channel/channel.ts";
+import { type Channel, type Destination, isReporter } from "../channel/channel.ts";
+import { GitHubChannel } from "../channel/github/mod.ts";
 import { StdoutChannel } from "../channel/stdout.ts";
 import { WebhookChannel } from "../channel/webhook.ts";
-import type { PylonPaths, ResolvedChannel } from "../config/mod.ts";
+import type { ChannelType, PylonPaths, ResolvedChannel } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { slackChannelFor, type SlackHub } from "../channel/slack/mod.ts";
 import {
@@ -27,11 +28,11 @@ export type ChannelFactory = (
   origin: ChannelOrigin,
 ) => Channel | undefined;
 
-/** Which pylon asks for a channel, and whether its own file holds the channel's settings. */
+/** Which pylon asks for a channel, and which channel sections its own file holds. */
 export interface ChannelOrigin {
   pylon: string;
-  /** The pylon's own `channel.<type>` section is used (not config.yaml's defaults). */
-  ownSettings: boolean;
+  /** Whether the pylon's own `channel.<type>` section is used (not config.yaml's defaults). */
+  ownSettings: boolean | ((type: ChannelType) => boolean);
 }
 
 /** Options of {@linkcode ChannelSet}. */
@@ -41,7 +42,7 @@ export interface ChannelSetOptions {
   log: Logger;
   /** Factories of the chat channels (Telegram, Slack) by type. */
   factories?: Partial<Record<string, ChannelFactory>>;
-  /** Called once for every new channel (to start it and listen to it). */
+  /** Called once for every new chat channel (to start it and listen to it). */
   onNew(channel: Channel): void;
   fetch?: typeof fetch;
 }
@@ -49,40 +50,60 @@ export interface ChannelSetOptions {
 /** The channels in use, by key. */
 export class ChannelSet {
   readonly #o: ChannelSetOptions;
-  readonly #byKey = new Map<string, Channel>();
+  readonly #byKey = new Map<string, Destination>();
   readonly #warned = new Set<string>();
 
   constructor(options: ChannelSetOptions) {
     this.#o = options;
   }
 
-  /** The channel a pylon reports to. */
-  for(settings: ResolvedChannel, origin: ChannelOrigin): Channel | undefined {
+  /** Every destination a pylon reports to, in the order of `channel.type`. */
+  for(settings: ResolvedChannel, origin: ChannelOrigin): Destination[] {
+    const out: Destination[] = [];
+    for (const type of settings.types) {
+      const own = typeof origin.ownSettings === "function"
+        ? origin.ownSettings(type)
+        : origin.ownSettings;
+      const one = this.#one(type, settings, { pylon: origin.pylon, ownSettings: own });
+      if (one && !out.includes(one)) out.push(one);
+    }
+    return out;
+  }
+
+  #one(type: ChannelType, settings: ResolvedChannel, origin: ChannelOrigin) {
     const pylon = origin.pylon;
-    let channel: Channel | undefined;
-    if (settings.type === "stdout") channel = new StdoutChannel(this.#o.write);
-    else if (settings.type === "webhook") {
+    let channel: Destination | undefined;
+    if (type === "stdout") channel = new StdoutChannel(this.#o.write);
+    else if (type === "webhook") {
       if (!settings.webhook?.url) return this.#warn(pylon, "channel.webhook.url is not set");
       channel = new WebhookChannel({
         settings: settings.webhook,
         ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
       });
+    } else if (type === "github") {
+      if (!settings.github?.token) return this.#warn(pylon, "channel.github.token is not set");
+      channel = new GitHubChannel({
+        token: settings.github.token,
+        apiUrl: settings.github.api_url,
+        log: this.#o.log.with({ channel: "github" }),
+        fetch: this.#o.fetch,
+      });
     } else {
-      const factory = this.#o.factories?.[settings.type];
+      const factory = this.#o.factories?.[type];
       if (!factory) {
-        return this.#warn(pylon, `the ${settings.type} channel is not available in this build`);
+        return this.#warn(pylon, `the ${type} channel is not available in this build`);
       }
       try {
-        channel = factory(settings, this.#o.log.with({ channel: settings.type }), origin);
+        channel = factory(settings, this.#o.log.with({ channel: type }), origin);
       } catch (e) {
         return this.#warn(pylon, e instanceof Error ? e.message : String(e));
       }
-      if (!channel) return this.#warn(pylon, `the ${settings.type} channel is not configured`);
+      if (!channel) return this.#warn(pylon, `the ${type} channel is not configured`);
     }
     const existing = this.#byKey.get(channel.key);
     if (existing) return existing;
     this.#byKey.set(channel.key, channel);
-    this.#o.onNew(channel);
+    if (!isReporter(channel)) this.#o.onNew(channel);
     return channel;
   }
 

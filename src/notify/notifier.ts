@@ -12,15 +12,21 @@
  */
 
 import { join } from "node:path";
-import type { Channel, MessageRef, ThreadRef } from "../channel/channel.ts";
-import type { WebhookChannel } from "../channel/webhook.ts";
+import {
+  type Channel,
+  ChannelError,
+  type Destination,
+  isReporter,
+  type MessageRef,
+  type ReportState,
+  type ThreadRef,
+} from "../channel/channel.ts";
 import { shortId, TemplateError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Dispatcher } from "../queue/mod.ts";
 import { isTerminalStatus, type Job, type StoreRegistry } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
 import type { ActivePylon } from "../daemon/pylon_table.ts";
-import { jobToJson } from "../store/mod.ts";
 import {
   decisionLine,
   finishedText,
@@ -35,7 +41,8 @@ export interface NotifierDeps {
   stores: StoreRegistry;
   dispatcher: Dispatcher;
   pylonOf(name: string): ActivePylon | undefined;
-  channelFor(pylon: ActivePylon): Channel | undefined;
+  /** Every destination the pylon reports to (`channel.type` may list several). */
+  channelsFor(pylon: ActivePylon): Destination[];
   jobsDir: string;
   log: Logger;
   clock: { now(): Date };
@@ -45,13 +52,21 @@ export interface NotifierDeps {
   progressMs?: number;
 }
 
-/** Where a job's messages are, stored as JSON in `job.thread`. */
-interface NoteState {
-  channel: string;
-  thread: ThreadRef | null;
+/** What one destination knows about a job. */
+interface Note {
+  /** Chat: the job's thread (`null`: the channel has none), once created. */
+  thread?: ThreadRef | null;
+  /** Chat: the first message (with the approval buttons) and the "started" message. */
   head?: MessageRef;
   status?: MessageRef;
+  /** Reporter (webhook, GitHub): what it keeps between reports. */
+  state?: ReportState;
+  /** The last job status this destination was told about. */
+  notified?: string;
 }
+
+/** A job's notes by destination key, stored as JSON in `job.thread`. */
+type Notes = Record<string, Note>;
 
 /** Posts that keep failing are given up after this many tries (until the next start). */
 const MAX_ATTEMPTS = 12;
@@ -62,12 +77,29 @@ export function threadKey(channelKey: string, thread: ThreadRef): string {
   return `${channelKey}|${JSON.stringify(sorted)}`;
 }
 
+/**
+ * Reads `job.thread`: `{"channels": {<key>: note}}`, or the single-channel shape of earlier
+ * versions (`{"channel": <key>, "thread", "head", "status"}`, announced up to `job.notified`).
+ */
+export function readNotes(job: Pick<Job, "thread" | "notified">): Notes {
+  if (!job.thread) return {};
+  const parsed = JSON.parse(job.thread) as { channels?: Notes; channel?: string } & Note;
+  if (parsed.channels) return parsed.channels;
+  if (typeof parsed.channel !== "string") return {};
+  const { channel, ...note } = parsed;
+  return { [channel]: { ...note, ...(job.notified ? { notified: job.notified } : {}) } };
+}
+
+function writeNotes(notes: Notes): string {
+  return JSON.stringify({ channels: notes });
+}
+
 /** Posts job changes to channels and handles answers. */
 export class Notifier {
   readonly #d: NotifierDeps;
   readonly #chains = new Map<string, Promise<void>>();
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>();
-  readonly #progress = new Map<string, ReturnType<typeof setInterval>>();
+  readonly #progress = new Map<string, ReturnType<typeof setInterval>[]>();
   readonly #attempts = new Map<string, number>();
   #stopped = false;
 
@@ -104,7 +136,7 @@ export class Notifier {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#retries.values()) clearTimeout(t);
-    for (const t of this.#progress.values()) clearInterval(t);
+    for (const timers of this.#progress.values()) timers.forEach(clearInterval);
     this.#retries.clear();
     this.#progress.clear();
     await Promise.allSettled([...this.#chains.values()]);
@@ -115,110 +147,131 @@ export class Notifier {
     const job = await this.#d.stores.findJob(jobId).catch(() => null);
     if (!job || job.notified === job.status) return;
     const pylon = this.#d.pylonOf(job.pylon);
-    const channel = pylon && this.#d.channelFor(pylon);
-    if (!pylon || !channel) return;
-    const log = this.#d.log.with({ pylon: job.pylon, job: shortId(job.id), channel: channel.kind });
-    try {
-      await this.#post(job, pylon, channel);
+    const destinations = pylon ? this.#d.channelsFor(pylon) : [];
+    if (!pylon || destinations.length === 0) return;
+    const store = this.#d.stores.get(job.pylon)!;
+    const notes = readNotes(job);
+    const save = async (patch: { threadKey?: string | null } = {}) => {
+      await store.update(job.id, { thread: writeNotes(notes), ...patch });
+    };
+    // Each destination on its own: an outage of one never holds back (or repeats) the others.
+    let failure: { error: unknown; kind: string } | undefined;
+    for (const destination of destinations) {
+      const note = notes[destination.key] ??= {};
+      if (note.notified === job.status) continue;
+      try {
+        if (isReporter(destination)) {
+          const data = { body: job.payload, headers: job.headers };
+          const state = await destination.report({
+            job,
+            topic: render(pylon.resolved.channel.topic, data) ?? null,
+            message: render(pylon.resolved.channel.message, data) ?? null,
+          }, note.state);
+          if (state) note.state = state;
+        } else {
+          await this.#post(job, pylon, destination, note, save);
+        }
+        note.notified = job.status;
+        await save();
+      } catch (e) {
+        failure ??= { error: e, kind: destination.kind };
+      }
+    }
+    if (!failure) {
+      await store.update(job.id, { notified: job.status });
       this.#retries.delete(job.id);
       this.#attempts.delete(job.id);
-    } catch (e) {
-      const attempt = this.#attempts.get(job.id) ?? 0;
-      if (attempt >= MAX_ATTEMPTS) {
-        // Kept in the job record; the next daemon start tries once more.
-        this.#attempts.delete(job.id);
-        log.error("channel.post_gave_up", {
-          error: e instanceof Error ? e.message : String(e),
-          attempts: attempt + 1,
-        });
-        return;
-      }
-      this.#attempts.set(job.id, attempt + 1);
-      const delays = this.#d.retryMs ?? [2000, 10_000, 60_000, 300_000];
-      const delay = delays[Math.min(attempt, delays.length - 1)]!;
-      log.warn("channel.post_failed", {
-        error: e instanceof Error ? e.message : String(e),
-        retry_in_s: Math.round(delay / 1000),
-        attempt: attempt + 1,
-      });
-      clearTimeout(this.#retries.get(job.id));
-      this.#retries.set(job.id, setTimeout(() => this.changed(job), delay));
+      return;
     }
+    const log = this.#d.log.with({ pylon: job.pylon, job: shortId(job.id), channel: failure.kind });
+    const error = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    const attempt = this.#attempts.get(job.id) ?? 0;
+    if (attempt >= MAX_ATTEMPTS) {
+      // Kept in the job record; the next daemon start tries once more.
+      this.#attempts.delete(job.id);
+      log.error("channel.post_gave_up", { error, attempts: attempt + 1 });
+      return;
+    }
+    this.#attempts.set(job.id, attempt + 1);
+    const delays = this.#d.retryMs ?? [2000, 10_000, 60_000, 300_000];
+    const asked = failure.error instanceof ChannelError && failure.error.retryAfter
+      ? failure.error.retryAfter * 1000
+      : 0;
+    const delay = Math.max(asked, delays[Math.min(attempt, delays.length - 1)]!);
+    log.warn("channel.post_failed", {
+      error,
+      retry_in_s: Math.round(delay / 1000),
+      attempt: attempt + 1,
+    });
+    clearTimeout(this.#retries.get(job.id));
+    this.#retries.set(job.id, setTimeout(() => this.changed(job), delay));
   }
 
-  async #post(job: Job, pylon: ActivePylon, channel: Channel): Promise<void> {
-    if (channel.kind === "webhook") return await this.#event(job, pylon, channel as WebhookChannel);
-    const store = this.#d.stores.get(job.pylon)!;
-    let state: NoteState | undefined = job.thread ? JSON.parse(job.thread) : undefined;
+  /** Posts what a chat channel is owed: thread, first message, "started", the result. */
+  async #post(
+    job: Job,
+    pylon: ActivePylon,
+    channel: Channel,
+    note: Note,
+    save: (patch?: { threadKey?: string | null }) => Promise<void>,
+  ): Promise<void> {
     const data = { body: job.payload, headers: job.headers };
-    if (!state || state.channel !== channel.key) {
+    if (note.thread === undefined) {
       // Saved before posting, so a failed post is retried in the same thread.
       const title = render(pylon.resolved.channel.topic, data) ?? `${job.pylon} ${shortId(job.id)}`;
-      const thread = await channel.createThread(title.slice(0, 120));
-      state = { channel: channel.key, thread };
-      await store.update(job.id, {
-        thread: JSON.stringify(state),
-        threadKey: thread ? threadKey(channel.key, thread) : null,
-      });
+      note.thread = await channel.createThread(title.slice(0, 120));
+      // Replies find their job through the first chat channel that has threads.
+      const key = note.thread && !job.threadKey ? threadKey(channel.key, note.thread) : undefined;
+      await save(key ? { threadKey: key } : {});
+      if (key) job.threadKey = key;
     }
-    if (!state.head) {
+    const thread = note.thread ?? null;
+    if (!note.head) {
       const text = render(pylon.resolved.channel.message, data) ??
         `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
-      state.head = await channel.post(state.thread, text, {
+      note.head = await channel.post(thread, text, {
         approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
       });
-      await store.update(job.id, { thread: JSON.stringify(state) });
+      await save();
     }
     const agent = pylon.resolved.agent.type;
-    if (job.status === "running" && !state.status) {
-      state.status = await channel.post(state.thread, startedText(job, agent));
-      await store.update(job.id, { thread: JSON.stringify(state) });
-      this.#watchProgress(job, agent, channel, state);
+    if (job.status === "running" && !note.status) {
+      note.status = await channel.post(thread, startedText(job, agent));
+      await save();
+      this.#watchProgress(job, agent, channel, note);
     }
     if (isTerminalStatus(job.status)) {
       this.#stopProgress(job.id);
-      if (job.status === "dismissed" && state.head) {
-        await channel.edit(state.thread, state.head, finishedText(job));
+      if (job.status === "dismissed" && note.head) {
+        await channel.edit(thread, note.head, finishedText(job));
       } else if (job.status !== "dismissed") {
-        await channel.post(state.thread, finishedText(job));
+        await channel.post(thread, finishedText(job));
       }
     }
-    await store.update(job.id, { notified: job.status });
   }
 
-  async #event(job: Job, pylon: ActivePylon, channel: WebhookChannel): Promise<void> {
-    const name = (job.status === "running" ? "job.started" : `job.${job.status}`) as Parameters<
-      WebhookChannel["event"]
-    >[0];
-    const data = { body: job.payload, headers: job.headers };
-    await channel.event(name, {
-      pylon: job.pylon,
-      topic: render(pylon.resolved.channel.topic, data) ?? null,
-      message: render(pylon.resolved.channel.message, data) ?? null,
-      job: jobToJson(job),
-    });
-    await this.#d.stores.get(job.pylon)!.update(job.id, { notified: job.status });
-  }
-
-  #watchProgress(job: Job, agent: string, channel: Channel, state: NoteState): void {
-    if (!state.status || this.#progress.has(job.id)) return;
+  #watchProgress(job: Job, agent: string, channel: Channel, note: Note): void {
+    if (!note.status) return;
+    const thread = note.thread ?? null;
     const file = join(this.#d.jobsDir, job.id, "out", "events.ndjson");
     let shown = "";
     const timer = setInterval(async () => {
-      await channel.typing?.(state.thread).catch(() => {});
+      await channel.typing?.(thread).catch(() => {});
       const events = await readEvents(file);
       const text = progressText(job, agent, events.slice(-6));
       if (text === shown || events.length === 0) return;
       shown = text;
-      await channel.edit(state.thread, state.status!, text).catch((e) =>
+      await channel.edit(thread, note.status!, text).catch((e) =>
         this.#d.log.debug("channel.progress_failed", { error: String(e) })
       );
     }, this.#d.progressMs ?? 3000);
-    this.#progress.set(job.id, timer);
+    const timers = this.#progress.get(job.id) ?? [];
+    timers.push(timer);
+    this.#progress.set(job.id, timers);
   }
 
   #stopProgress(jobId: string): void {
-    clearInterval(this.#progress.get(jobId));
+    this.#progress.get(jobId)?.forEach(clearInterval);
     this.#progress.delete(jobId);
   }
 
@@ -235,18 +288,22 @@ export class Notifier {
       by: e.userName ?? e.userId,
       via: channel.kind,
     });
-    const state: NoteState | undefined = job.thread ? JSON.parse(job.thread) : undefined;
-    const message = e.message ?? state?.head;
-    if (message) {
-      const base = render(this.#d.pylonOf(job.pylon)?.resolved.channel.message, {
-        body: job.payload,
-        headers: job.headers,
-      }) ?? `Job \`${shortId(job.id)}\` for **${job.pylon}**`;
-      await channel.edit(
-        state?.thread ?? e.thread ?? null,
-        message,
-        `${base}\n\n${decisionLine(e.action, e.userName ?? e.userId)}`,
-      ).catch((err) => this.#d.log.warn("channel.edit_failed", { error: String(err) }));
+    // The approval message loses its buttons in every chat channel that shows it.
+    const pylon = this.#d.pylonOf(job.pylon);
+    const base = render(pylon?.resolved.channel.message, {
+      body: job.payload,
+      headers: job.headers,
+    }) ?? `Job \`${shortId(job.id)}\` for **${job.pylon}**`;
+    const text = `${base}\n\n${decisionLine(e.action, e.userName ?? e.userId)}`;
+    const notes = readNotes(job);
+    const others = pylon ? this.#d.channelsFor(pylon) : [];
+    for (const destination of [channel, ...others.filter((d) => d !== channel)]) {
+      if (isReporter(destination)) continue;
+      const note = notes[destination.key];
+      const message = destination === channel ? e.message ?? note?.head : note?.head;
+      if (!message) continue;
+      await destination.edit(note?.thread ?? e.thread ?? null, message, text)
+        .catch((err) => this.#d.log.warn("channel.edit_failed", { error: String(err) }));
     }
     if (to === "queued") this.#d.dispatcher.wake();
     this.changed(moved);
@@ -281,6 +338,15 @@ export class Notifier {
     }
     const store = this.#d.stores.get(job.pylon);
     if (!store || !this.#d.pylonOf(job.pylon)) return;
+    // The follow-up answers in the same threads (and edits the same GitHub comment).
+    const notes: Notes = {};
+    for (const [key, note] of Object.entries(readNotes(job))) {
+      notes[key] = {
+        ...(note.thread !== undefined ? { thread: note.thread } : {}),
+        ...(note.head ? { head: note.head } : {}),
+        ...(note.state ? { state: note.state } : {}),
+      };
+    }
     const { job: follow } = await store.insert({
       id: crypto.randomUUID(),
       pylon: job.pylon,
@@ -290,14 +356,9 @@ export class Notifier {
       headers: job.headers,
       parentId: job.id,
       sessionId: job.sessionId,
-      thread: job.thread,
+      thread: writeNotes(notes),
     });
-    const state: NoteState = JSON.parse(job.thread!);
-    const moved = await store.update(follow.id, {
-      prompt: text,
-      threadKey: job.threadKey,
-      thread: JSON.stringify({ channel: state.channel, thread: state.thread, head: state.head }),
-    });
+    const moved = await store.update(follow.id, { prompt: text, threadKey: job.threadKey });
     this.#d.log.info("job.follow_up", {
       pylon: job.pylon,
       job: shortId(follow.id),

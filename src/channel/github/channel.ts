@@ -1,0 +1,212 @@
+/**
+ * The `github` channel: results go back where the event came from.
+ *
+ * - A commit status `pylon/<pylon>` on the event's commit (a pull request's head, a push's
+ *   `after`) follows the job: pending while it waits, is queued or runs, then success or failure.
+ * - When the job ends, its result is one comment on the pull request or issue, found again by a
+ *   hidden marker (`<!-- pylon:<pylon> -->`) and edited in place by every later run of that pylon
+ *   on it (new commits, follow-ups, retries), so a pull request never collects a pile of reviews.
+ *   Events without an issue (a `push`) get a comment on the commit instead.
+ * - Markdown passes through unchanged: GitHub renders it.
+ *
+ * Events that name no repository (a Sentry alert sent to a pylon that also reports to GitHub)
+ * are skipped, with one debug line per job.
+ *
+ * @module
+ */
+
+import { formatDuration } from "../../config/mod.ts";
+import { shortId } from "../../errors.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { Job } from "../../store/mod.ts";
+import type { JobReport, Reporter, ReportState } from "../channel.ts";
+import { GitHubApi, type StatusState } from "./api.ts";
+import { type GitHubTarget, githubTarget } from "./target.ts";
+
+/** Options of {@linkcode GitHubChannel}. */
+export interface GitHubChannelOptions {
+  token: string;
+  apiUrl: string;
+  log: Logger;
+  fetch?: typeof fetch | undefined;
+}
+
+/** Reports jobs to GitHub as commit statuses and one comment per issue or pull request. */
+export class GitHubChannel implements Reporter {
+  readonly kind = "github";
+  readonly key: string;
+  readonly #api: GitHubApi;
+  readonly #log: Logger;
+  /** Comment ids found or created, by `owner/repo#number|pylon`. */
+  readonly #comments = new Map<string, number>();
+  /** One report at a time per issue, so two jobs finishing together write one comment. */
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(options: GitHubChannelOptions) {
+    this.#api = new GitHubApi({
+      token: options.token,
+      apiUrl: options.apiUrl,
+      fetch: options.fetch,
+    });
+    this.#log = options.log;
+    // The token is part of the identity (two tokens are two channels) but never stored in clear.
+    this.key = `github:${options.apiUrl.replace(/\/+$/, "")}:${fingerprint(options.token)}`;
+  }
+
+  async report({ job }: JobReport, state: ReportState | undefined): Promise<ReportState> {
+    const target = githubTarget(job.payload);
+    if (!target) {
+      this.#log.debug("github.skipped", {
+        pylon: job.pylon,
+        job: shortId(job.id),
+        reason: "the event names no repository",
+      });
+      return { skipped: true };
+    }
+    const lockKey = `${target.owner}/${target.repo}#${target.number ?? target.sha}`;
+    const previous = this.#locks.get(lockKey) ?? Promise.resolve();
+    const run = previous.catch(() => {}).then(() => this.#report(job, target, { ...state }));
+    this.#locks.set(lockKey, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(lockKey) === run) this.#locks.delete(lockKey);
+    }
+  }
+
+  async #report(job: Job, target: GitHubTarget, state: ReportState): Promise<ReportState> {
+    if (typeof state.sha !== "string") {
+      const sha = target.sha ??
+        (target.isPull && target.number
+          ? await this.#api.pullHeadSha(target, target.number)
+          : undefined);
+      if (sha) state.sha = sha;
+    }
+    const sha = typeof state.sha === "string" ? state.sha : undefined;
+    const status = statusOf(job);
+    const comment = commentOf(job, sha);
+    if (comment && target.number) {
+      const url = await this.#upsertComment(job.pylon, target, target.number, comment);
+      state.comment_url = url;
+    }
+    if (sha) {
+      await this.#api.createStatus(target, sha, {
+        ...status,
+        context: `pylon/${job.pylon}`,
+        ...(typeof state.comment_url === "string" ? { target_url: state.comment_url } : {}),
+      });
+    }
+    if (comment && !target.number && sha && !state.comment_url) {
+      const posted = await this.#api.createCommitComment(target, sha, comment);
+      state.comment_url = posted.html_url;
+    }
+    return state;
+  }
+
+  /** Edits this pylon's comment on the issue, or posts it; returns its URL. */
+  async #upsertComment(
+    pylon: string,
+    target: GitHubTarget,
+    number: number,
+    body: string,
+  ): Promise<string> {
+    const key = `${target.owner}/${target.repo}#${number}|${pylon}`;
+    let id = this.#comments.get(key);
+    if (id === undefined) {
+      id = (await this.#api.findIssueComment(target, number, marker(pylon)))?.id;
+    }
+    if (id !== undefined) {
+      const updated = await this.#api.updateIssueComment(target, id, body);
+      if (updated) {
+        this.#comments.set(key, updated.id);
+        return updated.html_url;
+      }
+    }
+    const created = await this.#api.createIssueComment(target, number, body);
+    this.#comments.set(key, created.id);
+    return created.html_url;
+  }
+}
+
+/** The hidden line that identifies a pylon's comment. */
+export function marker(pylon: string): string {
+  return `<!-- pylon:${pylon} -->`;
+}
+
+/** The commit status a job's status shows as. */
+export function statusOf(job: Job): { state: StatusState; description: string } {
+  const took = job.startedAt && job.finishedAt
+    ? formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())
+    : undefined;
+  switch (job.status) {
+    case "awaiting_approval":
+      return {
+        state: "pending",
+        description: `Waiting for approval (pylon approve ${shortId(job.id)})`,
+      };
+    case "queued":
+      return { state: "pending", description: "Queued" };
+    case "running":
+      return { state: "pending", description: "The agent is working" };
+    case "completed":
+      return { state: "success", description: took ? `Done in ${took}` : "Done" };
+    case "failed":
+      return { state: "failure", description: `Failed: ${firstLine(job.error) ?? "no reason"}` };
+    case "timed_out":
+      return { state: "failure", description: took ? `Timed out after ${took}` : "Timed out" };
+    case "killed":
+      return { state: "error", description: "Stopped by a person" };
+    case "dismissed":
+      // Not run on purpose: it must not block a merge.
+      return { state: "success", description: "Dismissed; the agent did not run" };
+  }
+}
+
+/** The comment a finished job leaves; `undefined` while it is not finished (or was not run). */
+export function commentOf(job: Job, sha: string | undefined): string | undefined {
+  const on = sha ? ` on \`${sha.slice(0, 7)}\`` : "";
+  let text: string;
+  switch (job.status) {
+    case "completed":
+      text = job.result?.trim() || "_The agent returned no text._";
+      break;
+    case "failed":
+      text = `❌ **pylon \`${job.pylon}\` failed**${on}${
+        job.exitCode ? ` (exit code ${job.exitCode})` : ""
+      }.\n\n\`\`\`\n${(job.error ?? "no reason was recorded").replaceAll("```", "'''")}\n\`\`\``;
+      break;
+    case "timed_out":
+      text = `⏱️ **pylon \`${job.pylon}\` timed out**${on}: ${
+        job.error ?? "the agent ran past its timeout"
+      }.`;
+      break;
+    default:
+      return undefined;
+  }
+  return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha)}`;
+}
+
+function footer(job: Job, sha: string | undefined): string {
+  const parts = [`pylon · ${job.pylon}`, `job ${shortId(job.id)}`];
+  if (sha) parts.push(`commit ${sha.slice(0, 7)}`);
+  if (job.startedAt && job.finishedAt) {
+    parts.push(formatDuration(job.finishedAt.getTime() - job.startedAt.getTime()));
+  }
+  if (job.repeats > 1) parts.push(`event seen ${job.repeats}×`);
+  if (job.trigger === "follow-up") parts.push("follow-up");
+  return `<sub>${parts.join(" · ")}</sub>`;
+}
+
+function firstLine(text: string | null): string | undefined {
+  return text?.split("\n").find((l) => l.trim())?.trim();
+}
+
+/** A short, non-reversible tag of a token (FNV-1a), to tell two tokens apart in keys. */
+function fingerprint(token: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < token.length; i++) {
+    h ^= token.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
