@@ -35,7 +35,7 @@ export interface RepoRef {
 export interface GitHubComment {
   id: number;
   body: string;
-  html_url: string;
+  "html_url": string;
 }
 
 /** A commit status state. */
