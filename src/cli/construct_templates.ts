@@ -29,6 +29,10 @@ export interface ConstructAnswers {
   when?: string | undefined;
   /** `trigger.dedupe`: repeats of one alert count on one job. */
   dedupe?: string | undefined;
+  /** The comment above `dedupe`. */
+  dedupeNote?: string | undefined;
+  /** Lines placed first under `channel:` (its type and connection), with their comments. */
+  channelLines?: string[] | undefined;
   /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
   triggerNotes?: string[];
 }
@@ -63,6 +67,7 @@ export function templateAnswers(
         description: "Investigate Sentry error alerts",
         dedupe:
           "{{ with .body.data.issue }}{{ .id }}{{ else }}{{ .body.data.event.issue_id }}{{ end }}",
+        dedupeNote: "Repeats of one Sentry issue within the hour count on one job.",
         triggerNotes: [
           "Verify Sentry's signature: add SENTRY_CLIENT_SECRET=<client secret> to this",
           "pylon's .env file, then uncomment the next two lines.",
@@ -91,6 +96,18 @@ export function templateAnswers(
         when: '{{ and (eq (index .headers "x-github-event") "pull_request") ' +
           '(or (eq .body.action "opened") (eq .body.action "synchronize") (eq .body.action "reopened")) ' +
           "(not .body.pull_request.draft) }}",
+        dedupe:
+          "{{ .body.repository.full_name }}#{{ .body.number }}@{{ .body.pull_request.head.sha }}",
+        dedupeNote: "One run per commit of a pull request, however often GitHub sends it.",
+        channelLines: [
+          "# Results go back to the pull request: one comment, edited by every later run, and a",
+          `# pylon/${name} commit status. Add GITHUB_TOKEN=<a token that may write pull requests,`,
+          "# issues and commit statuses> to this pylon's .env. To be told in chat as well, list",
+          "# that channel too, e.g. type: [github, telegram].",
+          "type: [github]",
+          "github:",
+          '  token: "${GITHUB_TOKEN}"',
+        ],
         triggerNotes: [
           "Verify GitHub's signature: add GITHUB_WEBHOOK_SECRET=<secret> to this pylon's",
           ".env file, then uncomment the next two lines.",
@@ -156,7 +173,7 @@ export function renderPylonYaml(a: ConstructAnswers): string {
   if (a.trigger === "webhook") {
     out.push(`  # Events are POSTed to this path on the daemon's port.`, `  path: ${q(a.path!)}`);
     if (a.dedupe) {
-      out.push("  # Repeats of one Sentry issue within the hour count on one job.");
+      if (a.dedupeNote) out.push(`  # ${a.dedupeNote}`);
       out.push(`  dedupe: ${q(a.dedupe)}`);
     }
     if (a.when) {
@@ -180,12 +197,15 @@ export function renderPylonYaml(a: ConstructAnswers): string {
     if (a.ref) out.push(`  ref: ${q(a.ref)}`);
   }
   if (a.workspace === "local") out.push(`  path: ${q(a.localPath ?? "")}`);
-  const channel: string[] = [];
+  const channel: string[] = (a.channelLines ?? []).map((l) => `  ${l}`);
   if (a.topic) channel.push(`  topic: ${q(a.topic)}`);
   if (a.message) channel.push(...block("message", a.message));
   channel.push(`  # true: wait for Investigate/Ignore before the agent runs.`);
   channel.push(`  approval: ${a.approval}`);
-  out.push("", "# Uses defaults.channel from config.yaml unless a type is set here.", "channel:");
+  if (!a.channelLines) {
+    out.push("", "# Uses defaults.channel from config.yaml unless a type is set here.");
+  } else out.push("");
+  out.push("channel:");
   out.push(...channel);
   out.push("", "agent:");
   if (a.agentType) out.push(`  type: ${a.agentType}`);

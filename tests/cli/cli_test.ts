@@ -67,7 +67,7 @@ Deno.test("pylon version prints the version from deno.json", async () => {
 Deno.test("pylon construct --from writes a valid pylon and prints where", async (t) => {
   for (const template of ["sentry", "github-pr", "cron-audit", "blank"]) {
     await t.step(template, async () => {
-      await using ctx = await createTestContext();
+      await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
       const code = await cli(
         ctx,
         "construct",
@@ -236,8 +236,19 @@ Deno.test("pylon destroy asks first and removes the pylon's folder", async () =>
   assert.equal(await cli(ctx, "destroy", "other", "--yes"), 0);
 });
 
-Deno.test("pylon test --dry-run renders every templated field against the payload", async () => {
+Deno.test("pylon construct --from github-pr says the GitHub token is still missing", async () => {
   await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "construct", "pr", "--from", "github-pr"), 0);
+  assert.match(
+    ctx.stdout(),
+    /Before it can run, fix:\n.*channel\.github\.token: references \$\{GITHUB_TOKEN\} but it is not set; add GITHUB_TOKEN=<value> to .*pylons\/pr\/\.env/,
+  );
+  const yaml = await Deno.readTextFile(ctx.paths.pylonConfig("pr"));
+  assert.match(yaml, /^ {2}type: \[github\]$/m);
+});
+
+Deno.test("pylon test --dry-run renders every templated field against the payload", async () => {
+  await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
   await cli(ctx, "construct", "pr", "--from", "github-pr");
   const payload = JSON.stringify({
     number: 42,
@@ -293,7 +304,7 @@ Deno.test("pylon test --dry-run exits 1 naming the field and position of a templ
 });
 
 Deno.test("pylon test --dry-run says whether trigger.when accepts the payload and headers", async () => {
-  await using ctx = await createTestContext();
+  await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
   await cli(ctx, "construct", "pr", "--from", "github-pr");
   const payload = JSON.stringify({ action: "opened", number: 1, pull_request: { draft: false } });
   const run = async (...extra: string[]) => {
