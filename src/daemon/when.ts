@@ -1,7 +1,7 @@
 /**
- * `trigger.when`: a template over the event (`.body`, `.headers` with lower-case names) that
- * decides whether it becomes a job. Truthy: `true`, or any non-empty text that is not `false`
- * or `0`.
+ * The two templates over an event (`.body`, `.headers` with lower-case names) that decide what
+ * becomes of it: `trigger.when` (a job only when truthy: `true`, or any non-empty text that is
+ * not `false` or `0`) and `trigger.dedupe` (the key repeats are counted under).
  *
  * @module
  */
@@ -35,4 +35,21 @@ export function evaluateWhen(
     throw e;
   }
   return truthy(text) ? { run: true } : { run: false, rendered: text.trim() };
+}
+
+/**
+ * The rendered `trigger.dedupe` key of an event; empty (the event is not deduplicated) when the
+ * template renders nothing or cannot be rendered for this payload.
+ */
+export function renderDedupeKey(
+  template: string | undefined,
+  data: { body: unknown; headers: Record<string, string> },
+): string {
+  if (!template) return "";
+  try {
+    const key = renderTemplate("trigger.dedupe", template, data).trim();
+    return key === "<no value>" ? "" : key.slice(0, 500);
+  } catch {
+    return "";
+  }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createStoreRegistry } from "../../src/store/mod.ts";
 import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
 
 const COMMAND_NAMES = [
@@ -318,4 +319,56 @@ Deno.test("pylon test --dry-run says whether trigger.when accepts the payload an
   assert.equal(await run("--header", "X-GitHub-Event: pull_request"), "accepted");
   assert.match(await run("--header", "X-GitHub-Event: push"), /^ignored/);
   assert.equal(await cli(ctx, "test", "pr", "--dry-run", "--header", "nonsense"), 2);
+});
+
+Deno.test("pylon test --dry-run says when an event would count on an existing job (trigger.dedupe)", async () => {
+  await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
+  await cli(ctx, "construct", "pr", "--from", "github-pr");
+  const event = (sha: string) =>
+    JSON.stringify({
+      action: "synchronize",
+      number: 7,
+      pull_request: { draft: false, head: { sha } },
+      repository: { full_name: "octo-org/octo-repo" },
+    });
+  const outcome = async (payload: string) => {
+    const before = ctx.stdout().length;
+    const code = await cli(
+      ctx,
+      "test",
+      "pr",
+      "--payload",
+      payload,
+      "--dry-run",
+      "--json",
+      "--header",
+      "X-GitHub-Event: pull_request",
+    );
+    assert.equal(code, 0, ctx.stderr());
+    return JSON.parse(ctx.stdout().slice(before));
+  };
+  const first = await outcome(event("aaa111"));
+  assert.equal(first.dedupe_key, "octo-org/octo-repo#7@aaa111");
+  assert.match(first.outcome, /^accepted/);
+
+  await using stores = createStoreRegistry(ctx.paths);
+  const store = await stores.open("pr");
+  const id = crypto.randomUUID();
+  await store.insert({
+    id,
+    pylon: "pr",
+    status: "queued",
+    trigger: "webhook",
+    payload: {},
+    headers: {},
+  });
+  await store.transition(id, "queued", "running");
+  await store.update(id, { dedupeKey: "octo-org/octo-repo#7@aaa111" });
+  await store.incrementRepeats(id);
+  const again = await outcome(event("aaa111"));
+  assert.match(
+    again.outcome,
+    new RegExp(`^deduplicated: counted on job ${id.slice(0, 8)} \\(running, seen 2×\\)`),
+  );
+  assert.match((await outcome(event("bbb222"))).outcome, /^accepted/, "a new commit is a new run");
 });

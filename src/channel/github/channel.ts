@@ -183,8 +183,16 @@ export function commentOf(job: Job, sha: string | undefined): string | undefined
     default:
       return undefined;
   }
+  if (text.length > MAX_TEXT) {
+    text = text.slice(0, MAX_TEXT) +
+      `\n\n_(cut at ${MAX_TEXT} characters: GitHub refuses longer comments; the whole text is ` +
+      `in \`pylon jobs --json\`)_`;
+  }
   return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha)}`;
 }
+
+/** Room for a result in a comment: GitHub refuses bodies over 65,536 characters. */
+const MAX_TEXT = 60_000;
 
 function footer(job: Job, sha: string | undefined): string {
   const parts = [`pylon · ${job.pylon}`, `job ${shortId(job.id)}`];

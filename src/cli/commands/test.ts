@@ -12,7 +12,10 @@ import { renderTemplate } from "../../template/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { loadNamedPylon } from "../shared.ts";
 import { sendToDaemon } from "./test_send.ts";
-import { evaluateWhen } from "../../daemon/when.ts";
+import { evaluateWhen, renderDedupeKey } from "../../daemon/when.ts";
+import { parseDuration } from "../../config/mod.ts";
+import { createStoreRegistry } from "../../store/mod.ts";
+import { shortId } from "../../errors.ts";
 
 export const testCommand: Command = {
   name: "test",
@@ -23,8 +26,10 @@ export const testCommand: Command = {
 asks the daemon to run it now. Exits 1 when the daemon answers with an error.
 
 With --dry-run: renders agent.prompt, channel.topic, channel.message, workspace.repo and
-workspace.ref the way a job would, without a daemon. A template error exits 1 and names the
-field, line and column.
+workspace.ref the way a job would, without a daemon, and says what the daemon would do with the
+event: accept it, ignore it (trigger.when), or count it on an existing job (trigger.dedupe,
+looked up in the pylon's job database). A template error exits 1 and names the field, line and
+column.
 
 Without --payload, a small sample payload is used.`,
   options: {
@@ -66,6 +71,7 @@ Without --payload, a small sample payload is used.`,
       : "error" in verdict
       ? `refused with 422: ${verdict.error}`
       : "ignored (trigger.when is false for this payload)";
+    const outcome = verdict.run ? await dedupeOutcome(ctx, pylon.config, data) : undefined;
     const fields = {
       prompt: resolved.agent.prompt,
       topic: resolved.channel.topic,
@@ -97,14 +103,50 @@ Without --payload, a small sample payload is used.`,
       }
     }
     if (args.values.json) {
-      ctx.io.out(JSON.stringify({ pylon: name, when: whenText, ...rendered }, null, 2) + "\n");
+      ctx.io.out(
+        JSON.stringify(
+          {
+            pylon: name,
+            outcome: outcome?.text ?? whenText,
+            when: whenText,
+            dedupe_key: outcome?.key ?? null,
+            ...rendered,
+          },
+          null,
+          2,
+        ) + "\n",
+      );
       return 0;
     }
     printHuman(ctx, name, resolved.config.trigger.type, rendered);
     if (pylon.config.trigger.when) ctx.io.out(`When: ${whenText}\n`);
+    if (outcome?.key) ctx.io.out(`Dedupe key: ${outcome.key}\n`);
+    ctx.io.out(`Outcome: ${outcome?.text ?? whenText}\n`);
     return 0;
   },
 };
+
+/** What `trigger.dedupe` would do with an accepted event, from the pylon's job database. */
+async function dedupeOutcome(
+  ctx: CommandContext,
+  config: { name: string; trigger: { dedupe?: string | undefined; dedupe_window: string } },
+  data: { body: unknown; headers: Record<string, string> },
+): Promise<{ key: string | null; text: string }> {
+  const key = renderDedupeKey(config.trigger.dedupe, data);
+  if (!key) return { key: null, text: "accepted" };
+  const windowMs = parseDuration(config.trigger.dedupe_window) ?? 3_600_000;
+  await using stores = createStoreRegistry(ctx.paths, { clock: ctx.clock });
+  const store = await stores.open(config.name);
+  const since = new Date(ctx.clock.now().getTime() - windowMs);
+  const same = await store.findDedupe(key, since);
+  if (!same) return { key, text: "accepted (no job has this dedupe key)" };
+  return {
+    key,
+    text:
+      `deduplicated: counted on job ${shortId(same.id)} (${same.status}, seen ${same.repeats}×), ` +
+      `which has the same dedupe key within ${config.trigger.dedupe_window}`,
+  };
+}
 
 function printHuman(
   ctx: CommandContext,

@@ -1,0 +1,226 @@
+/**
+ * The pull-request reviewer as users set it up (`pylon construct --from github-pr`), fed a
+ * real-shaped stream of GitHub events for one pull request, reporting to a fake GitHub REST API
+ * and a chat channel at once: only opened and new commits run, repeats count on their job,
+ * the pull request gets one comment that every run edits, and each commit gets its status.
+ */
+
+import assert from "node:assert/strict";
+import { renderPylonYaml, templateAnswers } from "../../src/cli/construct_templates.ts";
+import { createScriptedRunner } from "../fakes/runner_fake.ts";
+import { FakeChannel } from "../fakes/channel_fake.ts";
+import { startFakeGitHub } from "../fakes/github_server.ts";
+import {
+  githubHeaders,
+  OWNER,
+  PR_NUMBER,
+  prEvent,
+  pushEvent,
+  REPO,
+} from "../fixtures/github/mod.ts";
+import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+
+const SHA = {
+  a: "a".repeat(40),
+  b: "b".repeat(40),
+  c: "c".repeat(40),
+  d: "d".repeat(40),
+};
+
+/** The github-pr template, pointed at the fake GitHub and also reporting to a chat channel. */
+function reviewerYaml(apiUrl: string): string {
+  const yaml = renderPylonYaml(
+    templateAnswers("github-pr", "review", "2026-11-24T00:00:00Z", { timezone: "UTC" }),
+  );
+  const withUrl = yaml.replace(
+    '    token: "${GITHUB_TOKEN}"\n',
+    `    token: "\${GITHUB_TOKEN}"\n    api_url: ${apiUrl}\n  telegram:\n    bot_token: t\n`,
+  ).replace("  type: [github]\n", "  type: [github, telegram]\n");
+  assert.notEqual(withUrl, yaml, "the template still has the github channel block");
+  return withUrl;
+}
+
+Deno.test("a pull request's event stream gives one run per commit, one edited comment and its statuses", async () => {
+  await using github = startFakeGitHub({ token: "ghp_test" });
+  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
+  await writeHome(root, {
+    "pylons/review/pylon.yaml": reviewerYaml(github.url),
+    "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
+  });
+  const chat = new FakeChannel();
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, {
+    runner,
+    channelFactories: { telegram: () => chat },
+    notifyRetryMs: [50],
+  });
+  const send = async (event: string, body: unknown, delivery = crypto.randomUUID()) => {
+    const res = await fetch(`${d.url}/review`, {
+      method: "POST",
+      headers: githubHeaders(event, delivery),
+      body: JSON.stringify(body),
+    });
+    return { ...(await res.json()), code: res.status };
+  };
+  /** The job's result reached both the chat and GitHub (its commit's status is final). */
+  const finished = (id: string, sha: string) =>
+    eventually(() =>
+      Promise.resolve(
+        chat.messages.some((m) => m.text.includes(`done ${id.slice(0, 8)}`)) &&
+            github.statuses(OWNER, REPO, sha).at(-1)?.state === "success" || undefined,
+      )
+    );
+  try {
+    const opened = await send("pull_request", prEvent("opened", { headSha: SHA.a }));
+    assert.equal(opened.code, 202);
+    await finished(opened.job_id, SHA.a);
+
+    const labeled = await send(
+      "pull_request",
+      prEvent("labeled", { headSha: SHA.a, label: "bug" }),
+    );
+    assert.deepEqual([labeled.code, labeled.status, labeled.job_id], [200, "ignored", undefined]);
+
+    const syncs: [string, string][] = [];
+    for (const sha of [SHA.b, SHA.c, SHA.d]) {
+      const delivery = crypto.randomUUID();
+      const sync = await send("pull_request", prEvent("synchronize", { headSha: sha }), delivery);
+      assert.equal(sync.code, 202);
+      // GitHub redelivers (same delivery id), and sometimes sends the same push twice.
+      const redelivered = await send(
+        "pull_request",
+        prEvent("synchronize", { headSha: sha }),
+        delivery,
+      );
+      assert.deepEqual([redelivered.code, redelivered.job_id], [200, sync.job_id]);
+      const again = await send("pull_request", prEvent("synchronize", { headSha: sha }));
+      assert.deepEqual([again.code, again.job_id, again.repeats], [200, sync.job_id, 2]);
+      syncs.push([sync.job_id, sha]);
+    }
+    for (const [id, sha] of syncs) await finished(id, sha);
+
+    const closed = await send("pull_request", prEvent("closed", { headSha: SHA.d }));
+    assert.equal(closed.code, 200);
+    assert.equal(closed.job_id, undefined);
+    const drafted = await send("pull_request", prEvent("opened", { headSha: SHA.a, draft: true }));
+    assert.deepEqual([drafted.code, drafted.status], [200, "ignored"], "drafts are not reviewed");
+
+    assert.equal(runner.ran.length, 4, "opened and three new commits ran; nothing else");
+
+    const comments = github.comments(OWNER, REPO, PR_NUMBER);
+    assert.equal(comments.length, 1, "one comment, edited by every run");
+    const body = comments[0]!.body;
+    assert.match(body, /^<!-- pylon:review -->\n/);
+    assert.ok(
+      syncs.some(([id]) => body.includes(`done ${id.slice(0, 8)}`)),
+      `the comment shows the latest runs' result: ${body}`,
+    );
+    assert.match(body, /<sub>pylon · review · job [0-9a-f]{8} · commit [0-9a-f]{7}/);
+
+    for (const sha of Object.values(SHA)) {
+      const statuses = github.statuses(OWNER, REPO, sha).filter((s) =>
+        s.context === "pylon/review"
+      );
+      const states = statuses.map((s) => s.state);
+      assert.equal(states[0], "pending", `${sha.slice(0, 7)}: ${states}`);
+      assert.equal(states.at(-1), "success", `${sha.slice(0, 7)}: ${states}`);
+      assert.ok(states.slice(0, -1).every((s) => s === "pending"));
+      assert.equal(
+        statuses.at(-1)!.target_url,
+        comments[0]!.html_url,
+        "the status links the comment",
+      );
+    }
+
+    // The chat channel got the same jobs, each in its own thread.
+    assert.equal(chat.threads.length, 4);
+    for (const [id] of syncs) {
+      const res = await fetch(`${d.url}/api/jobs/${id}`, {
+        headers: { authorization: `Bearer ${d.token}` },
+      });
+      assert.equal((await res.json()).repeats, 2, "the repeated push counted on its job");
+    }
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("the github channel retries a GitHub outage without repeating what already reached the chat", async () => {
+  await using github = startFakeGitHub({ token: "ghp_test" });
+  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
+  await writeHome(root, {
+    "pylons/review/pylon.yaml": reviewerYaml(github.url),
+    "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
+  });
+  const chat = new FakeChannel();
+  const d = await startTestDaemon(root, {
+    runner: createScriptedRunner(),
+    channelFactories: { telegram: () => chat },
+    notifyRetryMs: [30],
+  });
+  try {
+    github.failNext(3, 502);
+    const res = await fetch(`${d.url}/review`, {
+      method: "POST",
+      headers: githubHeaders("pull_request"),
+      body: JSON.stringify(prEvent("opened", { headSha: SHA.a })),
+    });
+    const { job_id } = await res.json();
+    await eventually(() =>
+      Promise.resolve(github.comments(OWNER, REPO, PR_NUMBER).length === 1 || undefined)
+    );
+    await eventually(() =>
+      Promise.resolve(
+        github.statuses(OWNER, REPO, SHA.a).at(-1)?.state === "success" || undefined,
+      )
+    );
+    assert.ok(d.logs.some((l) => /event=channel\.post_failed.*channel=github/.test(l)));
+    const done = chat.messages.filter((m) => m.text.includes(`done ${job_id.slice(0, 8)}`));
+    assert.equal(done.length, 1, "the chat result was posted once, not once per GitHub retry");
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("a push event gets its result as a commit comment and a status on the pushed commit", async () => {
+  await using github = startFakeGitHub({ token: "ghp_test" });
+  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
+  await writeHome(root, {
+    "pylons/pushes/pylon.yaml": [
+      "name: pushes",
+      "trigger:",
+      "  type: webhook",
+      "  path: /pushes",
+      "channel:",
+      "  type: github",
+      "  github:",
+      "    token: ghp_test",
+      `    api_url: ${github.url}`,
+      "agent:",
+      "  prompt: check {{ .body.after }}",
+    ].join("\n") + "\n",
+  });
+  const d = await startTestDaemon(root, { runner: createScriptedRunner() });
+  try {
+    const res = await fetch(`${d.url}/pushes`, {
+      method: "POST",
+      headers: githubHeaders("push"),
+      body: JSON.stringify(pushEvent({ ref: "refs/heads/main", after: SHA.c })),
+    });
+    const { job_id } = await res.json();
+    await eventually(() =>
+      Promise.resolve(github.statuses(OWNER, REPO, SHA.c).at(-1)?.state === "success" || undefined)
+    );
+    const [comment] = await eventually(() =>
+      Promise.resolve(
+        github.commitComments(OWNER, REPO, SHA.c).length
+          ? github.commitComments(OWNER, REPO, SHA.c)
+          : undefined,
+      )
+    );
+    assert.match(comment!.body, new RegExp(`done ${job_id.slice(0, 8)}`));
+    assert.equal(github.statuses(OWNER, REPO, SHA.c).at(-1)!.context, "pylon/pushes");
+  } finally {
+    await d.stop();
+  }
+});
