@@ -242,3 +242,53 @@ Deno.test("resolvePylon() takes the pylon first, then config.yaml defaults, then
   assert.equal(audit.agent.timeoutMs, 30 * 60_000);
   assert.equal(audit.channel.approval, false, "cron pylons never wait for approval");
 });
+
+Deno.test("channel.type lists several channels; each needs its settings, from the pylon or config.yaml", async () => {
+  await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_x" } });
+  await Deno.writeTextFile(
+    ctx.paths.globalConfig,
+    "defaults:\n  channel:\n    type: telegram\n    telegram:\n      bot_token: t\n",
+  );
+  const pylon = (channel: string) =>
+    `name: both\ntrigger:\n  type: webhook\n  path: /both\nchannel:\n${channel}agent:\n  prompt: p\n`;
+  await writePylon(
+    ctx,
+    "both",
+    pylon('  type: [github, telegram]\n  github:\n    token: "${GITHUB_TOKEN}"\n'),
+  );
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  const loaded = await loadPylon(ctx.paths, "both", global);
+  const resolved = resolvePylon(loaded.config, global.config, {
+    env: ctx.env,
+    systemTimezone: "UTC",
+  });
+  assert.deepEqual(resolved.channel.types, ["github", "telegram"]);
+  assert.equal(resolved.channel.type, "github");
+  assert.equal(resolved.channel.github?.token, "ghp_x");
+  assert.equal(resolved.channel.github?.api_url, "https://api.github.com");
+  assert.equal(
+    resolved.channel.telegram?.bot_token,
+    "t",
+    "telegram settings come from config.yaml",
+  );
+
+  await writePylon(ctx, "both", pylon("  type: [github, slack]\n"));
+  const missing = await loadError(() => loadPylon(ctx.paths, "both", global));
+  const text = missing.issues.map((i) => `${i.keyPath}: ${i.message}`).join("\n");
+  assert.match(
+    text,
+    /channel\.github\.token: is required for a github channel, e\.g\. token: "\$\{GITHUB_TOKEN\}"/,
+  );
+  assert.match(text, /channel\.slack\.bot_token: is required for a slack channel/);
+
+  await writePylon(ctx, "both", pylon("  type: [github, github]\n"));
+  const twice = await loadError(() => loadPylon(ctx.paths, "both", global));
+  assert.match(twice.message, /channel\.type: names a channel twice/);
+
+  await writePylon(ctx, "both", pylon("  type: [stdout]\n  github:\n    token: x\n"));
+  const stray = await loadError(() => loadPylon(ctx.paths, "both", global));
+  assert.match(
+    stray.message,
+    /channel\.github: is set but the channel type is stdout; remove it or add github to type/,
+  );
+});
