@@ -24,6 +24,15 @@ export interface Check {
   detail: string;
   /** How to fix it; set on every FAIL and WARN. */
   hint?: string | undefined;
+  /** What `pylon doctor --fix` may do about it (only safe, local changes). */
+  fix?: Fix | undefined;
+}
+
+/** A safe repair `pylon doctor --fix` applies: local files and image builds, never services. */
+export interface Fix {
+  /** What it does, e.g. `chmod 600 ~/.pylon/.env`. */
+  description: string;
+  run(): Promise<void>;
 }
 
 /** The `fetch` the probes use; tests pass a fake so no test needs the internet. */
@@ -93,9 +102,62 @@ export async function envFileCheck(
       status: "WARN",
       detail: `${shown} is readable by group/others (mode ${perms})`,
       hint: `it holds secrets: chmod 600 ${shown}`,
+      fix: { description: `chmod 600 ${shown}`, run: () => Deno.chmod(path, 0o600) },
     };
   }
   return { section, label, status: "ok", detail: `${shown}${perms ? ` (mode ${perms})` : ""}` };
+}
+
+/**
+ * The pylon home: a writable folder. A missing one is a WARN whose `--fix` creates it (mode 700)
+ * with its `pylons/`, `jobs/` and `repos/` folders; those are otherwise made on first use.
+ */
+export async function homeCheck(
+  paths: { root: string; pylonsDir: string; jobsDir: string; reposDir: string },
+  home: string | undefined,
+): Promise<Check> {
+  const base = { section: "Config", label: "Home" };
+  const shown = displayPath(paths.root, home);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(paths.root);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    const dirs = [paths.root, paths.pylonsDir, paths.jobsDir, paths.reposDir];
+    return {
+      ...base,
+      status: "WARN",
+      detail: `${shown} does not exist yet`,
+      hint: "run `pylon setup`, or `pylon doctor --fix` to create it",
+      fix: {
+        description: `mkdir -m 700 ${dirs.map((d) => displayPath(d, home)).join(" ")}`,
+        async run() {
+          for (const dir of dirs) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+        },
+      },
+    };
+  }
+  if (!info.isDirectory) {
+    return {
+      ...base,
+      status: "FAIL",
+      detail: `${shown} is not a folder`,
+      hint: "move the file away, or point PYLON_HOME at a folder",
+    };
+  }
+  const probe = `${paths.root}/.doctor-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeTextFile(probe, "", { createNew: true });
+    await Deno.remove(probe);
+  } catch (e) {
+    return {
+      ...base,
+      status: "FAIL",
+      detail: `${shown} is not writable: ${e instanceof Error ? e.message : String(e)}`,
+      hint: `give this user the folder: chown -R "$(id -un)" ${shown}`,
+    };
+  }
+  return { ...base, status: "ok", detail: `${shown} writable` };
 }
 
 /** One row per `docker.ca_certificates` entry: the file exists and is a PEM certificate. */
@@ -197,8 +259,7 @@ function formatInZone(date: Date, timeZone: string): string {
 
 /** The channel's type and whether its required settings are present (no API calls). */
 export function channelCheck(pylon: ResolvedPylon): Check {
-  // TODO: live token checks (Telegram getMe/getChat, Slack auth.test) come with `pylon setup`;
-  // doctor only checks that the settings are present, so it needs no network.
+  // Presence only; the live API checks are in doctor_channels.ts (one per token, not per pylon).
   const ch = pylon.channel;
   const label = `${pylon.name} channel`;
   const missing: string[] = [];
@@ -235,6 +296,8 @@ export interface WebhookCheckOptions {
   daemonRunning: boolean;
   /** Probe timeout in ms. @default {5000} */
   timeoutMs?: number;
+  /** `false` (`--offline`): no probe, a `--` row. @default {true} */
+  probe?: boolean;
 }
 
 /**
@@ -251,6 +314,9 @@ export async function webhookCheck(
   const isPublic = pylon.config.trigger.public_url !== undefined ||
     global.server.public_url !== undefined;
   if (!isPublic) return { section: "", label, status: "ok", detail: `${url} (no public_url)` };
+  if (opts.probe === false) {
+    return { section: "", label, status: "--", detail: `${url} not probed (--offline)` };
+  }
   const hint = `route ${url} to this host's port ${global.server.port} ` +
     "(reverse proxy, tunnel), and check server.public_url / trigger.public_url";
   let res: Response;

@@ -3,6 +3,7 @@ import { collectChecks, doctorCommand, runDoctor } from "../../src/cli/commands/
 import type { Check, FetchFn } from "../../src/cli/doctor_checks.ts";
 import type { DockerClient } from "../../src/docker/mod.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
+import { startFakeTelegram } from "../fakes/telegram_server.ts";
 
 const WEBHOOK = `name: hook
 trigger:
@@ -111,7 +112,10 @@ Deno.test("doctor warns about a group-readable .env with the chmod to run", asyn
   assert.match(c.detail, /readable by group\/others \(mode 640\)/);
   assert.equal(c.hint, `it holds secrets: chmod 600 ${ctx.paths.globalEnv}`);
   assert.equal(await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline } }), 0);
-  assert.match(ctx.stdout(), /\nAll checks passed\. \(1 warning\)\n$/);
+  assert.match(
+    ctx.stdout(),
+    /\nAll checks passed\. \(1 warning\)\n`pylon doctor --fix` can do this for you: chmod 600 .*\/\.env\n$/,
+  );
 });
 
 Deno.test("doctor fails on a missing CA certificate file", async () => {
@@ -189,7 +193,14 @@ Deno.test("doctor --json prints checks, problems and warnings", async () => {
   assert.equal(report.problems, 1);
   assert.equal(report.warnings, 0);
   for (const c of report.checks) {
-    assert.deepEqual(Object.keys(c).sort(), ["detail", "hint", "label", "section", "status"]);
+    assert.deepEqual(Object.keys(c).sort(), [
+      "detail",
+      "fixable",
+      "hint",
+      "label",
+      "section",
+      "status",
+    ]);
   }
   const bad = report.checks.find((c: Check) => c.label === "bad");
   assert.equal(bad.section, "Pylons (1)");
@@ -227,13 +238,15 @@ Deno.test({
 
 Deno.test("doctor checks a telegram channel's settings without printing the token", async () => {
   await using ctx = await healthyHome();
+  await using tg = startFakeTelegram({ token: "sekret-123:abc" });
   await Deno.writeTextFile(ctx.paths.globalEnv, "TG_TOKEN=sekret-123:abc\n", { mode: 0o600 });
   await writePylon(
     ctx,
     "hook",
-    WEBHOOK + 'channel:\n  type: telegram\n  telegram:\n    bot_token: "${TG_TOKEN}"\n',
+    WEBHOOK + 'channel:\n  type: telegram\n  telegram:\n    bot_token: "${TG_TOKEN}"\n' +
+      `    api_url: ${tg.url}\n`,
   );
-  assert.equal(await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline } }), 0);
+  assert.equal(await runDoctor(ctx, { deps: { docker: fakeDocker, fetch } }), 0);
   assert.match(
     ctx.stdout(),
     /hook channel \.+ ok {4}telegram, chat detected from the first message/,

@@ -16,6 +16,7 @@ import {
 } from "../../src/cli/commands/upgrade.ts";
 import { PylonError } from "../../src/errors.ts";
 import { VERSION } from "../../src/version.ts";
+import { programRunner } from "../../src/cli/systemd.ts";
 import { createTestContext } from "../_helpers/cli.ts";
 
 const OLD = "#!/bin/sh\necho 'pylon 0.0.1'\n";
@@ -101,8 +102,12 @@ async function release(body: string, digestOf = body): Promise<Record<string, st
   };
 }
 
-async function upgrade(f: Fixture, ...argv: string[]) {
-  const ctx = await createTestContext();
+function upgrade(f: Fixture, ...argv: string[]) {
+  return upgradeIn(f, {}, ...argv);
+}
+
+async function upgradeIn(f: Fixture, env: Record<string, string>, ...argv: string[]) {
+  const ctx = await createTestContext({ env });
   const cmd = createUpgradeCommand(f.deps);
   let code: number;
   let error: PylonError | undefined;
@@ -243,4 +248,79 @@ Deno.test("a missing download is a clear error", async () => {
   const r = await upgrade(f);
   assert.match(r.error!.message, /Cannot download .*checksums\.txt|HTTP 404/);
   assert.equal(await Deno.readTextFile(f.binary), OLD);
+});
+
+/**
+ * A `systemctl` script first on PATH that logs its arguments; `is-active` succeeds only for
+ * the manager named by `activeFor` (`--user -M alice@`, `--user` or `system`).
+ */
+async function fakeSystemctl(activeFor: string) {
+  const dir = await Deno.makeTempDir({ prefix: "pylon-systemctl-" });
+  const log = join(dir, "calls");
+  const active = activeFor === "system"
+    ? `case "$1" in --user) exit 3 ;; esac; exit 0`
+    : `case "$*" in "${activeFor} is-active"*) exit 0 ;; esac; exit 3`;
+  await Deno.writeTextFile(
+    join(dir, "systemctl"),
+    `#!/bin/sh\necho "$*" >> ${log}\ncase "$*" in *is-active*) ${active} ;; esac\nexit 0\n`,
+    { mode: 0o755 },
+  );
+  const run = programRunner({ PATH: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` });
+  return {
+    /** `f`'s deps with this systemctl and the given uid. */
+    deps(f: Fixture, uid: number): Fixture {
+      const deps: UpgradeDeps = {
+        ...f.deps,
+        uid: () => uid,
+        run: (cmd, args) => cmd === "systemctl" ? run(cmd, args) : f.deps.run(cmd, args),
+      };
+      return { ...f, deps };
+    },
+    async calls(): Promise<string[]> {
+      return (await Deno.readTextFile(log).catch(() => "")).split("\n").filter((l) => l);
+    },
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("sudo pylon upgrade restarts the invoking user's user unit", async () => {
+  await using f = await fixture(await release(script("9.9.9")));
+  await using sc = await fakeSystemctl("--user -M alice@");
+  const r = await upgradeIn(sc.deps(f, 0), { SUDO_USER: "alice", SUDO_UID: "1000" });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /Restarting the daemon: systemctl --user -M alice@ restart pylon\n/);
+  assert.match(r.out, /Daemon restarted/);
+  assert.deepEqual(await sc.calls(), [
+    "--user -M alice@ is-active --quiet pylon",
+    "--user -M alice@ restart pylon",
+  ]);
+});
+
+Deno.test("sudo pylon upgrade restarts a system unit when the user has none", async () => {
+  await using f = await fixture(await release(script("9.9.9")));
+  await using sc = await fakeSystemctl("system");
+  const r = await upgradeIn(sc.deps(f, 0), { SUDO_USER: "alice" });
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(await sc.calls(), [
+    "--user -M alice@ is-active --quiet pylon",
+    "is-active --quiet pylon",
+    "restart pylon",
+  ]);
+});
+
+Deno.test("sudo pylon upgrade without any active unit says what to do", async () => {
+  await using f = await fixture(await release(script("9.9.9")));
+  await using sc = await fakeSystemctl("--user -M bob@");
+  const r = await upgradeIn(sc.deps(f, 0), { SUDO_USER: "alice" });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /No active pylon unit found for alice or the system/);
+  assert.ok(!(await sc.calls()).some((c) => c.includes("restart")));
+});
+
+Deno.test("a stale SUDO_USER in a non-root process is ignored", async () => {
+  await using f = await fixture(await release(script("9.9.9")));
+  await using sc = await fakeSystemctl("--user");
+  const r = await upgradeIn(sc.deps(f, 1000), { SUDO_USER: "alice" });
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(await sc.calls(), ["--user is-active --quiet pylon", "--user restart pylon"]);
 });

@@ -87,6 +87,7 @@ export class FakeSlack {
   #sockets = new Map<WebSocket, Promise<void>>();
   #tickets = new Set<string>();
   #failures = new Map<string, Failure[]>();
+  #channels = new Map<string, { name: string; isMember: boolean }>();
   #pending = new Map<string, Pending>();
   #queue: string[] = [];
   #ackTimeoutMs: number;
@@ -124,6 +125,14 @@ export class FakeSlack {
   /** The message with this ts. */
   message(ts: string): FakeMessage | undefined {
     return this.messages.find((m) => m.ts === ts);
+  }
+
+  /**
+   * Declares a channel for `conversations.info` (its name and whether the bot is a member);
+   * channels not declared answer as before: any well-formed ID, the bot a member.
+   */
+  addChannel(id: string, opts: { name?: string; isMember?: boolean } = {}): void {
+    this.#channels.set(id, { name: opts.name ?? "pylon-test", isMember: opts.isMember ?? true });
   }
 
   /** The next call of `method` fails this way (queue several by calling again). */
@@ -347,9 +356,17 @@ export class FakeSlack {
         const port = this.#server.addr.port;
         return { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${ticket}&app_id=${APP}` };
       }
-      case "conversations.info":
+      case "conversations.info": {
+        const known = this.#channels.get(channel);
+        if (known) {
+          return {
+            ok: true,
+            channel: { id: channel, name: known.name, "is_member": known.isMember },
+          };
+        }
         if (!/^[CGD][A-Z0-9]+$/.test(channel)) return { ok: false, error: "channel_not_found" };
         return { ok: true, channel: { id: channel, name: "pylon-test", "is_member": true } };
+      }
       case "chat.postMessage": {
         if (!/^[CGD][A-Z0-9]+$/.test(channel)) return { ok: false, error: "channel_not_found" };
         const invalid = checkContent(p);

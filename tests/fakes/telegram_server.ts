@@ -21,6 +21,13 @@ export interface FakeChatOptions {
   type?: TgChat["type"];
   title?: string;
   isForum?: boolean;
+  /**
+   * The bot's membership (`getChatMember`); `left`/`kicked` make `getChat` answer 403.
+   * @default "administrator" in forums (with Manage Topics), else "member"
+   */
+  botStatus?: "creator" | "administrator" | "member" | "left" | "kicked";
+  /** An administrator bot's Manage Topics right. @default true */
+  botCanManageTopics?: boolean;
 }
 
 /** A message stored by the fake (the bot's and the people's). */
@@ -218,7 +225,12 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
   const notify = () => {
     for (const w of [...watchers]) w();
   };
+  const membership = new Map<number, { status: string; canManageTopics: boolean }>();
   const addChat = (c: FakeChatOptions) => {
+    membership.set(c.id, {
+      status: c.botStatus ?? (c.isForum ? "administrator" : "member"),
+      canManageTopics: c.botCanManageTopics ?? true,
+    });
     chats.set(c.id, {
       id: c.id,
       type: c.type ?? (c.id > 0 ? "private" : "supergroup"),
@@ -332,8 +344,36 @@ export function startFakeTelegram(options: FakeTelegramOptions = {}): FakeTelegr
         return bot;
       case "getUpdates":
         return getUpdates(p);
-      case "getChat":
-        return chatOf(p.chat_id);
+      case "getChat": {
+        const chat = chatOf(p.chat_id);
+        const status = membership.get(chat.id)?.status;
+        if (status === "left" || status === "kicked") {
+          throw new BadRequest(
+            403,
+            chat.type === "private"
+              ? "Forbidden: bot was blocked by the user"
+              : `Forbidden: bot was kicked from the ${chat.type} chat`,
+          );
+        }
+        return chat;
+      }
+      case "getChatMember": {
+        const chat = chatOf(p.chat_id);
+        if (Number(p.user_id) !== bot.id) {
+          return {
+            status: "member",
+            user: { id: Number(p.user_id), is_bot: false, first_name: "?" },
+          };
+        }
+        const m = membership.get(chat.id) ?? { status: "member", canManageTopics: false };
+        return {
+          status: m.status,
+          user: bot,
+          ...(m.status === "administrator"
+            ? { can_manage_topics: m.canManageTopics, can_be_edited: false }
+            : {}),
+        };
+      }
       case "setMyCommands":
       case "deleteWebhook":
         return true;

@@ -1,10 +1,12 @@
 /**
- * `pylon doctor [--json]`: checks config, Docker, the daemon, every pylon and agent auth, and
- * prints one `ok/FAIL/WARN/--` line per check with a fix under each problem. Exits 1 when any
- * check FAILs (the Go reference always exited 0).
+ * `pylon doctor [--json] [--fix] [--offline]`: checks config, Docker, the daemon and its systemd
+ * unit, every pylon, the chat tokens and chats (live API calls), git access of git-clone
+ * workspaces and agent auth, and prints one `ok/FAIL/WARN/--` line per check with a fix under
+ * each problem. Exits 1 when any check FAILs (the Go reference always exited 0).
  *
- * Telegram and Slack tokens are only checked for presence; live checks (getMe, auth.test) come
- * with `pylon setup` (TODO), so doctor talks to no chat API.
+ * `--fix` applies only safe, local repairs (create the home folder, chmod 600 `.env` files,
+ * build missing agent images), says what it did, then checks again; installing or starting the
+ * service is left to the user. It is a flag, not a prompt, so scripts and terminals behave alike.
  *
  * @module
  */
@@ -23,8 +25,16 @@ import { systemTimezone } from "../../cron/mod.ts";
 import { createDockerClient, type DockerClient, HINT_NOT_RUNNING } from "../../docker/mod.ts";
 import { readPidFile } from "../../daemon/pidfile.ts";
 import { ConfigError } from "../../errors.ts";
-import { agentImageRef, builtinAgentType, readCaCertificates } from "../../runner/images.ts";
+import {
+  agentImageRef,
+  type AgentImageType,
+  builtinAgentType,
+  ensureAgentImage,
+  readCaCertificates,
+} from "../../runner/images.ts";
+import type { GitRunner } from "../../workspace/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
+import { channelLiveChecks } from "../doctor_channels.ts";
 import {
   agentAuthCheck,
   caCertificateChecks,
@@ -34,48 +44,140 @@ import {
   cronCheck,
   envFileCheck,
   type FetchFn,
+  homeCheck,
   renderReport,
   webhookCheck,
 } from "../doctor_checks.ts";
+import { gitChecks } from "../doctor_git.ts";
+import { serviceCheck } from "../doctor_service.ts";
+import { type ProgramRunner, programRunner, sudoUser } from "../systemd.ts";
 
 /** What doctor reaches outside the home folder; tests inject fakes. */
 export interface DoctorDeps {
   fetch?: FetchFn;
   docker?: DockerClient;
+  /** Runs systemctl; default: the real one, found on `ctx.env.PATH`. */
+  run?: ProgramRunner;
+  /** Runs git for the git-clone checks; default: the workspace area's runner. */
+  git?: GitRunner;
+  /** The process's uid (`Deno.uid()`), to see the invoking user's unit under sudo. */
+  uid?: number | null;
+  /** Timeout of each chat API call and git ls-remote, in ms. */
+  timeoutMs?: number;
+}
+
+/** Options of {@linkcode runDoctor}. */
+export interface DoctorOptions {
+  json?: boolean;
+  /** Apply the safe fixes, then check again. */
+  fix?: boolean;
+  /** No chat API calls, git ls-remote or public URL probes. */
+  offline?: boolean;
+  deps?: DoctorDeps;
 }
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "Check config, Docker, the daemon, pylons and agent auth",
-  usage: "doctor [--json]",
+  summary: "Check config, Docker, the daemon, pylons, chat and git access, and agent auth",
+  usage: "doctor [--json] [--fix] [--offline]",
   description: "Prints one line per check (ok, FAIL, WARN, -- not applicable) with a fix under " +
-    "each problem. Exits 1 when a check fails.",
-  options: { json: { type: "boolean", description: "Print the checks as JSON" } },
+    "each problem. Talks to the Telegram/Slack APIs (getMe, getChat, auth.test, …), runs " +
+    "`git ls-remote` for git-clone workspaces and probes public webhook URLs, unless --offline. " +
+    "--fix creates a missing home folder, makes .env files private (chmod 600) and builds " +
+    "missing agent images, then checks again; it never installs or starts the service. Exits " +
+    "1 when a check fails.",
+  options: {
+    json: { type: "boolean", description: "Print the checks as JSON" },
+    fix: { type: "boolean", description: "Apply the safe fixes, then check again" },
+    offline: {
+      type: "boolean",
+      description: "Skip the checks that need the network (chat APIs, git, public URLs)",
+    },
+  },
   positionals: { min: 0, max: 0 },
   run(args, ctx) {
-    return runDoctor(ctx, { json: args.values.json === true });
+    return runDoctor(ctx, {
+      json: args.values.json === true,
+      fix: args.values.fix === true,
+      offline: args.values.offline === true,
+    });
   },
 };
 
+/** What `--fix` did, one entry per repair. */
+interface FixResult {
+  fix: string;
+  ok: boolean;
+  error: string | null;
+}
+
 /** Runs every check and prints the report; returns 1 when any check FAILs. */
-export async function runDoctor(
-  ctx: CommandContext,
-  opts: { json?: boolean; deps?: DoctorDeps } = {},
-): Promise<number> {
-  const checks = await collectChecks(ctx, opts.deps ?? {});
+export async function runDoctor(ctx: CommandContext, opts: DoctorOptions = {}): Promise<number> {
+  const deps = opts.deps ?? {};
+  const offline = opts.offline === true;
+  let checks = await collectChecks(ctx, deps, { offline });
+  let fixed: FixResult[] | undefined;
+  if (opts.fix) {
+    fixed = await applyFixes(ctx, checks, opts.json !== true);
+    if (fixed.length > 0) checks = await collectChecks(ctx, deps, { offline });
+  }
   const { problems, warnings } = countChecks(checks);
   if (opts.json) {
-    const rows = checks.map((c) => ({ ...c, hint: c.hint ?? null }));
-    ctx.io.out(JSON.stringify({ checks: rows, problems, warnings }, null, 2) + "\n");
+    const rows = checks.map(({ fix, ...c }) => ({ ...c, hint: c.hint ?? null, fixable: !!fix }));
+    const report = fixed
+      ? { checks: rows, problems, warnings, fixed }
+      : { checks: rows, problems, warnings };
+    ctx.io.out(JSON.stringify(report, null, 2) + "\n");
   } else {
     ctx.io.out(renderReport(checks));
+    const fixable = checks.filter((c) => c.fix && (c.status === "FAIL" || c.status === "WARN"));
+    if (fixable.length > 0) {
+      ctx.io.out(
+        `\`pylon doctor --fix\` can do ${fixable.length === 1 ? "this" : "these"} for you: ` +
+          `${fixable.map((c) => c.fix!.description).join("; ")}\n`,
+      );
+    }
   }
   return problems > 0 ? 1 : 0;
 }
 
+async function applyFixes(
+  ctx: CommandContext,
+  checks: readonly Check[],
+  print: boolean,
+): Promise<FixResult[]> {
+  const results: FixResult[] = [];
+  const fixes = checks.flatMap((c) => (c.fix ? [c.fix] : []));
+  if (print) {
+    ctx.io.out(
+      fixes.length === 0
+        ? "Nothing to fix automatically.\n\n"
+        : `Fixing ${fixes.length} thing${fixes.length === 1 ? "" : "s"}:\n`,
+    );
+  }
+  for (const fix of fixes) {
+    try {
+      await fix.run();
+      results.push({ fix: fix.description, ok: true, error: null });
+      if (print) ctx.io.out(`  fixed: ${fix.description}\n`);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+      results.push({ fix: fix.description, ok: false, error: why });
+      if (print) ctx.io.out(`  could not ${fix.description}: ${why}\n`);
+    }
+  }
+  if (print && fixes.length > 0) ctx.io.out("\n");
+  return results;
+}
+
 /** Every check, in report order. */
-export async function collectChecks(ctx: CommandContext, deps: DoctorDeps): Promise<Check[]> {
+export async function collectChecks(
+  ctx: CommandContext,
+  deps: DoctorDeps,
+  opts: { offline?: boolean } = {},
+): Promise<Check[]> {
   const fetchFn: FetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
+  const offline = opts.offline === true;
   const home = ctx.env.HOME;
   const show = (p: string) => displayPath(p, home);
   const checks: Check[] = [];
@@ -103,6 +205,7 @@ export async function collectChecks(ctx: CommandContext, deps: DoctorDeps): Prom
     });
     global = { config: globalConfigSchema.parse({}), env: { ...ctx.env }, exists: false };
   }
+  checks.push(await homeCheck(ctx.paths, home));
   const envCheck = await envFileCheck("Config", ".env", ctx.paths.globalEnv, home);
   checks.push(
     envCheck ?? { section: "Config", label: ".env", status: "--", detail: "none" },
@@ -148,6 +251,9 @@ export async function collectChecks(ctx: CommandContext, deps: DoctorDeps): Prom
   // Daemon
   const daemon = await daemonChecks(ctx, global, fetchFn);
   checks.push(...daemon.checks);
+  const run = deps.run ?? programRunner(ctx.env);
+  const uid = deps.uid !== undefined ? deps.uid : Deno.uid();
+  checks.push(await serviceCheck(run, { sudoUser: sudoUser(ctx.env, uid), home }));
 
   // Pylons
   const section = `Pylons (${results.length})`;
@@ -185,8 +291,30 @@ export async function collectChecks(ctx: CommandContext, deps: DoctorDeps): Prom
     if (own && own.status !== "ok") checks.push(own);
     const trigger = p.config.trigger.type === "cron"
       ? cronCheck(p, ctx.clock.now())
-      : await webhookCheck(p, global.config, { fetch: fetchFn, daemonRunning: daemon.running });
+      : await webhookCheck(p, global.config, {
+        fetch: fetchFn,
+        daemonRunning: daemon.running,
+        probe: !offline,
+      });
     checks.push({ ...trigger, section }, { ...channelCheck(p), section });
+  }
+
+  // Live checks: chat APIs and git remotes, once per token / repository.
+  const active = pylons.filter((x) => !x.config.disabled);
+  const usesChat = active.some((p) => p.channel.type === "telegram" || p.channel.type === "slack");
+  const usesGit = active.some((p) => p.config.workspace.type === "git-clone");
+  if (offline) {
+    if (usesChat) {
+      checks.push({ section: "Channels", label: "Chat APIs", status: "--", detail: "--offline" });
+    }
+    if (usesGit) {
+      checks.push({ section: "Git", label: "Repositories", status: "--", detail: "--offline" });
+    }
+  } else {
+    const envFile = show(ctx.paths.globalEnv);
+    const timeoutMs = deps.timeoutMs;
+    checks.push(...await channelLiveChecks(pylons, { fetch: fetchFn, envFile, timeoutMs }));
+    checks.push(...await gitChecks(pylons, { home, env: ctx.env, git: deps.git, timeoutMs }));
   }
 
   // Agent auth: one row per distinct result, so ten pylons on one key print one line.
@@ -221,17 +349,18 @@ async function imageChecks(
   } catch {
     certs = null; // reported under Config
   }
-  const refs = new Map<string, boolean>(); // ref → built-in
+  // ref → how to build it (built-in agent types), or null (an image to pull)
+  const refs = new Map<string, { type: AgentImageType; baseImage: string | undefined } | null>();
   for (const p of pylons.filter((x) => !x.config.disabled && x.agent.image !== "")) {
     const type = builtinAgentType(p.agent.image);
     if (type && !p.agent.image.includes(":")) {
       if (certs === null) continue;
       refs.set(
         agentImageRef(type, undefined, { baseImage: p.agent.baseImage, caCertificates: certs }),
-        true,
+        { type, baseImage: p.agent.baseImage },
       );
     } else {
-      refs.set(p.agent.image, false);
+      refs.set(p.agent.image, null);
     }
   }
   for (const [ref, builtin] of refs) {
@@ -254,7 +383,19 @@ async function imageChecks(
         section: "Docker",
         label: "Agent image",
         status: "--",
-        detail: `${ref} not built yet (will be built on first use)`,
+        detail: `${ref} not built yet (built on first use, or now by \`pylon doctor --fix\`)`,
+        fix: {
+          description: `build ${ref} (a few minutes)`,
+          async run() {
+            await ensureAgentImage({
+              docker,
+              type: builtin.type,
+              baseImage: builtin.baseImage,
+              caCertificates: global.config.docker.ca_certificates,
+              home,
+            });
+          },
+        },
       });
     } else {
       out.push({

@@ -3,7 +3,8 @@
  * latest release, under the same rules as `install.sh`: the asset's SHA-256 must match the
  * release's `checksums.txt` and the new binary must run (`version`) before it replaces the old
  * one, atomically (a rename next to it). Then it rebuilds the agent images (best effort) and
- * restarts an active systemd unit, user or system scope.
+ * restarts an active systemd unit, user or system scope; under sudo the user unit is the invoking
+ * user's (`systemctl --user -M <user>@`), not root's.
  *
  * Downloads, programs and systemctl go through {@linkcode UpgradeDeps}, so tests need neither a
  * compiled binary nor systemd.
@@ -16,7 +17,7 @@ import { readPidFile } from "../../daemon/pidfile.ts";
 import { PylonError } from "../../errors.ts";
 import { VERSION } from "../../version.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { activeUnit, runProgram, type RunResult } from "../systemd.ts";
+import { activeUnit, runProgram, type RunResult, scopeArgs, sudoUser } from "../systemd.ts";
 
 /** The outside world of `pylon upgrade`. */
 export interface UpgradeDeps {
@@ -28,6 +29,9 @@ export interface UpgradeDeps {
   /** `Deno.build.os` / `Deno.build.arch`. */
   os: string;
   arch: string;
+  /** The process's user id (`Deno.uid()`); under sudo (0 with `SUDO_USER`) the invoking user's
+   * user unit is restarted. Absent: not root. */
+  uid?: () => number | null;
 }
 
 /** Same placeholder as install.sh (not pylonto/pylon, which is the Go implementation). */
@@ -39,6 +43,7 @@ const realDeps: UpgradeDeps = {
   execPath: () => Deno.execPath(),
   os: Deno.build.os,
   arch: Deno.build.arch,
+  uid: () => Deno.uid(),
 };
 
 /** `pylon-<linux|darwin>-<x64|arm64>` for this machine. */
@@ -116,7 +121,8 @@ export function createUpgradeCommand(deps: UpgradeDeps): Command {
       "replaces the running binary atomically. When the version changed it rebuilds the agent " +
       "images (best effort; otherwise they are rebuilt on first use), and restarts the systemd " +
       "service when one is active; running agents are re-attached, not killed. Installed in a " +
-      "system folder such as /usr/local/bin, run it with sudo.",
+      "system folder such as /usr/local/bin, run it with sudo: the user unit of the user who " +
+      "ran sudo (SUDO_USER) is then restarted (systemctl --user -M <user>@), else a system unit.",
     options: {
       check: { type: "boolean", description: "Only report the current and available versions" },
       force: { type: "boolean", description: "Reinstall even when already up to date" },
@@ -233,8 +239,18 @@ async function rebuildImages(deps: UpgradeDeps, ctx: CommandContext, binary: str
 }
 
 async function restart(deps: UpgradeDeps, ctx: CommandContext): Promise<number> {
-  const scope = await activeUnit(deps.run);
+  // `sudo pylon upgrade` runs as root: the daemon is usually the invoking user's *user* unit,
+  // which plain `systemctl --user` (root's manager) cannot see.
+  const user = sudoUser(ctx.env, deps.uid?.() ?? null);
+  const scope = await activeUnit(deps.run, { sudoUser: user });
   if (!scope) {
+    if (user) {
+      ctx.io.out(
+        `No active pylon unit found for ${user} or the system; if the daemon runs, restart it ` +
+          "to use the new version.\n",
+      );
+      return 0;
+    }
     if (await readPidFile(ctx.paths.daemonPid).catch(() => undefined)) {
       ctx.io.out(
         "A daemon not managed by systemd is running: restart it (`pylon stop`, then " +
@@ -243,7 +259,7 @@ async function restart(deps: UpgradeDeps, ctx: CommandContext): Promise<number> 
     }
     return 0;
   }
-  const args = [...(scope === "user" ? ["--user"] : []), "restart", "pylon"];
+  const args = [...scopeArgs(scope, user), "restart", "pylon"];
   ctx.io.out(`Restarting the daemon: systemctl ${args.join(" ")}\n`);
   const r = await deps.run("systemctl", args);
   if (r?.code !== 0) {
