@@ -22,16 +22,8 @@ import {
   resolvePylon,
 } from "../../config/mod.ts";
 import { systemTimezone } from "../../cron/mod.ts";
-import { createDockerClient, type DockerClient, HINT_NOT_RUNNING } from "../../docker/mod.ts";
-import { readPidFile } from "../../daemon/pidfile.ts";
+import { createDockerClient, type DockerClient } from "../../docker/mod.ts";
 import { ConfigError } from "../../errors.ts";
-import {
-  agentImageRef,
-  type AgentImageType,
-  builtinAgentType,
-  ensureAgentImage,
-  readCaCertificates,
-} from "../../runner/images.ts";
 import type { GitRunner } from "../../workspace/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { channelLiveChecks } from "../doctor_channels.ts";
@@ -48,6 +40,8 @@ import {
   renderReport,
   webhookCheck,
 } from "../doctor_checks.ts";
+import { daemonChecks } from "../doctor_daemon.ts";
+import { dockerChecks } from "../doctor_docker.ts";
 import { gitChecks } from "../doctor_git.ts";
 import { serviceCheck } from "../doctor_service.ts";
 import { type ProgramRunner, programRunner, sudoUser } from "../systemd.ts";
@@ -113,7 +107,9 @@ interface FixResult {
 
 /** Runs every check and prints the report; returns 1 when any check FAILs. */
 export async function runDoctor(ctx: CommandContext, opts: DoctorOptions = {}): Promise<number> {
-  const deps = opts.deps ?? {};
+  // One client for both passes and the fixes (an image build runs after the first pass).
+  using owned = opts.deps?.docker ? undefined : createDockerClient({ env: ctx.env });
+  const deps: DoctorDeps = { ...opts.deps, docker: opts.deps?.docker ?? owned! };
   const offline = opts.offline === true;
   let checks = await collectChecks(ctx, deps, { offline });
   let fixed: FixResult[] | undefined;
@@ -224,29 +220,8 @@ export async function collectChecks(
   }
 
   // Docker
-  using docker = deps.docker ? undefined : createDockerClient({ env: ctx.env });
-  const client = deps.docker ?? docker!;
-  let dockerUp = false;
-  try {
-    const v = await client.version({ signal: AbortSignal.timeout(5000) });
-    dockerUp = true;
-    checks.push({
-      section: "Docker",
-      label: "Engine",
-      status: "ok",
-      detail: `running (v${v.Version}, API ${v.ApiVersion})`,
-    });
-  } catch (e) {
-    const err = e as Error & { hint?: string };
-    checks.push({
-      section: "Docker",
-      label: "Engine",
-      status: "FAIL",
-      detail: err.message.split("\n")[0] ?? String(e),
-      hint: err.hint ?? HINT_NOT_RUNNING,
-    });
-  }
-  if (dockerUp) checks.push(...await imageChecks(client, pylons, global, home));
+  using owned = deps.docker ? undefined : createDockerClient({ env: ctx.env });
+  checks.push(...await dockerChecks(deps.docker ?? owned!, pylons, global, home));
 
   // Daemon
   const daemon = await daemonChecks(ctx, global, fetchFn);
@@ -334,169 +309,4 @@ export async function collectChecks(
 function firstIssue(e: ConfigError): string {
   const issue = e.issues[0];
   return issue ? formatIssue(e.file, issue) : e.message.split("\n")[0]!;
-}
-
-async function imageChecks(
-  docker: DockerClient,
-  pylons: readonly ResolvedPylon[],
-  global: LoadedGlobal,
-  home: string | undefined,
-): Promise<Check[]> {
-  const out: Check[] = [];
-  let certs: Awaited<ReturnType<typeof readCaCertificates>> | null;
-  try {
-    certs = await readCaCertificates(global.config.docker.ca_certificates, home);
-  } catch {
-    certs = null; // reported under Config
-  }
-  // ref → how to build it (built-in agent types), or null (an image to pull)
-  const refs = new Map<string, { type: AgentImageType; baseImage: string | undefined } | null>();
-  for (const p of pylons.filter((x) => !x.config.disabled && x.agent.image !== "")) {
-    const type = builtinAgentType(p.agent.image);
-    if (type && !p.agent.image.includes(":")) {
-      if (certs === null) continue;
-      refs.set(
-        agentImageRef(type, undefined, { baseImage: p.agent.baseImage, caCertificates: certs }),
-        { type, baseImage: p.agent.baseImage },
-      );
-    } else {
-      refs.set(p.agent.image, null);
-    }
-  }
-  for (const [ref, builtin] of refs) {
-    let present: boolean;
-    try {
-      present = (await docker.inspectImage(ref, { signal: AbortSignal.timeout(5000) })) !== null;
-    } catch (e) {
-      out.push({
-        section: "Docker",
-        label: "Agent image",
-        status: "FAIL",
-        detail: `${ref}: ${e instanceof Error ? e.message : String(e)}`,
-        hint: HINT_NOT_RUNNING,
-      });
-      continue;
-    }
-    if (present) out.push({ section: "Docker", label: "Agent image", status: "ok", detail: ref });
-    else if (builtin) {
-      out.push({
-        section: "Docker",
-        label: "Agent image",
-        status: "--",
-        detail: `${ref} not built yet (built on first use, or now by \`pylon doctor --fix\`)`,
-        fix: {
-          description: `build ${ref} (a few minutes)`,
-          async run() {
-            await ensureAgentImage({
-              docker,
-              type: builtin.type,
-              baseImage: builtin.baseImage,
-              caCertificates: global.config.docker.ca_certificates,
-              home,
-            });
-          },
-        },
-      });
-    } else {
-      out.push({
-        section: "Docker",
-        label: "Agent image",
-        status: "WARN",
-        detail: `${ref} not present (will be pulled on first use)`,
-        hint: `pull it now with \`docker pull ${ref}\``,
-      });
-    }
-  }
-  return out;
-}
-
-async function daemonChecks(
-  ctx: CommandContext,
-  global: LoadedGlobal,
-  fetchFn: FetchFn,
-): Promise<{ checks: Check[]; running: boolean }> {
-  const checks: Check[] = [];
-  const info = await readPidFile(ctx.paths.daemonPid);
-  let running = false;
-  if (!info) {
-    checks.push({ section: "Daemon", label: "Daemon", status: "--", detail: "not running" });
-  } else {
-    const host = info.host === "0.0.0.0" || info.host === "::" ? "127.0.0.1" : info.host;
-    const base = `http://${host.includes(":") ? `[${host}]` : host}:${info.port}`;
-    running = await answersHealthz(`${base}/healthz`, fetchFn);
-    checks.push(
-      running
-        ? {
-          section: "Daemon",
-          label: "Daemon",
-          status: "ok",
-          detail: `running (pid ${info.pid}, ${base})`,
-        }
-        : {
-          section: "Daemon",
-          label: "Daemon",
-          status: "WARN",
-          detail: `daemon.pid names pid ${info.pid}, but ${base}/healthz does not answer`,
-          hint: `the daemon may have crashed: remove ${
-            displayPath(ctx.paths.daemonPid, ctx.env.HOME)
-          } and run \`pylon start\``,
-        },
-    );
-  }
-  const { port, host } = global.config.server;
-  const label = `Port ${port}`;
-  if (running && info?.port === port) {
-    checks.push({
-      section: "Daemon",
-      label,
-      status: "ok",
-      detail: `used by pylon (pid ${info.pid})`,
-    });
-    return { checks, running };
-  }
-  try {
-    Deno.listen({ hostname: host, port }).close();
-    checks.push({ section: "Daemon", label, status: "ok", detail: "available" });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse)) {
-      checks.push({
-        section: "Daemon",
-        label,
-        status: "WARN",
-        detail: `cannot listen on ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`,
-        hint: "change server.port or server.host in config.yaml",
-      });
-    } else if (await answersHealthz(`http://127.0.0.1:${port}/healthz`, fetchFn)) {
-      checks.push({
-        section: "Daemon",
-        label,
-        status: "WARN",
-        detail: "in use by another pylon daemon (another PYLON_HOME?)",
-        hint: "stop it, or give this home a different server.port in config.yaml",
-      });
-    } else {
-      checks.push({
-        section: "Daemon",
-        label,
-        status: "WARN",
-        detail: "in use by another program",
-        hint:
-          `stop it (\`ss -ltnp 'sport = :${port}'\` shows which), or change server.port in config.yaml`,
-      });
-    }
-  }
-  return { checks, running };
-}
-
-/** Whether `url` answers like pylon's `/healthz` (`{"status":"ok","version":…}`). */
-async function answersHealthz(url: string, fetchFn: FetchFn): Promise<boolean> {
-  try {
-    const res = await fetchFn(url, { signal: AbortSignal.timeout(2000) });
-    const body = await res.json().catch(() => null) as
-      | { status?: unknown; version?: unknown }
-      | null;
-    return res.ok && body?.status === "ok" && typeof body.version === "string";
-  } catch {
-    return false;
-  }
 }
