@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { collectChecks, doctorCommand, runDoctor } from "../../src/cli/commands/doctor.ts";
 import type { Check, FetchFn } from "../../src/cli/doctor_checks.ts";
 import type { DockerClient } from "../../src/docker/mod.ts";
-import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
+import { cli, createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
 
 const WEBHOOK = `name: hook
@@ -252,4 +252,24 @@ Deno.test("doctor checks a telegram channel's settings without printing the toke
     /hook channel \.+ ok {4}telegram, chat detected from the first message/,
   );
   assert.doesNotMatch(ctx.stdout(), /sekret/);
+});
+
+Deno.test("pylon doctor --offline skips the chat APIs and public URL probes", async () => {
+  await using ctx = await createTestContext({ env: { DOCKER_HOST: "unix:///nonexistent.sock" } });
+  await Deno.writeTextFile(ctx.paths.globalConfig, `server:\n  port: ${freePort()}\n`);
+  await writePylon(
+    ctx,
+    "hook",
+    WEBHOOK.replace("path: /hook", "path: /hook\n  public_url: https://ex.test") +
+      "channel:\n  type: telegram\n  telegram:\n    bot_token: 1:x\n" +
+      `    api_url: http://127.0.0.1:${freePort()}\n`,
+  );
+  await cli(ctx, "doctor", "--offline");
+  const out = ctx.stdout();
+  assert.match(
+    out,
+    /\n {2}hook webhook \.+ -- {4}https:\/\/ex\.test\/hook not probed \(--offline\)\n/,
+  );
+  assert.match(out, /\nChannels\n {2}Chat APIs \.+ -- {4}--offline\n/);
+  assert.doesNotMatch(out, /Telegram bot/);
 });
