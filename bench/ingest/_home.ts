@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
+import { DatabaseSync } from "node:sqlite";
 import { signRequest } from "../../src/daemon/mod.ts";
 
 /** The webhook pylon every scenario loads: `gh` at `/gh`, GitHub-signed. */
@@ -127,12 +127,12 @@ function signedYaml(name: string, path: string): string {
 }
 
 /** Jobs in `pylons/<name>/jobs.db`, by status (read after the daemon stopped). */
-export async function countJobs(root: string, name: string): Promise<Record<string, number>> {
-  const client = createClient({ url: "file:" + join(root, "pylons", name, "jobs.db") });
+export function countJobs(root: string, name: string): Record<string, number> {
+  const db = new DatabaseSync(join(root, "pylons", name, "jobs.db"));
   try {
-    const rs = await client.execute("SELECT status, count(*) AS n FROM jobs GROUP BY status");
-    return Object.fromEntries(rs.rows.map((r) => [String(r.status), Number(r.n)]));
+    const rows = db.prepare("SELECT status, count(*) AS n FROM jobs GROUP BY status").all();
+    return Object.fromEntries(rows.map((r) => [String(r.status), Number(r.n)]));
   } finally {
-    client.close();
+    db.close();
   }
 }

@@ -82,7 +82,7 @@ async function loadDaemon(mix: PylonMix, options: WrkOptions): Promise<DaemonRun
     rssAfter = (await procMemory(daemon.pid)).rss;
   }
   const accepted = (warm.statuses["202"] ?? 0) + (measured.statuses["202"] ?? 0);
-  const jobs = await countJobs(home.root, "gh");
+  const jobs = countJobs(home.root, "gh");
   const stored = Object.values(jobs).reduce((a, b) => a + b, 0);
   // wrk stops counting at its deadline with up to one request per connection still in flight;
   // the daemon may have stored those jobs, but it must never have acknowledged one it lost.

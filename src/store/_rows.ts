@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { InValue, Row } from "@libsql/client";
+import type { SQLInputValue, SQLOutputValue } from "node:sqlite";
 import { JOB_STATUSES, type JobStatus } from "../config/mod.ts";
 import {
   type Job,
@@ -15,6 +15,9 @@ import {
   TRIGGER_KINDS,
   type TriggerKind,
 } from "./types.ts";
+
+/** One result row, by column name. */
+export type SqlRow = Record<string, SQLOutputValue>;
 
 const ID_REGEXP = /^[0-9a-f][0-9a-f-]{7,63}$/;
 
@@ -37,9 +40,9 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
 };
 
 /** `SET` assignments (`col = ?`) and their arguments for the fields present in `patch`. */
-export function patchAssignments(patch: JobPatch): { sets: string[]; args: InValue[] } {
+export function patchAssignments(patch: JobPatch): { sets: string[]; args: SQLInputValue[] } {
   const sets: string[] = [];
-  const args: InValue[] = [];
+  const args: SQLInputValue[] = [];
   for (const [key, column] of Object.entries(PATCH_COLUMNS) as [keyof JobPatch, string][]) {
     if (!Object.hasOwn(patch, key) || patch[key] === undefined) continue;
     sets.push(`${column} = ?`);
@@ -48,7 +51,7 @@ export function patchAssignments(patch: JobPatch): { sets: string[]; args: InVal
   return { sets, args };
 }
 
-function toSql(value: string | number | Date | null): InValue {
+function toSql(value: string | number | Date | null): SQLInputValue {
   return value instanceof Date ? epochMs(value) : value;
 }
 
@@ -68,7 +71,7 @@ export function epochMs(date: Date): number {
 export function insertRow(
   job: NewJob,
   now: Date,
-): { columns: string[]; args: InValue[]; stored: Job } {
+): { columns: string[]; args: SQLInputValue[]; stored: Job } {
   if (!ID_REGEXP.test(job.id)) {
     throw new TypeError(
       `Cannot insert job "${job.id}": ids are lowercase uuids (crypto.randomUUID)`,
@@ -115,7 +118,7 @@ export function insertRow(
     dedupeKey: null,
     repeats: 1,
   };
-  const values: Record<string, InValue> = {
+  const values: Record<string, SQLInputValue> = {
     id: stored.id,
     pylon: stored.pylon,
     status: stored.status,
@@ -138,13 +141,13 @@ export function insertRow(
  *
  * @throws {RangeError} for a limit that is not a positive integer
  */
-export function listQuery(options: ListOptions): { sql: string; args: InValue[] } | null {
+export function listQuery(options: ListOptions): { sql: string; args: SQLInputValue[] } | null {
   const limit = options.limit ?? 20;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new RangeError(`Cannot list jobs: limit must be a positive integer, got ${limit}`);
   }
   const where: string[] = [];
-  const args: InValue[] = [];
+  const args: SQLInputValue[] = [];
   if (options.status !== undefined) {
     const statuses: readonly string[] = typeof options.status === "string"
       ? [options.status]
@@ -173,7 +176,7 @@ export function assertStatus(status: string): asserts status is JobStatus {
 }
 
 /** The job stored in `row` (a `SELECT *` or `RETURNING *` row). */
-export function rowToJob(row: Row): Job {
+export function rowToJob(row: SqlRow): Job {
   return {
     id: text(row, "id"),
     pylon: text(row, "pylon"),
@@ -205,25 +208,25 @@ export function rowToJob(row: Row): Job {
   };
 }
 
-function text(row: Row, column: string): string {
+function text(row: SqlRow, column: string): string {
   return String(row[column]);
 }
 
-function textOrNull(row: Row, column: string): string | null {
+function textOrNull(row: SqlRow, column: string): string | null {
   const v = row[column];
   return v === null || v === undefined ? null : String(v);
 }
 
-function int(row: Row, column: string): number {
+function int(row: SqlRow, column: string): number {
   return Number(row[column]);
 }
 
-function intOrNull(row: Row, column: string): number | null {
+function intOrNull(row: SqlRow, column: string): number | null {
   const v = row[column];
   return v === null || v === undefined ? null : Number(v);
 }
 
-function dateOrNull(row: Row, column: string): Date | null {
+function dateOrNull(row: SqlRow, column: string): Date | null {
   const v = intOrNull(row, column);
   return v === null ? null : new Date(v);
 }

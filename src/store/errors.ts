@@ -35,31 +35,35 @@ export class JobNotFoundError extends PylonError {
   }
 }
 
+/**
+ * Hints by SQLite's error text: `node:sqlite` errors carry only the generic `ERR_SQLITE_ERROR`
+ * code, and SQLite's messages for these result codes are fixed (`sqlite3_errstr`).
+ */
 const HINTS: [RegExp, string][] = [
-  [/BUSY|LOCKED/, "another process holds the database lock; try again, or stop it"],
-  [/READONLY|CANTOPEN|PERM|AUTH/, "check that the folder and file are writable by this user"],
-  [/CORRUPT|NOTADB/, "the file is damaged or not a job database; move it away to start afresh"],
-  [/FULL|IOERR/, "check free disk space and the disk itself"],
-  [/CLIENT_CLOSED/, "the store was closed; this is a bug in pylon, please report it"],
+  [
+    /database is locked|database table is locked/,
+    "another process holds the database lock; try again, or stop it",
+  ],
+  [
+    /readonly|unable to open|access permission|authorization denied/,
+    "check that the folder and file are writable by this user",
+  ],
+  [
+    /malformed|not a database/,
+    "the file is damaged or not a job database; move it away to start afresh",
+  ],
+  [/disk is full|disk I\/O error/, "check free disk space and the disk itself"],
+  [/database is not open/, "the store was closed; this is a bug in pylon, please report it"],
 ];
 
-/** The SQLite/libsql error code of `e` (`SQLITE_BUSY`…), when it has one. */
-export function sqliteCode(e: unknown): string | undefined {
-  if (typeof e !== "object" || e === null) return undefined;
-  const { code, extendedCode } = e as { code?: unknown; extendedCode?: unknown };
-  if (typeof extendedCode === "string") return extendedCode;
-  return typeof code === "string" ? code : undefined;
-}
-
 /**
- * Wraps a libsql failure with the operation and the database path. The message carries the
+ * Wraps a SQLite failure with the operation and the database path. The message carries the
  * SQLite error text only (never statement arguments, so no payload contents).
  */
 export function storeError(e: unknown, dbPath: string, op: string): StoreError {
   if (e instanceof StoreError) return e;
-  const code = sqliteCode(e) ?? "";
   const detail = e instanceof Error ? e.message : String(e);
-  const hint = HINTS.find(([re]) => re.test(code))?.[1] ??
+  const hint = HINTS.find(([re]) => re.test(detail))?.[1] ??
     "check the disk and the file's permissions, then try again";
   return new StoreError(`Cannot ${op} in ${dbPath}: ${detail}`, { dbPath, hint, cause: e });
 }

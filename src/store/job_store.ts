@@ -1,15 +1,21 @@
 /**
- * `JobStore` over one SQLite file per pylon (`$PYLON_HOME/pylons/<name>/jobs.db`).
+ * `JobStore` over one SQLite file per pylon (`$PYLON_HOME/pylons/<name>/jobs.db`), through
+ * Deno's built-in `node:sqlite`: no native addon to load (about 20 MiB less resident memory
+ * than `@libsql/client`), and prepared statements are kept and reused, where libsql's client
+ * prepared every statement again and built each row with `defineProperty` (together ~70 % of
+ * the daemon's CPU under webhook load; bench/README.md).
  *
  * Every method is one SQL statement or one transaction, so concurrent callers (and other
  * processes, such as `pylon jobs` while the daemon runs) never race on a read-modify-write.
- * Nothing is cached: SQLite is the only source of truth.
+ * Writes to jobs are group-committed (`_group_commit.ts`): concurrent webhooks and status
+ * changes share one COMMIT, and each call resolves only once its write is committed. Nothing is cached but statements:
+ * SQLite is the only source of truth.
  *
  * @module
  */
 
 import { dirname } from "node:path";
-import { createClient, type InStatement, type InValue, type ResultSet } from "@libsql/client";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { JOB_STATUSES, type JobStatus } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
 import {
@@ -19,7 +25,9 @@ import {
   listQuery,
   patchAssignments,
   rowToJob,
+  type SqlRow,
 } from "./_rows.ts";
+import { GroupCommit } from "./_group_commit.ts";
 import { StoreError, storeError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import {
@@ -48,9 +56,28 @@ const SYSTEM_CLOCK: Clock = { now: () => new Date() };
 const PRAGMAS = [
   "journal_mode = WAL",
   "synchronous = NORMAL",
-  "busy_timeout = 5000",
   "foreign_keys = ON",
 ];
+
+/** How long a statement waits for another process's write lock before failing (ms). */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Statements kept prepared per store; the SQL of `update()` and `list()` varies with options. */
+const STATEMENT_CACHE_SIZE = 64;
+
+const INSERT_COLUMNS = insertRow({
+  id: "00000000-0000-4000-8000-000000000000",
+  pylon: "",
+  status: "queued",
+  trigger: "webhook",
+  payload: null,
+  headers: {},
+}, new Date(0)).columns;
+
+// No RETURNING: the row is known, and `changes` says whether the delivery id was already taken.
+const INSERT_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")})
+  VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})
+  ON CONFLICT (delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`;
 
 /**
  * Opens (creating it and its folder if needed) and migrates the job database at `path`;
@@ -59,44 +86,47 @@ const PRAGMAS = [
  * @throws {StoreError} when the file cannot be opened or was written by a newer pylon
  */
 export async function openJobStore(path: string, options: OpenJobStoreOptions): Promise<JobStore> {
-  const client = await connect(path);
+  const db = await connect(path);
   try {
     for (const pragma of PRAGMAS) {
-      await client.execute(`PRAGMA ${pragma}`).catch((e) => {
+      try {
+        db.exec(`PRAGMA ${pragma}`);
+      } catch (e) {
         throw storeError(e, path, `set PRAGMA ${pragma}`);
-      });
+      }
     }
-    await migrate(client, path);
+    migrate(db, path);
   } catch (e) {
-    client.close();
+    db.close();
     throw e;
   }
-  return new SqliteJobStore(client, path, options.pylon, options.clock ?? SYSTEM_CLOCK);
+  return new SqliteJobStore(db, path, options.pylon, options.clock ?? SYSTEM_CLOCK);
 }
 
-async function connect(path: string): Promise<LibsqlClient> {
+async function connect(path: string): Promise<DatabaseSync> {
   const memory = path === ":memory:";
   try {
     if (!memory) await Deno.mkdir(dirname(path), { recursive: true });
-    // One connection: libsql's native calls are synchronous anyway, so a pool would add no
-    // throughput, only connections without our PRAGMAs.
-    return createClient({ url: "file:" + path, concurrency: 1, timeout: 5000 });
+    // One connection: SQLite calls are synchronous, so a pool would add no throughput.
+    return new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (e) {
     throw storeError(e, path, "open the job database");
   }
 }
 
-type LibsqlClient = ReturnType<typeof createClient>;
-
 class SqliteJobStore implements JobStore {
   readonly pylon: string;
   readonly path: string;
-  #client: LibsqlClient;
+  #db: DatabaseSync;
   #clock: Clock;
   #closed = false;
+  #writes: GroupCommit;
+  /** Prepared statements by SQL text, least recently used first. */
+  #statements = new Map<string, StatementSync>();
 
-  constructor(client: LibsqlClient, path: string, pylon: string, clock: Clock) {
-    this.#client = client;
+  constructor(db: DatabaseSync, path: string, pylon: string, clock: Clock) {
+    this.#db = db;
+    this.#writes = new GroupCommit(db);
     this.path = path;
     this.pylon = pylon;
     this.#clock = clock;
@@ -106,66 +136,66 @@ class SqliteJobStore implements JobStore {
     if (job.pylon !== this.pylon) {
       throw new TypeError(`Cannot insert a job of pylon "${job.pylon}" into "${this.pylon}"`);
     }
-    const { columns, args, stored } = insertRow(job, this.#clock.now());
+    const { args, stored } = insertRow(job, this.#clock.now());
     const op = `insert job ${shortId(job.id)}`;
-    // No RETURNING (it makes libsql's insert ~2.5x slower): the row is known, and
-    // rowsAffected says whether the delivery id was already taken.
-    const sql = `INSERT INTO jobs (${columns.join(", ")})
-      VALUES (${columns.map(() => "?").join(", ")})
-      ON CONFLICT (delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const rs = await this.#run(op, { sql, args });
-      if (rs.rowsAffected === 1 || stored.deliveryId === null) {
-        return { job: stored, created: true };
-      }
-      const existing = await this.findByDeliveryId(stored.deliveryId);
-      if (existing) return { job: existing, created: false };
-      // The job holding the delivery id was pruned in between: insert again.
-    }
-    throw new StoreError(
-      `Cannot insert job ${shortId(job.id)} in ${this.path}: its delivery id keeps conflicting`,
-      { dbPath: this.path, hint: "this is a bug in pylon, please report it" },
+    return await this.#write(op, () => {
+      const { changes } = this.#statement(INSERT_SQL).run(...args);
+      if (changes === 1 || stored.deliveryId === null) return { job: stored, created: true };
+      // Inside the write transaction, so the job holding the delivery id is still there.
+      const existing = this.#statement("SELECT * FROM jobs WHERE delivery_id = ?")
+        .get(stored.deliveryId);
+      return { job: rowToJob(existing as SqlRow), created: false };
+    });
+  }
+
+  get(id: string): Promise<Job | null> {
+    return settle(() =>
+      this.#one(`read job ${shortId(id)}`, "SELECT * FROM jobs WHERE id = ?", [id])
     );
   }
 
-  async get(id: string): Promise<Job | null> {
-    return await this.#one(`read job ${shortId(id)}`, "SELECT * FROM jobs WHERE id = ?", [id]);
+  findByPrefix(prefix: string, limit = 10): Promise<Job[]> {
+    return settle(() => {
+      const p = prefix.toLowerCase();
+      if (p === "") return [];
+      // A range on the primary key instead of LIKE, which is case-insensitive and unindexed.
+      return this.#many(
+        `find jobs by id prefix "${p}"`,
+        "SELECT * FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+        [p, p + "\uffff", limit],
+      );
+    });
   }
 
-  async findByPrefix(prefix: string, limit = 10): Promise<Job[]> {
-    const p = prefix.toLowerCase();
-    if (p === "") return [];
-    // A range on the primary key instead of LIKE, which is case-insensitive and unindexed.
-    return await this.#many(
-      `find jobs by id prefix "${p}"`,
-      "SELECT * FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-      [p, p + "\uffff", limit],
+  findByDeliveryId(deliveryId: string): Promise<Job | null> {
+    return settle(() =>
+      this.#one(
+        "find a job by delivery id",
+        "SELECT * FROM jobs WHERE delivery_id = ?",
+        [deliveryId],
+      )
     );
   }
 
-  async findByDeliveryId(deliveryId: string): Promise<Job | null> {
-    return await this.#one(
-      "find a job by delivery id",
-      "SELECT * FROM jobs WHERE delivery_id = ?",
-      [deliveryId],
+  findDedupe(key: string, since: Date): Promise<Job | null> {
+    return settle(() =>
+      this.#one(
+        "find a job by dedupe key",
+        `SELECT * FROM jobs WHERE dedupe_key = ?
+           AND (status IN ('awaiting_approval', 'queued', 'running') OR finished_at >= ?)
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+        [key, since.getTime()],
+      )
     );
   }
 
-  async findDedupe(key: string, since: Date): Promise<Job | null> {
-    return await this.#one(
-      "find a job by dedupe key",
-      `SELECT * FROM jobs WHERE dedupe_key = ?
-         AND (status IN ('awaiting_approval', 'queued', 'running') OR finished_at >= ?)
-       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      [key, since.getTime()],
-    );
-  }
-
-  async findByThreadKey(key: string): Promise<Job | null> {
-    return await this.#one(
-      "find a job by thread",
-      "SELECT * FROM jobs WHERE thread_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-      [key],
+  findByThreadKey(key: string): Promise<Job | null> {
+    return settle(() =>
+      this.#one(
+        "find a job by thread",
+        "SELECT * FROM jobs WHERE thread_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        [key],
+      )
     );
   }
 
@@ -181,7 +211,7 @@ class SqliteJobStore implements JobStore {
     const now = epochMs(this.#clock.now());
     const { sets, args } = patchAssignments(patch);
     const stamps: string[] = ["status = ?"];
-    const stampArgs: InValue[] = [to];
+    const stampArgs: SQLInputValue[] = [to];
     const stamp = (column: string) => {
       stamps.push(`${column} = ?`);
       stampArgs.push(now);
@@ -191,93 +221,109 @@ class SqliteJobStore implements JobStore {
     // A job that leaves a terminal status (a caller allowed it) is unfinished again.
     if (isTerminalStatus(to)) stamp("finished_at");
     else stamps.push("finished_at = NULL");
-    return await this.#one(
-      `move job ${shortId(id)} to ${to}`,
-      `UPDATE jobs SET ${[...stamps, ...sets].join(", ")}
-        WHERE id = ? AND status IN (${allowed.map(() => "?").join(", ")}) RETURNING *`,
-      [...stampArgs, ...args, id, ...allowed],
-    );
+    const sql = `UPDATE jobs SET ${[...stamps, ...sets].join(", ")}
+      WHERE id = ? AND status IN (${allowed.map(() => "?").join(", ")}) RETURNING *`;
+    const op = `move job ${shortId(id)} to ${to}`;
+    return await this.#write(op, () => this.#one(op, sql, [...stampArgs, ...args, id, ...allowed]));
   }
 
   async update(id: string, patch: JobPatch): Promise<Job | null> {
     const { sets, args } = patchAssignments(patch);
     if (sets.length === 0) return await this.get(id);
-    return await this.#one(
-      `update job ${shortId(id)}`,
-      `UPDATE jobs SET ${sets.join(", ")} WHERE id = ? RETURNING *`,
-      [...args, id],
+    const sql = `UPDATE jobs SET ${sets.join(", ")} WHERE id = ? RETURNING *`;
+    const op = `update job ${shortId(id)}`;
+    return await this.#write(op, () => this.#one(op, sql, [...args, id]));
+  }
+
+  incrementRepeats(id: string): Promise<Job | null> {
+    const op = `count a repeat of job ${shortId(id)}`;
+    return this.#write(
+      op,
+      () => this.#one(op, "UPDATE jobs SET repeats = repeats + 1 WHERE id = ? RETURNING *", [id]),
     );
   }
 
-  async incrementRepeats(id: string): Promise<Job | null> {
-    return await this.#one(
-      `count a repeat of job ${shortId(id)}`,
-      "UPDATE jobs SET repeats = repeats + 1 WHERE id = ? RETURNING *",
-      [id],
-    );
-  }
-
-  async list(options: ListOptions = {}): Promise<Job[]> {
-    const query = listQuery(options);
-    return query ? await this.#many("list jobs", query.sql, query.args) : [];
-  }
-
-  async oldestQueued(): Promise<Job | null> {
-    return await this.#one(
-      "find the oldest queued job",
-      "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid LIMIT 1",
-      [],
-    );
-  }
-
-  async countByStatus(): Promise<Record<JobStatus, number>> {
-    const rs = await this.#run(
-      "count jobs by status",
-      "SELECT status, count(*) AS n FROM jobs GROUP BY status",
-    );
-    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
-    for (const row of rs.rows) {
-      const status = String(row.status);
-      if (Object.hasOwn(counts, status)) counts[status as JobStatus] = Number(row.n);
-    }
-    return counts;
-  }
-
-  async countQueued(): Promise<number> {
-    const rs = await this.#run(
-      "count queued jobs",
-      "SELECT count(*) AS n FROM jobs WHERE status = 'queued'",
-    );
-    return Number(rs.rows[0]?.n ?? 0);
-  }
-
-  async recoverable(): Promise<RecoverableJobs> {
-    const jobs = await this.#many(
-      "read unfinished jobs",
-      `SELECT * FROM jobs WHERE status IN ('queued', 'awaiting_approval', 'running')
-        ORDER BY coalesce(queued_at, created_at), rowid`,
-      [],
-    );
-    return {
-      queued: jobs.filter((j) => j.status === "queued"),
-      awaitingApproval: jobs.filter((j) => j.status === "awaiting_approval"),
-      running: jobs.filter((j) => j.status === "running"),
-    };
-  }
-
-  async prune(olderThan: Date): Promise<string[]> {
-    const rs = await this.#run("prune old jobs", {
-      sql: `DELETE FROM jobs WHERE status IN (${TERMINAL_STATUSES.map(() => "?").join(", ")})
-        AND coalesce(finished_at, created_at) < ? RETURNING id`,
-      args: [...TERMINAL_STATUSES, epochMs(olderThan)],
+  list(options: ListOptions = {}): Promise<Job[]> {
+    return settle(() => {
+      const query = listQuery(options);
+      return query ? this.#many("list jobs", query.sql, query.args) : [];
     });
-    return rs.rows.map((r) => String(r.id));
+  }
+
+  oldestQueued(): Promise<Job | null> {
+    return settle(() =>
+      this.#one(
+        "find the oldest queued job",
+        "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid LIMIT 1",
+        [],
+      )
+    );
+  }
+
+  countByStatus(): Promise<Record<JobStatus, number>> {
+    return settle(() => {
+      const rows = this.#rows(
+        "count jobs by status",
+        "SELECT status, count(*) AS n FROM jobs GROUP BY status",
+        [],
+      );
+      const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<
+        JobStatus,
+        number
+      >;
+      for (const row of rows) {
+        const status = String(row.status);
+        if (Object.hasOwn(counts, status)) counts[status as JobStatus] = Number(row.n);
+      }
+      return counts;
+    });
+  }
+
+  countQueued(): Promise<number> {
+    return settle(() => {
+      const rows = this.#rows(
+        "count queued jobs",
+        "SELECT count(*) AS n FROM jobs WHERE status = 'queued'",
+        [],
+      );
+      return Number(rows[0]?.n ?? 0);
+    });
+  }
+
+  recoverable(): Promise<RecoverableJobs> {
+    return settle(() => {
+      const jobs = this.#many(
+        "read unfinished jobs",
+        `SELECT * FROM jobs WHERE status IN ('queued', 'awaiting_approval', 'running')
+          ORDER BY coalesce(queued_at, created_at), rowid`,
+        [],
+      );
+      return {
+        queued: jobs.filter((j) => j.status === "queued"),
+        awaitingApproval: jobs.filter((j) => j.status === "awaiting_approval"),
+        running: jobs.filter((j) => j.status === "running"),
+      };
+    });
+  }
+
+  prune(olderThan: Date): Promise<string[]> {
+    return settle(() => {
+      const rows = this.#rows(
+        "prune old jobs",
+        `DELETE FROM jobs WHERE status IN (${TERMINAL_STATUSES.map(() => "?").join(", ")})
+          AND coalesce(finished_at, created_at) < ? RETURNING id`,
+        [...TERMINAL_STATUSES, epochMs(olderThan)],
+      );
+      return rows.map((r) => String(r.id));
+    });
   }
 
   close(): Promise<void> {
     if (!this.#closed) {
+      this.#writes.flush();
       this.#closed = true;
-      this.#client.close();
+      this.#statements.clear();
+      this.#db.close();
     }
     return Promise.resolve();
   }
@@ -286,22 +332,47 @@ class SqliteJobStore implements JobStore {
     return this.close();
   }
 
-  async #one(op: string, sql: string, args: InValue[]): Promise<Job | null> {
-    const rs = await this.#run(op, { sql, args });
-    return rs.rows.length === 0 ? null : rowToJob(rs.rows[0]!);
-  }
-
-  async #many(op: string, sql: string, args: InValue[]): Promise<Job[]> {
-    return (await this.#run(op, { sql, args })).rows.map(rowToJob);
-  }
-
-  async #run(op: string, stmt: InStatement): Promise<ResultSet> {
+  /** Runs `write` in the next group commit; resolves once it is committed. */
+  async #write<T>(op: string, write: () => T): Promise<T> {
     this.#assertOpen(op);
     try {
-      return await this.#client.execute(stmt);
+      return await this.#writes.run(write);
     } catch (e) {
       throw storeError(e, this.path, op);
     }
+  }
+
+  #one(op: string, sql: string, args: SQLInputValue[]): Job | null {
+    const row = this.#rows(op, sql, args)[0];
+    return row === undefined ? null : rowToJob(row);
+  }
+
+  #many(op: string, sql: string, args: SQLInputValue[]): Job[] {
+    return this.#rows(op, sql, args).map(rowToJob);
+  }
+
+  #rows(op: string, sql: string, args: SQLInputValue[]): SqlRow[] {
+    this.#assertOpen(op);
+    try {
+      return this.#statement(sql).all(...args) as SqlRow[];
+    } catch (e) {
+      throw storeError(e, this.path, op);
+    }
+  }
+
+  /** The prepared statement of `sql`, kept for next time. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement) {
+      this.#statements.delete(sql);
+    } else {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
+        this.#statements.delete(this.#statements.keys().next().value!);
+      }
+    }
+    this.#statements.set(sql, statement);
+    return statement;
   }
 
   #assertOpen(op: string): void {
@@ -311,5 +382,17 @@ class SqliteJobStore implements JobStore {
         hint: "this is a bug in pylon, please report it",
       });
     }
+  }
+}
+
+/**
+ * Runs `read` now and hands back its result or error as a promise: SQLite answers
+ * synchronously, the `JobStore` interface is asynchronous (a remote store would not be).
+ */
+function settle<T>(read: () => T): Promise<T> {
+  try {
+    return Promise.resolve(read());
+  } catch (e) {
+    return Promise.reject(e);
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Client } from "@libsql/client";
+import type { DatabaseSync } from "node:sqlite";
 import { StoreError, storeError } from "./errors.ts";
 
 /** The schema steps; step `i` takes the file from version `i` to `i + 1`. */
@@ -66,42 +66,38 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Brings the database at `client` up to {@linkcode SCHEMA_VERSION}.
+ * Brings the database `db` up to {@linkcode SCHEMA_VERSION}.
  *
  * @throws {StoreError} when the file was written by a newer pylon, or a step fails
  */
-export async function migrate(
-  client: Client,
+export function migrate(
+  db: DatabaseSync,
   dbPath: string,
   steps: readonly (readonly string[])[] = MIGRATIONS,
-): Promise<void> {
+): void {
   try {
-    await client.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   } catch (e) {
     throw storeError(e, dbPath, "create the schema_version table");
   }
-  for (;;) {
-    const done = await applyNextStep(client, dbPath, steps);
-    if (done) return;
-  }
+  while (!applyNextStep(db, dbPath, steps));
 }
 
 /** Applies the first missing step under a write lock; true when nothing was left to do. */
-async function applyNextStep(
-  client: Client,
+function applyNextStep(
+  db: DatabaseSync,
   dbPath: string,
   steps: readonly (readonly string[])[],
-): Promise<boolean> {
-  let tx;
+): boolean {
   try {
     // BEGIN IMMEDIATE: two processes opening the same file cannot both apply a step.
-    tx = await client.transaction("write");
+    db.exec("BEGIN IMMEDIATE");
   } catch (e) {
     throw storeError(e, dbPath, "start a schema migration");
   }
   try {
-    const rows = (await tx.execute("SELECT version FROM schema_version")).rows;
-    const version = rows.length === 0 ? 0 : Number(rows[0]![0]);
+    const row = db.prepare("SELECT version FROM schema_version").get();
+    const version = row === undefined ? 0 : Number(row.version);
     if (version > steps.length) {
       throw new StoreError(
         `Cannot open ${dbPath}: it was written by a newer pylon (schema version ${version}, ` +
@@ -110,20 +106,19 @@ async function applyNextStep(
       );
     }
     if (version === steps.length) {
-      await tx.rollback();
+      db.exec("ROLLBACK");
       return true;
     }
-    for (const sql of steps[version]!) await tx.execute(sql);
-    await tx.execute(
-      rows.length === 0
-        ? { sql: "INSERT INTO schema_version (version) VALUES (?)", args: [version + 1] }
-        : { sql: "UPDATE schema_version SET version = ?", args: [version + 1] },
-    );
-    await tx.commit();
+    for (const sql of steps[version]!) db.exec(sql);
+    if (row === undefined) {
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(version + 1);
+    } else {
+      db.prepare("UPDATE schema_version SET version = ?").run(version + 1);
+    }
+    db.exec("COMMIT");
     return false;
   } catch (e) {
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw storeError(e, dbPath, "migrate the job database");
-  } finally {
-    tx.close();
   }
 }

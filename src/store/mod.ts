@@ -1,6 +1,6 @@
 /**
- * Durable job history: one SQLite file per pylon (`pylons/<name>/jobs.db`) through
- * `@libsql/client`, guarded status transitions, and a registry of the open stores.
+ * Durable job history: one SQLite file per pylon (`pylons/<name>/jobs.db`) through Deno's
+ * built-in `node:sqlite`, guarded status transitions, and a registry of the open stores.
  *
  * SQLite is the only source of truth for jobs; nothing here caches rows. Imports only `config/`
  * and `errors.ts`.

@@ -79,6 +79,9 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
+/** A whole uuid, as `crypto.randomUUID()` makes job ids. */
+const FULL_ID_REGEXP = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function queuedMs(job: Job): number {
   return (job.queuedAt ?? job.createdAt).getTime();
 }
@@ -147,6 +150,13 @@ class Registry implements StoreRegistry {
   async findJob(idOrPrefix: string): Promise<Job> {
     const wanted = idOrPrefix.trim().toLowerCase();
     if (wanted === "") throw new JobNotFoundError("");
+    if (FULL_ID_REGEXP.test(wanted)) {
+      // A whole id (the daemon's own lookups): a primary-key hit costs less than a prefix range.
+      for (const store of this.#sorted()) {
+        const job = await store.get(wanted);
+        if (job) return job;
+      }
+    }
     const found = (await Promise.all(this.#sorted().map((s) => s.findByPrefix(wanted, 10)))).flat();
     const exact = found.find((j) => j.id === wanted);
     if (exact) return exact;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClient } from "@libsql/client";
+import { DatabaseSync } from "node:sqlite";
 import { JOB_STATUSES } from "../../src/config/mod.ts";
 import { insertJob, tempStore } from "./_helpers.ts";
 
@@ -76,7 +76,7 @@ Deno.test("JobStore.countByStatus() and countQueued() count every status", async
 
 Deno.test("JobStore.countQueued() is answered from the (status, queued_at) index", async () => {
   await using s = await tempStore();
-  const client = createClient({ url: "file:" + s.path });
+  const db = new DatabaseSync(s.path);
   try {
     for (
       const sql of [
@@ -85,13 +85,13 @@ Deno.test("JobStore.countQueued() is answered from the (status, queued_at) index
         "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid LIMIT 1",
       ]
     ) {
-      const plan = (await client.execute("EXPLAIN QUERY PLAN " + sql)).rows
+      const plan = db.prepare("EXPLAIN QUERY PLAN " + sql).all()
         .map((r) => String(r.detail)).join("; ");
       assert.match(plan, /jobs_status_queued/, `${sql}: ${plan}`);
       assert.doesNotMatch(plan, /TEMP B-TREE/, `${sql}: ${plan}`);
     }
   } finally {
-    client.close();
+    db.close();
   }
 });
 

@@ -1,27 +1,27 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
+import { DatabaseSync } from "node:sqlite";
 import { migrate } from "../../src/store/migrations.ts";
 import { openJobStore, SCHEMA_VERSION, StoreError } from "../../src/store/mod.ts";
 import { insertJob, tempStore } from "./_helpers.ts";
 
-async function rawQuery(path: string, sql: string): Promise<Record<string, unknown>[]> {
-  const client = createClient({ url: "file:" + path });
+function rawQuery(path: string, sql: string): Record<string, unknown>[] {
+  const db = new DatabaseSync(path);
   try {
-    return (await client.execute(sql)).rows.map((r) => ({ ...r }));
+    return db.prepare(sql).all().map((r) => ({ ...r }));
   } finally {
-    client.close();
+    db.close();
   }
 }
 
 Deno.test("openJobStore() creates the folder, the schema and WAL mode from nothing", async () => {
   await using t = await tempStore("fresh");
   assert.equal((await Deno.stat(t.path)).isFile, true);
-  assert.deepEqual(await rawQuery(t.path, "SELECT version FROM schema_version"), [
+  assert.deepEqual(rawQuery(t.path, "SELECT version FROM schema_version"), [
     { version: SCHEMA_VERSION },
   ]);
-  assert.deepEqual(await rawQuery(t.path, "PRAGMA journal_mode"), [{ journal_mode: "wal" }]);
-  const indexes = (await rawQuery(
+  assert.deepEqual(rawQuery(t.path, "PRAGMA journal_mode"), [{ journal_mode: "wal" }]);
+  const indexes = (rawQuery(
     t.path,
     "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' ORDER BY name",
   )).map((r) => r.name);
@@ -37,8 +37,8 @@ Deno.test("openJobStore() reopens an existing file without migrating it again", 
     await using again = await openJobStore(t.path, { pylon: "again" });
     assert.deepEqual(await again.get(job.id), job);
   }
-  assert.deepEqual(await rawQuery(t.path, "SELECT count(*) AS n FROM schema_version"), [{ n: 1 }]);
-  assert.deepEqual(await rawQuery(t.path, "SELECT version FROM schema_version"), [
+  assert.deepEqual(rawQuery(t.path, "SELECT count(*) AS n FROM schema_version"), [{ n: 1 }]);
+  assert.deepEqual(rawQuery(t.path, "SELECT version FROM schema_version"), [
     { version: SCHEMA_VERSION },
   ]);
 });
@@ -46,9 +46,9 @@ Deno.test("openJobStore() reopens an existing file without migrating it again", 
 Deno.test("openJobStore() refuses a file written by a newer pylon", async () => {
   await using t = await tempStore("newer");
   await t.store.close();
-  const client = createClient({ url: "file:" + t.path });
-  await client.execute(`UPDATE schema_version SET version = ${SCHEMA_VERSION + 1}`);
-  client.close();
+  const db = new DatabaseSync(t.path);
+  db.exec(`UPDATE schema_version SET version = ${SCHEMA_VERSION + 1}`);
+  db.close();
   const error = await openJobStore(t.path, { pylon: "newer" }).then(
     () => assert.fail("expected a StoreError"),
     (e: unknown) => e,
@@ -63,19 +63,18 @@ Deno.test("openJobStore() refuses a file written by a newer pylon", async () => 
 Deno.test("migrate() applies each later step once, with its version bump", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pylon-migrate-" });
   const path = join(dir, "m.db");
-  const client = createClient({ url: "file:" + path });
+  const db = new DatabaseSync(path);
   try {
     const steps = [["CREATE TABLE a (x INTEGER)"], ["CREATE TABLE b (y INTEGER)"]];
-    await migrate(client, path, steps.slice(0, 1));
-    await migrate(client, path, steps);
-    await migrate(client, path, steps);
-    const tables = await client.execute(
-      "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-    );
-    assert.deepEqual(tables.rows.map((r) => r.name), ["a", "b", "schema_version"]);
-    assert.equal((await client.execute("SELECT version FROM schema_version")).rows[0]?.version, 2);
+    migrate(db, path, steps.slice(0, 1));
+    migrate(db, path, steps);
+    migrate(db, path, steps);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all();
+    assert.deepEqual(tables.map((r) => r.name), ["a", "b", "schema_version"]);
+    assert.equal(db.prepare("SELECT version FROM schema_version").get()?.version, 2);
   } finally {
-    client.close();
+    db.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -83,20 +82,20 @@ Deno.test("migrate() applies each later step once, with its version bump", async
 Deno.test("migrate() leaves the version alone when a step fails", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pylon-migrate-" });
   const path = join(dir, "m.db");
-  const client = createClient({ url: "file:" + path });
+  const db = new DatabaseSync(path);
   try {
     const steps = [["CREATE TABLE a (x INTEGER)"], ["CREATE TABLE c (z INTEGER)", "NOT SQL"]];
-    await assert.rejects(migrate(client, path, steps), (e: unknown) => {
+    assert.throws(() => migrate(db, path, steps), (e: unknown) => {
       assert.ok(e instanceof StoreError);
       assert.match(e.message, /^Cannot migrate the job database in /);
       assert.equal(e.dbPath, path);
       return true;
     });
-    assert.equal((await client.execute("SELECT version FROM schema_version")).rows[0]?.version, 1);
-    const c = await client.execute("SELECT name FROM sqlite_master WHERE name = 'c'");
-    assert.equal(c.rows.length, 0, "the failed step's first statement was rolled back");
+    assert.equal(db.prepare("SELECT version FROM schema_version").get()?.version, 1);
+    const c = db.prepare("SELECT name FROM sqlite_master WHERE name = 'c'").all();
+    assert.equal(c.length, 0, "the failed step's first statement was rolled back");
   } finally {
-    client.close();
+    db.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,0 +1,134 @@
+/**
+ * Group commit for one SQLite connection. Each COMMIT in WAL mode costs about as much as the
+ * INSERT it ends, so writes queued in the same turn of the event loop (concurrent webhooks) run
+ * in one transaction; each caller's promise settles only after that COMMIT has returned, so a
+ * write acknowledged to a caller is durable exactly as if it had committed alone.
+ *
+ * Each write runs inside its own SAVEPOINT: a write that fails (a constraint, a bad row) is
+ * rolled back alone and rejects only its caller. Should SQLite abandon the whole transaction
+ * (a full disk, an I/O error) or the COMMIT fail, every write of the batch runs again in its own
+ * transaction, so each caller gets its own outcome. Private to `store/`.
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { setImmediate } from "node:timers";
+
+interface QueuedWrite {
+  write(): unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Batches synchronous write functions on `db` into shared transactions. */
+export class GroupCommit {
+  readonly #db: DatabaseSync;
+  /** Transaction control, prepared once: `exec()` would parse it again on every write. */
+  readonly #sql: Record<"begin" | "commit" | "savepoint" | "release" | "undo", StatementSync>;
+  #queue: QueuedWrite[] = [];
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#sql = {
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      commit: db.prepare("COMMIT"),
+      savepoint: db.prepare("SAVEPOINT write"),
+      release: db.prepare("RELEASE write"),
+      undo: db.prepare("ROLLBACK TO write"),
+    };
+  }
+
+  /**
+   * Queues `write` (synchronous statements on the connection) for the next batch; resolves with
+   * its result once the batch is committed, or rejects with what it threw.
+   */
+  run<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      // After the I/O callbacks of this turn: every request that reached its write by then
+      // shares the transaction, at no added wait when the daemon is idle.
+      if (this.#queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits what is queued now (also called before the connection closes). */
+  flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const outcomes = batch.length === 1 ? [this.#alone(batch[0]!)] : this.#together(batch);
+    batch.forEach((queued, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) queued.resolve(outcome.value);
+      else queued.reject(outcome.error);
+    });
+  }
+
+  /** One write in its own transaction. */
+  #alone(queued: QueuedWrite): Outcome {
+    try {
+      this.#sql.begin.run();
+    } catch (error) {
+      return { ok: false, error };
+    }
+    try {
+      const value = queued.write();
+      this.#sql.commit.run();
+      return { ok: true, value };
+    } catch (error) {
+      this.#rollback();
+      return { ok: false, error };
+    }
+  }
+
+  /** Several writes in one transaction, each behind a savepoint. */
+  #together(batch: QueuedWrite[]): Outcome[] {
+    try {
+      this.#sql.begin.run();
+    } catch (error) {
+      return batch.map(() => ({ ok: false, error }));
+    }
+    const outcomes: Outcome[] = [];
+    for (const queued of batch) {
+      try {
+        this.#sql.savepoint.run();
+      } catch {
+        return this.#oneByOne(batch);
+      }
+      try {
+        const value = queued.write();
+        this.#sql.release.run();
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        try {
+          this.#sql.undo.run();
+          this.#sql.release.run();
+        } catch {
+          // SQLite abandoned the whole transaction (the savepoint is gone with it).
+          return this.#oneByOne(batch);
+        }
+        outcomes.push({ ok: false, error });
+      }
+    }
+    try {
+      this.#sql.commit.run();
+    } catch {
+      this.#rollback();
+      return this.#oneByOne(batch);
+    }
+    return outcomes;
+  }
+
+  /** The fallback when a shared transaction was lost: nothing of it is committed. */
+  #oneByOne(batch: QueuedWrite[]): Outcome[] {
+    this.#rollback();
+    return batch.map((queued) => this.#alone(queued));
+  }
+
+  #rollback(): void {
+    if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+  }
+}
