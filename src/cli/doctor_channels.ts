@@ -1,7 +1,8 @@
 /**
- * The live chat rows of `pylon doctor`: Telegram `getMe` / `getChat` / `getChatMember` and
- * Slack `auth.test` / `apps.connections.open` / `conversations.info`, through the channels' own
- * API clients at the configured `api_url` (tests point it at the loopback fakes).
+ * The live channel rows of `pylon doctor`: Telegram `getMe` / `getChat` / `getChatMember`,
+ * Slack `auth.test` / `apps.connections.open` / `conversations.info` and GitHub `GET /user`,
+ * through the channels' own API clients at the configured `api_url` (tests point it at the
+ * loopback fakes).
  *
  * Each token, chat and Slack channel is checked once however many pylons share it; a row that
  * fails names the pylons. Tokens never reach a row (the clients redact them from errors).
@@ -13,6 +14,7 @@ import type { ResolvedPylon } from "../config/mod.ts";
 import { ChannelError } from "../channel/channel.ts";
 import { SlackApi } from "../channel/slack/mod.ts";
 import { TelegramApi } from "../channel/telegram/mod.ts";
+import { GitHubApi } from "../channel/github/mod.ts";
 import { createLogger } from "../log/mod.ts";
 import type { Check, CheckStatus, FetchFn } from "./doctor_checks.ts";
 
@@ -65,6 +67,12 @@ interface SlackApp {
   pylons: string[];
 }
 
+interface GitHubAccount {
+  apiUrl: string;
+  token: string;
+  pylons: string[];
+}
+
 function push<K>(map: Map<K, string[]>, key: K, name: string): void {
   map.set(key, [...(map.get(key) ?? []), name]);
 }
@@ -77,9 +85,10 @@ export async function channelLiveChecks(
   const bots = new Map<string, TelegramBot>();
   const slackBots = new Map<string, SlackBot>();
   const slackApps = new Map<string, SlackApp>();
+  const gitHubs = new Map<string, GitHubAccount>();
   for (const p of pylons) {
     if (p.config.disabled) continue;
-    const tg = p.channel.type === "telegram" ? p.channel.telegram : undefined;
+    const tg = p.channel.types.includes("telegram") ? p.channel.telegram : undefined;
     if (tg?.bot_token) {
       const key = `${tg.api_url}\n${tg.bot_token}`;
       const bot: TelegramBot = bots.get(key) ??
@@ -88,7 +97,7 @@ export async function channelLiveChecks(
       push(bot.chats, tg.chat_id ?? 0, p.name);
       bots.set(key, bot);
     }
-    const sl = p.channel.type === "slack" ? p.channel.slack : undefined;
+    const sl = p.channel.types.includes("slack") ? p.channel.slack : undefined;
     if (sl?.bot_token) {
       const key = `${sl.api_url}\n${sl.bot_token}`;
       const bot: SlackBot = slackBots.get(key) ??
@@ -96,6 +105,14 @@ export async function channelLiveChecks(
       bot.pylons.push(p.name);
       if (sl.channel_id) push(bot.channels, sl.channel_id, p.name);
       slackBots.set(key, bot);
+    }
+    const gh = p.channel.types.includes("github") ? p.channel.github : undefined;
+    if (gh?.token) {
+      const key = `${gh.api_url}\n${gh.token}`;
+      const account: GitHubAccount = gitHubs.get(key) ??
+        { apiUrl: gh.api_url, token: gh.token, pylons: [] };
+      account.pylons.push(p.name);
+      gitHubs.set(key, account);
     }
     if (sl?.app_token) {
       const key = `${sl.api_url}\n${sl.app_token}`;
@@ -109,6 +126,7 @@ export async function channelLiveChecks(
   for (const bot of bots.values()) out.push(...await telegramChecks(bot, opts));
   for (const bot of slackBots.values()) out.push(...await slackBotChecks(bot, opts));
   for (const app of slackApps.values()) out.push(await slackAppCheck(app, opts));
+  for (const account of gitHubs.values()) out.push(await gitHubCheck(account, opts));
   return out;
 }
 
@@ -366,5 +384,48 @@ async function slackAppCheck(app: SlackApp, opts: ChannelLiveOptions): Promise<C
         "Information → App-Level Tokens), turn on Socket Mode, and set it as slack.app_token " +
         `(usually SLACK_APP_TOKEN in ${opts.envFile})`;
     return row("Slack app", "FAIL", `${e.message}${forPylons(names)}`, hint);
+  }
+}
+
+/** The GitHub token: who it is and, for a classic token, whether its scopes can post results. */
+async function gitHubCheck(account: GitHubAccount, opts: ChannelLiveOptions): Promise<Check> {
+  const api = new GitHubApi({
+    token: account.token,
+    apiUrl: account.apiUrl,
+    fetch: fetchOf(opts.fetch),
+    timeoutMs: opts.timeoutMs ?? 10_000,
+  });
+  const where = account.apiUrl.replace(/\/+$/, "") === "https://api.github.com"
+    ? ""
+    : ` at ${account.apiUrl}`;
+  try {
+    const me = await api.viewer();
+    // Classic tokens list their scopes; fine-grained tokens and app tokens send none.
+    if (me.scopes && !me.scopes.some((s) => s === "repo" || s === "public_repo")) {
+      return row(
+        "GitHub token",
+        "WARN",
+        `@${me.login}${where}, scopes: ${me.scopes.join(", ") || "none"}${
+          forPylons(account.pylons)
+        }`,
+        "comments and commit statuses need the repo scope (public_repo for public repositories only)",
+      );
+    }
+    return row(
+      "GitHub token",
+      "ok",
+      `@${me.login}${where}${me.scopes ? `, scopes: ${me.scopes.join(", ")}` : ""}`,
+    );
+  } catch (e) {
+    const status = e instanceof ChannelError ? e.status : undefined;
+    const detail = e instanceof Error ? e.message : String(e);
+    return row(
+      "GitHub token",
+      "FAIL",
+      (status === 401 ? `401 Bad credentials${where}` : detail) + forPylons(account.pylons),
+      status === 401
+        ? `create a token that may write pull requests, issues and commit statuses and set it as channel.github.token (usually GITHUB_TOKEN in ${opts.envFile})`
+        : networkHint("that GitHub answers", account.apiUrl),
+    );
   }
 }

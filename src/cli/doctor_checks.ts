@@ -263,30 +263,41 @@ export function channelCheck(pylon: ResolvedPylon): Check {
   const ch = pylon.channel;
   const label = `${pylon.name} channel`;
   const missing: string[] = [];
-  let detail: string = ch.type;
-  if (ch.type === "telegram") {
-    if (!ch.telegram?.bot_token) missing.push("telegram.bot_token");
-    const chat = ch.telegram?.chat_id;
-    detail = `telegram, chat ${chat ? chat : "detected from the first message"}`;
-  } else if (ch.type === "slack") {
-    for (const f of ["bot_token", "app_token", "channel_id"] as const) {
-      if (!ch.slack?.[f]) missing.push(`slack.${f}`);
+  const details: string[] = [];
+  for (const type of ch.types) {
+    let detail: string = type;
+    if (type === "telegram") {
+      if (!ch.telegram?.bot_token) missing.push("telegram.bot_token");
+      const chat = ch.telegram?.chat_id;
+      detail = `telegram, chat ${chat ? chat : "detected from the first message"}`;
+    } else if (type === "slack") {
+      for (const f of ["bot_token", "app_token", "channel_id"] as const) {
+        if (!ch.slack?.[f]) missing.push(`slack.${f}`);
+      }
+      detail = `slack${ch.slack?.channel_id ? `, channel ${ch.slack.channel_id}` : ""}`;
+    } else if (type === "webhook") {
+      if (!ch.webhook?.url) missing.push("webhook.url");
+      detail = `webhook${ch.webhook?.url ? ` → ${ch.webhook.url}` : ""}`;
+    } else if (type === "github") {
+      if (!ch.github?.token) missing.push("github.token");
+      detail = `github${
+        ch.github && !/^https:\/\/api\.github\.com\/?$/.test(ch.github.api_url)
+          ? ` at ${ch.github.api_url}`
+          : ""
+      }`;
     }
-    detail = `slack${ch.slack?.channel_id ? `, channel ${ch.slack.channel_id}` : ""}`;
-  } else if (ch.type === "webhook") {
-    if (!ch.webhook?.url) missing.push("webhook.url");
-    detail = `webhook${ch.webhook?.url ? ` → ${ch.webhook.url}` : ""}`;
+    details.push(detail);
   }
   if (missing.length > 0) {
     return {
       section: "",
       label,
       status: "FAIL",
-      detail: `${ch.type}: ${missing.join(", ")} not set`,
+      detail: `${ch.types.join(" + ")}: ${missing.join(", ")} not set`,
       hint: `set them in the pylon's channel block or config.yaml defaults.channel`,
     };
   }
-  return { section: "", label, status: "ok", detail };
+  return { section: "", label, status: "ok", detail: details.join(" + ") };
 }
 
 /** Options of {@linkcode webhookCheck}. */

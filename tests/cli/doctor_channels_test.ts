@@ -9,6 +9,7 @@ import type { DockerClient } from "../../src/docker/mod.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { startFakeSlack } from "../fakes/slack_server.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
+import { startFakeGitHub } from "../fakes/github_server.ts";
 
 const fakeDocker = {
   version: () => Promise.resolve({ Version: "27.1.1", ApiVersion: "1.46", Os: "linux", Arch: "x" }),
@@ -226,4 +227,44 @@ Deno.test("doctor checks the Slack bot, app token and channel membership", async
   } finally {
     await slack.close();
   }
+});
+
+function githubPylon(name: string, apiUrl: string): string {
+  return `name: ${name}\ntrigger:\n  type: webhook\n  path: /${name}\nagent:\n  prompt: hi\n` +
+    `channel:\n  type: [github, stdout]\n  github:\n    token: "\${GITHUB_TOKEN}"\n` +
+    `    api_url: ${apiUrl}\n`;
+}
+
+Deno.test("doctor shows the GitHub token's account once, and says what a wrong or narrow token needs", async () => {
+  await using gh = startFakeGitHub({ token: "ghp_good", login: "review-bot" });
+  await using ctx = await home("GITHUB_TOKEN=ghp_good\n");
+  await writePylon(ctx, "review", githubPylon("review", gh.url));
+  await writePylon(ctx, "triage", githubPylon("triage", gh.url));
+  const ok = await doctor(ctx);
+  assert.equal(ok.code, 0, ok.out);
+  assert.equal(
+    line(ok.out, "GitHub token"),
+    `GitHub token .......... ok    @review-bot at ${gh.url}, scopes: repo`,
+  );
+  assert.match(line(ok.out, "review channel"), /ok {4}github at .* \+ stdout/);
+  assert.equal(gh.requests.filter((r) => r.path === "/user").length, 1, "one call per token");
+
+  await using narrow = startFakeGitHub({ token: "ghp_good", scopes: ["read:user"] });
+  await using ctx2 = await home("GITHUB_TOKEN=ghp_good\n");
+  await writePylon(ctx2, "review", githubPylon("review", narrow.url));
+  const warned = await doctor(ctx2);
+  assert.match(
+    line(warned.out, "GitHub token"),
+    /WARN .*scopes: read:user.*\n {6}fix: .*repo scope/,
+  );
+
+  await using ctx3 = await home("GITHUB_TOKEN=ghp_wrong\n");
+  await writePylon(ctx3, "review", githubPylon("review", gh.url));
+  const failed = await doctor(ctx3);
+  assert.equal(failed.code, 1);
+  assert.match(
+    line(failed.out, "GitHub token"),
+    /FAIL {2}401 Bad credentials at .* \(pylon review\)\n {6}fix: create a token .* channel\.github\.token/,
+  );
+  assert.doesNotMatch(failed.out, /ghp_wrong/);
 });

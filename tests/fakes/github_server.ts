@@ -167,6 +167,8 @@ export interface FakeGitHubOptions {
   login?: string;
   /** Clock for `created_at`/`updated_at`. @default () => new Date() */
   now?: () => Date;
+  /** `X-OAuth-Scopes` of a classic token; `null`: a fine-grained token (no header). @default ["repo"] */
+  scopes?: string[] | null;
 }
 
 /** What `addPull` seeds. */
@@ -255,7 +257,18 @@ export class FakeGitHub implements AsyncDisposable {
       site_admin: false,
       html_url: `https://github.com/${login.replace(/\[bot\]$/, "")}`,
     };
-    this.#routes = this.#buildRoutes();
+    const scopes = options.scopes === undefined ? ["repo"] : options.scopes;
+    this.#routes = [...this.#buildRoutes(), {
+      method: "GET",
+      pattern: /^\/user\/?$/,
+      docs: "users/users#get-the-authenticated-user",
+      handle: () =>
+        this.#json(
+          200,
+          this.user,
+          new Headers(scopes === null ? {} : { "x-oauth-scopes": scopes.join(", ") }),
+        ),
+    }];
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (req) => this.#handle(req),

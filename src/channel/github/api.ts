@@ -54,6 +54,17 @@ export class GitHubApi {
     this.#base = options.apiUrl.replace(/\/+$/, "");
   }
 
+  /** The token's account, and its OAuth scopes when it is a classic token (`null` otherwise). */
+  async viewer(): Promise<{ login: string; scopes: string[] | null }> {
+    const res = await this.#request("GET", "/user");
+    const user = await res.json() as { login?: string };
+    const header = res.headers.get("x-oauth-scopes");
+    return {
+      login: user.login ?? "?",
+      scopes: header === null ? null : header.split(",").map((s) => s.trim()).filter(Boolean),
+    };
+  }
+
   /** Posts a comment on an issue or pull request. */
   createIssueComment(r: RepoRef, number: number, body: string): Promise<GitHubComment> {
     return this.#json("POST", `${repoPath(r)}/issues/${number}/comments`, { body });
