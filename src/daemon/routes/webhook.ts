@@ -132,7 +132,9 @@ export async function handleWebhook(
     });
     if (!created) return duplicate(job.id, job.status, log);
     if (key) await store.update(job.id, { dedupeKey: key });
-    log.info("job.accepted", { job: shortId(job.id), status, bytes });
+    // Debug: at info this line was ~7 % of the daemon's CPU under load, and the job is in
+    // `pylon jobs` and announced on its channel anyway.
+    log.debug("job.accepted", { job: shortId(job.id), status, bytes });
     deps.onChange?.(job);
     if (status === "queued") {
       deps.depth.added();
