@@ -3,11 +3,14 @@
  * `pylons/<name>/pylon.yaml`, `pylons/<name>/.env`, pylon folders themselves, and the global
  * `config.yaml`/`.env` count; job databases and workspaces are ignored.
  *
- * The job databases live in the watched pylon folders, so every commit wakes the watcher (a
- * folder watch cannot exclude files, and watching the config files alone would miss a `.env`
- * created later and editors that save by renaming). The events that cannot matter are therefore
- * dropped as cheaply as possible: a string prefix test instead of `path.relative()`, which
- * resolved every path and was most of the watcher's 5-8 % of the daemon's CPU under webhook load.
+ * The job databases live in the watched pylon folders, so every commit wakes the watcher (~15
+ * `modify` events on `jobs.db-wal` per group commit). A folder watch cannot exclude files, and
+ * watching only the config files does not work: a `.env` created later would be missed, editors
+ * that save by renaming end a file watch, and a watch cannot be re-armed reliably (Deno 2.9
+ * shares one inotify watch set among a process's watchers, and closing one removes the shared
+ * kernel watches of the others). So the events that cannot matter are dropped as cheaply as
+ * possible: a string prefix test instead of `path.relative()`, which resolved every path, and
+ * each watcher checks only for its own files.
  *
  * @module
  */
@@ -46,29 +49,38 @@ export async function watchConfig(
   };
   const pylonWatcher = Deno.watchFs(paths.pylonsDir, { recursive: true });
   const rootWatcher = Deno.watchFs(paths.root, { recursive: false });
-  const pump = async (watcher: Deno.FsWatcher) => {
-    try {
-      for await (const event of watcher) {
-        for (const path of event.paths) {
-          const name = pylonOfPath(paths, path);
-          if (name) schedule(`pylon:${name}`, () => handlers.pylonChanged(name));
-          else if (path === paths.globalConfig || path === paths.globalEnv) {
-            schedule("global", () => handlers.globalChanged(path));
-          }
-        }
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.BadResource)) handlers.onError(e);
+  // Each pump looks only for its own files: Deno shares one inotify watch set among all of a
+  // process's watchers and hands each watcher every event under its path, so the root watcher
+  // sees the pylon folders' events too, job database writes included.
+  void pump(pylonWatcher, handlers, (path) => {
+    const name = pylonOfPath(paths, path);
+    if (name) schedule(`pylon:${name}`, () => handlers.pylonChanged(name));
+  });
+  void pump(rootWatcher, handlers, (path) => {
+    if (path === paths.globalConfig || path === paths.globalEnv) {
+      schedule("global", () => handlers.globalChanged(path));
     }
-  };
-  void pump(pylonWatcher);
-  void pump(rootWatcher);
+  });
   return function stopWatching() {
     for (const timer of pending.values()) clearTimeout(timer);
     pending.clear();
     pylonWatcher.close();
     rootWatcher.close();
   };
+}
+
+async function pump(
+  watcher: Deno.FsWatcher,
+  handlers: WatchHandlers,
+  changed: (path: string) => void,
+): Promise<void> {
+  try {
+    for await (const event of watcher) {
+      for (const path of event.paths) changed(path);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BadResource)) handlers.onError(e);
+  }
 }
 
 /** The pylon a changed path belongs to, when the change can matter to its config. */

@@ -71,3 +71,37 @@ Deno.test("hot reload applies pylon edits within a second and keeps the last goo
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("hot reload sees a pylon's .env created later and every save by rename", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-reload-" });
+  const signed = '  secret: "${HOOK_SECRET}"\n  signature_header: X-Signature\n';
+  await writeHome(root, {
+    "pylons/hook/pylon.yaml": yaml("hook", "/a"),
+    "pylons/plain/pylon.yaml": yaml("plain", "/plain"),
+    "pylons/plain/.env": "UNUSED=1\n",
+  });
+  const d = await startTestDaemon(root);
+  try {
+    // No .env yet: the pylon's folder is watched, so creating one is seen.
+    await writeHome(root, { "pylons/hook/pylon.yaml": yaml("hook", "/a", signed) });
+    await d.waitForLog(/event=pylon\.(reloaded|reload_failed) pylon=hook/, 1000);
+    await writeHome(root, { "pylons/hook/.env": "HOOK_SECRET=s3cret\n" });
+    await eventually(async () => (await status(`${d.url}/a`)) === 401, 1000);
+
+    // Both files exist: only they are watched, and an editor's rename-over save ends a file
+    // watch, so the watch must be re-armed each time.
+    for (const path of ["/b", "/c", "/d"]) {
+      const tmp = `${root}/pylons/plain/pylon.yaml.tmp`;
+      await Deno.writeTextFile(tmp, yaml("plain", path));
+      await Deno.rename(tmp, `${root}/pylons/plain/pylon.yaml`);
+      await eventually(async () => (await status(`${d.url}${path}`)) === 202, 1000);
+    }
+    const reloads = () => d.logs.filter((l) => /event=pylon\.reloaded pylon=plain/.test(l)).length;
+    const before = reloads();
+    await Deno.writeTextFile(`${root}/pylons/plain/.env`, "UNUSED=2\n");
+    await eventually(() => Promise.resolve(reloads() > before), 1000);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
