@@ -15,13 +15,19 @@
  */
 
 import { dirname } from "node:path";
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import {
+  DatabaseSync,
+  type SQLInputValue,
+  type SQLOutputValue,
+  type StatementSync,
+} from "node:sqlite";
 import { JOB_STATUSES, type JobStatus } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
 import {
   assertStatus,
   epochMs,
   insertRow,
+  JOB_COLUMNS_SQL,
   listQuery,
   patchAssignments,
   rowToJob,
@@ -114,6 +120,9 @@ async function connect(path: string): Promise<DatabaseSync> {
   }
 }
 
+/** `StatementSync.setReturnArrays()` exists in Deno 2.9 but is missing from its type definitions. */
+type ArrayModeStatement = StatementSync & { setReturnArrays(enabled: boolean): void };
+
 class SqliteJobStore implements JobStore {
   readonly pylon: string;
   readonly path: string;
@@ -139,18 +148,21 @@ class SqliteJobStore implements JobStore {
     const { args, stored } = insertRow(job, this.#clock.now());
     const op = `insert job ${shortId(job.id)}`;
     return await this.#write(op, () => {
-      const { changes } = this.#statement(INSERT_SQL).run(...args);
+      const { changes } = this.#statement(INSERT_SQL, "objects").run(...args);
       if (changes === 1 || stored.deliveryId === null) return { job: stored, created: true };
       // Inside the write transaction, so the job holding the delivery id is still there.
-      const existing = this.#statement("SELECT * FROM jobs WHERE delivery_id = ?")
-        .get(stored.deliveryId);
-      return { job: rowToJob(existing as SqlRow), created: false };
+      const [existing] = this.#jobs(
+        op,
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE delivery_id = ?`,
+        [stored.deliveryId],
+      );
+      return { job: existing!, created: false };
     });
   }
 
   get(id: string): Promise<Job | null> {
     return settle(() =>
-      this.#one(`read job ${shortId(id)}`, "SELECT * FROM jobs WHERE id = ?", [id])
+      this.#one(`read job ${shortId(id)}`, `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE id = ?`, [id])
     );
   }
 
@@ -159,9 +171,9 @@ class SqliteJobStore implements JobStore {
       const p = prefix.toLowerCase();
       if (p === "") return [];
       // A range on the primary key instead of LIKE, which is case-insensitive and unindexed.
-      return this.#many(
+      return this.#jobs(
         `find jobs by id prefix "${p}"`,
-        "SELECT * FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`,
         [p, p + "\uffff", limit],
       );
     });
@@ -171,7 +183,7 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find a job by delivery id",
-        "SELECT * FROM jobs WHERE delivery_id = ?",
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE delivery_id = ?`,
         [deliveryId],
       )
     );
@@ -181,7 +193,7 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find a job by dedupe key",
-        `SELECT * FROM jobs WHERE dedupe_key = ?
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE dedupe_key = ?
            AND (status IN ('awaiting_approval', 'queued', 'running') OR finished_at >= ?)
          ORDER BY created_at DESC, rowid DESC LIMIT 1`,
         [key, since.getTime()],
@@ -193,7 +205,7 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find a job by thread",
-        "SELECT * FROM jobs WHERE thread_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE thread_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
         [key],
       )
     );
@@ -222,7 +234,9 @@ class SqliteJobStore implements JobStore {
     if (isTerminalStatus(to)) stamp("finished_at");
     else stamps.push("finished_at = NULL");
     const sql = `UPDATE jobs SET ${[...stamps, ...sets].join(", ")}
-      WHERE id = ? AND status IN (${allowed.map(() => "?").join(", ")}) RETURNING *`;
+      WHERE id = ? AND status IN (${
+      allowed.map(() => "?").join(", ")
+    }) RETURNING ${JOB_COLUMNS_SQL}`;
     const op = `move job ${shortId(id)} to ${to}`;
     return await this.#write(op, () => this.#one(op, sql, [...stampArgs, ...args, id, ...allowed]));
   }
@@ -230,7 +244,7 @@ class SqliteJobStore implements JobStore {
   async update(id: string, patch: JobPatch): Promise<Job | null> {
     const { sets, args } = patchAssignments(patch);
     if (sets.length === 0) return await this.get(id);
-    const sql = `UPDATE jobs SET ${sets.join(", ")} WHERE id = ? RETURNING *`;
+    const sql = `UPDATE jobs SET ${sets.join(", ")} WHERE id = ? RETURNING ${JOB_COLUMNS_SQL}`;
     const op = `update job ${shortId(id)}`;
     return await this.#write(op, () => this.#one(op, sql, [...args, id]));
   }
@@ -239,14 +253,19 @@ class SqliteJobStore implements JobStore {
     const op = `count a repeat of job ${shortId(id)}`;
     return this.#write(
       op,
-      () => this.#one(op, "UPDATE jobs SET repeats = repeats + 1 WHERE id = ? RETURNING *", [id]),
+      () =>
+        this.#one(
+          op,
+          `UPDATE jobs SET repeats = repeats + 1 WHERE id = ? RETURNING ${JOB_COLUMNS_SQL}`,
+          [id],
+        ),
     );
   }
 
   list(options: ListOptions = {}): Promise<Job[]> {
     return settle(() => {
       const query = listQuery(options);
-      return query ? this.#many("list jobs", query.sql, query.args) : [];
+      return query ? this.#jobs("list jobs", query.sql, query.args) : [];
     });
   }
 
@@ -254,7 +273,7 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find the oldest queued job",
-        "SELECT * FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid LIMIT 1",
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid LIMIT 1`,
         [],
       )
     );
@@ -292,9 +311,9 @@ class SqliteJobStore implements JobStore {
 
   recoverable(): Promise<RecoverableJobs> {
     return settle(() => {
-      const jobs = this.#many(
+      const jobs = this.#jobs(
         "read unfinished jobs",
-        `SELECT * FROM jobs WHERE status IN ('queued', 'awaiting_approval', 'running')
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE status IN ('queued', 'awaiting_approval', 'running')
           ORDER BY coalesce(queued_at, created_at), rowid`,
         [],
       );
@@ -343,30 +362,37 @@ class SqliteJobStore implements JobStore {
   }
 
   #one(op: string, sql: string, args: SQLInputValue[]): Job | null {
-    const row = this.#rows(op, sql, args)[0];
-    return row === undefined ? null : rowToJob(row);
+    return this.#jobs(op, sql, args)[0] ?? null;
   }
 
-  #many(op: string, sql: string, args: SQLInputValue[]): Job[] {
-    return this.#rows(op, sql, args).map(rowToJob);
-  }
-
-  #rows(op: string, sql: string, args: SQLInputValue[]): SqlRow[] {
+  /** Runs a statement that returns {@linkcode JOB_COLUMNS_SQL}. */
+  #jobs(op: string, sql: string, args: SQLInputValue[]): Job[] {
     this.#assertOpen(op);
     try {
-      return this.#statement(sql).all(...args) as SqlRow[];
+      return (this.#statement(sql, "arrays").all(...args) as unknown as SQLOutputValue[][])
+        .map(rowToJob);
     } catch (e) {
       throw storeError(e, this.path, op);
     }
   }
 
-  /** The prepared statement of `sql`, kept for next time. */
-  #statement(sql: string): StatementSync {
+  #rows(op: string, sql: string, args: SQLInputValue[]): SqlRow[] {
+    this.#assertOpen(op);
+    try {
+      return this.#statement(sql, "objects").all(...args) as SqlRow[];
+    } catch (e) {
+      throw storeError(e, this.path, op);
+    }
+  }
+
+  /** The prepared statement of `sql`, kept for next time (each SQL text has one row shape). */
+  #statement(sql: string, rows: "objects" | "arrays"): StatementSync {
     let statement = this.#statements.get(sql);
     if (statement) {
       this.#statements.delete(sql);
     } else {
       statement = this.#db.prepare(sql);
+      (statement as ArrayModeStatement).setReturnArrays(rows === "arrays");
       if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
         this.#statements.delete(this.#statements.keys().next().value!);
       }
