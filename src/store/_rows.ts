@@ -35,6 +35,7 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   threadKey: "thread_key",
   notified: "notified",
   dedupeKey: "dedupe_key",
+  supersedeKey: "supersede_key",
   deadlineAt: "deadline_at",
   startedAt: "started_at",
 };
@@ -115,8 +116,9 @@ export function insertRow(
     thread: job.thread ?? null,
     threadKey: null,
     notified: null,
-    dedupeKey: null,
+    dedupeKey: job.dedupeKey ?? null,
     repeats: 1,
+    supersedeKey: job.supersedeKey ?? null,
   };
   const values: Record<string, SQLInputValue> = {
     id: stored.id,
@@ -132,6 +134,8 @@ export function insertRow(
     "parent_id": stored.parentId,
     "session_id": stored.sessionId,
     thread: stored.thread,
+    "dedupe_key": stored.dedupeKey,
+    "supersede_key": stored.supersedeKey,
   };
   return { columns: Object.keys(values), args: Object.values(values), stored };
 }
@@ -207,6 +211,7 @@ const JOB_COLUMNS = [
   "notified",
   "dedupe_key",
   "repeats",
+  "supersede_key",
 ] as const;
 
 /** {@linkcode JOB_COLUMNS} as a SELECT list or RETURNING clause. */
@@ -242,6 +247,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     notified,
     dedupeKey,
     repeats,
+    supersedeKey,
   ] = row;
   return {
     id: String(id),
@@ -271,6 +277,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     notified: textOrNull(notified),
     dedupeKey: textOrNull(dedupeKey),
     repeats: Number(repeats),
+    supersedeKey: textOrNull(supersedeKey),
   };
 }
 

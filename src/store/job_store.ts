@@ -249,6 +249,19 @@ class SqliteJobStore implements JobStore {
     return await this.#write(op, () => this.#one(op, sql, [...args, id]));
   }
 
+  supersede(key: string, byId: string, reason: string): Promise<Job[]> {
+    const op = `supersede the waiting jobs of key ${JSON.stringify(key.slice(0, 60))}`;
+    const now = epochMs(this.#clock.now());
+    return this.#write(op, () =>
+      this.#jobs(
+        op,
+        `UPDATE jobs SET status = 'dismissed', finished_at = ?, error = ?
+          WHERE supersede_key = ? AND id <> ? AND status IN ('queued', 'awaiting_approval')
+          RETURNING ${JOB_COLUMNS_SQL}`,
+        [now, reason, key, byId],
+      ));
+  }
+
   incrementRepeats(id: string): Promise<Job | null> {
     const op = `count a repeat of job ${shortId(id)}`;
     return this.#write(

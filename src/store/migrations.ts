@@ -60,6 +60,11 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "ALTER TABLE jobs ADD COLUMN dedupe_key TEXT",
     "CREATE INDEX jobs_dedupe ON jobs (dedupe_key, created_at) WHERE dedupe_key IS NOT NULL",
   ],
+  [
+    // trigger.supersede: a newer event replaces the waiting jobs of the same key.
+    "ALTER TABLE jobs ADD COLUMN supersede_key TEXT",
+    "CREATE INDEX jobs_supersede ON jobs (supersede_key, status) WHERE supersede_key IS NOT NULL",
+  ],
 ];
 
 /** The schema version this build writes. */

@@ -77,13 +77,26 @@ export interface Job {
   dedupeKey: string | null;
   /** Events counted on this job (dedupe); 1 on insert. */
   repeats: number;
+  /** The rendered `trigger.supersede` key: a newer job with the same key replaces this one while
+   * it waits. */
+  supersedeKey: string | null;
 }
 
 /** What a caller supplies to create a job; the store fills in the rest. */
 export type NewJob =
   & Pick<Job, "id" | "pylon" | "status" | "trigger" | "payload" | "headers">
   & Partial<
-    Pick<Job, "deliveryId" | "attempt" | "parentId" | "sessionId" | "thread" | "createdAt">
+    Pick<
+      Job,
+      | "deliveryId"
+      | "attempt"
+      | "parentId"
+      | "sessionId"
+      | "thread"
+      | "createdAt"
+      | "dedupeKey"
+      | "supersedeKey"
+    >
   >;
 
 /** The fields a job may change after insert, besides its status. */
@@ -102,6 +115,7 @@ export type JobPatch = Partial<
     | "threadKey"
     | "notified"
     | "dedupeKey"
+    | "supersedeKey"
     | "deadlineAt"
     | "startedAt"
   >
@@ -159,6 +173,12 @@ export interface JobStore extends AsyncDisposable {
   ): Promise<Job | null>;
   /** Changes non-status fields; null when the job does not exist. */
   update(id: string, patch: JobPatch): Promise<Job | null>;
+  /**
+   * Dismisses the jobs with `supersede_key = key`, other than `byId`, that are still queued or
+   * awaiting approval (running ones finish), recording `reason` as their error.
+   * Returns the dismissed jobs.
+   */
+  supersede(key: string, byId: string, reason: string): Promise<Job[]>;
   /** Adds one to `repeats`; null when the job does not exist. */
   incrementRepeats(id: string): Promise<Job | null>;
   /** Jobs newest first. */

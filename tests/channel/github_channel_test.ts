@@ -43,6 +43,7 @@ function job(overrides: Partial<Job> = {}): Job {
     notified: null,
     dedupeKey: null,
     repeats: 1,
+    supersedeKey: null,
     ...overrides,
   };
 }

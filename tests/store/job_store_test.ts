@@ -41,6 +41,7 @@ Deno.test("JobStore.insert() stores every field and get() reads it back", async 
     notified: null,
     dedupeKey: null,
     repeats: 1,
+    supersedeKey: null,
   });
   assert.deepEqual(await t.store.get(input.id), job);
   assert.equal(await t.store.get(crypto.randomUUID()), null);
