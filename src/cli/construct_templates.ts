@@ -31,6 +31,9 @@ export interface ConstructAnswers {
   dedupe?: string | undefined;
   /** The comment above `dedupe`. */
   dedupeNote?: string | undefined;
+  /** `trigger.supersede`, and the comment above it. */
+  supersede?: string | undefined;
+  supersedeNote?: string | undefined;
   /** Lines placed first under `channel:` (its type and connection), with their comments. */
   channelLines?: string[] | undefined;
   /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
@@ -99,6 +102,8 @@ export function templateAnswers(
         dedupe:
           "{{ .body.repository.full_name }}#{{ .body.number }}@{{ .body.pull_request.head.sha }}",
         dedupeNote: "One run per commit of a pull request, however often GitHub sends it.",
+        supersede: "{{ .body.repository.full_name }}#{{ .body.number }}",
+        supersedeNote: "A new commit replaces the pull request's runs that have not started yet.",
         channelLines: [
           "# Results go back to the pull request: one comment, edited by every later run, and a",
           `# pylon/${name} commit status. Add GITHUB_TOKEN=<a token that may write pull requests,`,
@@ -175,6 +180,10 @@ export function renderPylonYaml(a: ConstructAnswers): string {
     if (a.dedupe) {
       if (a.dedupeNote) out.push(`  # ${a.dedupeNote}`);
       out.push(`  dedupe: ${q(a.dedupe)}`);
+    }
+    if (a.supersede) {
+      if (a.supersedeNote) out.push(`  # ${a.supersedeNote}`);
+      out.push(`  supersede: ${q(a.supersede)}`);
     }
     if (a.when) {
       out.push(

@@ -166,6 +166,8 @@ const triggerSchema = z.strictObject({
   /** A template giving a key; repeats of one key within the window count on one job. */
   dedupe: z.string().optional(),
   dedupe_window: duration.default("1h"),
+  /** A template giving a key; a new job replaces the waiting (queued, unapproved) jobs of its key. */
+  supersede: z.string().optional(),
   public_url: httpUrl.optional(),
   cron: z.string().optional(),
   timezone: z.string().optional(),

@@ -47,6 +47,7 @@ const WEBHOOK_ONLY = [
   "signature_header",
   "delivery_header",
   "public_url",
+  "supersede",
 ] as const;
 
 /** Checks a pylon config that passed its schema. `dirName` is the folder it was loaded from. */
@@ -248,6 +249,7 @@ function checkTemplates(config: PylonConfig, list: IssueList): void {
   const fields: [PropertyKey[], string | undefined][] = [
     [["trigger", "when"], config.trigger.when],
     [["trigger", "dedupe"], config.trigger.dedupe],
+    [["trigger", "supersede"], config.trigger.supersede],
     [["agent", "prompt"], config.agent.prompt],
     [["channel", "topic"], config.channel?.topic],
     [["channel", "message"], config.channel?.message],

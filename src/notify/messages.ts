@@ -46,7 +46,7 @@ export function finishedText(job: Job): string {
     case "killed":
       return `🛑 **Killed**${took}.`;
     case "dismissed":
-      return "🚫 Dismissed.";
+      return job.error ? `🚫 Dismissed: ${job.error}.` : "🚫 Dismissed.";
     default:
       return `Job ${shortId(job.id)} is ${job.status}.`;
   }

@@ -370,5 +370,22 @@ Deno.test("pylon test --dry-run says when an event would count on an existing jo
     again.outcome,
     new RegExp(`^deduplicated: counted on job ${id.slice(0, 8)} \\(running, seen 2×\\)`),
   );
-  assert.match((await outcome(event("bbb222"))).outcome, /^accepted/, "a new commit is a new run");
+  const next = await outcome(event("bbb222"));
+  assert.match(next.outcome, /^accepted/, "a new commit is a new run");
+  const waiting = crypto.randomUUID();
+  await store.insert({
+    id: waiting,
+    pylon: "pr",
+    status: "queued",
+    trigger: "webhook",
+    payload: {},
+    headers: {},
+    supersedeKey: "octo-org/octo-repo#7",
+  });
+  assert.match(
+    (await outcome(event("ccc333"))).outcome,
+    new RegExp(
+      `^accepted \\(no job has this dedupe key\\); it supersedes ${waiting.slice(0, 8)} \\(waiting`,
+    ),
+  );
 });

@@ -224,3 +224,75 @@ Deno.test("a push event gets its result as a commit comment and a status on the 
     await d.stop();
   }
 });
+
+Deno.test("new commits supersede the pull request's runs that have not started", async () => {
+  await using github = startFakeGitHub({ token: "ghp_test" });
+  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
+  await writeHome(root, {
+    "config.yaml": "docker:\n  max_concurrent: 1\n",
+    "pylons/review/pylon.yaml": reviewerYaml(github.url),
+    "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
+  });
+  const chat = new FakeChannel();
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, {
+    runner,
+    channelFactories: { telegram: () => chat },
+    notifyRetryMs: [50],
+  });
+  const send = async (action: string, sha: string) => {
+    const res = await fetch(`${d.url}/review`, {
+      method: "POST",
+      headers: githubHeaders("pull_request"),
+      body: JSON.stringify(prEvent(action, { headSha: sha })),
+    });
+    assert.equal(res.status, 202);
+    return (await res.json()).job_id as string;
+  };
+  const job = async (id: string) =>
+    await (await fetch(`${d.url}/api/jobs/${id}`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    })).json();
+  try {
+    runner.hold();
+    const a = await send("opened", SHA.a);
+    await eventually(() => Promise.resolve(runner.active.has(a) || undefined));
+    const b = await send("synchronize", SHA.b);
+    const c = await send("synchronize", SHA.c);
+    const dd = await send("synchronize", SHA.d);
+    runner.release();
+    await eventually(() =>
+      Promise.resolve(github.statuses(OWNER, REPO, SHA.d).at(-1)?.state === "success" || undefined)
+    );
+    assert.deepEqual(
+      runner.ran.map((j) => j.id),
+      [a, dd],
+      "the running review finished; only the newest commit ran after it",
+    );
+    assert.deepEqual(
+      [(await job(b)).status, (await job(b)).error],
+      ["dismissed", `superseded by job ${c.slice(0, 8)}`],
+    );
+    assert.equal((await job(c)).error, `superseded by job ${dd.slice(0, 8)}`);
+    for (const [sha, by] of [[SHA.b, c], [SHA.c, dd]] as const) {
+      await eventually(() =>
+        Promise.resolve(github.statuses(OWNER, REPO, sha).at(-1)?.state === "success" || undefined)
+      );
+      assert.equal(
+        github.statuses(OWNER, REPO, sha).at(-1)!.description,
+        `Not run: superseded by job ${by.slice(0, 8)}`,
+        "an outdated commit's check never blocks the merge",
+      );
+    }
+    const [comment] = github.comments(OWNER, REPO, PR_NUMBER);
+    assert.match(comment!.body, new RegExp(`done ${dd.slice(0, 8)}`));
+    await eventually(() =>
+      Promise.resolve(
+        chat.messages.some((m) => m.text === `🚫 Dismissed: superseded by job ${c.slice(0, 8)}.`) ||
+          undefined,
+      )
+    );
+  } finally {
+    await d.stop();
+  }
+});

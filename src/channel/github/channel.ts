@@ -157,8 +157,11 @@ export function statusOf(job: Job): { state: StatusState; description: string } 
     case "killed":
       return { state: "error", description: "Stopped by a person" };
     case "dismissed":
-      // Not run on purpose: it must not block a merge.
-      return { state: "success", description: "Dismissed; the agent did not run" };
+      // Not run on purpose (by a person, or superseded by a newer event): it must not block a merge.
+      return {
+        state: "success",
+        description: job.error ? `Not run: ${job.error}` : "Dismissed; the agent did not run",
+      };
   }
 }
 

@@ -13,7 +13,7 @@ import type { Command, CommandContext } from "../command.ts";
 import { loadNamedPylon } from "../shared.ts";
 import { sendToDaemon } from "./test_send.ts";
 import { evaluateWhen, renderDedupeKey } from "../../daemon/when.ts";
-import { parseDuration } from "../../config/mod.ts";
+import { parseDuration, type PylonConfig } from "../../config/mod.ts";
 import { createStoreRegistry } from "../../store/mod.ts";
 import { shortId } from "../../errors.ts";
 
@@ -126,26 +126,46 @@ Without --payload, a small sample payload is used.`,
   },
 };
 
-/** What `trigger.dedupe` would do with an accepted event, from the pylon's job database. */
+/**
+ * What the daemon would do with an event `trigger.when` accepts: count it on an existing job
+ * (`trigger.dedupe`), or accept it, replacing waiting jobs (`trigger.supersede`). Read from the
+ * pylon's job database.
+ */
 async function dedupeOutcome(
   ctx: CommandContext,
-  config: { name: string; trigger: { dedupe?: string | undefined; dedupe_window: string } },
+  config: PylonConfig,
   data: { body: unknown; headers: Record<string, string> },
 ): Promise<{ key: string | null; text: string }> {
-  const key = renderDedupeKey(config.trigger.dedupe, data);
-  if (!key) return { key: null, text: "accepted" };
-  const windowMs = parseDuration(config.trigger.dedupe_window) ?? 3_600_000;
+  const key = renderDedupeKey(config.trigger.dedupe, data) || null;
+  const supersedeKey = renderDedupeKey(config.trigger.supersede, data);
+  if (!key && !supersedeKey) return { key, text: "accepted" };
   await using stores = createStoreRegistry(ctx.paths, { clock: ctx.clock });
   const store = await stores.open(config.name);
-  const since = new Date(ctx.clock.now().getTime() - windowMs);
-  const same = await store.findDedupe(key, since);
-  if (!same) return { key, text: "accepted (no job has this dedupe key)" };
-  return {
-    key,
-    text:
-      `deduplicated: counted on job ${shortId(same.id)} (${same.status}, seen ${same.repeats}×), ` +
-      `which has the same dedupe key within ${config.trigger.dedupe_window}`,
-  };
+  if (key) {
+    const windowMs = parseDuration(config.trigger.dedupe_window) ?? 3_600_000;
+    const since = new Date(ctx.clock.now().getTime() - windowMs);
+    const same = await store.findDedupe(key, since);
+    if (same) {
+      return {
+        key,
+        text:
+          `deduplicated: counted on job ${
+            shortId(same.id)
+          } (${same.status}, seen ${same.repeats}×), ` +
+          `which has the same dedupe key within ${config.trigger.dedupe_window}`,
+      };
+    }
+  }
+  let text = key ? "accepted (no job has this dedupe key)" : "accepted";
+  if (supersedeKey) {
+    const waiting = (await store.list({ status: ["queued", "awaiting_approval"], limit: 1000 }))
+      .filter((j) => j.supersedeKey === supersedeKey);
+    if (waiting.length > 0) {
+      text += `; it supersedes ${waiting.map((j) => shortId(j.id)).join(", ")} (waiting, ` +
+        `same supersede key ${JSON.stringify(supersedeKey)})`;
+    }
+  }
+  return { key, text };
 }
 
 function printHuman(

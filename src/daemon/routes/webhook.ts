@@ -9,12 +9,11 @@ import { concatBytes } from "../../bytes.ts";
 import { shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
-import type { Job, StoreRegistry } from "../../store/mod.ts";
+import type { Job, JobStore, StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
-import { evaluateWhen } from "../when.ts";
+import { evaluateWhen, renderDedupeKey } from "../when.ts";
 import type { KeyedLock } from "../keyed_lock.ts";
 import { parseDuration } from "../../config/mod.ts";
-import { renderTemplate } from "../../template/mod.ts";
 import type { ActivePylon } from "../pylon_table.ts";
 
 /** What the webhook handler needs. */
@@ -93,7 +92,7 @@ export async function handleWebhook(
     if (seen) return duplicate(seen.id, seen.status, log);
   }
   const trigger = pylon.resolved.config.trigger;
-  const dedupeKey = trigger.dedupe ? renderKey(trigger.dedupe, { body: payload, headers }) : "";
+  const dedupeKey = renderDedupeKey(trigger.dedupe, { body: payload, headers });
   if (dedupeKey) {
     const windowMs = parseDuration(trigger.dedupe_window) ?? 3_600_000;
     return await deps.dedupeLock.run(`${pylon.name}\n${dedupeKey}`, async () => {
@@ -121,6 +120,7 @@ export async function handleWebhook(
       );
     }
     const status = pylon.resolved.channel.approval ? "awaiting_approval" : "queued";
+    const supersedeKey = renderDedupeKey(trigger.supersede, { body: payload, headers });
     const { job, created } = await store.insert({
       id: deps.newJobId(),
       pylon: pylon.name,
@@ -129,9 +129,11 @@ export async function handleWebhook(
       payload,
       headers,
       deliveryId,
+      dedupeKey: key,
+      supersedeKey: supersedeKey || null,
     });
     if (!created) return duplicate(job.id, job.status, log);
-    if (key) await store.update(job.id, { dedupeKey: key });
+    if (supersedeKey) await supersedeWaiting(store, supersedeKey, job, deps, log);
     // Debug: at info this line was ~7 % of the daemon's CPU under load, and the job is in
     // `pylon jobs` and announced on its channel anyway.
     log.debug("job.accepted", { job: shortId(job.id), status, bytes });
@@ -141,6 +143,21 @@ export async function handleWebhook(
       deps.dispatcher.wake();
     }
     return Response.json({ job_id: job.id, status }, { status: 202 });
+  }
+}
+
+/** `trigger.supersede`: the jobs of `key` still waiting give way to `job`. */
+async function supersedeWaiting(
+  store: JobStore,
+  key: string,
+  job: Job,
+  deps: WebhookDeps,
+  log: Logger,
+): Promise<void> {
+  const replaced = await store.supersede(key, job.id, `superseded by job ${shortId(job.id)}`);
+  for (const old of replaced) {
+    log.info("job.superseded", { job: shortId(old.id), by: shortId(job.id) });
+    deps.onChange?.(old);
   }
 }
 
@@ -185,14 +202,4 @@ async function readLimited(req: Request, max: number): Promise<Uint8Array | null
     chunks.push(value);
   }
   return concatBytes(chunks);
-}
-
-/** The rendered `trigger.dedupe` key; empty (no dedupe) when it cannot be rendered. */
-function renderKey(template: string, data: unknown): string {
-  try {
-    const key = renderTemplate("trigger.dedupe", template, data).trim();
-    return key === "<no value>" ? "" : key.slice(0, 500);
-  } catch {
-    return "";
-  }
 }
