@@ -63,8 +63,31 @@ export function epochMs(date: Date): number {
   return ms;
 }
 
+/** The columns an INSERT of a new job sets, in the order of {@linkcode insertRow}'s `args`. */
+const INSERT_COLUMNS = [
+  "id",
+  "pylon",
+  "status",
+  "trigger_kind",
+  "delivery_id",
+  "payload",
+  "headers",
+  "created_at",
+  "queued_at",
+  "attempt",
+  "parent_id",
+  "session_id",
+  "thread",
+  "dedupe_key",
+  "supersede_key",
+] as const;
+
+/** The INSERT of {@linkcode INSERT_COLUMNS}, without a conflict clause. */
+export const INSERT_JOB_SQL: string = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")})
+  VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`;
+
 /**
- * The INSERT columns and arguments of a new job, and the job exactly as it will read back (the
+ * The INSERT arguments of a new job, and the job exactly as it will read back (the
  * payload and headers go through JSON, like the stored copy), so an insert needs no `RETURNING`.
  *
  * @throws {TypeError} on a malformed job
@@ -72,7 +95,7 @@ export function epochMs(date: Date): number {
 export function insertRow(
   job: NewJob,
   now: Date,
-): { columns: string[]; args: SQLInputValue[]; stored: Job } {
+): { args: SQLInputValue[]; stored: Job } {
   if (!ID_REGEXP.test(job.id)) {
     throw new TypeError(
       `Cannot insert job "${job.id}": ids are lowercase uuids (crypto.randomUUID)`,
@@ -120,7 +143,7 @@ export function insertRow(
     repeats: 1,
     supersedeKey: job.supersedeKey ?? null,
   };
-  const values: Record<string, SQLInputValue> = {
+  const values: Record<(typeof INSERT_COLUMNS)[number], SQLInputValue> = {
     id: stored.id,
     pylon: stored.pylon,
     status: stored.status,
@@ -137,7 +160,7 @@ export function insertRow(
     "dedupe_key": stored.dedupeKey,
     "supersede_key": stored.supersedeKey,
   };
-  return { columns: Object.keys(values), args: Object.values(values), stored };
+  return { args: INSERT_COLUMNS.map((column) => values[column]), stored };
 }
 
 /**

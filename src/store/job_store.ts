@@ -8,8 +8,8 @@
  * Every method is one SQL statement or one transaction, so concurrent callers (and other
  * processes, such as `pylon jobs` while the daemon runs) never race on a read-modify-write.
  * Writes to jobs are group-committed (`_group_commit.ts`): concurrent webhooks and status
- * changes share one COMMIT, and each call resolves only once its write is committed. Nothing is cached but statements:
- * SQLite is the only source of truth.
+ * changes share one COMMIT, and each call resolves only once its write is committed. Nothing
+ * is cached but statements: SQLite is the only source of truth.
  *
  * @module
  */
@@ -26,6 +26,7 @@ import { shortId } from "../errors.ts";
 import {
   assertStatus,
   epochMs,
+  INSERT_JOB_SQL,
   insertRow,
   JOB_COLUMNS_SQL,
   listQuery,
@@ -71,18 +72,8 @@ const BUSY_TIMEOUT_MS = 5000;
 /** Statements kept prepared per store; the SQL of `update()` and `list()` varies with options. */
 const STATEMENT_CACHE_SIZE = 64;
 
-const INSERT_COLUMNS = insertRow({
-  id: "00000000-0000-4000-8000-000000000000",
-  pylon: "",
-  status: "queued",
-  trigger: "webhook",
-  payload: null,
-  headers: {},
-}, new Date(0)).columns;
-
 // No RETURNING: the row is known, and `changes` says whether the delivery id was already taken.
-const INSERT_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")})
-  VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})
+const INSERT_SQL = `${INSERT_JOB_SQL}
   ON CONFLICT (delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING`;
 
 /**
@@ -120,7 +111,7 @@ async function connect(path: string): Promise<DatabaseSync> {
   }
 }
 
-/** `StatementSync.setReturnArrays()` exists in Deno 2.9 but is missing from its type definitions. */
+/** `StatementSync.setReturnArrays()` exists in Deno 2.9; its type definitions lack it. */
 type ArrayModeStatement = StatementSync & { setReturnArrays(enabled: boolean): void };
 
 class SqliteJobStore implements JobStore {
@@ -205,7 +196,8 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find a job by thread",
-        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE thread_key = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE thread_key = ?
+          ORDER BY created_at DESC, rowid DESC LIMIT 1`,
         [key],
       )
     );
@@ -286,7 +278,8 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find the oldest queued job",
-        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE status = 'queued' ORDER BY queued_at, rowid LIMIT 1`,
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE status = 'queued'
+          ORDER BY queued_at, rowid LIMIT 1`,
         [],
       )
     );
@@ -326,7 +319,8 @@ class SqliteJobStore implements JobStore {
     return settle(() => {
       const jobs = this.#jobs(
         "read unfinished jobs",
-        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE status IN ('queued', 'awaiting_approval', 'running')
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs
+          WHERE status IN ('queued', 'awaiting_approval', 'running')
           ORDER BY coalesce(queued_at, created_at), rowid`,
         [],
       );

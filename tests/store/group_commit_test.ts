@@ -24,7 +24,7 @@ Deno.test("JobStore.insert() commits concurrent inserts together and each once",
   assert.equal(committedJobs(t.path), 40);
 });
 
-Deno.test("JobStore.insert() resolves a duplicate delivery id in the same batch to the first job", async () => {
+Deno.test("JobStore.insert() gives a delivery id repeated in a batch its first job", async () => {
   await using t = await tempStore();
   const first = newJob("alpha", { deliveryId: "gh-1" });
   const second = newJob("alpha", { deliveryId: "gh-1" });
@@ -75,7 +75,7 @@ Deno.test("JobStore.close() commits the writes still waiting for their batch", a
   await t[Symbol.asyncDispose]();
 });
 
-Deno.test("GroupCommit runs a batch again one write at a time when SQLite drops the transaction", async () => {
+Deno.test("GroupCommit retries a batch one write at a time when SQLite drops it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pylon-group-" });
   const db = new DatabaseSync(`${dir}/g.db`);
   try {
