@@ -12,7 +12,7 @@
  * pylons loaded (idle), since per-request work can grow with the number of pylons. No flag runs
  * all four. See bench/README.md.
  *
- * Run: `deno run --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys
+ * Run: `deno run --allow-net --allow-read --allow-write --allow-env --allow-sys
  * --allow-run bench/ingest/run.ts [--throughput] [--latency] [--memory] [--reload]`
  *
  * @module

@@ -19,7 +19,6 @@ export const PYLON_PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
-  "--allow-ffi",
   "--allow-sys",
   "--allow-run",
 ];

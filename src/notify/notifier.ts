@@ -117,7 +117,7 @@ export class Notifier {
   changed(job: Job): void {
     if (this.#stopped) return;
     const previous = this.#chains.get(job.id) ?? Promise.resolve();
-    const next = previous.then(() => this.#announce(job.id)).finally(() => {
+    const next = previous.then(() => this.#announce(job.pylon, job.id)).finally(() => {
       if (this.#chains.get(job.id) === next) this.#chains.delete(job.id);
     });
     this.#chains.set(job.id, next);
@@ -142,20 +142,21 @@ export class Notifier {
     await Promise.allSettled([...this.#chains.values()]);
   }
 
-  async #announce(jobId: string): Promise<void> {
+  async #announce(pylonName: string, jobId: string): Promise<void> {
     if (this.#stopped) return;
-    const job = await this.#d.stores.findJob(jobId).catch(() => null);
+    // The job's own store: looking it up across every pylon's store costs O(pylons).
+    const job = await this.#d.stores.get(pylonName)?.get(jobId).catch(() => null);
     if (!job || job.notified === job.status) return;
     const pylon = this.#d.pylonOf(job.pylon);
     const destinations = pylon ? this.#d.channelsFor(pylon) : [];
     if (!pylon || destinations.length === 0) return;
     const store = this.#d.stores.get(job.pylon)!;
     const notes = readNotes(job);
-    const save = async (patch: { threadKey?: string | null } = {}) => {
-      await store.update(job.id, { thread: writeNotes(notes), ...patch });
-    };
     // Each destination on its own: an outage of one never holds back (or repeats) the others.
+    // What was posted is written once, at the end, also when a post failed (so a retry goes on
+    // from there instead of posting again).
     let failure: { error: unknown; kind: string } | undefined;
+    let newThreadKey: string | undefined;
     for (const destination of destinations) {
       const note = notes[destination.key] ??= {};
       if (note.notified === job.status) continue;
@@ -169,16 +170,26 @@ export class Notifier {
           }, note.state);
           if (state) note.state = state;
         } else {
-          await this.#post(job, pylon, destination, note, save);
+          await this.#post(job, pylon, destination, note, (key) => {
+            newThreadKey = key;
+            job.threadKey = key;
+          });
         }
         note.notified = job.status;
-        await save();
       } catch (e) {
         failure ??= { error: e, kind: destination.kind };
       }
     }
+    try {
+      await store.update(job.id, {
+        thread: writeNotes(notes),
+        ...(newThreadKey ? { threadKey: newThreadKey } : {}),
+        ...(failure ? {} : { notified: job.status }),
+      });
+    } catch (e) {
+      failure ??= { error: e, kind: "store" };
+    }
     if (!failure) {
-      await store.update(job.id, { notified: job.status });
       this.#retries.delete(job.id);
       this.#attempts.delete(job.id);
       return;
@@ -213,17 +224,14 @@ export class Notifier {
     pylon: ActivePylon,
     channel: Channel,
     note: Note,
-    save: (patch?: { threadKey?: string | null }) => Promise<void>,
+    onThread: (threadKey: string) => void,
   ): Promise<void> {
     const data = { body: job.payload, headers: job.headers };
     if (note.thread === undefined) {
-      // Saved before posting, so a failed post is retried in the same thread.
       const title = render(pylon.resolved.channel.topic, data) ?? `${job.pylon} ${shortId(job.id)}`;
       note.thread = await channel.createThread(title.slice(0, 120));
       // Replies find their job through the first chat channel that has threads.
-      const key = note.thread && !job.threadKey ? threadKey(channel.key, note.thread) : undefined;
-      await save(key ? { threadKey: key } : {});
-      if (key) job.threadKey = key;
+      if (note.thread && !job.threadKey) onThread(threadKey(channel.key, note.thread));
     }
     const thread = note.thread ?? null;
     if (!note.head) {
@@ -232,12 +240,10 @@ export class Notifier {
       note.head = await channel.post(thread, text, {
         approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
       });
-      await save();
     }
     const agent = pylon.resolved.agent.type;
     if (job.status === "running" && !note.status) {
       note.status = await channel.post(thread, startedText(job, agent));
-      await save();
       this.#watchProgress(job, agent, channel, note);
     }
     if (isTerminalStatus(job.status)) {
