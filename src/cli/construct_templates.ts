@@ -34,6 +34,8 @@ export interface ConstructAnswers {
   /** `trigger.supersede`, and the comment above it. */
   supersede?: string | undefined;
   supersedeNote?: string | undefined;
+  /** `trigger.supersede_running`. */
+  supersedeRunning?: boolean | undefined;
   /** Lines placed first under `channel:` (its type and connection), with their comments. */
   channelLines?: string[] | undefined;
   /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
@@ -103,7 +105,9 @@ export function templateAnswers(
           "{{ .body.repository.full_name }}#{{ .body.number }}@{{ .body.pull_request.head.sha }}",
         dedupeNote: "One run per commit of a pull request, however often GitHub sends it.",
         supersede: "{{ .body.repository.full_name }}#{{ .body.number }}",
-        supersedeNote: "A new commit replaces the pull request's runs that have not started yet.",
+        supersedeNote:
+          "A new commit replaces the pull request's older runs, stopping a running one.",
+        supersedeRunning: true,
         channelLines: [
           "# Results go back to the pull request: one comment, edited by every later run, and a",
           `# pylon/${name} commit status. Add GITHUB_TOKEN=<a token that may write pull requests,`,
@@ -184,6 +188,7 @@ export function renderPylonYaml(a: ConstructAnswers): string {
     if (a.supersede) {
       if (a.supersedeNote) out.push(`  # ${a.supersedeNote}`);
       out.push(`  supersede: ${q(a.supersede)}`);
+      if (a.supersedeRunning) out.push("  supersede_running: true");
     }
     if (a.when) {
       out.push(

@@ -168,6 +168,8 @@ const triggerSchema = z.strictObject({
   dedupe_window: duration.default("1h"),
   /** A template giving a key; a new job replaces the waiting (queued, unapproved) jobs of its key. */
   supersede: z.string().optional(),
+  /** Whether a superseding job also stops the running jobs of its key (not only waiting ones). */
+  supersede_running: z.boolean().default(false),
   public_url: httpUrl.optional(),
   cron: z.string().optional(),
   timezone: z.string().optional(),

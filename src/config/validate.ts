@@ -92,6 +92,13 @@ function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
           "e.g. X-Hub-Signature-256 (GitHub) or Sentry-Hook-Signature (Sentry)",
       );
     }
+    if (trigger.supersede_running && !trigger.supersede) {
+      list.add(
+        ["trigger", "supersede_running"],
+        "needs trigger.supersede, the key of the jobs a new one replaces, e.g. " +
+          'supersede: "{{ .body.repository.full_name }}#{{ .body.number }}"',
+      );
+    }
     for (const key of ["cron", "timezone"] as const) {
       if (trigger[key] !== undefined) {
         list.add(["trigger", key], "only applies to cron triggers; remove it or set type: cron");

@@ -44,7 +44,9 @@ export function finishedText(job: Job): string {
     case "timed_out":
       return `⏱️ **Timed out**${took}: ${job.error ?? "the agent ran past its timeout"}.`;
     case "killed":
-      return `🛑 **Killed**${took}.`;
+      return job.error && job.error !== "killed by request"
+        ? `🛑 **Stopped**${took}: ${job.error}.`
+        : `🛑 **Killed**${took}.`;
     case "dismissed":
       return job.error ? `🚫 Dismissed: ${job.error}.` : "🚫 Dismissed.";
     default:

@@ -77,10 +77,10 @@ export class Dispatcher {
   }
 
   /** Asks the runner to kill a running job; false when it does not run here. */
-  kill(jobId: string): boolean {
+  kill(jobId: string, reason = "killed by request"): boolean {
     const controller = this.#running.get(jobId);
     if (!controller) return false;
-    controller.abort(new Error("killed by request"));
+    controller.abort(new Error(reason));
     return true;
   }
 

@@ -303,7 +303,12 @@ export class DockerRunner implements JobRunner {
       };
     }
     if (ended.kind === "killed") {
-      return { status: "killed", exitCode: 137, error: "killed by request" };
+      const reason = ctx.signal.reason;
+      return {
+        status: "killed",
+        exitCode: 137,
+        error: reason instanceof Error ? reason.message : "killed by request",
+      };
     }
     return outcomeOf(ended.code, await readResultFile(outDir), tail.value);
   }

@@ -292,3 +292,19 @@ Deno.test("channel.type lists several channels; each needs its settings, from th
     /channel\.github: is set but the channel type is stdout; remove it or add github to type/,
   );
 });
+
+Deno.test("trigger.supersede_running needs trigger.supersede, and says how to write it", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(
+    ctx,
+    "pr",
+    "name: pr\ntrigger:\n  type: webhook\n  path: /pr\n  supersede_running: true\nagent:\n  prompt: p\n",
+  );
+  const e = await loadError(async () =>
+    loadPylon(ctx.paths, "pr", await loadGlobalConfig(ctx.paths, ctx.env))
+  );
+  assert.match(
+    e.message,
+    /pylon\.yaml:5:\d+: trigger\.supersede_running: needs trigger\.supersede/,
+  );
+});

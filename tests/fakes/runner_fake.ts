@@ -38,7 +38,11 @@ export function createScriptedRunner(): ScriptedRunner {
             ctx.signal.addEventListener("abort", () => resolve("killed"), { once: true })
           );
           if (await Promise.race([gate.promise.then(() => "go" as const), killed]) === "killed") {
-            return { status: "killed", error: "killed by request" };
+            const reason = ctx.signal.reason;
+            return {
+              status: "killed",
+              error: reason instanceof Error ? reason.message : "killed by request",
+            };
           }
         }
         return { status: "completed", exitCode: 0, result: `done ${job.id.slice(0, 8)}` };

@@ -155,7 +155,12 @@ export function statusOf(job: Job): { state: StatusState; description: string } 
     case "timed_out":
       return { state: "failure", description: took ? `Timed out after ${took}` : "Timed out" };
     case "killed":
-      return { state: "error", description: "Stopped by a person" };
+      return {
+        state: "error",
+        description: job.error && job.error !== "killed by request"
+          ? `Stopped: ${job.error}`
+          : "Stopped by a person",
+      };
     case "dismissed":
       // Not run on purpose (by a person, or superseded by a newer event): it must not block a merge.
       return {

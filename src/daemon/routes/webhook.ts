@@ -133,7 +133,9 @@ export async function handleWebhook(
       supersedeKey: supersedeKey || null,
     });
     if (!created) return duplicate(job.id, job.status, log);
-    if (supersedeKey) await supersedeWaiting(store, supersedeKey, job, deps, log);
+    if (supersedeKey) {
+      await supersedeOlder(store, supersedeKey, job, trigger.supersede_running, deps, log);
+    }
     // Debug: at info this line was ~7 % of the daemon's CPU under load, and the job is in
     // `pylon jobs` and announced on its channel anyway.
     log.debug("job.accepted", { job: shortId(job.id), status, bytes });
@@ -146,18 +148,30 @@ export async function handleWebhook(
   }
 }
 
-/** `trigger.supersede`: the jobs of `key` still waiting give way to `job`. */
-async function supersedeWaiting(
+/**
+ * `trigger.supersede`: the jobs of `key` still waiting give way to `job`, and with
+ * `supersede_running` the running ones are stopped too.
+ */
+async function supersedeOlder(
   store: JobStore,
   key: string,
   job: Job,
+  running: boolean,
   deps: WebhookDeps,
   log: Logger,
 ): Promise<void> {
-  const replaced = await store.supersede(key, job.id, `superseded by job ${shortId(job.id)}`);
-  for (const old of replaced) {
+  const reason = `superseded by job ${shortId(job.id)}`;
+  for (const old of await store.supersede(key, job.id, reason)) {
     log.info("job.superseded", { job: shortId(old.id), by: shortId(job.id) });
     deps.onChange?.(old);
+  }
+  if (!running) return;
+  // At most docker.max_concurrent jobs run, so reading them all is cheap.
+  for (const old of await store.list({ status: "running", limit: 1000 })) {
+    if (old.supersedeKey !== key || old.id === job.id) continue;
+    if (deps.dispatcher.kill(old.id, reason)) {
+      log.info("job.superseded", { job: shortId(old.id), by: shortId(job.id), was: "running" });
+    }
   }
 }
 
