@@ -158,11 +158,14 @@ async function dedupeOutcome(
   }
   let text = key ? "accepted (no job has this dedupe key)" : "accepted";
   if (supersedeKey) {
-    const waiting = (await store.list({ status: ["queued", "awaiting_approval"], limit: 1000 }))
+    const statuses = config.trigger.supersede_running
+      ? ["queued", "awaiting_approval", "running"] as const
+      : ["queued", "awaiting_approval"] as const;
+    const older = (await store.list({ status: statuses, limit: 1000 }))
       .filter((j) => j.supersedeKey === supersedeKey);
-    if (waiting.length > 0) {
-      text += `; it supersedes ${waiting.map((j) => shortId(j.id)).join(", ")} (waiting, ` +
-        `same supersede key ${JSON.stringify(supersedeKey)})`;
+    if (older.length > 0) {
+      text += `; it supersedes ${older.map((j) => `${shortId(j.id)} (${j.status})`).join(", ")}, ` +
+        `same supersede key ${JSON.stringify(supersedeKey)}`;
     }
   }
   return { key, text };
