@@ -385,7 +385,9 @@ Deno.test("pylon test --dry-run says when an event would count on an existing jo
   assert.match(
     (await outcome(event("ccc333"))).outcome,
     new RegExp(
-      `^accepted \\(no job has this dedupe key\\); it supersedes ${waiting.slice(0, 8)} \\(queued\\)`,
+      `^accepted \\(no job has this dedupe key\\); it supersedes ${
+        waiting.slice(0, 8)
+      } \\(queued\\)`,
     ),
   );
 });
