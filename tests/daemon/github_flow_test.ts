@@ -7,9 +7,9 @@
 
 import assert from "node:assert/strict";
 import { renderPylonYaml, templateAnswers } from "../../src/cli/construct_templates.ts";
-import { createScriptedRunner } from "../fakes/runner_fake.ts";
+import { createScriptedRunner, type ScriptedRunner } from "../fakes/runner_fake.ts";
 import { FakeChannel } from "../fakes/channel_fake.ts";
-import { startFakeGitHub } from "../fakes/github_server.ts";
+import { type FakeGitHub, startFakeGitHub } from "../fakes/github_server.ts";
 import {
   githubHeaders,
   OWNER,
@@ -18,7 +18,7 @@ import {
   pushEvent,
   REPO,
 } from "../fixtures/github/mod.ts";
-import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 
 const SHA = {
   a: "a".repeat(40),
@@ -40,10 +40,31 @@ function reviewerYaml(apiUrl: string): string {
   return withUrl;
 }
 
-Deno.test("a pull request's event stream gives one run per commit, one edited comment and its statuses", async () => {
-  await using github = startFakeGitHub({ token: "ghp_test" });
+/** The github-pr reviewer in a daemon, reporting to a fake GitHub and a fake chat channel. */
+interface Reviewer extends AsyncDisposable {
+  github: FakeGitHub;
+  chat: FakeChannel;
+  runner: ScriptedRunner;
+  d: TestDaemon;
+  /** POSTs a GitHub event; the answer's JSON with its HTTP status as `code`. */
+  send(event: string, body: unknown, delivery?: string): Promise<Answer>;
+  /** The job as `GET /api/jobs/<id>` shows it. */
+  job(id: string): Promise<{ status: string; error: string | null; repeats: number }>;
+}
+
+/** A webhook answer: `{job_id, status}`, `{status: "ignored"}`, `{job_id, repeats}`… */
+interface Answer {
+  code: number;
+  job_id?: string;
+  status?: string;
+  repeats?: number;
+}
+
+async function startReviewer(configYaml?: string): Promise<Reviewer> {
+  const github = startFakeGitHub({ token: "ghp_test" });
   const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
   await writeHome(root, {
+    ...(configYaml ? { "config.yaml": configYaml } : {}),
     "pylons/review/pylon.yaml": reviewerYaml(github.url),
     "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
   });
@@ -54,14 +75,35 @@ Deno.test("a pull request's event stream gives one run per commit, one edited co
     channelFactories: { telegram: () => chat },
     notifyRetryMs: [50],
   });
-  const send = async (event: string, body: unknown, delivery = crypto.randomUUID()) => {
-    const res = await fetch(`${d.url}/review`, {
-      method: "POST",
-      headers: githubHeaders(event, delivery),
-      body: JSON.stringify(body),
-    });
-    return { ...(await res.json()), code: res.status };
+  return {
+    github,
+    chat,
+    runner,
+    d,
+    async send(event, body, delivery = crypto.randomUUID()) {
+      const res = await fetch(`${d.url}/review`, {
+        method: "POST",
+        headers: githubHeaders(event, delivery),
+        body: JSON.stringify(body),
+      });
+      return { ...(await res.json()), code: res.status };
+    },
+    async job(id) {
+      const res = await fetch(`${d.url}/api/jobs/${id}`, {
+        headers: { authorization: `Bearer ${d.token}` },
+      });
+      return await res.json();
+    },
+    async [Symbol.asyncDispose]() {
+      await d.stop();
+      await github.close();
+    },
   };
+}
+
+Deno.test("a pull request's event stream gives one run per commit, one edited comment and its statuses", async () => {
+  await using r = await startReviewer();
+  const { github, chat, runner, send } = r;
   /** The job's result reached both the chat and GitHub (its commit's status is final). */
   const finished = (id: string, sha: string) =>
     eventually(() =>
@@ -70,117 +112,89 @@ Deno.test("a pull request's event stream gives one run per commit, one edited co
             github.statuses(OWNER, REPO, sha).at(-1)?.state === "success" || undefined,
       )
     );
-  try {
-    const opened = await send("pull_request", prEvent("opened", { headSha: SHA.a }));
-    assert.equal(opened.code, 202);
-    await finished(opened.job_id, SHA.a);
+  const opened = await send("pull_request", prEvent("opened", { headSha: SHA.a }));
+  assert.equal(opened.code, 202);
+  await finished(opened.job_id!, SHA.a);
 
-    const labeled = await send(
+  const labeled = await send(
+    "pull_request",
+    prEvent("labeled", { headSha: SHA.a, label: "bug" }),
+  );
+  assert.deepEqual([labeled.code, labeled.status, labeled.job_id], [200, "ignored", undefined]);
+
+  const syncs: [string, string][] = [];
+  for (const sha of [SHA.b, SHA.c, SHA.d]) {
+    const delivery = crypto.randomUUID();
+    const sync = await send("pull_request", prEvent("synchronize", { headSha: sha }), delivery);
+    assert.equal(sync.code, 202);
+    // GitHub redelivers (same delivery id), and sometimes sends the same push twice.
+    const redelivered = await send(
       "pull_request",
-      prEvent("labeled", { headSha: SHA.a, label: "bug" }),
+      prEvent("synchronize", { headSha: sha }),
+      delivery,
     );
-    assert.deepEqual([labeled.code, labeled.status, labeled.job_id], [200, "ignored", undefined]);
+    assert.deepEqual([redelivered.code, redelivered.job_id], [200, sync.job_id]);
+    const again = await send("pull_request", prEvent("synchronize", { headSha: sha }));
+    assert.deepEqual([again.code, again.job_id, again.repeats], [200, sync.job_id, 2]);
+    syncs.push([sync.job_id!, sha]);
+    // Pushes minutes apart, as people push (a burst is the next test's: older runs stop).
+    await finished(sync.job_id!, sha);
+  }
 
-    const syncs: [string, string][] = [];
-    for (const sha of [SHA.b, SHA.c, SHA.d]) {
-      const delivery = crypto.randomUUID();
-      const sync = await send("pull_request", prEvent("synchronize", { headSha: sha }), delivery);
-      assert.equal(sync.code, 202);
-      // GitHub redelivers (same delivery id), and sometimes sends the same push twice.
-      const redelivered = await send(
-        "pull_request",
-        prEvent("synchronize", { headSha: sha }),
-        delivery,
-      );
-      assert.deepEqual([redelivered.code, redelivered.job_id], [200, sync.job_id]);
-      const again = await send("pull_request", prEvent("synchronize", { headSha: sha }));
-      assert.deepEqual([again.code, again.job_id, again.repeats], [200, sync.job_id, 2]);
-      syncs.push([sync.job_id, sha]);
-      // Pushes minutes apart, as people push (a burst is the next test's: older runs stop).
-      await finished(sync.job_id, sha);
-    }
+  const closed = await send("pull_request", prEvent("closed", { headSha: SHA.d }));
+  assert.equal(closed.code, 200);
+  assert.equal(closed.job_id, undefined);
+  const drafted = await send("pull_request", prEvent("opened", { headSha: SHA.a, draft: true }));
+  assert.deepEqual([drafted.code, drafted.status], [200, "ignored"], "drafts are not reviewed");
 
-    const closed = await send("pull_request", prEvent("closed", { headSha: SHA.d }));
-    assert.equal(closed.code, 200);
-    assert.equal(closed.job_id, undefined);
-    const drafted = await send("pull_request", prEvent("opened", { headSha: SHA.a, draft: true }));
-    assert.deepEqual([drafted.code, drafted.status], [200, "ignored"], "drafts are not reviewed");
+  assert.equal(runner.ran.length, 4, "opened and three new commits ran; nothing else");
 
-    assert.equal(runner.ran.length, 4, "opened and three new commits ran; nothing else");
+  const comments = github.comments(OWNER, REPO, PR_NUMBER);
+  assert.equal(comments.length, 1, "one comment, edited by every run");
+  const body = comments[0]!.body;
+  assert.match(body, /^<!-- pylon:review -->\n/);
+  assert.ok(
+    syncs.some(([id]) => body.includes(`done ${id.slice(0, 8)}`)),
+    `the comment shows the latest runs' result: ${body}`,
+  );
+  assert.match(body, /<sub>pylon · review · job [0-9a-f]{8} · commit [0-9a-f]{7}/);
 
-    const comments = github.comments(OWNER, REPO, PR_NUMBER);
-    assert.equal(comments.length, 1, "one comment, edited by every run");
-    const body = comments[0]!.body;
-    assert.match(body, /^<!-- pylon:review -->\n/);
-    assert.ok(
-      syncs.some(([id]) => body.includes(`done ${id.slice(0, 8)}`)),
-      `the comment shows the latest runs' result: ${body}`,
+  for (const sha of Object.values(SHA)) {
+    const statuses = github.statuses(OWNER, REPO, sha).filter((s) => s.context === "pylon/review");
+    const states = statuses.map((s) => s.state);
+    assert.equal(states[0], "pending", `${sha.slice(0, 7)}: ${states}`);
+    assert.equal(states.at(-1), "success", `${sha.slice(0, 7)}: ${states}`);
+    assert.ok(states.slice(0, -1).every((s) => s === "pending"));
+    assert.equal(
+      statuses.at(-1)!.target_url,
+      comments[0]!.html_url,
+      "the status links the comment",
     );
-    assert.match(body, /<sub>pylon · review · job [0-9a-f]{8} · commit [0-9a-f]{7}/);
+  }
 
-    for (const sha of Object.values(SHA)) {
-      const statuses = github.statuses(OWNER, REPO, sha).filter((s) =>
-        s.context === "pylon/review"
-      );
-      const states = statuses.map((s) => s.state);
-      assert.equal(states[0], "pending", `${sha.slice(0, 7)}: ${states}`);
-      assert.equal(states.at(-1), "success", `${sha.slice(0, 7)}: ${states}`);
-      assert.ok(states.slice(0, -1).every((s) => s === "pending"));
-      assert.equal(
-        statuses.at(-1)!.target_url,
-        comments[0]!.html_url,
-        "the status links the comment",
-      );
-    }
-
-    // The chat channel got the same jobs, each in its own thread.
-    assert.equal(chat.threads.length, 4);
-    for (const [id] of syncs) {
-      const res = await fetch(`${d.url}/api/jobs/${id}`, {
-        headers: { authorization: `Bearer ${d.token}` },
-      });
-      assert.equal((await res.json()).repeats, 2, "the repeated push counted on its job");
-    }
-  } finally {
-    await d.stop();
+  // The chat channel got the same jobs, each in its own thread.
+  assert.equal(chat.threads.length, 4);
+  for (const [id] of syncs) {
+    assert.equal((await r.job(id)).repeats, 2, "the repeated push counted on its job");
   }
 });
 
 Deno.test("the github channel retries a GitHub outage without repeating what already reached the chat", async () => {
-  await using github = startFakeGitHub({ token: "ghp_test" });
-  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
-  await writeHome(root, {
-    "pylons/review/pylon.yaml": reviewerYaml(github.url),
-    "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
-  });
-  const chat = new FakeChannel();
-  const d = await startTestDaemon(root, {
-    runner: createScriptedRunner(),
-    channelFactories: { telegram: () => chat },
-    notifyRetryMs: [30],
-  });
-  try {
-    github.failNext(3, 502);
-    const res = await fetch(`${d.url}/review`, {
-      method: "POST",
-      headers: githubHeaders("pull_request"),
-      body: JSON.stringify(prEvent("opened", { headSha: SHA.a })),
-    });
-    const { job_id } = await res.json();
-    await eventually(() =>
-      Promise.resolve(github.comments(OWNER, REPO, PR_NUMBER).length === 1 || undefined)
-    );
-    await eventually(() =>
-      Promise.resolve(
-        github.statuses(OWNER, REPO, SHA.a).at(-1)?.state === "success" || undefined,
-      )
-    );
-    assert.ok(d.logs.some((l) => /event=channel\.post_failed.*channel=github/.test(l)));
-    const done = chat.messages.filter((m) => m.text.includes(`done ${job_id.slice(0, 8)}`));
-    assert.equal(done.length, 1, "the chat result was posted once, not once per GitHub retry");
-  } finally {
-    await d.stop();
-  }
+  await using r = await startReviewer();
+  const { github, chat, d, send } = r;
+  github.failNext(3, 502);
+  const job_id = (await send("pull_request", prEvent("opened", { headSha: SHA.a }))).job_id!;
+  await eventually(() =>
+    Promise.resolve(github.comments(OWNER, REPO, PR_NUMBER).length === 1 || undefined)
+  );
+  await eventually(() =>
+    Promise.resolve(
+      github.statuses(OWNER, REPO, SHA.a).at(-1)?.state === "success" || undefined,
+    )
+  );
+  assert.ok(d.logs.some((l) => /event=channel\.post_failed.*channel=github/.test(l)));
+  const done = chat.messages.filter((m) => m.text.includes(`done ${job_id.slice(0, 8)}`));
+  assert.equal(done.length, 1, "the chat result was posted once, not once per GitHub retry");
 });
 
 Deno.test("a push event gets its result as a commit comment and a status on the pushed commit", async () => {
@@ -227,78 +241,54 @@ Deno.test("a push event gets its result as a commit comment and a status on the 
 });
 
 Deno.test("a new commit stops the pull request's older runs, running or waiting", async () => {
-  await using github = startFakeGitHub({ token: "ghp_test" });
-  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
-  await writeHome(root, {
-    "config.yaml": "docker:\n  max_concurrent: 1\n",
-    "pylons/review/pylon.yaml": reviewerYaml(github.url),
-    "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
-  });
-  const chat = new FakeChannel();
-  const runner = createScriptedRunner();
-  const d = await startTestDaemon(root, {
-    runner,
-    channelFactories: { telegram: () => chat },
-    notifyRetryMs: [50],
-  });
+  await using r = await startReviewer("docker:\n  max_concurrent: 1\n");
+  const { github, chat, runner, job } = r;
   const send = async (action: string, sha: string) => {
-    const res = await fetch(`${d.url}/review`, {
-      method: "POST",
-      headers: githubHeaders("pull_request"),
-      body: JSON.stringify(prEvent(action, { headSha: sha })),
-    });
-    assert.equal(res.status, 202);
-    return (await res.json()).job_id as string;
+    const answer = await r.send("pull_request", prEvent(action, { headSha: sha }));
+    assert.equal(answer.code, 202);
+    return answer.job_id!;
   };
-  const job = async (id: string) =>
-    await (await fetch(`${d.url}/api/jobs/${id}`, {
-      headers: { authorization: `Bearer ${d.token}` },
-    })).json();
-  try {
-    runner.hold();
-    const a = await send("opened", SHA.a);
-    await eventually(() => Promise.resolve(runner.active.has(a) || undefined));
-    const b = await send("synchronize", SHA.b);
-    const a1 = await eventually(async () => {
-      const j = await job(a);
-      return j.status === "killed" ? j : undefined;
-    });
-    assert.equal(a1.error, `superseded by job ${b.slice(0, 8)}`, "the outdated review was stopped");
-    const c = await send("synchronize", SHA.c);
-    const dd = await send("synchronize", SHA.d);
-    runner.release();
-    await eventually(() =>
-      Promise.resolve(github.statuses(OWNER, REPO, SHA.d).at(-1)?.state === "success" || undefined)
-    );
-    // b and c were replaced, stopped while running or dismissed while waiting, by the next commit.
-    for (const [id, by] of [[b, c], [c, dd]] as const) {
-      const j = await job(id);
-      assert.ok(["killed", "dismissed"].includes(j.status), `${id}: ${j.status}`);
-      assert.equal(j.error, `superseded by job ${by.slice(0, 8)}`);
-    }
-    assert.equal((await job(dd)).status, "completed");
-    assert.equal(runner.ran.filter((j) => j.id === dd).length, 1);
-    assert.ok(!runner.ran.some((j) => j.id === c) || (await job(c)).status === "killed");
-
-    await eventually(() =>
-      Promise.resolve(github.statuses(OWNER, REPO, SHA.a).at(-1)?.state === "error" || undefined)
-    );
-    assert.equal(
-      github.statuses(OWNER, REPO, SHA.a).at(-1)!.description,
-      `Stopped: superseded by job ${b.slice(0, 8)}`,
-    );
-    const [comment] = github.comments(OWNER, REPO, PR_NUMBER);
-    assert.match(comment!.body, new RegExp(`done ${dd.slice(0, 8)}`));
-    assert.equal(github.comments(OWNER, REPO, PR_NUMBER).length, 1);
-    await eventually(() =>
-      Promise.resolve(
-        chat.messages.some((m) =>
-          m.text.startsWith("🛑 **Stopped**") &&
-          m.text.endsWith(`: superseded by job ${b.slice(0, 8)}.`)
-        ) || undefined,
-      )
-    );
-  } finally {
-    await d.stop();
+  runner.hold();
+  const a = await send("opened", SHA.a);
+  await eventually(() => Promise.resolve(runner.active.has(a) || undefined));
+  const b = await send("synchronize", SHA.b);
+  const a1 = await eventually(async () => {
+    const j = await job(a);
+    return j.status === "killed" ? j : undefined;
+  });
+  assert.equal(a1.error, `superseded by job ${b.slice(0, 8)}`, "the outdated review was stopped");
+  const c = await send("synchronize", SHA.c);
+  const dd = await send("synchronize", SHA.d);
+  runner.release();
+  await eventually(() =>
+    Promise.resolve(github.statuses(OWNER, REPO, SHA.d).at(-1)?.state === "success" || undefined)
+  );
+  // b and c were replaced, stopped while running or dismissed while waiting, by the next commit.
+  for (const [id, by] of [[b, c], [c, dd]] as const) {
+    const j = await job(id);
+    assert.ok(["killed", "dismissed"].includes(j.status), `${id}: ${j.status}`);
+    assert.equal(j.error, `superseded by job ${by.slice(0, 8)}`);
   }
+  assert.equal((await job(dd)).status, "completed");
+  assert.equal(runner.ran.filter((j) => j.id === dd).length, 1);
+  assert.ok(!runner.ran.some((j) => j.id === c) || (await job(c)).status === "killed");
+
+  await eventually(() =>
+    Promise.resolve(github.statuses(OWNER, REPO, SHA.a).at(-1)?.state === "error" || undefined)
+  );
+  assert.equal(
+    github.statuses(OWNER, REPO, SHA.a).at(-1)!.description,
+    `Stopped: superseded by job ${b.slice(0, 8)}`,
+  );
+  const [comment] = github.comments(OWNER, REPO, PR_NUMBER);
+  assert.match(comment!.body, new RegExp(`done ${dd.slice(0, 8)}`));
+  assert.equal(github.comments(OWNER, REPO, PR_NUMBER).length, 1);
+  await eventually(() =>
+    Promise.resolve(
+      chat.messages.some((m) =>
+        m.text.startsWith("🛑 **Stopped**") &&
+        m.text.endsWith(`: superseded by job ${b.slice(0, 8)}.`)
+      ) || undefined,
+    )
+  );
 });
