@@ -5,26 +5,13 @@
 
 import assert from "node:assert/strict";
 import { runDoctor } from "../../src/cli/commands/doctor.ts";
-import type { DockerClient } from "../../src/docker/mod.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { startFakeSlack } from "../fakes/slack_server.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
 import { startFakeGitHub } from "../fakes/github_server.ts";
-
-const fakeDocker = {
-  version: () => Promise.resolve({ Version: "27.1.1", ApiVersion: "1.46", Os: "linux", Arch: "x" }),
-  inspectImage: () => Promise.resolve(null),
-  [Symbol.dispose]() {},
-} as unknown as DockerClient;
+import { fakeDocker, freePort } from "./_doctor.ts";
 
 const TOKEN = "123456:AAfake-token";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function home(dotEnv: string): Promise<TestContext> {
   const ctx = await createTestContext();

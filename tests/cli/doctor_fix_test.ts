@@ -2,11 +2,9 @@
 
 import assert from "node:assert/strict";
 import { runDoctor } from "../../src/cli/commands/doctor.ts";
-import type { FetchFn } from "../../src/cli/doctor_checks.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { FakeDockerClient } from "../fakes/docker_fake.ts";
-
-const offline: FetchFn = () => Promise.reject(new TypeError("error sending request: refused"));
+import { offline } from "./_doctor.ts";
 
 async function home(): Promise<TestContext> {
   const ctx = await createTestContext();

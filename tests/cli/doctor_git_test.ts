@@ -6,24 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDoctor } from "../../src/cli/commands/doctor.ts";
-import type { FetchFn } from "../../src/cli/doctor_checks.ts";
-import type { DockerClient } from "../../src/docker/mod.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
-
-const fakeDocker = {
-  version: () => Promise.resolve({ Version: "27.1.1", ApiVersion: "1.46", Os: "linux", Arch: "x" }),
-  inspectImage: () => Promise.resolve(null),
-  [Symbol.dispose]() {},
-} as unknown as DockerClient;
-
-const offline: FetchFn = () => Promise.reject(new TypeError("error sending request: refused"));
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { fakeDocker, freePort, offline } from "./_doctor.ts";
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const out = await new Deno.Command("git", {

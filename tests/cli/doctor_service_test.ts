@@ -6,17 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runDoctor } from "../../src/cli/commands/doctor.ts";
-import type { FetchFn } from "../../src/cli/doctor_checks.ts";
-import type { DockerClient } from "../../src/docker/mod.ts";
 import { createTestContext, type TestContext } from "../_helpers/cli.ts";
-
-const fakeDocker = {
-  version: () => Promise.resolve({ Version: "27.1.1", ApiVersion: "1.46", Os: "linux", Arch: "x" }),
-  inspectImage: () => Promise.resolve(null),
-  [Symbol.dispose]() {},
-} as unknown as DockerClient;
-
-const offline: FetchFn = () => Promise.reject(new TypeError("error sending request: refused"));
+import { fakeDocker, offline } from "./_doctor.ts";
 
 /** What the fake answers to `systemctl <prefix> …`. */
 interface Answer {

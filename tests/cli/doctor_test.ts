@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { collectChecks, doctorCommand, runDoctor } from "../../src/cli/commands/doctor.ts";
 import type { Check, FetchFn } from "../../src/cli/doctor_checks.ts";
-import type { DockerClient } from "../../src/docker/mod.ts";
 import { cli, createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
+import { fakeDocker, freePort, offline } from "./_doctor.ts";
 
 const WEBHOOK = `name: hook
 trigger:
@@ -12,22 +12,6 @@ trigger:
 agent:
   prompt: hi
 `;
-
-/** A Docker Engine that answers and has no images. */
-const fakeDocker = {
-  version: () => Promise.resolve({ Version: "27.1.1", ApiVersion: "1.46", Os: "linux", Arch: "x" }),
-  inspectImage: () => Promise.resolve(null),
-  [Symbol.dispose]() {},
-} as unknown as DockerClient;
-
-const offline: FetchFn = () => Promise.reject(new TypeError("error sending request: refused"));
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** A home whose config passes: a free port, an existing OAuth folder, a 600 .env. */
 async function healthyHome(extraConfig = ""): Promise<TestContext> {
