@@ -116,6 +116,8 @@ export function templateAnswers(
           "type: [github]",
           "github:",
           '  token: "${GITHUB_TOKEN}"',
+          "  # A comment containing this word on a reviewed pull request asks a follow-up question.",
+          '  # mention: "@pylon"',
         ],
         triggerNotes: [
           "Verify GitHub's signature: add GITHUB_WEBHOOK_SECRET=<secret> to this pylon's",

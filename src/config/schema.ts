@@ -75,6 +75,11 @@ const githubSettings = z.strictObject({
   token: z.string().optional(),
   /** `https://<host>/api/v3` for GitHub Enterprise Server. */
   api_url: httpUrl.default("https://api.github.com"),
+  /**
+   * A word (e.g. `@pylon`) that, in a comment on an issue or pull request this pylon answered,
+   * asks its agent a follow-up question.
+   */
+  mention: z.string().min(1).optional(),
 });
 
 /** One channel type, or several (`[github, telegram]`): each gets every job's updates. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-export { Notifier, threadKey } from "./notifier.ts";
+export { createFollowUp, Notifier, threadKey } from "./notifier.ts";
 export type { NotifierDeps } from "./notifier.ts";
 export { builtinChannels, ChannelSet } from "./channels.ts";
 export type { ChannelFactory, ChannelKit, ChannelOrigin, ChannelSetOptions } from "./channels.ts";

@@ -24,7 +24,7 @@ import {
 import { shortId, TemplateError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Dispatcher } from "../queue/mod.ts";
-import { isTerminalStatus, type Job, type StoreRegistry } from "../store/mod.ts";
+import { isTerminalStatus, type Job, type JobStore, type StoreRegistry } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
 import type { ActivePylon } from "../daemon/pylon_table.ts";
 import {
@@ -92,6 +92,44 @@ export function readNotes(job: Pick<Job, "thread" | "notified">): Notes {
 
 function writeNotes(notes: Notes): string {
   return JSON.stringify({ channels: notes });
+}
+
+/**
+ * Queues a follow-up question to `parent`'s agent: the same agent session and, through the first
+ * job of the conversation, the same workspace and agent state; its messages go to the same chat
+ * threads. `created` is false when `deliveryId` was seen before (the job is that earlier one).
+ */
+export async function createFollowUp(
+  store: JobStore,
+  parent: Job,
+  prompt: string,
+  deliveryId: string | null = null,
+): Promise<{ job: Job; created: boolean }> {
+  const notes: Notes = {};
+  for (const [key, note] of Object.entries(readNotes(parent))) {
+    notes[key] = {
+      ...(note.thread !== undefined ? { thread: note.thread } : {}),
+      ...(note.head ? { head: note.head } : {}),
+      ...(note.state ? { state: note.state } : {}),
+    };
+  }
+  const inserted = await store.insert({
+    id: crypto.randomUUID(),
+    pylon: parent.pylon,
+    status: "queued",
+    trigger: "follow-up",
+    payload: parent.payload,
+    headers: parent.headers,
+    // The runner reuses the parent's workspace and agent state: a chain of follow-ups all
+    // continue in the first job's, where every answer so far was written.
+    parentId: parent.trigger === "follow-up" && parent.parentId ? parent.parentId : parent.id,
+    sessionId: parent.sessionId,
+    thread: writeNotes(notes),
+    deliveryId,
+  });
+  if (!inserted.created) return inserted;
+  const job = await store.update(inserted.job.id, { prompt, threadKey: parent.threadKey });
+  return { job: job ?? inserted.job, created: true };
 }
 
 /** Posts job changes to channels and handles answers. */
@@ -344,34 +382,14 @@ export class Notifier {
     }
     const store = this.#d.stores.get(job.pylon);
     if (!store || !this.#d.pylonOf(job.pylon)) return;
-    // The follow-up answers in the same threads (and edits the same GitHub comment).
-    const notes: Notes = {};
-    for (const [key, note] of Object.entries(readNotes(job))) {
-      notes[key] = {
-        ...(note.thread !== undefined ? { thread: note.thread } : {}),
-        ...(note.head ? { head: note.head } : {}),
-        ...(note.state ? { state: note.state } : {}),
-      };
-    }
-    const { job: follow } = await store.insert({
-      id: crypto.randomUUID(),
-      pylon: job.pylon,
-      status: "queued",
-      trigger: "follow-up",
-      payload: job.payload,
-      headers: job.headers,
-      parentId: job.id,
-      sessionId: job.sessionId,
-      thread: writeNotes(notes),
-    });
-    const moved = await store.update(follow.id, { prompt: text, threadKey: job.threadKey });
+    const { job: follow } = await createFollowUp(store, job, text);
     this.#d.log.info("job.follow_up", {
       pylon: job.pylon,
       job: shortId(follow.id),
       of: shortId(job.id),
     });
     this.#d.dispatcher.wake();
-    this.changed(moved ?? follow);
+    this.changed(follow);
   }
 
   #guard(what: string, fn: () => Promise<void>): Promise<void> {

@@ -12,6 +12,7 @@ import { FakeChannel } from "../fakes/channel_fake.ts";
 import { type FakeGitHub, startFakeGitHub } from "../fakes/github_server.ts";
 import {
   githubHeaders,
+  issueCommentEvent,
   OWNER,
   PR_NUMBER,
   prEvent,
@@ -28,13 +29,14 @@ const SHA = {
 };
 
 /** The github-pr template, pointed at the fake GitHub and also reporting to a chat channel. */
-function reviewerYaml(apiUrl: string): string {
+function reviewerYaml(apiUrl: string, mention?: string): string {
   const yaml = renderPylonYaml(
     templateAnswers("github-pr", "review", "2026-11-24T00:00:00Z", { timezone: "UTC" }),
   );
   const withUrl = yaml.replace(
     '    token: "${GITHUB_TOKEN}"\n',
-    `    token: "\${GITHUB_TOKEN}"\n    api_url: ${apiUrl}\n  telegram:\n    bot_token: t\n`,
+    `    token: "\${GITHUB_TOKEN}"\n    api_url: ${apiUrl}\n` +
+      (mention ? `    mention: "${mention}"\n` : "") + "  telegram:\n    bot_token: t\n",
   ).replace("  type: [github]\n", "  type: [github, telegram]\n");
   assert.notEqual(withUrl, yaml, "the template still has the github channel block");
   return withUrl;
@@ -58,14 +60,15 @@ interface Answer {
   job_id?: string;
   status?: string;
   repeats?: number;
+  reason?: string;
 }
 
-async function startReviewer(configYaml?: string): Promise<Reviewer> {
+async function startReviewer(configYaml?: string, mention?: string): Promise<Reviewer> {
   const github = startFakeGitHub({ token: "ghp_test" });
   const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
   await writeHome(root, {
     ...(configYaml ? { "config.yaml": configYaml } : {}),
-    "pylons/review/pylon.yaml": reviewerYaml(github.url),
+    "pylons/review/pylon.yaml": reviewerYaml(github.url, mention),
     "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
   });
   const chat = new FakeChannel();
@@ -291,4 +294,80 @@ Deno.test("a new commit stops the pull request's older runs, running or waiting"
       ) || undefined,
     )
   );
+});
+
+Deno.test("a comment mentioning the bot on a reviewed pull request asks the review's agent a follow-up", async () => {
+  await using r = await startReviewer(undefined, "@pylon");
+  const { github, runner, send } = r;
+  const ask = (body: string, delivery?: string) =>
+    send(
+      "issue_comment",
+      issueCommentEvent({ body, onPullRequest: true, sender: "ada" }),
+      delivery,
+    );
+  const answered = (id: string) =>
+    eventually(() =>
+      Promise.resolve(
+        github.comments(OWNER, REPO, PR_NUMBER).find((c) =>
+          c.body.includes(`done ${id.slice(0, 8)}`)
+        ),
+      )
+    );
+
+  // Before pylon answered here, a mention is an ordinary event (and `when` ignores comments).
+  assert.equal((await ask("@pylon are you there?")).status, "ignored");
+
+  const review = (await send("pull_request", prEvent("opened", { headSha: SHA.a }))).job_id!;
+  await answered(review);
+  const statusesBefore = github.statuses(OWNER, REPO, SHA.a).length;
+
+  const delivery = crypto.randomUUID();
+  const first = await ask("@Pylon why did you flag the retry loop?", delivery);
+  assert.deepEqual([first.code, first.status], [202, "queued"]);
+  const again = await ask("@Pylon why did you flag the retry loop?", delivery);
+  assert.deepEqual([again.code, again.job_id], [200, first.job_id], "a redelivery is the same job");
+  const reply = await answered(first.job_id!);
+  const followUp = runner.ran.find((j) => j.id === first.job_id)!;
+  assert.equal(followUp.trigger, "follow-up");
+  assert.equal(followUp.parentId, review, "it continues the review's session and workspace");
+  assert.match(
+    reply!.body,
+    /^<!-- pylon:review follow-up [0-9a-f]{8} -->\n> ada asks on #42:\n>\n> @Pylon why did you flag the retry loop\?\n\ndone /,
+  );
+  assert.match(reply!.body, /follow-up<\/sub>$/);
+
+  const second = await ask("@pylon and the timeout?");
+  await answered(second.job_id!);
+  const chained = runner.ran.find((j) => j.id === second.job_id)!;
+  assert.equal(chained.parentId, review, "a chain of questions stays in the review's workspace");
+
+  const comments = github.comments(OWNER, REPO, PR_NUMBER);
+  assert.equal(comments.length, 3, "the review and one answer per question");
+  assert.match(
+    comments[0]!.body,
+    new RegExp(`done ${review.slice(0, 8)}`),
+    "the review is untouched",
+  );
+  assert.equal(
+    github.statuses(OWNER, REPO, SHA.a).length,
+    statusesBefore,
+    "answers leave the status alone",
+  );
+
+  // Not questions: a comment without the mention, pylon's own answer quoting it.
+  assert.equal((await ask("thanks, merging")).status, "ignored");
+  assert.equal((await ask(`${comments[1]!.body}`)).status, "ignored");
+
+  // While the review of a new commit runs, a question waits for it.
+  runner.hold();
+  const sync = (await send("pull_request", prEvent("synchronize", { headSha: SHA.b }))).job_id!;
+  await eventually(() => Promise.resolve(runner.active.has(sync) || undefined));
+  const busy = await ask("@pylon quick question");
+  assert.equal(busy.status, "ignored");
+  assert.match(
+    busy.reason ?? "",
+    /is running; ask again when it is done/,
+  );
+  runner.release();
+  assert.equal(runner.ran.filter((j) => j.trigger === "follow-up").length, 2);
 });

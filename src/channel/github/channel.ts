@@ -85,11 +85,19 @@ export class GitHubChannel implements Reporter {
     const sha = typeof state.sha === "string" ? state.sha : undefined;
     const status = statusOf(job);
     const comment = commentOf(job, sha);
+    const followUp = job.trigger === "follow-up";
     if (comment && target.number) {
-      const url = await this.#upsertComment(job.pylon, target, target.number, comment);
+      // A follow-up's answer is a comment of its own, under the question.
+      const url = await this.#upsertComment(
+        followUp ? followUpMarker(job.pylon, job.id) : marker(job.pylon),
+        target,
+        target.number,
+        comment,
+      );
       state.comment_url = url;
     }
-    if (sha) {
+    // A follow-up answers a question: the commit's review status stays the review's.
+    if (sha && !followUp) {
       await this.#api.createStatus(target, sha, {
         ...status,
         context: `pylon/${job.pylon}`,
@@ -103,17 +111,17 @@ export class GitHubChannel implements Reporter {
     return state;
   }
 
-  /** Edits this pylon's comment on the issue, or posts it; returns its URL. */
+  /** Edits the comment carrying `mark` on the issue, or posts it; returns its URL. */
   async #upsertComment(
-    pylon: string,
+    mark: string,
     target: GitHubTarget,
     number: number,
     body: string,
   ): Promise<string> {
-    const key = `${target.owner}/${target.repo}#${number}|${pylon}`;
+    const key = `${target.owner}/${target.repo}#${number}|${mark}`;
     let id = this.#comments.get(key);
     if (id === undefined) {
-      id = (await this.#api.findIssueComment(target, number, marker(pylon)))?.id;
+      id = (await this.#api.findIssueComment(target, number, mark))?.id;
     }
     if (id !== undefined) {
       const updated = await this.#api.updateIssueComment(target, id, body);
@@ -131,6 +139,11 @@ export class GitHubChannel implements Reporter {
 /** The hidden line that identifies a pylon's comment. */
 export function marker(pylon: string): string {
   return `<!-- pylon:${pylon} -->`;
+}
+
+/** The hidden line of a follow-up's answer (it does not contain the pylon's own marker). */
+export function followUpMarker(pylon: string, jobId: string): string {
+  return `<!-- pylon:${pylon} follow-up ${jobId.slice(0, 8)} -->`;
 }
 
 /** The commit status a job's status shows as. */
@@ -195,6 +208,12 @@ export function commentOf(job: Job, sha: string | undefined): string | undefined
     text = text.slice(0, MAX_TEXT) +
       `\n\n_(cut at ${MAX_TEXT} characters: GitHub refuses longer comments; the whole text is ` +
       `in \`pylon jobs --json\`)_`;
+  }
+  if (job.trigger === "follow-up") {
+    const question = job.prompt ?? "";
+    const shown = question.length > 500 ? question.slice(0, 500) + "…" : question;
+    const quoted = shown.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n");
+    return `${followUpMarker(job.pylon, job.id)}\n${quoted}\n\n${text}\n\n${footer(job, sha)}`;
   }
   return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha)}`;
 }

@@ -6,6 +6,7 @@
 
 export {
   commentOf,
+  followUpMarker,
   GitHubChannel,
   type GitHubChannelOptions,
   marker,

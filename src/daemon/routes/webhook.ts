@@ -12,6 +12,8 @@ import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import type { Job, JobStore, StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
 import { evaluateWhen, renderDedupeKey } from "../when.ts";
+import { gitHubFollowUp } from "../github_follow_up.ts";
+import { createFollowUp } from "../../notify/mod.ts";
 import type { KeyedLock } from "../keyed_lock.ts";
 import { parseDuration } from "../../config/mod.ts";
 import type { ActivePylon } from "../pylon_table.ts";
@@ -66,6 +68,38 @@ export async function handleWebhook(
     return reject(400, "body must be a JSON object");
   }
   const headers = keptHeaders(req.headers);
+  const maybeStore = deps.stores.get(pylon.name);
+  if (!maybeStore) return reject(503, `pylon ${pylon.name} is not ready`);
+  const store = maybeStore;
+  const bytes = body.length;
+  const deliveryId = deliveryIdOf(
+    req.headers,
+    payload,
+    pylon.resolved.config.trigger.delivery_header,
+  );
+  const followUp = await gitHubFollowUp(pylon, payload as Record<string, unknown>, headers, store);
+  if (followUp && "ignored" in followUp) {
+    log.info("webhook.ignored", { reason: followUp.ignored });
+    return Response.json({ status: "ignored", reason: followUp.ignored });
+  }
+  if (followUp) {
+    const { job, created } = await createFollowUp(
+      store,
+      followUp.parent,
+      followUp.prompt,
+      deliveryId,
+    );
+    if (!created) return duplicate(job.id, job.status, log);
+    log.info("job.follow_up", {
+      job: shortId(job.id),
+      of: shortId(followUp.parent.id),
+      via: "github",
+    });
+    deps.onChange?.(job);
+    deps.depth.added();
+    deps.dispatcher.wake();
+    return Response.json({ job_id: job.id, status: job.status, follow_up: true }, { status: 202 });
+  }
   const verdict = evaluateWhen(pylon.resolved.config.trigger.when, { body: payload, headers });
   if (!verdict.run) {
     if ("error" in verdict) {
@@ -78,15 +112,6 @@ export async function handleWebhook(
     });
     return Response.json({ status: "ignored", reason: "trigger.when is false for this event" });
   }
-  const maybeStore = deps.stores.get(pylon.name);
-  if (!maybeStore) return reject(503, `pylon ${pylon.name} is not ready`);
-  const store = maybeStore;
-  const bytes = body.length;
-  const deliveryId = deliveryIdOf(
-    req.headers,
-    payload,
-    pylon.resolved.config.trigger.delivery_header,
-  );
   if (deliveryId) {
     const seen = await store.findByDeliveryId(deliveryId);
     if (seen) return duplicate(seen.id, seen.status, log);

@@ -1,0 +1,63 @@
+/**
+ * Follow-up questions from GitHub: with `channel.github.mention` set (e.g. `@pylon`), a comment
+ * that mentions it, on an issue or pull request this pylon already answered, asks that job's
+ * agent a follow-up, like a reply in a chat thread: the same agent session and workspace, and the
+ * answer as a new comment. Checked before `trigger.when`, so a reviewer that only runs on
+ * `pull_request` events still hears its questions. Pure apart from reading the pylon's store.
+ *
+ * @module
+ */
+
+import { githubTarget } from "../channel/github/mod.ts";
+import type { Job, JobStore } from "../store/mod.ts";
+import { isTerminalStatus } from "../store/mod.ts";
+import type { ActivePylon } from "./pylon_table.ts";
+
+/** What becomes of a comment event. */
+export type FollowUpVerdict =
+  /** Not a follow-up: handle the event as usual. */
+  | null
+  /** A follow-up question to `parent`'s agent. */
+  | { parent: Job; prompt: string }
+  /** A question that cannot be asked now (answered `200 ignored` with the reason). */
+  | { ignored: string };
+
+/** Jobs searched for the pylon's last answer on the issue (newest first). */
+const SEARCHED_JOBS = 200;
+
+/** Whether the event is a follow-up question for this pylon, and to which job. */
+export async function gitHubFollowUp(
+  pylon: ActivePylon,
+  payload: Record<string, unknown>,
+  headers: Record<string, string>,
+  store: JobStore,
+): Promise<FollowUpVerdict> {
+  const channel = pylon.resolved.channel;
+  const mention = channel.github?.mention?.trim();
+  if (!mention || !channel.types.includes("github")) return null;
+  if (headers["x-github-event"] !== "issue_comment" || payload.action !== "created") return null;
+  const comment = payload.comment as { body?: unknown; user?: { login?: unknown } } | undefined;
+  const text = typeof comment?.body === "string" ? comment.body : "";
+  // pylon's own comments carry its marker: answering them would loop.
+  if (!text.toLowerCase().includes(mention.toLowerCase()) || text.includes("<!-- pylon:")) {
+    return null;
+  }
+  const target = githubTarget(payload);
+  if (!target?.number) return null;
+  const parent = (await store.list({ limit: SEARCHED_JOBS })).find((job) => {
+    const t = githubTarget(job.payload);
+    return t?.owner === target.owner && t.repo === target.repo && t.number === target.number;
+  });
+  if (!parent) return null; // pylon never answered here: an ordinary event
+  if (!isTerminalStatus(parent.status) || parent.status === "dismissed") {
+    return {
+      ignored: parent.status === "dismissed"
+        ? `job ${parent.id.slice(0, 8)} on #${target.number} was dismissed`
+        : `job ${
+          parent.id.slice(0, 8)
+        } on #${target.number} is ${parent.status}; ask again when it is done`,
+    };
+  }
+  const login = typeof comment?.user?.login === "string" ? comment.user.login : "someone";
+  return { parent, prompt: `${login} asks on #${target.number}:\n\n${text}` };
+}
