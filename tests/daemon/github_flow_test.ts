@@ -57,7 +57,7 @@ interface Reviewer extends AsyncDisposable {
 /** A webhook answer: `{job_id, status}`, `{status: "ignored"}`, `{job_id, repeats}`… */
 interface Answer {
   code: number;
-  job_id?: string;
+  "job_id"?: string;
   status?: string;
   repeats?: number;
   reason?: string;
@@ -186,7 +186,7 @@ Deno.test("the github channel retries a GitHub outage without repeating what alr
   await using r = await startReviewer();
   const { github, chat, d, send } = r;
   github.failNext(3, 502);
-  const job_id = (await send("pull_request", prEvent("opened", { headSha: SHA.a }))).job_id!;
+  const jobId = (await send("pull_request", prEvent("opened", { headSha: SHA.a }))).job_id!;
   await eventually(() =>
     Promise.resolve(github.comments(OWNER, REPO, PR_NUMBER).length === 1 || undefined)
   );
@@ -196,7 +196,7 @@ Deno.test("the github channel retries a GitHub outage without repeating what alr
     )
   );
   assert.ok(d.logs.some((l) => /event=channel\.post_failed.*channel=github/.test(l)));
-  const done = chat.messages.filter((m) => m.text.includes(`done ${job_id.slice(0, 8)}`));
+  const done = chat.messages.filter((m) => m.text.includes(`done ${jobId.slice(0, 8)}`));
   assert.equal(done.length, 1, "the chat result was posted once, not once per GitHub retry");
 });
 
