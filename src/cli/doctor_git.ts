@@ -15,6 +15,8 @@ import {
   createGitRunner,
   type GitRunner,
   parseRepoUrl,
+  remoteReason,
+  repoHost,
   type RepoUrl,
   WorkspaceError,
 } from "../workspace/mod.ts";
@@ -120,12 +122,16 @@ async function lsRemote(git: GitRunner, t: Target, timeoutMs: number): Promise<C
     return row(
       "FAIL",
       `${shown}: no answer within ${Math.round(timeoutMs / 1000)} s`,
-      `check that this host reaches ${hostOf(t.repo)} (firewall, proxy; port 22 for ssh URLs, ` +
+      `check that this host reaches ${
+        repoHost(t.repo.display)
+      } (firewall, proxy; port 22 for ssh URLs, ` +
         "else try the https URL)",
     );
   }
   if (r.code !== 0) {
-    const { reason, hint } = explain(r.stderr, t.repo);
+    const { reason, hint } = r.stderr.trim()
+      ? remoteReason(r.stderr, t.repo.display)
+      : { reason: "git ls-remote failed", hint: "" };
     const tail = lastLine(r.stderr);
     return row("FAIL", `${shown}: ${reason}${tail ? ` (git: ${tail})` : ""}`, hint);
   }
@@ -153,83 +159,6 @@ async function lsRemote(git: GitRunner, t: Target, timeoutMs: number): Promise<C
     `fix workspace.ref with \`pylon edit ${t.pylons[0]}\` (\`git ls-remote ${shown}\` lists ` +
       "branches and tags)",
   );
-}
-
-function hostOf(repo: RepoUrl): string {
-  const url = /^[a-z]+:\/\/(?:[^@/]*@)?([^/:]+)/i.exec(repo.display);
-  if (url) return url[1]!;
-  const scp = /^(?:[^@]+@)?([^:]+):/.exec(repo.display);
-  return scp?.[1] ?? repo.display;
-}
-
-function sshTarget(repo: RepoUrl): string {
-  const scp = /^([^@/]+@)?([^:/]+):/.exec(repo.display);
-  if (scp && !repo.display.includes("://")) return `${scp[1] ?? ""}${scp[2]}`;
-  const url = /^ssh:\/\/([^@/]+@)?([^/:]+)/i.exec(repo.display);
-  return url ? `${url[1] ?? ""}${url[2]}` : `git@${hostOf(repo)}`;
-}
-
-/** git's complaint, in plain words, with what to do about it on this host. */
-function explain(stderr: string, repo: RepoUrl): { reason: string; hint: string } {
-  const host = hostOf(repo);
-  if (/host key verification failed|no .* host key is known/i.test(stderr)) {
-    return {
-      reason: `the SSH host key of ${host} is not known to this user`,
-      hint: `run \`ssh -T ${sshTarget(repo)}\` once and accept the key ` +
-        `(or \`ssh-keyscan ${host} >> ~/.ssh/known_hosts\`)`,
-    };
-  }
-  if (/permission denied \(publickey|publickey\)/i.test(stderr)) {
-    return {
-      reason: "the SSH key was refused (or this user has none)",
-      hint: `add this user's public key (~/.ssh/id_ed25519.pub; create one with ssh-keygen) to ` +
-        `${host} (a read-only deploy key is enough), then check with \`ssh -T ${sshTarget(repo)}\``,
-    };
-  }
-  if (
-    /could not read (username|password)|terminal prompts disabled|authentication failed|invalid username or password|HTTP Basic: Access denied|403/i
-      .test(stderr)
-  ) {
-    return {
-      reason: "the server wants credentials",
-      hint: "use an SSH URL (git@host:org/repo.git) with a deploy key, put a token in the URL " +
-        "(`https://x-access-token:${GITHUB_TOKEN}@github.com/org/repo.git`, the variable in the " +
-        "pylon's .env), or set up a credential helper (`gh auth setup-git`)",
-    };
-  }
-  if (
-    /could not resolve host|name or service not known|temporary failure in name resolution/i.test(
-      stderr,
-    )
-  ) {
-    return {
-      reason: `cannot resolve ${host}`,
-      hint: "check the host name in workspace.repo and this host's DNS",
-    };
-  }
-  if (
-    /connection refused|timed out|network is unreachable|no route to host|couldn't connect|could not connect/i
-      .test(stderr)
-  ) {
-    return {
-      reason: `cannot connect to ${host}`,
-      hint: "check the network, firewall and proxy (port 22 for ssh URLs; else try the https URL)",
-    };
-  }
-  if (
-    /not found|does not exist|does not appear to be a git repository|no such repository|not exported|no such file/i
-      .test(stderr)
-  ) {
-    return {
-      reason: "repository not found",
-      hint: 'check workspace.repo; a private repository also answers "not found" when this ' +
-        "user's key or token has no access to it",
-    };
-  }
-  return {
-    reason: "git ls-remote failed",
-    hint: `run \`git ls-remote ${repo.display}\` as the daemon's user to see more`,
-  };
 }
 
 /** git's boilerplate after a failed remote call, which says nothing about the cause. */

@@ -82,7 +82,12 @@ export async function syncMirror(repo: RepoUrl, dir: string, o: SyncOptions): Pr
     }
     if (!BROKEN_REGEXP.test(fetch.stderr)) {
       throw gitError(
-        { action: `fetch ${repo.display}`, redact: repo.redact, field: "workspace.repo" },
+        {
+          action: `fetch ${repo.display}`,
+          repo: repo.display,
+          redact: repo.redact,
+          field: "workspace.repo",
+        },
         fetch.code,
         fetch.stderr,
       );
@@ -114,7 +119,12 @@ async function createMirror(repo: RepoUrl, dir: string, o: SyncOptions): Promise
       undefined,
       (r) =>
         gitError(
-          { action: `clone ${repo.display}`, redact: repo.redact, field: "workspace.repo" },
+          {
+            action: `clone ${repo.display}`,
+            repo: repo.display,
+            redact: repo.redact,
+            field: "workspace.repo",
+          },
           r.code,
           r.stderr,
         ),

@@ -33,7 +33,7 @@ export async function resolveRef(
     dir,
     (r) =>
       gitError(
-        { action: `read the refs of ${repo.display}`, redact: repo.redact },
+        { action: `read the refs of ${repo.display}`, repo: repo.display, redact: repo.redact },
         r.code,
         r.stderr,
       ),

@@ -46,8 +46,29 @@ export function stderrTail(stderr: string): string {
   return text;
 }
 
-/** A short reason for a failed remote operation (clone, fetch, ls-remote), from git's stderr. */
-export function remoteReason(stderr: string): { reason: string; hint: string } {
+/** The host of a repository URL as shown (`https://host/…`, `ssh://git@host/…`, `git@host:…`). */
+export function repoHost(display: string): string {
+  const url = /^[a-z]+:\/\/(?:[^@/]*@)?([^/:]+)/i.exec(display);
+  if (url) return url[1]!;
+  const scp = /^(?:[^@]+@)?([^:]+):/.exec(display);
+  return scp?.[1] ?? display;
+}
+
+/** What to `ssh -T` to try the key of an ssh or scp-style repository URL. */
+function sshTarget(display: string): string {
+  const scp = /^([^@/]+@)?([^:/]+):/.exec(display);
+  if (scp && !display.includes("://")) return `${scp[1] ?? ""}${scp[2]}`;
+  const url = /^ssh:\/\/([^@/]+@)?([^/:]+)/i.exec(display);
+  return url ? `${url[1] ?? ""}${url[2]}` : `git@${repoHost(display)}`;
+}
+
+/**
+ * Why a remote operation (clone, fetch, ls-remote) failed, in plain words, and what to do about
+ * it, from git's stderr. `display` (the repository URL, credentials hidden) names the host in
+ * the advice. Shared by jobs' workspaces and `pylon doctor`.
+ */
+export function remoteReason(stderr: string, display?: string): { reason: string; hint: string } {
+  const host = display ? repoHost(display) : "the server";
   const dubious = /detected dubious ownership in repository at '([^']*)'/.exec(stderr);
   if (dubious) {
     return {
@@ -62,33 +83,60 @@ export function remoteReason(stderr: string): { reason: string; hint: string } {
       hint: "use an https://, ssh://, git://, file:// or git@host:path URL in workspace.repo",
     };
   }
-  if (
-    /authentication failed|could not read (username|password)|permission denied|terminal prompts disabled|access denied|403/i
-      .test(stderr) && !/not exported|no such repository/i.test(stderr)
-  ) {
+  if (/host key verification failed|no .* host key is known/i.test(stderr)) {
+    const target = display ? sshTarget(display) : "git@<host>";
     return {
-      reason: "authentication failed or access was denied",
-      hint: "check that the daemon's user can read workspace.repo: an SSH key (deploy key) " +
-        "for ssh URLs, a credential helper or token for https",
+      reason: `the SSH host key of ${host} is not known to this user`,
+      hint: `run \`ssh -T ${target}\` once as the daemon's user and accept the key ` +
+        `(or \`ssh-keyscan ${display ? host : "<host>"} >> ~/.ssh/known_hosts\`)`,
+    };
+  }
+  if (/permission denied \(publickey|publickey\)/i.test(stderr)) {
+    return {
+      reason: "the SSH key was refused (or this user has none)",
+      hint: `add the daemon user's public key (~/.ssh/id_ed25519.pub; create one with ` +
+        `ssh-keygen) to ${host} (a read-only deploy key is enough)` +
+        (display ? `, then check with \`ssh -T ${sshTarget(display)}\`` : ""),
     };
   }
   if (
-    /not found|does not exist|does not appear to be a git repository|no such repository|not exported|no such file/i
+    /could not read (username|password)|terminal prompts disabled|authentication failed|invalid username or password|HTTP Basic: Access denied|permission denied|403/i
+      .test(stderr) && !/not exported|no such repository/i.test(stderr)
+  ) {
+    return {
+      reason: "the server wants credentials",
+      hint: "use an SSH URL (git@host:org/repo.git) with a deploy key, put a token in the URL " +
+        "(`https://x-access-token:${GITHUB_TOKEN}@github.com/org/repo.git`, the variable in the " +
+        "pylon's .env), or set up a credential helper (`gh auth setup-git`)",
+    };
+  }
+  if (
+    /could not resolve host|name or service not known|temporary failure in name resolution/i.test(
+      stderr,
+    )
+  ) {
+    return {
+      reason: `cannot resolve ${host}`,
+      hint: "check the host name in workspace.repo and this host's DNS",
+    };
+  }
+  if (
+    /not found|does not exist|does not appear to be a git repository|no such repository|not exported|no such file|returned error: 404/i
       .test(stderr)
   ) {
     return {
       reason: "repository not found",
-      hint: "check the URL in workspace.repo (and the payload it was rendered from); private " +
-        "repositories may also answer not found when credentials are missing",
+      hint: 'check workspace.repo; a private repository also answers "not found" when the ' +
+        "daemon user's key or token has no access to it",
     };
   }
   if (
-    /could not resolve host|connection refused|timed out|network is unreachable|unable to access|couldn't connect|could not connect|hung up/i
+    /connection refused|timed out|network is unreachable|no route to host|couldn't connect|could not connect|unable to access|hung up/i
       .test(stderr)
   ) {
     return {
-      reason: "cannot reach the server",
-      hint: "check the host in workspace.repo and the network (proxy, DNS, firewall) of the daemon",
+      reason: `cannot connect to ${host}`,
+      hint: "check the network, firewall and proxy (port 22 for ssh URLs; else try the https URL)",
     };
   }
   return {
@@ -101,6 +149,8 @@ export function remoteReason(stderr: string): { reason: string; hint: string } {
 export interface GitErrorContext {
   /** `Cannot <action>`, e.g. `clone https://host/repo.git`. */
   action: string;
+  /** The repository URL as shown (credentials hidden), to name its host in the advice. */
+  repo?: string | undefined;
   /** Short reason; default: inferred by {@linkcode remoteReason}. */
   reason?: string | undefined;
   hint?: string | undefined;
@@ -111,7 +161,7 @@ export interface GitErrorContext {
 
 /** Builds the error for a git command that exited with `code`. */
 export function gitError(ctx: GitErrorContext, code: number, stderr: string): WorkspaceError {
-  const inferred = remoteReason(stderr);
+  const inferred = remoteReason(stderr, ctx.repo);
   const tail = ctx.redact(stderrTail(stderr));
   const reason = ctx.reason ??
     (inferred.reason === "git failed" ? `git exited with code ${code}` : inferred.reason);

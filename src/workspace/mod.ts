@@ -14,7 +14,7 @@
 export { prepareWorkspace, removeWorkspace, WORKSPACE_DIR } from "./prepare.ts";
 export { ALLOWED_PROTOCOLS, createGitRunner } from "./git_runner.ts";
 export type { CreateGitRunnerOptions, GitResult, GitRunner, GitRunOptions } from "./git_runner.ts";
-export { WorkspaceError } from "./errors.ts";
+export { remoteReason, repoHost, WorkspaceError } from "./errors.ts";
 export type { WorkspaceErrorOptions, WorkspaceField } from "./errors.ts";
 export { refProblem, validateRef } from "./ref.ts";
 export { parseRepoUrl, redactUrl } from "./repo_url.ts";

@@ -118,7 +118,7 @@ Deno.test("doctor runs ssh in batch mode and explains a refused key", async () =
     assert.equal(code, 1);
     assert.match(
       line(out, "alpha repo"),
-      /FAIL {2}git@example\.test:org\/private\.git: the SSH key was refused \(or this user has none\) \(git: .*Permission denied \(publickey\)\.\)\n {6}fix: add this user's public key .* to example\.test .*`ssh -T git@example\.test`/,
+      /FAIL {2}git@example\.test:org\/private\.git: the SSH key was refused \(or this user has none\) \(git: .*Permission denied \(publickey\)\.\)\n {6}fix: add the daemon user's public key .* to example\.test .*`ssh -T git@example\.test`/,
     );
     assert.match(await Deno.readTextFile(log), /-o BatchMode=yes/);
   } finally {
