@@ -80,6 +80,11 @@ const githubSettings = z.strictObject({
    * asks its agent a follow-up question.
    */
   mention: z.string().min(1).optional(),
+  /**
+   * GitHub logins allowed to ask follow-ups; empty: the repository's owners, members and
+   * collaborators (anyone else could make the agent run on a public repository).
+   */
+  allowed_users: z.array(z.string().min(1)).default([]),
 });
 
 /** One channel type, or several (`[github, telegram]`): each gets every job's updates. */

@@ -22,6 +22,9 @@ export type FollowUpVerdict =
   /** A question that cannot be asked now (answered `200 ignored` with the reason). */
   | { ignored: string };
 
+/** `author_association` values of people who may ask when `allowed_users` is empty. */
+const TRUSTED_ASSOCIATIONS = new Set(["OWNER", "MEMBER", "COLLABORATOR"]);
+
 /** Jobs searched for the pylon's last answer on the issue (newest first). */
 const SEARCHED_JOBS = 200;
 
@@ -36,7 +39,9 @@ export async function gitHubFollowUp(
   const mention = channel.github?.mention?.trim();
   if (!mention || !channel.types.includes("github")) return null;
   if (headers["x-github-event"] !== "issue_comment" || payload.action !== "created") return null;
-  const comment = payload.comment as { body?: unknown; user?: { login?: unknown } } | undefined;
+  const comment = payload.comment as
+    | { body?: unknown; user?: { login?: unknown }; author_association?: unknown }
+    | undefined;
   const text = typeof comment?.body === "string" ? comment.body : "";
   // pylon's own comments carry its marker: answering them would loop.
   if (!text.toLowerCase().includes(mention.toLowerCase()) || text.includes("<!-- pylon:")) {
@@ -59,5 +64,20 @@ export async function gitHubFollowUp(
     };
   }
   const login = typeof comment?.user?.login === "string" ? comment.user.login : "someone";
+  const allowed = channel.github?.allowed_users ?? [];
+  const association = String(comment?.author_association ?? "NONE");
+  if (
+    allowed.length > 0
+      ? !allowed.some((u) => u.toLowerCase() === login.toLowerCase())
+      : !TRUSTED_ASSOCIATIONS.has(association)
+  ) {
+    return {
+      ignored: `${login} may not ask follow-ups (${
+        allowed.length > 0
+          ? "not in channel.github.allowed_users"
+          : `${association.toLowerCase()}: only the repository's owners, members and collaborators may`
+      })`,
+    };
+  }
   return { parent, prompt: `${login} asks on #${target.number}:\n\n${text}` };
 }
