@@ -195,6 +195,9 @@ export function renderPylonYaml(a: ConstructAnswers): string {
     if (a.when) {
       out.push(
         "  # Only these events become jobs (opened/updated pull requests that are not drafts).",
+        "  # On a public repository anyone can open one, and the agent then works on their code:",
+        '  # add (eq .body.pull_request.author_association "OWNER" "MEMBER" "COLLABORATOR") to',
+        "  # the `and`, or set channel.approval: true.",
       );
       out.push(`  when: ${q(a.when)}`);
     }
