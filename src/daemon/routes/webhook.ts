@@ -82,24 +82,7 @@ export async function handleWebhook(
     log.info("webhook.ignored", { reason: followUp.ignored });
     return Response.json({ status: "ignored", reason: followUp.ignored });
   }
-  if (followUp) {
-    const { job, created } = await createFollowUp(
-      store,
-      followUp.parent,
-      followUp.prompt,
-      deliveryId,
-    );
-    if (!created) return duplicate(job.id, job.status, log);
-    log.info("job.follow_up", {
-      job: shortId(job.id),
-      of: shortId(followUp.parent.id),
-      via: "github",
-    });
-    deps.onChange?.(job);
-    deps.depth.added();
-    deps.dispatcher.wake();
-    return Response.json({ job_id: job.id, status: job.status, follow_up: true }, { status: 202 });
-  }
+  if (followUp) return await acceptFollowUp(store, followUp, deliveryId, deps, log);
   const verdict = evaluateWhen(pylon.resolved.config.trigger.when, { body: payload, headers });
   if (!verdict.run) {
     if ("error" in verdict) {
@@ -171,6 +154,24 @@ export async function handleWebhook(
     }
     return Response.json({ job_id: job.id, status }, { status: 202 });
   }
+}
+
+/** A GitHub comment asking a follow-up question, queued like a reply in a chat thread. */
+async function acceptFollowUp(
+  store: JobStore,
+  followUp: { parent: Job; prompt: string },
+  deliveryId: string | null,
+  deps: WebhookDeps,
+  log: Logger,
+): Promise<Response> {
+  const { parent, prompt } = followUp;
+  const { job, created } = await createFollowUp(store, parent, prompt, deliveryId);
+  if (!created) return duplicate(job.id, job.status, log);
+  log.info("job.follow_up", { job: shortId(job.id), of: shortId(parent.id), via: "github" });
+  deps.onChange?.(job);
+  deps.depth.added();
+  deps.dispatcher.wake();
+  return Response.json({ job_id: job.id, status: job.status, follow_up: true }, { status: 202 });
 }
 
 /**
