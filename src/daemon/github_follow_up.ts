@@ -49,20 +49,23 @@ export async function gitHubFollowUp(
   }
   const target = githubTarget(payload);
   if (!target?.number) return null;
-  const parent = (await store.list({ limit: SEARCHED_JOBS })).find((job) => {
+  // The newest job on this issue answers; one still waiting or running must finish first, and
+  // dismissed ones (never run, or superseded) are passed over.
+  let parent: Job | undefined;
+  for (const job of await store.list({ limit: SEARCHED_JOBS })) {
     const t = githubTarget(job.payload);
-    return t?.owner === target.owner && t.repo === target.repo && t.number === target.number;
-  });
-  if (!parent) return null; // pylon never answered here: an ordinary event
-  if (!isTerminalStatus(parent.status) || parent.status === "dismissed") {
-    return {
-      ignored: parent.status === "dismissed"
-        ? `job ${parent.id.slice(0, 8)} on #${target.number} was dismissed`
-        : `job ${
-          parent.id.slice(0, 8)
-        } on #${target.number} is ${parent.status}; ask again when it is done`,
-    };
+    if (t?.owner !== target.owner || t.repo !== target.repo || t.number !== target.number) continue;
+    if (job.status === "dismissed") continue;
+    if (!isTerminalStatus(job.status)) {
+      return {
+        ignored: `job ${job.id.slice(0, 8)} on #${target.number} is ${job.status}; ` +
+          "ask again when it is done",
+      };
+    }
+    parent = job;
+    break;
   }
+  if (!parent) return null; // pylon never answered here: an ordinary event
   const login = typeof comment?.user?.login === "string" ? comment.user.login : "someone";
   const allowed = channel.github?.allowed_users ?? [];
   const association = String(comment?.author_association ?? "NONE");
