@@ -385,5 +385,10 @@ Deno.test("a comment mentioning the bot on a reviewed pull request asks the revi
     /is running; ask again when it is done/,
   );
   runner.release();
-  assert.equal(runner.ran.filter((j) => j.trigger === "follow-up").length, 2);
+  await answered(sync);
+  // Then questions go to the newest review, the one of the new commit.
+  const later = await ask("@pylon is the new commit better?");
+  await answered(later.job_id!);
+  assert.equal(runner.ran.find((j) => j.id === later.job_id)!.parentId, sync);
+  assert.equal(runner.ran.filter((j) => j.trigger === "follow-up").length, 3);
 });
