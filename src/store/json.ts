@@ -18,6 +18,8 @@ export function jobToJson(job: Job, options: { payload?: boolean } = {}): Record
     parent_id: job.parentId,
     delivery_id: job.deliveryId,
     repeats: job.repeats,
+    dedupe_key: job.dedupeKey,
+    supersede_key: job.supersedeKey,
     created_at: iso(job.createdAt),
     queued_at: iso(job.queuedAt),
     started_at: iso(job.startedAt),

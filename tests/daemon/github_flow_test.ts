@@ -51,7 +51,15 @@ interface Reviewer extends AsyncDisposable {
   /** POSTs a GitHub event; the answer's JSON with its HTTP status as `code`. */
   send(event: string, body: unknown, delivery?: string): Promise<Answer>;
   /** The job as `GET /api/jobs/<id>` shows it. */
-  job(id: string): Promise<{ status: string; error: string | null; repeats: number }>;
+  job(id: string): Promise<
+    {
+      status: string;
+      error: string | null;
+      repeats: number;
+      "dedupe_key": string | null;
+      "supersede_key": string | null;
+    }
+  >;
 }
 
 /** A webhook answer: `{job_id, status}`, `{status: "ignored"}`, `{job_id, repeats}`… */
@@ -177,8 +185,11 @@ Deno.test("a pull request's event stream gives one run per commit, one edited co
 
   // The chat channel got the same jobs, each in its own thread.
   assert.equal(chat.threads.length, 4);
-  for (const [id] of syncs) {
-    assert.equal((await r.job(id)).repeats, 2, "the repeated push counted on its job");
+  for (const [id, sha] of syncs) {
+    const job = await r.job(id);
+    assert.equal(job.repeats, 2, "the repeated push counted on its job");
+    assert.equal(job.dedupe_key, `${OWNER}/${REPO}#${PR_NUMBER}@${sha}`);
+    assert.equal(job.supersede_key, `${OWNER}/${REPO}#${PR_NUMBER}`);
   }
 });
 
