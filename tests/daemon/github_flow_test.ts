@@ -20,6 +20,7 @@ import {
   REPO,
 } from "../fixtures/github/mod.ts";
 import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { signRequest } from "../../src/daemon/mod.ts";
 
 const SHA = {
   a: "a".repeat(40),
@@ -402,4 +403,61 @@ Deno.test("a comment mentioning the bot on a reviewed pull request asks the revi
   await answered(later.job_id!);
   assert.equal(runner.ran.find((j) => j.id === later.job_id)!.parentId, sync);
   assert.equal(runner.ran.filter((j) => j.trigger === "follow-up").length, 3);
+});
+
+Deno.test("a GitHub webhook left at its default form content type is accepted, signature and all", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
+  await writeHome(root, {
+    "pylons/hook/pylon.yaml": [
+      "name: hook",
+      "trigger:",
+      "  type: webhook",
+      "  path: /hook",
+      "  secret: s3cret",
+      "  signature_header: X-Hub-Signature-256",
+      "agent:",
+      '  prompt: "{{ .body.action }} #{{ .body.number }}"',
+    ].join("\n") + "\n",
+  });
+  const d = await startTestDaemon(root, { runner: createScriptedRunner() });
+  try {
+    const event = prEvent("opened", { headSha: SHA.a });
+    const form = new TextEncoder().encode(
+      new URLSearchParams({ payload: JSON.stringify(event) }).toString(),
+    );
+    const signed = await signRequest(
+      { secret: "s3cret", header: "X-Hub-Signature-256" },
+      form,
+    );
+    const post = (body: Uint8Array<ArrayBuffer>, headers: Record<string, string>) =>
+      fetch(`${d.url}/hook`, {
+        method: "POST",
+        headers: {
+          ...githubHeaders("pull_request"),
+          "content-type": "application/x-www-form-urlencoded",
+          ...headers,
+        },
+        body,
+      });
+    const res = await post(form, signed);
+    assert.equal(res.status, 202, await res.clone().text());
+    const { job_id: id } = await res.json();
+    const job = await (await fetch(`${d.url}/api/jobs/${id}`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    })).json();
+    assert.deepEqual([job.payload.action, job.payload.number], ["opened", PR_NUMBER]);
+
+    const garbage = new TextEncoder().encode("payload=%7Bnot-json");
+    const bad = await post(
+      garbage,
+      await signRequest({ secret: "s3cret", header: "X-Hub-Signature-256" }, garbage),
+    );
+    assert.equal(bad.status, 400);
+    assert.match(
+      (await bad.json()).error,
+      /not valid JSON \(send it as application\/json, or as a form/,
+    );
+  } finally {
+    await d.stop();
+  }
 });

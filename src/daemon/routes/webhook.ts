@@ -58,10 +58,13 @@ export async function handleWebhook(
   }
   let payload: unknown;
   try {
-    payload = JSON.parse(new TextDecoder().decode(body));
+    payload = parsePayload(body, req.headers.get("content-type"));
   } catch {
     log.warn("webhook.rejected", { status: 400, reason: "not JSON", bytes: body.length });
-    return reject(400, "body is not valid JSON");
+    return reject(
+      400,
+      "body is not valid JSON (send it as application/json, or as a form with a payload field)",
+    );
   }
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
     log.warn("webhook.rejected", { status: 400, reason: "not an object" });
@@ -204,6 +207,21 @@ async function supersedeOlder(
 function duplicate(id: string, status: string, log: Logger): Response {
   log.info("webhook.duplicate", { job: shortId(id) });
   return Response.json({ job_id: id, status, duplicate: true }, { status: 200 });
+}
+
+/**
+ * The event in a request body: JSON, or a form whose `payload` field holds the JSON (what GitHub
+ * sends when a webhook's content type is left at its default, application/x-www-form-urlencoded).
+ *
+ * @throws {SyntaxError} when neither holds JSON
+ */
+function parsePayload(body: Uint8Array, contentType: string | null): unknown {
+  const text = new TextDecoder().decode(body);
+  if (contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+    const field = new URLSearchParams(text).get("payload");
+    if (field !== null) return JSON.parse(field);
+  }
+  return JSON.parse(text);
 }
 
 /** A one-line JSON error. */
