@@ -461,3 +461,33 @@ Deno.test("a GitHub webhook left at its default form content type is accepted, s
     await d.stop();
   }
 });
+
+Deno.test("GitHub's ping when a webhook is created answers 200 and never becomes a job", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-github-" });
+  await writeHome(root, {
+    "pylons/hook/pylon.yaml":
+      "name: hook\ntrigger:\n  type: webhook\n  path: /hook\nagent:\n  prompt: p\n",
+  });
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, { runner });
+  try {
+    const res = await fetch(`${d.url}/hook`, {
+      method: "POST",
+      headers: githubHeaders("ping"),
+      body: JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 461138702 }),
+    });
+    assert.equal(res.status, 200);
+    assert.match((await res.json()).reason, /GitHub ping/);
+    assert.ok(
+      d.logs.some((l) => /event=webhook\.ping .*hook=461138702/.test(l)),
+      d.logs.join("\n"),
+    );
+    const jobs = await (await fetch(`${d.url}/api/jobs`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    })).json();
+    assert.deepEqual(jobs.jobs ?? jobs, []);
+    assert.equal(runner.ran.length, 0);
+  } finally {
+    await d.stop();
+  }
+});

@@ -71,6 +71,11 @@ export async function handleWebhook(
     return reject(400, "body must be a JSON object");
   }
   const headers = keptHeaders(req.headers);
+  if (headers["x-github-event"] === "ping") {
+    // GitHub's hello when a webhook is created or tested: never a job, but worth a line.
+    log.info("webhook.ping", { from: "github", hook: headers["x-github-hook-id"] });
+    return Response.json({ status: "ignored", reason: "GitHub ping: the webhook reaches pylon" });
+  }
   const maybeStore = deps.stores.get(pylon.name);
   if (!maybeStore) return reject(503, `pylon ${pylon.name} is not ready`);
   const store = maybeStore;
