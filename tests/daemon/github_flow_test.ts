@@ -331,6 +331,10 @@ Deno.test("a comment mentioning the bot on a reviewed pull request asks the revi
 
   const review = (await send("pull_request", prEvent("opened", { headSha: SHA.a }))).job_id!;
   await answered(review);
+  // The final status follows the comment (it links to it).
+  await eventually(() =>
+    Promise.resolve(github.statuses(OWNER, REPO, SHA.a).at(-1)?.state === "success" || undefined)
+  );
   const statusesBefore = github.statuses(OWNER, REPO, SHA.a).length;
 
   const delivery = crypto.randomUUID();
