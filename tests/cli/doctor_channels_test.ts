@@ -208,7 +208,7 @@ Deno.test("doctor checks the Slack bot, app token and channel membership", async
       await writePylon(ctx, "alpha", slackPylon("alpha", slack.apiUrl, "C0OPS"));
       const { code, out } = await doctor(ctx, true);
       assert.equal(code, 0);
-      assert.match(out, /\n {2}Chat APIs \.+ -- {4}--offline\n/);
+      assert.match(out, /\n {2}Channel APIs \.+ -- {4}--offline\n/);
       assert.equal(slack.calls.length, calls);
     });
   } finally {

@@ -254,6 +254,6 @@ Deno.test("pylon doctor --offline skips the chat APIs and public URL probes", as
     out,
     /\n {2}hook webhook \.+ -- {4}https:\/\/ex\.test\/hook not probed \(--offline\)\n/,
   );
-  assert.match(out, /\nChannels\n {2}Chat APIs \.+ -- {4}--offline\n/);
+  assert.match(out, /\nChannels\n {2}Channel APIs \.+ -- {4}--offline\n/);
   assert.doesNotMatch(out, /Telegram bot/);
 });

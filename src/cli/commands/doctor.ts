@@ -75,7 +75,7 @@ export const doctorCommand: Command = {
   summary: "Check config, Docker, the daemon, pylons, chat and git access, and agent auth",
   usage: "doctor [--json] [--fix] [--offline]",
   description: "Prints one line per check (ok, FAIL, WARN, -- not applicable) with a fix under " +
-    "each problem. Talks to the Telegram/Slack APIs (getMe, getChat, auth.test, …), runs " +
+    "each problem. Talks to the Telegram, Slack and GitHub APIs (getMe, auth.test, GET /user, …), runs " +
     "`git ls-remote` for git-clone workspaces and probes public webhook URLs, unless --offline. " +
     "--fix creates a missing home folder, makes .env files private (chmod 600) and builds " +
     "missing agent images, then checks again; it never installs or starts the service. Exits " +
@@ -276,11 +276,18 @@ export async function collectChecks(
 
   // Live checks: chat APIs and git remotes, once per token / repository.
   const active = pylons.filter((x) => !x.config.disabled);
-  const usesChat = active.some((p) => p.channel.type === "telegram" || p.channel.type === "slack");
+  const usesChat = active.some((p) =>
+    p.channel.types.some((t) => t === "telegram" || t === "slack" || t === "github")
+  );
   const usesGit = active.some((p) => p.config.workspace.type === "git-clone");
   if (offline) {
     if (usesChat) {
-      checks.push({ section: "Channels", label: "Chat APIs", status: "--", detail: "--offline" });
+      checks.push({
+        section: "Channels",
+        label: "Channel APIs",
+        status: "--",
+        detail: "--offline",
+      });
     }
     if (usesGit) {
       checks.push({ section: "Git", label: "Repositories", status: "--", detail: "--offline" });
