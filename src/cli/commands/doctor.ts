@@ -75,8 +75,9 @@ export const doctorCommand: Command = {
   summary: "Check config, Docker, the daemon, pylons, chat and git access, and agent auth",
   usage: "doctor [--json] [--fix] [--offline]",
   description: "Prints one line per check (ok, FAIL, WARN, -- not applicable) with a fix under " +
-    "each problem. Talks to the Telegram, Slack and GitHub APIs (getMe, auth.test, GET /user, …), runs " +
-    "`git ls-remote` for git-clone workspaces and probes public webhook URLs, unless --offline. " +
+    "each problem. Talks to the Telegram, Slack and GitHub APIs (getMe, auth.test, GET " +
+    "/user, …), runs `git ls-remote` for git-clone workspaces and probes public webhook URLs, " +
+    "unless --offline. " +
     "--fix creates a missing home folder, makes .env files private (chmod 600) and builds " +
     "missing agent images, then checks again; it never installs or starts the service. Exits " +
     "1 when a check fails.",
