@@ -129,6 +129,7 @@ export async function createFollowUp(
   });
   if (!inserted.created) return inserted;
   const job = await store.update(inserted.job.id, { prompt, threadKey: parent.threadKey });
+  await store.addThreadKeys(inserted.job.id, await store.threadKeys(parent.id));
   return { job: job ?? inserted.job, created: true };
 }
 
@@ -194,7 +195,7 @@ export class Notifier {
     // What was posted is written once, at the end, also when a post failed (so a retry goes on
     // from there instead of posting again).
     let failure: { error: unknown; kind: string } | undefined;
-    let newThreadKey: string | undefined;
+    const newThreadKeys: string[] = [];
     for (const destination of destinations) {
       const note = notes[destination.key] ??= {};
       if (note.notified === job.status) continue;
@@ -208,10 +209,7 @@ export class Notifier {
           }, note.state);
           if (state) note.state = state;
         } else {
-          await this.#post(job, pylon, destination, note, (key) => {
-            newThreadKey = key;
-            job.threadKey = key;
-          });
+          await this.#post(job, pylon, destination, note, (key) => newThreadKeys.push(key));
         }
         note.notified = job.status;
       } catch (e) {
@@ -221,9 +219,11 @@ export class Notifier {
     try {
       await store.update(job.id, {
         thread: writeNotes(notes),
-        ...(newThreadKey ? { threadKey: newThreadKey } : {}),
+        ...(newThreadKeys.length > 0 && !job.threadKey ? { threadKey: newThreadKeys[0] } : {}),
         ...(failure ? {} : { notified: job.status }),
       });
+      // Replies in any of the job's chat threads find it.
+      await store.addThreadKeys(job.id, newThreadKeys);
     } catch (e) {
       failure ??= { error: e, kind: "store" };
     }
@@ -268,8 +268,7 @@ export class Notifier {
     if (note.thread === undefined) {
       const title = render(pylon.resolved.channel.topic, data) ?? `${job.pylon} ${shortId(job.id)}`;
       note.thread = await channel.createThread(title.slice(0, 120));
-      // Replies find their job through the first chat channel that has threads.
-      if (note.thread && !job.threadKey) onThread(threadKey(channel.key, note.thread));
+      if (note.thread) onThread(threadKey(channel.key, note.thread));
     }
     const thread = note.thread ?? null;
     if (!note.head) {

@@ -196,10 +196,34 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#one(
         "find a job by thread",
-        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE thread_key = ?
+        `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE id IN
+          (SELECT job_id FROM job_threads WHERE thread_key = ?)
           ORDER BY created_at DESC, rowid DESC LIMIT 1`,
         [key],
       )
+    );
+  }
+
+  async addThreadKeys(id: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const op = `record the threads of job ${shortId(id)}`;
+    const now = epochMs(this.#clock.now());
+    await this.#write(op, () => {
+      const insert = this.#statement(
+        `INSERT OR IGNORE INTO job_threads (thread_key, job_id, created_at) VALUES (?, ?, ?)`,
+        "objects",
+      );
+      for (const key of keys) insert.run(key, id, now);
+    });
+  }
+
+  threadKeys(id: string): Promise<string[]> {
+    return settle(() =>
+      this.#rows(
+        `read the threads of job ${shortId(id)}`,
+        "SELECT thread_key FROM job_threads WHERE job_id = ? ORDER BY created_at, thread_key",
+        [id],
+      ).map((r) => String(r.thread_key))
     );
   }
 

@@ -65,6 +65,18 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "ALTER TABLE jobs ADD COLUMN supersede_key TEXT",
     "CREATE INDEX jobs_supersede ON jobs (supersede_key, status) WHERE supersede_key IS NOT NULL",
   ],
+  [
+    // A job reported to several chat channels has a thread in each; replies in any find it.
+    `CREATE TABLE job_threads (
+      thread_key TEXT NOT NULL,
+      job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (thread_key, job_id)
+    ) WITHOUT ROWID`,
+    "CREATE INDEX job_threads_job ON job_threads (job_id)",
+    `INSERT INTO job_threads (thread_key, job_id, created_at)
+      SELECT thread_key, id, created_at FROM jobs WHERE thread_key IS NOT NULL`,
+  ],
 ];
 
 /** The schema version this build writes. */

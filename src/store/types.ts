@@ -69,7 +69,7 @@ export interface Job {
   ref: string | null;
   /** Channel thread reference, opaque JSON text. */
   thread: string | null;
-  /** `<channel key>|<thread>`: finds the job a chat reply belongs to. */
+  /** `<channel key>|<thread>` of the job's first chat thread (all of them: `threadKeys`). */
   threadKey: string | null;
   /** The last job status announced on its channel (announcements still owed are retried). */
   notified: string | null;
@@ -162,8 +162,12 @@ export interface JobStore extends AsyncDisposable {
    * The newest job with `dedupe_key = key` that is waiting, running, or finished after `since`.
    */
   findDedupe(key: string, since: Date): Promise<Job | null>;
-  /** The newest job in the chat thread `key` (see {@linkcode Job.threadKey}). */
+  /** The newest job in the chat thread `key` (any of its {@linkcode JobStore.threadKeys}). */
   findByThreadKey(key: string): Promise<Job | null>;
+  /** Records chat threads of a job (one per chat channel), so replies there find it. */
+  addThreadKeys(id: string, keys: readonly string[]): Promise<void>;
+  /** The chat threads of a job, oldest first. */
+  threadKeys(id: string): Promise<string[]>;
   /** Moves a job from one of `from` to `to` in one guarded UPDATE; null when it was not in `from`. */
   transition(
     id: string,

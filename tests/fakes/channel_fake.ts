@@ -24,7 +24,6 @@ export interface FakeMessage {
 /** A channel whose traffic the test drives. */
 export class FakeChannel implements Channel {
   readonly kind = "fake";
-  readonly key = "fake:1";
   readonly interactive = true;
   readonly messages: FakeMessage[] = [];
   readonly threads: ThreadRef[] = [];
@@ -32,6 +31,9 @@ export class FakeChannel implements Channel {
   #action?: (e: ActionEvent) => void | Promise<void>;
   #message?: (e: MessageEvent) => void | Promise<void>;
   failPosts = 0;
+
+  /** `key` tells two fakes apart (two chat channels of one pylon). */
+  constructor(readonly key = "fake:1") {}
 
   start(): Promise<void> {
     return Promise.resolve();

@@ -151,3 +151,58 @@ Deno.test("the stdout channel prints the job's messages and how to approve it", 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a pylon with two chat channels: the job is in both, and a reply in either asks a follow-up", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-notify-" });
+  await writeHome(root, {
+    "pylons/triage/pylon.yaml": [
+      "name: triage",
+      "trigger:",
+      "  type: webhook",
+      "  path: /triage",
+      "channel:",
+      "  type: [telegram, slack]",
+      "  telegram:",
+      "    bot_token: t",
+      "  slack:",
+      "    bot_token: xoxb-1",
+      "    app_token: xapp-1",
+      "    channel_id: C1",
+      "agent:",
+      "  prompt: investigate",
+    ].join("\n") + "\n",
+  });
+  const telegram = new FakeChannel("fake:telegram");
+  const slack = new FakeChannel("fake:slack");
+  const runner = createScriptedRunner();
+  const d = await startTestDaemon(root, {
+    runner,
+    channelFactories: { telegram: () => telegram, slack: () => slack },
+  });
+  try {
+    const res = await fetch(`${d.url}/triage`, { method: "POST", body: "{}" });
+    const { job_id } = await res.json();
+    for (const chat of [telegram, slack]) {
+      await eventually(() =>
+        Promise.resolve(chat.messages.some((m) => m.text.includes(`done ${job_id.slice(0, 8)}`)))
+      );
+    }
+    await slack.say(slack.threads[0]!, "and in slack?");
+    await eventually(() => Promise.resolve(runner.ran.length === 2));
+    await telegram.say(telegram.threads[0]!, "and in telegram?");
+    await eventually(() => Promise.resolve(runner.ran.length === 3));
+    assert.deepEqual(runner.ran.slice(1).map((j) => [j.trigger, j.parentId]), [
+      ["follow-up", job_id],
+      ["follow-up", job_id],
+    ]);
+    // Each follow-up answers in both threads.
+    const last = runner.ran[2]!.id.slice(0, 8);
+    for (const chat of [telegram, slack]) {
+      await eventually(() =>
+        Promise.resolve(chat.textsIn(chat.threads[0]!).some((t) => t.includes(`done ${last}`)))
+      );
+    }
+  } finally {
+    await d.stop();
+  }
+});
