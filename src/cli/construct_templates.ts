@@ -127,7 +127,7 @@ export function templateAnswers(
         ],
         workspace: "git-clone",
         repo: flags.repo ?? "{{ .body.repository.clone_url }}",
-        ref: flags.ref ?? "{{ .body.pull_request.head.ref }}",
+        ref: flags.ref ?? "{{ .body.pull_request.head.sha }}",
         topic: "PR #{{ .body.number }}: {{ .body.pull_request.title }}",
         message: "New PR from {{ .body.pull_request.user.login }}\n" +
           "{{ .body.pull_request.html_url }}\n",

@@ -255,7 +255,7 @@ Deno.test("pylon test --dry-run renders every templated field against the payloa
     number: 42,
     pull_request: {
       title: "Fix it",
-      head: { ref: "fix/it" },
+      head: { ref: "fix/it", sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e" },
       user: { login: "ada" },
       html_url: "https://gh/pr/42",
     },
@@ -268,7 +268,9 @@ Deno.test("pylon test --dry-run renders every templated field against the payloa
   );
   const out = JSON.parse(ctx.stdout().slice(ctx.stdout().indexOf("{\n")));
   assert.equal(out.repo, "https://github.com/acme/app.git");
-  assert.equal(out.ref, "fix/it");
+  // The exact commit reviewed (a fork's branch is not in the base repository; its commits are,
+  // under refs/pull/, which the mirror fetches).
+  assert.equal(out.ref, "6dcb09b5b57875f334f61aebed695e2e4193db5e");
   assert.equal(out.topic, "PR #42: Fix it");
   assert.equal(out.message, "New PR from ada\nhttps://gh/pr/42\n");
   assert.match(out.prompt, /^Review pull request #42: Fix it\./);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { prepareWorkspace, removeWorkspace, WorkspaceError } from "../../src/workspace/mod.ts";
 import {
+  commit,
   createFixture,
   git,
   jobDir,
@@ -343,4 +344,23 @@ Deno.test("prepareWorkspace() git-clone follows refs that moved or changed kind 
   assert.ok(gone instanceof WorkspaceError);
   assert.equal(gone.field, "workspace.ref");
   await assert.rejects(Deno.stat(join(jobDir(fx, 5), "workspace")), Deno.errors.NotFound);
+});
+
+Deno.test("prepareWorkspace() git-clone checks out a fork's pull request commit by its sha", async () => {
+  await using fx = await createFixture();
+  // A fork's commit is in no branch of the repository, only under refs/pull/<n>/head, as on
+  // GitHub; the github-pr template checks out .body.pull_request.head.sha.
+  await git(["checkout", "--quiet", "-b", "fork-fix", fx.shas.c2], fx.work);
+  const forkSha = await commit(fx.work, "fix.ts", "export const fixed = true;\n");
+  await git(["push", "--quiet", "served", "fork-fix:refs/pull/7/head"], fx.work);
+  await git(["checkout", "--quiet", "trunk"], fx.work);
+  await using daemon = await startGitDaemon(fx.served);
+  const ws = await prepareWorkspace(
+    { type: "git-clone", repo: daemon.url("app.git"), ref: forkSha },
+    { jobDir: jobDir(fx, 1), reposDir: fx.reposDir },
+    { git: testGit(), log: memoryLog() },
+  );
+  assert.equal(ws.commit, forkSha);
+  assert.equal(await git(["rev-parse", "HEAD"], ws.hostPath!), forkSha);
+  assert.ok(await Deno.stat(`${ws.hostPath}/fix.ts`));
 });
