@@ -111,6 +111,15 @@ export class GitHubChannel implements Reporter {
     return state;
   }
 
+  /** Caches a comment id; the oldest are forgotten (found again by their marker if needed). */
+  #remember(key: string, id: number): void {
+    this.#comments.delete(key);
+    this.#comments.set(key, id);
+    if (this.#comments.size > MAX_CACHED_COMMENTS) {
+      this.#comments.delete(this.#comments.keys().next().value!);
+    }
+  }
+
   /** Edits the comment carrying `mark` on the issue, or posts it; returns its URL. */
   async #upsertComment(
     mark: string,
@@ -126,15 +135,18 @@ export class GitHubChannel implements Reporter {
     if (id !== undefined) {
       const updated = await this.#api.updateIssueComment(target, id, body);
       if (updated) {
-        this.#comments.set(key, updated.id);
+        this.#remember(key, updated.id);
         return updated.html_url;
       }
     }
     const created = await this.#api.createIssueComment(target, number, body);
-    this.#comments.set(key, created.id);
+    this.#remember(key, created.id);
     return created.html_url;
   }
 }
+
+/** Comment ids kept in memory: a daemon runs for months, over many pull requests. */
+const MAX_CACHED_COMMENTS = 1000;
 
 /** The hidden line that identifies a pylon's comment. */
 export function marker(pylon: string): string {
