@@ -126,9 +126,9 @@ function signedYaml(name: string, path: string): string {
     `agent:\n  prompt: "Review {{ .body.pull_request.title }}"\n`;
 }
 
-/** Jobs in `pylons/<name>/jobs.db`, by status (read after the daemon stopped). */
+/** Jobs in `data/<name>/jobs.db`, by status (read after the daemon stopped). */
 export function countJobs(root: string, name: string): Record<string, number> {
-  const db = new DatabaseSync(join(root, "pylons", name, "jobs.db"));
+  const db = new DatabaseSync(join(root, "data", name, "jobs.db"));
   try {
     const rows = db.prepare("SELECT status, count(*) AS n FROM jobs GROUP BY status").all();
     return Object.fromEntries(rows.map((r) => [String(r.status), Number(r.n)]));

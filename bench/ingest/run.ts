@@ -3,7 +3,7 @@
  * End-to-end ingest benchmark of the real daemon (`pylon start` as a subprocess), each number
  * next to a bare `Deno.serve` baseline measured in the same run:
  *
- * 1. `--throughput`: webhook ingest req/s under `wrk`, and every 202 is a job in jobs.db
+ * 1. `--throughput`: webhook ingest req/s under `wrk`, and every 202 is a job in data/gh/jobs.db
  * 2. `--latency`: p50/p99/max at a fixed rate, open loop
  * 3. `--memory`: idle RSS with 50 webhook + 3 cron pylons
  * 4. `--reload`: config edit to the new path answering

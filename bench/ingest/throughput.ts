@@ -2,7 +2,7 @@
  * Scenario 1, webhook ingest throughput: `wrk` (closed loop) POSTs the signed GitHub-like body
  * to `/gh` of the bare baseline server, then of the daemon with only `gh`, then of the daemon
  * with many pylons loaded (all idle but `gh`), with the same settings. Afterwards every `202`
- * wrk saw must be a job row in `pylons/gh/jobs.db`.
+ * wrk saw must be a job row in `data/gh/jobs.db`.
  *
  * @module
  */

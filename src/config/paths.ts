@@ -25,19 +25,32 @@ export interface PylonPaths {
   readonly daemonToken: string;
   /** Written by a running daemon: its pid and address. */
   readonly daemonPid: string;
+  /** Held (flock) by the one daemon of this home, or by a CLI command writing without one. */
+  readonly homeLock: string;
+  /**
+   * Folder of the job databases, one sub-folder per pylon. Kept outside `pylons/`, which the
+   * daemon watches: the file watcher opens and closes changed files, and closing any
+   * descriptor of a SQLite file drops the process's POSIX locks on it.
+   */
+  readonly dataDir: string;
   /** Folder of one pylon. */
   pylonDir(name: string): string;
   /** `pylon.yaml` of one pylon. */
   pylonConfig(name: string): string;
   /** `.env` of one pylon. */
   pylonEnv(name: string): string;
-  /** `jobs.db` of one pylon. */
+  /** Data folder of one pylon (its job database). */
+  pylonDataDir(name: string): string;
+  /** `jobs.db` of one pylon, under {@linkcode dataDir}. */
   pylonDb(name: string): string;
+  /** Where `jobs.db` lived before 0.2 (`pylons/<name>/jobs.db`); moved on start. */
+  legacyPylonDb(name: string): string;
 }
 
 /** Builds the layout under `root`; does no I/O. */
 export function createPylonPaths(root: string): PylonPaths {
   const pylonsDir = join(root, "pylons");
+  const dataDir = join(root, "data");
   return {
     root,
     globalConfig: join(root, "config.yaml"),
@@ -47,10 +60,14 @@ export function createPylonPaths(root: string): PylonPaths {
     reposDir: join(root, "repos"),
     daemonToken: join(root, "daemon.token"),
     daemonPid: join(root, "daemon.pid"),
+    homeLock: join(root, "daemon.lock"),
+    dataDir,
     pylonDir: (name) => join(pylonsDir, name),
     pylonConfig: (name) => join(pylonsDir, name, "pylon.yaml"),
     pylonEnv: (name) => join(pylonsDir, name, ".env"),
-    pylonDb: (name) => join(pylonsDir, name, "jobs.db"),
+    pylonDataDir: (name) => join(dataDir, name),
+    pylonDb: (name) => join(dataDir, name, "jobs.db"),
+    legacyPylonDb: (name) => join(pylonsDir, name, "jobs.db"),
   };
 }
 

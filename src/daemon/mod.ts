@@ -9,3 +9,4 @@ export type { DaemonOptions } from "./daemon.ts";
 export { jobToJson } from "../store/mod.ts";
 export { readDaemonToken } from "./token.ts";
 export { signRequest } from "./signature.ts";
+export { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";

@@ -4,6 +4,10 @@
  * in one transaction; each caller's promise settles only after that COMMIT has returned, so a
  * write acknowledged to a caller is durable exactly as if it had committed alone.
  *
+ * A batch that finds another connection holding the write lock is not waited for inside
+ * SQLite (that wait would block the event loop): it is retried on a timer, with backoff, for up
+ * to {@linkcode BUSY_DEADLINE_MS}.
+ *
  * Each write runs inside its own SAVEPOINT: a write that fails (a constraint, a bad row) is
  * rolled back alone and rejects only its caller. Should SQLite abandon the whole transaction
  * (a full disk, an I/O error) or the COMMIT fail, every write of the batch runs again in its own
@@ -23,12 +27,27 @@ interface QueuedWrite {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** How long a batch waits for another connection's write lock before its writes fail (ms). */
+export const BUSY_DEADLINE_MS = 10_000;
+/** Longest pause between two attempts to take the write lock (ms). */
+const BUSY_RETRY_MAX_MS = 100;
+
+/** SQLITE_BUSY (5) and its extended codes: another connection holds a conflicting lock. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" ? (code & 0xff) === 5 : /database is locked/.test(String(error));
+}
+
 /** Batches synchronous write functions on `db` into shared transactions. */
 export class GroupCommit {
   readonly #db: DatabaseSync;
   /** Transaction control, prepared once: `exec()` would parse it again on every write. */
   readonly #sql: Record<"begin" | "commit" | "savepoint" | "release" | "undo", StatementSync>;
   #queue: QueuedWrite[] = [];
+  /** The retry of a batch that found the database locked. */
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** When the waiting batch first found the database locked (`performance.now()`). */
+  #busySince: number | undefined;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -50,16 +69,31 @@ export class GroupCommit {
       this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
       // After the I/O callbacks of this turn: every request that reached its write by then
       // shares the transaction, at no added wait when the daemon is idle.
-      if (this.#queue.length === 1) setImmediate(() => this.flush());
+      if (this.#queue.length === 1 && this.#retry === undefined) setImmediate(() => this.flush());
     });
   }
 
-  /** Commits what is queued now (also called before the connection closes). */
-  flush(): void {
+  /**
+   * Commits what is queued now. When another connection holds the write lock, the batch waits
+   * for a later turn (the event loop keeps running) until {@linkcode BUSY_DEADLINE_MS}; with
+   * `final` (before the connection closes) it is tried once, now.
+   */
+  flush(final = false): void {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
-    const outcomes = batch.length === 1 ? [this.#alone(batch[0]!)] : this.#together(batch);
+    try {
+      this.#sql.begin.run();
+    } catch (error) {
+      if (!final && isBusy(error) && this.#waitForLock(batch)) return;
+      this.#busySince = undefined;
+      for (const queued of batch) queued.reject(error);
+      return;
+    }
+    this.#busySince = undefined;
+    const outcomes = batch.length === 1 ? [this.#alone(batch[0]!, true)] : this.#together(batch);
     batch.forEach((queued, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) queued.resolve(outcome.value);
@@ -67,12 +101,26 @@ export class GroupCommit {
     });
   }
 
-  /** One write in its own transaction. */
-  #alone(queued: QueuedWrite): Outcome {
-    try {
-      this.#sql.begin.run();
-    } catch (error) {
-      return { ok: false, error };
+  /** Puts `batch` back in front and retries later; false once the lock waited too long. */
+  #waitForLock(batch: QueuedWrite[]): boolean {
+    const now = performance.now();
+    this.#busySince ??= now;
+    const waited = now - this.#busySince;
+    if (waited >= BUSY_DEADLINE_MS) return false;
+    this.#queue = [...batch, ...this.#queue];
+    const delay = Math.min(BUSY_RETRY_MAX_MS, Math.max(1, waited / 4));
+    this.#retry = setTimeout(() => this.flush(), delay);
+    return true;
+  }
+
+  /** One write in its own transaction (already begun when `begun`). */
+  #alone(queued: QueuedWrite, begun = false): Outcome {
+    if (!begun) {
+      try {
+        this.#sql.begin.run();
+      } catch (error) {
+        return { ok: false, error };
+      }
     }
     try {
       const value = queued.write();
@@ -84,13 +132,8 @@ export class GroupCommit {
     }
   }
 
-  /** Several writes in one transaction, each behind a savepoint. */
+  /** Several writes in one transaction (already begun), each behind a savepoint. */
   #together(batch: QueuedWrite[]): Outcome[] {
-    try {
-      this.#sql.begin.run();
-    } catch (error) {
-      return batch.map(() => ({ ok: false, error }));
-    }
     const outcomes: Outcome[] = [];
     for (const queued of batch) {
       try {

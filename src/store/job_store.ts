@@ -1,5 +1,5 @@
 /**
- * `JobStore` over one SQLite file per pylon (`$PYLON_HOME/pylons/<name>/jobs.db`), through
+ * `JobStore` over one SQLite file per pylon (`$PYLON_HOME/data/<name>/jobs.db`), through
  * Deno's built-in `node:sqlite`: no native addon to load (about 20 MiB less resident memory
  * than `@libsql/client`), and prepared statements are kept and reused, where libsql's client
  * prepared every statement again and built each row with `defineProperty` (together ~70 % of
@@ -36,7 +36,7 @@ import {
 } from "./_rows.ts";
 import { GroupCommit } from "./_group_commit.ts";
 import { StoreError, storeError } from "./errors.ts";
-import { migrate } from "./migrations.ts";
+import { assertSchemaCurrent, migrate } from "./migrations.ts";
 import {
   type Clock,
   isTerminalStatus,
@@ -55,6 +55,18 @@ export interface OpenJobStoreOptions {
   pylon: string;
   /** Source of "now" for timestamps. @default {the system clock} */
   clock?: Clock | undefined;
+  /**
+   * Open an existing file without ever writing to it (CLI reads beside a running daemon): no
+   * folder or file is created, nothing is migrated, and writes fail. A read-only connection can
+   * never checkpoint or delete the WAL that the daemon's connection is writing to.
+   */
+  readOnly?: boolean | undefined;
+  /**
+   * How long one statement waits for another connection's lock, blocking the event loop
+   * meanwhile (ms). The daemon, the only writer, keeps it short; a waiting write transaction
+   * is retried asynchronously instead (`_group_commit.ts`). @default {BUSY_TIMEOUT_MS}
+   */
+  busyTimeoutMs?: number | undefined;
 }
 
 const SYSTEM_CLOCK: Clock = { now: () => new Date() };
@@ -66,8 +78,14 @@ const PRAGMAS = [
   "foreign_keys = ON",
 ];
 
-/** How long a statement waits for another process's write lock before failing (ms). */
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a statement waits for another connection's lock before failing (ms). Short: the
+ * wait blocks the event loop (`DatabaseSync` is synchronous). The daemon is the only writer of
+ * its home (the home lock), and readers in WAL mode hold no lock a writer waits on, except for
+ * a moment while a connection opens; a write that still finds the database busy is retried
+ * without blocking (`_group_commit.ts`).
+ */
+export const BUSY_TIMEOUT_MS = 50;
 
 /** Statements kept prepared per store; the SQL of `update()` and `list()` varies with options. */
 const STATEMENT_CACHE_SIZE = 64;
@@ -83,7 +101,18 @@ const INSERT_SQL = `${INSERT_JOB_SQL}
  * @throws {StoreError} when the file cannot be opened or was written by a newer pylon
  */
 export async function openJobStore(path: string, options: OpenJobStoreOptions): Promise<JobStore> {
-  const db = await connect(path);
+  const timeout = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+  if (options.readOnly) {
+    const db = connectReadOnly(path, timeout);
+    try {
+      assertSchemaCurrent(db, path);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new SqliteJobStore(db, path, options.pylon, options.clock ?? SYSTEM_CLOCK);
+  }
+  const db = await connect(path, timeout);
   try {
     for (const pragma of PRAGMAS) {
       try {
@@ -100,14 +129,22 @@ export async function openJobStore(path: string, options: OpenJobStoreOptions): 
   return new SqliteJobStore(db, path, options.pylon, options.clock ?? SYSTEM_CLOCK);
 }
 
-async function connect(path: string): Promise<DatabaseSync> {
+async function connect(path: string, timeout: number): Promise<DatabaseSync> {
   const memory = path === ":memory:";
   try {
     if (!memory) await Deno.mkdir(dirname(path), { recursive: true });
     // One connection: SQLite calls are synchronous, so a pool would add no throughput.
-    return new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    return new DatabaseSync(path, { timeout });
   } catch (e) {
     throw storeError(e, path, "open the job database");
+  }
+}
+
+function connectReadOnly(path: string, timeout: number): DatabaseSync {
+  try {
+    return new DatabaseSync(path, { readOnly: true, timeout });
+  } catch (e) {
+    throw storeError(e, path, "open the job database (read-only)");
   }
 }
 
@@ -370,7 +407,7 @@ class SqliteJobStore implements JobStore {
 
   close(): Promise<void> {
     if (!this.#closed) {
-      this.#writes.flush();
+      this.#writes.flush(true);
       this.#closed = true;
       this.#statements.clear();
       this.#db.close();

@@ -100,6 +100,42 @@ export function migrate(
   while (!applyNextStep(db, dbPath, steps));
 }
 
+/**
+ * Checks, without writing, that a file opened read-only has the schema this pylon reads.
+ *
+ * @throws {StoreError} when the file is older (the daemon upgrades it when it opens it) or newer
+ */
+export function assertSchemaCurrent(
+  db: DatabaseSync,
+  dbPath: string,
+  steps: readonly (readonly string[])[] = MIGRATIONS,
+): void {
+  let version: number;
+  try {
+    const hasTable = db.prepare(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+    ).get();
+    const row = hasTable ? db.prepare("SELECT version FROM schema_version").get() : undefined;
+    version = row === undefined ? 0 : Number(row.version);
+  } catch (e) {
+    throw storeError(e, dbPath, "read the schema version");
+  }
+  if (version > steps.length) {
+    throw new StoreError(
+      `Cannot open ${dbPath}: it was written by a newer pylon (schema version ${version}, ` +
+        `this pylon knows up to ${steps.length}); upgrade pylon`,
+      { dbPath, hint: "install the newer pylon release that wrote this file" },
+    );
+  }
+  if (version < steps.length) {
+    throw new StoreError(
+      `Cannot read ${dbPath}: its schema (version ${version}) is older than this pylon's ` +
+        `(${steps.length}) and the running daemon has not upgraded it`,
+      { dbPath, hint: "restart the daemon (`pylon restart`): it upgrades the file on start" },
+    );
+  }
+}
+
 /** Applies the first missing step under a write lock; true when nothing was left to do. */
 function applyNextStep(
   db: DatabaseSync,

@@ -1,5 +1,5 @@
 /**
- * Durable job history: one SQLite file per pylon (`pylons/<name>/jobs.db`) through Deno's
+ * Durable job history: one SQLite file per pylon (`data/<name>/jobs.db`) through Deno's
  * built-in `node:sqlite`, guarded status transitions, and a registry of the open stores.
  *
  * SQLite is the only source of truth for jobs; nothing here caches rows. Imports only `config/`
@@ -8,7 +8,8 @@
  * @module
  */
 
-export { openJobStore } from "./job_store.ts";
+export { BUSY_TIMEOUT_MS, openJobStore } from "./job_store.ts";
+export { type LegacyMove, moveLegacyDatabases } from "./legacy.ts";
 export type { OpenJobStoreOptions } from "./job_store.ts";
 export { createStoreRegistry, listJobDbNames } from "./registry.ts";
 export type { StoreRegistry, StoreRegistryOptions } from "./registry.ts";

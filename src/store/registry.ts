@@ -17,6 +17,10 @@ import type { Clock, Job, JobStore } from "./types.ts";
 export interface StoreRegistryOptions {
   /** Source of "now" for every store. @default {the system clock} */
   clock?: Clock | undefined;
+  /** Open existing files read-only (see `OpenJobStoreOptions.readOnly`). */
+  readOnly?: boolean | undefined;
+  /** Busy timeout of every connection (see `OpenJobStoreOptions.busyTimeoutMs`). */
+  busyTimeoutMs?: number | undefined;
 }
 
 /** The open job stores of a pylon home, by pylon name. */
@@ -53,14 +57,14 @@ export function createStoreRegistry(
   paths: PylonPaths,
   options: StoreRegistryOptions = {},
 ): StoreRegistry {
-  return new Registry(paths, options.clock);
+  return new Registry(paths, options);
 }
 
-/** Names of the pylons that have a `jobs.db`, sorted; creates nothing. */
+/** Names of the pylons that have a `jobs.db` under `data/`, sorted; creates nothing. */
 export async function listJobDbNames(paths: PylonPaths): Promise<string[]> {
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(paths.pylonsDir)) {
+    for await (const entry of Deno.readDir(paths.dataDir)) {
       if (entry.isDirectory && await isFile(paths.pylonDb(entry.name))) names.push(entry.name);
     }
   } catch (e) {
@@ -88,14 +92,14 @@ function queuedMs(job: Job): number {
 
 class Registry implements StoreRegistry {
   #paths: PylonPaths;
-  #clock: Clock | undefined;
+  #options: StoreRegistryOptions;
   /** Opening or open stores; a promise so concurrent `open()` calls share one handle. */
   #stores = new Map<string, Promise<JobStore>>();
   #open = new Map<string, JobStore>();
 
-  constructor(paths: PylonPaths, clock: Clock | undefined) {
+  constructor(paths: PylonPaths, options: StoreRegistryOptions) {
     this.#paths = paths;
-    this.#clock = clock;
+    this.#options = options;
   }
 
   open(pylon: string): Promise<JobStore> {
@@ -106,7 +110,7 @@ class Registry implements StoreRegistry {
     } catch (e) {
       return Promise.reject(e);
     }
-    const opening = openJobStore(this.#paths.pylonDb(pylon), { pylon, clock: this.#clock })
+    const opening = openJobStore(this.#paths.pylonDb(pylon), { pylon, ...this.#options })
       .then((store) => {
         this.#open.set(pylon, store);
         return store;

@@ -34,7 +34,7 @@ export interface TempStore extends AsyncDisposable {
 /** Opens a store for `pylon` in a new temp folder. */
 export async function tempStore(pylon = "alpha"): Promise<TempStore> {
   const dir = await Deno.makeTempDir({ prefix: "pylon-store-" });
-  const path = join(dir, "pylons", pylon, "jobs.db");
+  const path = join(dir, "data", pylon, "jobs.db");
   const clock = new ManualClock();
   const store = await openJobStore(path, { pylon, clock });
   return {

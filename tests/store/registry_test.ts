@@ -53,7 +53,7 @@ Deno.test("listJobDbNames() lists pylons that have a jobs.db and creates nothing
   await using t = await tempRegistry();
   const paths = createPylonPaths(t.root);
   assert.deepEqual(await listJobDbNames(paths), []);
-  await Deno.mkdir(paths.pylonDir("no-db"), { recursive: true });
+  await Deno.mkdir(paths.pylonDataDir("no-db"), { recursive: true });
   await t.registry.open("zeta");
   await t.registry.open("alpha");
   assert.deepEqual(await listJobDbNames(paths), ["alpha", "zeta"]);

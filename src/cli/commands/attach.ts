@@ -8,7 +8,7 @@
 import { createDockerClient } from "../../docker/mod.ts";
 import { PylonError, shortId } from "../../errors.ts";
 import { LABELS } from "../../runner/mod.ts";
-import { createStoreRegistry, listJobDbNames } from "../../store/mod.ts";
+import { findJob } from "../job_stores.ts";
 import type { Command } from "../command.ts";
 
 export const attachCommand: Command = {
@@ -22,14 +22,7 @@ user in /workspace; exit it (Ctrl+D or \`exit\`) to come back. The job keeps run
   },
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
-    const stores = createStoreRegistry(ctx.paths);
-    let job;
-    try {
-      for (const name of await listJobDbNames(ctx.paths)) await stores.open(name);
-      job = await stores.findJob(args.positionals[0]!);
-    } finally {
-      await stores.closeAll();
-    }
+    const job = await findJob(ctx, args.positionals[0]!);
     if (job.status !== "running") {
       throw new PylonError(`Job ${shortId(job.id)} is ${job.status}, not running`, {
         hint: `see its output with \`pylon logs ${shortId(job.id)}\``,

@@ -9,7 +9,8 @@
 import { createDockerClient } from "../../docker/mod.ts";
 import { PylonError, shortId } from "../../errors.ts";
 import { LABELS } from "../../runner/mod.ts";
-import { createStoreRegistry, listJobDbNames, TERMINAL_STATUSES } from "../../store/mod.ts";
+import { TERMINAL_STATUSES } from "../../store/mod.ts";
+import { openStoresForWriting } from "../job_stores.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { connectDaemon } from "../daemon_client.ts";
 
@@ -60,64 +61,60 @@ function describe(action: Action, answer: Record<string, unknown>): string {
 }
 
 async function offline(action: Action, idOrPrefix: string, ctx: CommandContext): Promise<number> {
-  const stores = createStoreRegistry(ctx.paths);
-  try {
-    for (const name of await listJobDbNames(ctx.paths)) await stores.open(name);
-    const job = await stores.findJob(idOrPrefix);
-    const store = stores.get(job.pylon)!;
-    const note = "(the daemon is not running; this takes effect when it starts)";
-    if (action === "approve" || action === "ignore") {
-      const moved = await store.transition(
-        job.id,
-        "awaiting_approval",
-        action === "approve" ? "queued" : "dismissed",
-      );
-      if (!moved) throw conflict(job.id, job.status, action, "awaiting_approval");
-      ctx.io.out(
-        `Job ${shortId(job.id)} ${action === "approve" ? "approved" : "dismissed"} ${note}.\n`,
-      );
-      return 0;
-    }
-    if (action === "retry") {
-      if (
-        !(TERMINAL_STATUSES as readonly string[]).includes(job.status) || job.status === "dismissed"
-      ) {
-        throw conflict(job.id, job.status, action, "completed, failed, timed_out or killed");
-      }
-      const { job: again } = await store.insert({
-        id: crypto.randomUUID(),
-        pylon: job.pylon,
-        status: "queued",
-        trigger: "retry",
-        payload: job.payload,
-        headers: job.headers,
-        attempt: job.attempt + 1,
-        parentId: job.id,
-      });
-      ctx.io.out(
-        `Retrying as job ${shortId(again.id)} (attempt ${again.attempt}), queued ${note}.\n`,
-      );
-      return 0;
-    }
-    if (job.status === "running") {
-      // No daemon watches it: kill its container directly, then record the outcome.
-      using docker = createDockerClient({ env: ctx.env });
-      for (const c of await docker.listContainers({ labels: { [LABELS.job]: job.id } })) {
-        await docker.killContainer(c.Id).catch(() => {});
-      }
-      await store.transition(job.id, "running", "killed", { error: "killed by request" });
-      ctx.io.out(`Job ${shortId(job.id)} killed.\n`);
-      return 0;
-    }
-    const moved = await store.transition(job.id, ["queued", "awaiting_approval"], "killed", {
-      error: "killed before it started",
-    });
-    if (!moved) throw conflict(job.id, job.status, action, "running, queued or awaiting_approval");
-    ctx.io.out(`Job ${shortId(job.id)} cancelled.\n`);
+  await using open = await openStoresForWriting(ctx);
+  const stores = open.stores;
+  const job = await stores.findJob(idOrPrefix);
+  const store = stores.get(job.pylon)!;
+  const note = "(the daemon is not running; this takes effect when it starts)";
+  if (action === "approve" || action === "ignore") {
+    const moved = await store.transition(
+      job.id,
+      "awaiting_approval",
+      action === "approve" ? "queued" : "dismissed",
+    );
+    if (!moved) throw conflict(job.id, job.status, action, "awaiting_approval");
+    ctx.io.out(
+      `Job ${shortId(job.id)} ${action === "approve" ? "approved" : "dismissed"} ${note}.\n`,
+    );
     return 0;
-  } finally {
-    await stores.closeAll();
   }
+  if (action === "retry") {
+    if (
+      !(TERMINAL_STATUSES as readonly string[]).includes(job.status) || job.status === "dismissed"
+    ) {
+      throw conflict(job.id, job.status, action, "completed, failed, timed_out or killed");
+    }
+    const { job: again } = await store.insert({
+      id: crypto.randomUUID(),
+      pylon: job.pylon,
+      status: "queued",
+      trigger: "retry",
+      payload: job.payload,
+      headers: job.headers,
+      attempt: job.attempt + 1,
+      parentId: job.id,
+    });
+    ctx.io.out(
+      `Retrying as job ${shortId(again.id)} (attempt ${again.attempt}), queued ${note}.\n`,
+    );
+    return 0;
+  }
+  if (job.status === "running") {
+    // No daemon watches it: kill its container directly, then record the outcome.
+    using docker = createDockerClient({ env: ctx.env });
+    for (const c of await docker.listContainers({ labels: { [LABELS.job]: job.id } })) {
+      await docker.killContainer(c.Id).catch(() => {});
+    }
+    await store.transition(job.id, "running", "killed", { error: "killed by request" });
+    ctx.io.out(`Job ${shortId(job.id)} killed.\n`);
+    return 0;
+  }
+  const moved = await store.transition(job.id, ["queued", "awaiting_approval"], "killed", {
+    error: "killed before it started",
+  });
+  if (!moved) throw conflict(job.id, job.status, action, "running, queued or awaiting_approval");
+  ctx.io.out(`Job ${shortId(job.id)} cancelled.\n`);
+  return 0;
 }
 
 function conflict(id: string, status: string, action: string, needed: string): PylonError {

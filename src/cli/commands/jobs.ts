@@ -1,7 +1,7 @@
 /**
  * `pylon jobs [name] [--status S] [--limit N] [--json]`: recent jobs, read straight from the
- * pylons' `jobs.db` files, so it works whether or not the daemon runs. It never creates a
- * database: pylons without a `jobs.db` simply have no jobs yet.
+ * pylons' `jobs.db` files (read-only while the daemon runs), so it works whether or not the
+ * daemon runs. It never creates a database: pylons without a `jobs.db` simply have no jobs yet.
  *
  * @module
  */
@@ -15,7 +15,8 @@ import {
 } from "../../config/mod.ts";
 import { jobToJson } from "../../store/mod.ts";
 import { shortId, UsageError } from "../../errors.ts";
-import { createStoreRegistry, type Job, listJobDbNames } from "../../store/mod.ts";
+import type { Job } from "../../store/mod.ts";
+import { openStoresForReading } from "../job_stores.ts";
 import type { Command } from "../command.ts";
 import { assertPylonExists, table } from "../shared.ts";
 
@@ -46,19 +47,13 @@ export const jobsCommand: Command = {
     const statuses = parseStatuses(args.values.status);
     const limit = parseLimit(args.values.limit);
     const name = args.positionals[0];
-    const names = await listJobDbNames(ctx.paths);
-    let selected = names;
-    if (name !== undefined) {
-      assertPylonName(name);
-      if (!names.includes(name)) await assertPylonExists(ctx, name);
-      selected = names.filter((n) => n === name);
-    }
-
-    await using stores = createStoreRegistry(ctx.paths, { clock: ctx.clock });
+    if (name !== undefined) assertPylonName(name);
+    await using open = await openStoresForReading(ctx);
+    const names = open.stores.names();
+    if (name !== undefined && !names.includes(name)) await assertPylonExists(ctx, name);
     const jobs: Job[] = [];
-    for (const pylon of selected) {
-      const store = await stores.open(pylon);
-      jobs.push(...await store.list({ status: statuses, limit }));
+    for (const pylon of names.filter((n) => name === undefined || n === name)) {
+      jobs.push(...await open.stores.get(pylon)!.list({ status: statuses, limit }));
     }
     jobs.sort((a, b) =>
       b.createdAt.getTime() - a.createdAt.getTime() || a.pylon.localeCompare(b.pylon)

@@ -10,7 +10,7 @@ import { displayPath } from "../../config/mod.ts";
 import { createDockerClient } from "../../docker/mod.ts";
 import { shortId } from "../../errors.ts";
 import { LABELS } from "../../runner/mod.ts";
-import { createStoreRegistry, listJobDbNames } from "../../store/mod.ts";
+import { findJob } from "../job_stores.ts";
 import type { Command } from "../command.ts";
 
 export const logsCommand: Command = {
@@ -22,14 +22,7 @@ container's output is shown (and followed with -f); afterwards, the saved log fi
   options: { follow: { type: "boolean", short: "f", description: "Keep printing new output" } },
   positionals: { min: 1, max: 1 },
   async run(args, ctx) {
-    const stores = createStoreRegistry(ctx.paths);
-    let job;
-    try {
-      for (const name of await listJobDbNames(ctx.paths)) await stores.open(name);
-      job = await stores.findJob(args.positionals[0]!);
-    } finally {
-      await stores.closeAll();
-    }
+    const job = await findJob(ctx, args.positionals[0]!);
     const file = join(ctx.paths.jobsDir, `${job.id}.log`);
     if (job.status === "running") {
       using docker = createDockerClient({ env: ctx.env });

@@ -14,7 +14,7 @@ import { loadNamedPylon } from "../shared.ts";
 import { sendToDaemon } from "./test_send.ts";
 import { evaluateWhen, renderDedupeKey } from "../../daemon/when.ts";
 import { parseDuration, type PylonConfig } from "../../config/mod.ts";
-import { createStoreRegistry } from "../../store/mod.ts";
+import { openStoresForReading } from "../job_stores.ts";
 import { shortId } from "../../errors.ts";
 
 export const testCommand: Command = {
@@ -139,8 +139,9 @@ async function dedupeOutcome(
   const key = renderDedupeKey(config.trigger.dedupe, data) || null;
   const supersedeKey = renderDedupeKey(config.trigger.supersede, data);
   if (!key && !supersedeKey) return { key, text: "accepted" };
-  await using stores = createStoreRegistry(ctx.paths, { clock: ctx.clock });
-  const store = await stores.open(config.name);
+  await using open = await openStoresForReading(ctx);
+  const store = open.stores.get(config.name);
+  if (!store) return { key, text: "accepted (the pylon has no jobs yet)" };
   if (key) {
     const windowMs = parseDuration(config.trigger.dedupe_window) ?? 3_600_000;
     const since = new Date(ctx.clock.now().getTime() - windowMs);
