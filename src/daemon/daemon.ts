@@ -22,7 +22,7 @@ import { systemTimezone } from "../cron/mod.ts";
 import { ConfigError, PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
-import { createStoreRegistry, type StoreRegistry } from "../store/mod.ts";
+import { createStoreRegistry, moveLegacyDatabases, type StoreRegistry } from "../store/mod.ts";
 import { type ChannelFactory, ChannelSet, Notifier } from "../notify/mod.ts";
 import { createApp } from "./app.ts";
 import { PylonTable } from "./pylon_table.ts";
@@ -38,6 +38,7 @@ import { pruneExpiredJobs } from "./retention.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { banner } from "./banner.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
+import { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";
 
 /** Everything the daemon takes from outside. */
 export interface DaemonOptions {
@@ -67,8 +68,39 @@ export interface DaemonOptions {
   newJobId?(): string;
 }
 
-/** Runs the daemon until stopped. @throws {PylonError} when it cannot start */
+/**
+ * Runs the daemon until stopped, holding the home lock from before anything is opened until
+ * everything is closed.
+ *
+ * @throws {HomeLockedError} when another daemon runs on this home
+ * @throws {PylonError} when it cannot start
+ */
 export async function runDaemon(o: DaemonOptions): Promise<void> {
+  const lock = await waitForHomeLock(o.paths);
+  try {
+    await serve(o);
+  } finally {
+    lock.release();
+  }
+}
+
+/** How long a starting daemon waits for a CLI command that holds the home lock (ms). */
+const LOCK_WAIT_MS = 2_000;
+
+/** The home lock; a CLI command holds it only for a moment, so a held lock is tried again. */
+async function waitForHomeLock(paths: PylonPaths): Promise<HomeLock> {
+  const until = performance.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await acquireHomeLock(paths, "daemon");
+    } catch (e) {
+      if (!(e instanceof HomeLockedError) || performance.now() >= until) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function serve(o: DaemonOptions): Promise<void> {
   const log = o.log;
   const home = o.env.HOME;
   const newJobId = o.newJobId ?? (() => crypto.randomUUID());
@@ -134,6 +166,18 @@ export async function runDaemon(o: DaemonOptions): Promise<void> {
   }
   log.info("pylons.loaded", { active: table.names().length, total: names.length });
 
+  const legacy = await moveLegacyDatabases(o.paths);
+  if (legacy.moved.length > 0) {
+    log.info("stores.moved", { pylons: legacy.moved.join(","), to: o.paths.dataDir });
+  }
+  for (const name of legacy.conflicts) {
+    log.error("stores.conflict", {
+      pylon: name,
+      file: o.paths.legacyPylonDb(name),
+      reason: `both it and ${o.paths.pylonDb(name)} exist; the second is used`,
+      hint: "move the old file away once you no longer need its jobs",
+    });
+  }
   const stores = createStoreRegistry(o.paths, { clock: o.clock });
   try {
     for (const name of names) await stores.open(name);
