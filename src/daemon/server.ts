@@ -30,6 +30,18 @@ export async function serveUntilStopped(
   handler: (req: Request) => Response | Promise<Response>,
   options: ServeOptions,
 ): Promise<void> {
+  // Before listening: a SIGTERM right after the "listening" banner must stop the daemon cleanly
+  // (releasing its pid file and databases), not kill it with the default action.
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onSignal = () => requestStop();
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  options.signal?.addEventListener("abort", onSignal, { once: true });
+  if (options.signal?.aborted) requestStop();
+  const removeListeners = () => {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    options.signal?.removeEventListener("abort", onSignal);
+  };
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
@@ -38,6 +50,7 @@ export async function serveUntilStopped(
       onListen: ({ hostname, port }) => options.onListen?.({ host: hostname, port }),
     }, handler);
   } catch (e) {
+    removeListeners();
     if (e instanceof Deno.errors.AddrInUse) {
       throw new PylonError(`Port ${options.port} on ${options.host} is already in use`, {
         hint:
@@ -53,12 +66,6 @@ export async function serveUntilStopped(
     }
     throw e;
   }
-  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const onSignal = () => requestStop();
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
-  options.signal?.addEventListener("abort", onSignal, { once: true });
-  if (options.signal?.aborted) requestStop();
   try {
     await stopRequested;
     options.onStopping?.();
@@ -73,7 +80,6 @@ export async function serveUntilStopped(
     // Past the drain time the process exits anyway (main.ts); stragglers are cut off there.
     if (drained) await server.finished;
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    options.signal?.removeEventListener("abort", onSignal);
+    removeListeners();
   }
 }

@@ -96,3 +96,27 @@ Deno.test("GroupCommit retries a batch one write at a time when SQLite drops it"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("JobStore.insert() waits for another connection's write lock without blocking the event loop", async () => {
+  await using t = await tempStore();
+  const other = new DatabaseSync(t.path);
+  try {
+    other.exec("BEGIN IMMEDIATE"); // another writer holds the lock
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    const job = newJob("alpha");
+    const inserted = t.store.insert(job);
+    // The other writer can only finish if this event loop keeps turning while the insert waits:
+    // a busy wait inside SQLite would block the timer below and fail the insert.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ticksWhileLocked = ticks;
+    other.exec("COMMIT");
+    const { created } = await inserted;
+    clearInterval(ticker);
+    assert.equal(created, true);
+    assert.equal(committedJobs(t.path), 1);
+    assert.ok(ticksWhileLocked >= 10, `the event loop ran only ${ticksWhileLocked} timers`);
+  } finally {
+    other.close();
+  }
+});
