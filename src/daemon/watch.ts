@@ -3,14 +3,18 @@
  * `pylons/<name>/pylon.yaml`, `pylons/<name>/.env`, pylon folders themselves, and the global
  * `config.yaml`/`.env` count; job databases and workspaces are ignored.
  *
- * The job databases live in the watched pylon folders, so every commit wakes the watcher (~15
- * `modify` events on `jobs.db-wal` per group commit). A folder watch cannot exclude files, and
- * watching only the config files does not work: a `.env` created later would be missed, editors
- * that save by renaming end a file watch, and a watch cannot be re-armed reliably (Deno 2.9
- * shares one inotify watch set among a process's watchers, and closing one removes the shared
- * kernel watches of the others). So the events that cannot matter are dropped as cheaply as
- * possible: a string prefix test instead of `path.relative()`, which resolved every path, and
- * each watcher checks only for its own files.
+ * Nothing the daemon writes at run time may live under a watched folder. The watcher (notify's
+ * inotify thread) opens and closes files it reports on, and closing ANY descriptor of a SQLite
+ * file drops all of the process's POSIX locks on it; with the job databases in `pylons/<name>/`
+ * that let a `pylon jobs` next to the daemon take its WAL for abandoned and delete it, losing
+ * acknowledged jobs. So databases live in `data/<name>/` (never watched: the root watch is not
+ * recursive) and job logs in `jobs/`.
+ *
+ * Why folders and not the config files themselves: a `.env` created later would be missed,
+ * editors that save by renaming end a file watch, and a watch cannot be re-armed reliably (Deno
+ * 2.9 shares one inotify watch set among a process's watchers, and closing one removes the
+ * shared kernel watches of the others). Each watcher checks only for its own files, with a
+ * string prefix test instead of `path.relative()`, which resolved every path.
  *
  * @module
  */
@@ -51,7 +55,7 @@ export async function watchConfig(
   const rootWatcher = Deno.watchFs(paths.root, { recursive: false });
   // Each pump looks only for its own files: Deno shares one inotify watch set among all of a
   // process's watchers and hands each watcher every event under its path, so the root watcher
-  // sees the pylon folders' events too, job database writes included.
+  // sees the pylon folders' events too.
   void pump(pylonWatcher, handlers, (path) => {
     const name = pylonOfPath(paths, path);
     if (name) schedule(`pylon:${name}`, () => handlers.pylonChanged(name));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import { pylonOfPath } from "../../src/daemon/watch.ts";
+import { startTestDaemon, writeHome } from "../_helpers/daemon.ts";
 
 Deno.test("pylonOfPath() keeps config changes and drops job database writes", () => {
   const paths = createPylonPaths("/home/u/.pylon");
@@ -18,4 +19,27 @@ Deno.test("pylonOfPath() keeps config changes and drops job database writes", ()
     ["/home/u/.pylon/config.yaml", undefined],
   ];
   for (const [path, name] of cases) assert.equal(pylonOfPath(paths, path), name, path);
+});
+
+Deno.test("the daemon writes nothing into the watched pylon folders (its databases live in data/)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-watch-" });
+  await writeHome(root, {
+    "pylons/hook/pylon.yaml":
+      "name: hook\ntrigger:\n  type: webhook\n  path: /hook\nagent:\n  prompt: hi\n",
+  });
+  const daemon = await startTestDaemon(root);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${daemon.url}/hook`, { method: "POST", body: "{}" });
+      assert.equal(res.status, 202);
+      await res.body?.cancel();
+    }
+    const files = [];
+    for await (const e of Deno.readDir(daemon.paths.pylonDir("hook"))) files.push(e.name);
+    assert.deepEqual(files, ["pylon.yaml"]);
+    await Deno.stat(daemon.paths.pylonDb("hook"));
+  } finally {
+    await daemon.stop();
+    await Deno.remove(root, { recursive: true });
+  }
 });
