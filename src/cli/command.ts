@@ -56,7 +56,7 @@ export interface ParsedArgs {
 }
 
 /** What kind of value a positional argument takes, for shell completion. */
-export type CompletionKind = "pylon" | "none";
+export type CompletionKind = "pylon" | "job" | "none";
 
 /** A CLI verb such as `list` or `cron`. */
 export interface Command {

@@ -1,11 +1,12 @@
 /**
- * The bash completion script, run by a real bash: commands, options and pylon names (listed by
- * the real program through `pylon __complete pylons`).
+ * The bash completion script, run by a real bash: commands, options, pylon names and job ids
+ * (listed by the real program through `pylon __complete pylons|jobs`).
  */
 
 import assert from "node:assert/strict";
 import { cli, createTestContext } from "../_helpers/cli.ts";
 import { PYLON_FLAGS } from "../_helpers/process.ts";
+import { createStoreRegistry } from "../../src/store/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -60,6 +61,22 @@ Deno.test("pylon completion bash completes commands, options and pylon names", a
     "--from",
   ]);
   assert.deepEqual(await complete(script, ["pylon", "completion", "z"], bin, home), ["zsh"]);
+
+  // Job ids, newest first, for the commands that take a job.
+  const stores = createStoreRegistry(ctx.paths);
+  const ids = ["aaaa1111", "bbbb2222"].map((p) => p + crypto.randomUUID().slice(8));
+  try {
+    for (const id of ids) {
+      const job = { id, pylon: "pr-review", trigger: "webhook" as const, payload: {}, headers: {} };
+      await (await stores.open("pr-review")).insert({ ...job, status: "queued" });
+    }
+  } finally {
+    await stores.closeAll();
+  }
+  assert.deepEqual(await complete(script, ["pylon", "logs", "a"], bin, home), ["aaaa1111"]);
+  const killable = await complete(script, ["pylon", "kill", ""], bin, home);
+  assert.deepEqual(killable.sort(), ["aaaa1111", "bbbb2222"]);
+  assert.deepEqual(await complete(script, ["pylon", "edit", "aaaa"], bin, home), []);
 });
 
 Deno.test("pylon completion rejects an unknown shell with exit 2", async () => {

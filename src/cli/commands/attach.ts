@@ -20,7 +20,7 @@ user in /workspace; exit it (Ctrl+D or \`exit\`) to come back. The job keeps run
   options: {
     shell: { type: "string", description: "Program to run (default /bin/sh)", valueName: "PATH" },
   },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 1, max: 1, completion: "job" },
   async run(args, ctx) {
     const job = await findJob(ctx, args.positionals[0]!);
     if (job.status !== "running") {

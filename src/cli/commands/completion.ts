@@ -1,11 +1,14 @@
 /**
  * `pylon completion bash|zsh|fish`: prints a completion script. Commands and options come from
- * the command declarations; pylon names are listed at completion time by the hidden
- * `pylon __complete pylons`, so new pylons complete without reinstalling the script.
+ * the command declarations; pylon names and job ids are listed at completion time by the hidden
+ * `pylon __complete pylons|jobs`, so new pylons and jobs complete without reinstalling the
+ * script.
  *
  * @module
  */
 
+import { shortId } from "../../errors.ts";
+import { openStoresForReading } from "../job_stores.ts";
 import { listPylonNames } from "../../config/mod.ts";
 import { UsageError } from "../../errors.ts";
 import type { Command } from "../command.ts";
@@ -49,14 +52,26 @@ export const completionCommand: Command = {
 export const completeCommand: Command = {
   name: "__complete",
   summary: "List completion candidates (used by the completion scripts)",
-  usage: "__complete pylons",
+  usage: "__complete pylons|jobs",
   description: "",
   options: {},
   positionals: { min: 1, max: 1 },
   hidden: true,
   async run(args, ctx) {
-    if (args.positionals[0] !== "pylons") return 2;
-    for (const name of await listPylonNames(ctx.paths)) ctx.io.out(name + "\n");
+    const kind = args.positionals[0];
+    if (kind === "pylons") {
+      for (const name of await listPylonNames(ctx.paths)) ctx.io.out(name + "\n");
+      return 0;
+    }
+    if (kind !== "jobs") return 2;
+    // Read-only beside a running daemon, like `pylon jobs`.
+    await using open = await openStoresForReading(ctx);
+    const jobs = [];
+    for (const name of open.stores.names()) {
+      jobs.push(...await open.stores.get(name)!.list({ limit: COMPLETED_JOBS }));
+    }
+    jobs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    for (const job of jobs.slice(0, COMPLETED_JOBS)) ctx.io.out(shortId(job.id) + "\n");
     return 0;
   },
 };
@@ -66,25 +81,30 @@ function optionWords(c: Command): string[] {
   return [...words, "--help"];
 }
 
-function takesPylon(c: Command): boolean {
-  return c.positionals.completion === "pylon";
+/** How many of the newest job ids `__complete jobs` offers. */
+const COMPLETED_JOBS = 50;
+
+/** The `__complete` argument for the command's first positional, or "" for none. */
+function candidates(c: Command): "" | "pylons" | "jobs" {
+  const kind = c.positionals.completion;
+  return kind === "pylon" ? "pylons" : kind === "job" ? "jobs" : "";
 }
 
 function bashScript(commands: readonly Command[]): string {
   const names = commands.map((c) => c.name).join(" ");
   const cases = commands.map((c) =>
-    `    ${c.name}) opts="${optionWords(c).join(" ")}"; pylons=${takesPylon(c) ? 1 : 0} ;;`
+    `    ${c.name}) opts="${optionWords(c).join(" ")}"; kind="${candidates(c)}" ;;`
   ).join("\n");
   return `# bash completion for pylon
 _pylon_complete() {
-  local cur cmd opts pylons
+  local cur cmd opts kind
   cur="\${COMP_WORDS[COMP_CWORD]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=( $(compgen -W "${names} help" -- "$cur") )
     return 0
   fi
   cmd="\${COMP_WORDS[1]}"
-  opts=""; pylons=0
+  opts=""; kind=""
   case "$cmd" in
     help) COMPREPLY=( $(compgen -W "${names}" -- "$cur") ); return 0 ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh fish" -- "$cur") ); return 0 ;;
@@ -92,8 +112,8 @@ ${cases}
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
-  elif [ "$pylons" -eq 1 ] && [ "$COMP_CWORD" -eq 2 ]; then
-    COMPREPLY=( $(compgen -W "$(pylon __complete pylons 2>/dev/null)" -- "$cur") )
+  elif [ -n "$kind" ] && [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=( $(compgen -W "$(pylon __complete "$kind" 2>/dev/null)" -- "$cur") )
   fi
   return 0
 }
@@ -106,13 +126,13 @@ function zshScript(commands: readonly Command[]): string {
     "\n",
   );
   const cases = commands.map((c) =>
-    `    ${c.name}) opts=(${optionWords(c).join(" ")}); pylons=${takesPylon(c) ? 1 : 0} ;;`
+    `    ${c.name}) opts=(${optionWords(c).join(" ")}); kind="${candidates(c)}" ;;`
   ).join("\n");
   return `#compdef pylon
 # zsh completion for pylon
 _pylon() {
   local -a commands opts
-  local pylons=0
+  local kind=""
   commands=(
 ${described}
   )
@@ -126,8 +146,8 @@ ${cases}
   esac
   if [[ "\${words[CURRENT]}" == -* ]]; then
     compadd -- $opts
-  elif (( pylons == 1 && CURRENT == 3 )); then
-    compadd -- \${(f)"$(pylon __complete pylons 2>/dev/null)"}
+  elif [[ -n "$kind" ]] && (( CURRENT == 3 )); then
+    compadd -- \${(f)"$(pylon __complete $kind 2>/dev/null)"}
   fi
 }
 if [ "$funcstack[1]" = "_pylon" ]; then _pylon "$@"; else compdef _pylon pylon; fi
@@ -147,9 +167,11 @@ function fishScript(commands: readonly Command[]): string {
         }'${spec.type === "string" ? " -r" : ""}`,
       );
     }
-    if (takesPylon(c)) {
+    if (candidates(c)) {
       lines.push(
-        `complete -c pylon -n '__fish_seen_subcommand_from ${c.name}' -a '(pylon __complete pylons 2>/dev/null)'`,
+        `complete -c pylon -n '__fish_seen_subcommand_from ${c.name}' -a '(pylon __complete ${
+          candidates(c)
+        } 2>/dev/null)'`,
       );
     }
   }

@@ -30,7 +30,7 @@ function actionCommand(action: Action): Command {
     usage: `${action} <job>`,
     description: "<job> is a job id or its unique first 8 characters (see `pylon jobs`).",
     options: {},
-    positionals: { min: 1, max: 1 },
+    positionals: { min: 1, max: 1, completion: "job" },
     async run(args, ctx) {
       const id = args.positionals[0]!;
       const daemon = await connectDaemon(ctx);

@@ -20,7 +20,7 @@ export const logsCommand: Command = {
   description: `<job> is a job id or its unique first 8 characters. While the job runs, the
 container's output is shown (and followed with -f); afterwards, the saved log file.`,
   options: { follow: { type: "boolean", short: "f", description: "Keep printing new output" } },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 1, max: 1, completion: "job" },
   async run(args, ctx) {
     const job = await findJob(ctx, args.positionals[0]!);
     const file = join(ctx.paths.jobsDir, `${job.id}.log`);
