@@ -9,6 +9,7 @@
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { mergeGlobalEnv, parseDotEnv } from "./env.ts";
 import { formatIssue } from "./issues.ts";
+import { folderNameProblem } from "./folder_name.ts";
 import { parseConfigText } from "./parse.ts";
 import { displayPath, type PylonPaths } from "./paths.ts";
 import { channelProblems, validateGlobal, validatePylon } from "./validate.ts";
@@ -37,6 +38,8 @@ export interface LoadedPylon {
   config: PylonConfig;
   /** Variables this pylon sees: its `.env` over {@linkcode LoadedGlobal.env}. */
   env: Record<string, string>;
+  /** The text of `pylon.yaml` this config came from (hot reload compares edits with it). */
+  source?: string;
 }
 
 /** One entry of {@linkcode loadAllPylons}: a pylon or why it could not be loaded. */
@@ -154,19 +157,31 @@ export async function loadPylon(
         `create it with \`pylon construct ${name}\`, or run \`pylon list\` to see existing pylons`,
     });
   }
-  const own = await loadDotEnvFile(paths.pylonEnv(name), home);
+  const what = `pylon "${name}"`;
+  // A bad folder name is reported first, with the file's own problems after it.
+  const badName = await folderNameProblem(paths, name, home, text);
+  const hint = badName?.hint ?? `edit it with \`pylon edit ${name}\``;
+  const fail = (issues: ConfigIssue[]) =>
+    configError(what, file, badName ? [badName.issue, ...issues] : issues, hint);
+  let own: Record<string, string>;
+  try {
+    own = await loadDotEnvFile(paths.pylonEnv(name), home);
+  } catch (e) {
+    if (badName && e instanceof ConfigError) throw fail([]);
+    throw e;
+  }
   const env = { ...global.env, ...own };
   const envFile = displayPath(paths.pylonEnv(name), home);
-  const hint = `edit it with \`pylon edit ${name}\``;
-  const what = `pylon "${name}"`;
   const parsed = parseConfigText(text, {
     schema: pylonConfigSchema,
     lookup: (key) => own[key] ?? global.env[key],
     envFileHint: `${envFile} (this pylon only) or ${displayPath(paths.globalEnv, home)}`,
     keyHomes: PYLON_KEY_HOMES,
   });
-  if (!parsed.ok) throw configError(what, file, parsed.issues, hint);
-  const issues = validatePylon(parsed.value, name, parsed.finder);
+  if (!parsed.ok) throw fail(parsed.issues);
+  // With a bad folder name, `name:` must not be told to match it.
+  const issues = validatePylon(parsed.value, name, parsed.finder)
+    .filter((i) => !badName || i.keyPath !== "name");
   const channel = resolveChannel(parsed.value, global.config);
   const ownsConnection = parsed.value.channel?.type !== undefined;
   for (const p of channelProblems(channel.types, channel)) {
@@ -180,8 +195,8 @@ export async function loadPylon(
       column: pos?.column,
     });
   }
-  if (issues.length > 0) throw configError(what, file, issues, hint);
-  return { name, config: parsed.value, env };
+  if (issues.length > 0 || badName) throw fail(issues);
+  return { name, config: parsed.value, env, source: text };
 }
 
 /** Loads every pylon; a broken one is returned with its error instead of failing the rest. */

@@ -28,7 +28,11 @@ export {
   webhookUrl,
 } from "./resolve.ts";
 export type { ResolvedAgent, ResolvedChannel, ResolvedPylon } from "./resolve.ts";
-export { assertPylonName, pylonNameProblem } from "./names.ts";
+export { assertPylonName, pylonNameProblem, suggestPylonName } from "./names.ts";
+export { rawTriggerPath, readRawPylon } from "./raw.ts";
+export type { RawPylon } from "./raw.ts";
+export { SECURITY_FIELDS, securityFingerprint, securityTouch } from "./security.ts";
+export type { SecurityFingerprint, SecurityTouch } from "./security.ts";
 export { volumeProblem } from "./validate.ts";
 export { parseConfigText } from "./parse.ts";
 export { closest, formatIssue } from "./issues.ts";

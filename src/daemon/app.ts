@@ -16,6 +16,8 @@ import { tokenMatches } from "./token.ts";
 export interface AppDeps {
   /** The webhook pylon serving a path, looked up per request (hot reload swaps it). */
   pylonAt(path: string): ActivePylon | undefined;
+  /** The pylon that claims a path but is not loaded (broken, or failed closed), if any. */
+  unloadedAt?(path: string): string | undefined;
   /** Number of active pylons. */
   activeCount(): number;
   /** Control API token. */
@@ -44,7 +46,13 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api", deps.api);
   app.all("*", async function webhookRoute(c) {
     const pylon = deps.pylonAt(c.req.path);
-    if (!pylon) return reject(404, `no pylon listens on ${c.req.path}`);
+    if (!pylon) {
+      const unloaded = deps.unloadedAt?.(c.req.path);
+      if (unloaded === undefined) return reject(404, `no pylon listens on ${c.req.path}`);
+      // Never the reason: it may name variables, files or values. The daemon log has it.
+      deps.log.warn("webhook.rejected", { pylon: unloaded, status: 503, reason: "not loaded" });
+      return reject(503, `pylon ${unloaded} is not loaded; see the daemon log`);
+    }
     if (c.req.method !== "POST") {
       return reject(405, `use POST for ${c.req.path}`, { allow: "POST" });
     }

@@ -36,8 +36,10 @@ function pylonLine(name: string, state: string, pylon: ActivePylon | undefined, 
 }
 
 function failLine(name: string, error: ConfigError): string {
-  const message = error.message.replaceAll("\n", `\n${" ".repeat(NAME_WIDTH + 10)}`);
-  return `  ${name.padEnd(NAME_WIDTH)}  FAIL  ${message}`;
+  const indent = `\n${" ".repeat(NAME_WIDTH + 10)}`;
+  const message = error.message.replaceAll("\n", indent);
+  const fix = error.hint ? `${indent}fix: ${error.hint}` : "";
+  return `  ${name.padEnd(NAME_WIDTH)}  FAIL  ${message}${fix}`;
 }
 
 function render(

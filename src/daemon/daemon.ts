@@ -13,10 +13,9 @@ import {
   type GlobalConfig,
   listPylonNames,
   loadGlobalConfig,
-  loadPylon,
   parseByteSize,
+  pylonNameProblem,
   type PylonPaths,
-  resolvePylon,
 } from "../config/mod.ts";
 import { systemTimezone } from "../cron/mod.ts";
 import { ConfigError, PylonError } from "../errors.ts";
@@ -26,11 +25,12 @@ import { createStoreRegistry, moveLegacyDatabases, type StoreRegistry } from "..
 import { type ChannelFactory, ChannelSet, Notifier } from "../notify/mod.ts";
 import { createApp } from "./app.ts";
 import { PylonTable } from "./pylon_table.ts";
+import { PylonLoader } from "./pylon_loader.ts";
 import { createApiRoutes } from "./routes/api.ts";
+import { destroyPylon } from "./destroy_pylon.ts";
 import { handleWebhook } from "./routes/webhook.ts";
 import { CronScheduler } from "./scheduler.ts";
 import { serveUntilStopped } from "./server.ts";
-import { createSignatureVerifier } from "./signature.ts";
 import { ensureDaemonToken } from "./token.ts";
 import { watchConfig } from "./watch.ts";
 import { createDaemonMetrics } from "./daemon_metrics.ts";
@@ -124,45 +124,15 @@ async function serve(o: DaemonOptions): Promise<void> {
   }
 
   const lines: string[] = [];
-  const activate = async (name: string): Promise<string> => {
-    const loaded = await loadPylon(o.paths, name, global);
-    if (loaded.config.disabled) {
-      table.remove(name);
-      return "disabled";
-    }
-    const resolved = resolvePylon(loaded.config, config, { env: loaded.env, systemTimezone: zone });
-    const t = loaded.config.trigger;
-    const owner = t.path ? table.pathOwner(t.path, name) : undefined;
-    if (owner) {
-      throw new ConfigError(
-        `Cannot load pylon "${name}": trigger.path ${t.path} is already served by pylon "${owner}"`,
-        {
-          file: displayPath(o.paths.pylonConfig(name), home),
-          hint: "give each webhook pylon its own path",
-        },
-      );
-    }
-    const verifier = t.type === "webhook" && t.secret
-      ? await createSignatureVerifier({
-        secret: t.secret,
-        header: t.signature_header!,
-        format: t.signature_format,
-        clock: o.clock,
-      })
-      : undefined;
-    table.set({ name, loaded, resolved, verifier });
-    return "ok";
-  };
-
+  // A pylon that does not load (bad YAML or folder name, unset secret) is reported and skipped.
+  const loader = new PylonLoader({ paths: o.paths, global, table, log, clock: o.clock, zone });
   for (const name of names) {
-    try {
-      const state = await activate(name);
-      lines.push(banner.pylonLine(name, state, table.get(name), o.clock.now()));
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      log.error("pylon.invalid", { pylon: name, reason: e.message.split("\n")[0] });
-      lines.push(banner.failLine(name, e));
-    }
+    const r = await loader.load(name);
+    lines.push(
+      r.ok
+        ? banner.pylonLine(name, r.state, table.get(name), o.clock.now())
+        : banner.failLine(name, r.error),
+    );
   }
   log.info("pylons.loaded", { active: table.names().length, total: names.length });
 
@@ -180,8 +150,10 @@ async function serve(o: DaemonOptions): Promise<void> {
   }
   const stores = createStoreRegistry(o.paths, { clock: o.clock });
   try {
-    for (const name of names) await stores.open(name);
-    log.info("stores.opened", { count: names.length });
+    // A folder whose name cannot be a pylon's has no database (it never loads; it is reported).
+    const storeNames = names.filter((name) => pylonNameProblem(name) === undefined);
+    for (const name of storeNames) await stores.open(name);
+    log.info("stores.opened", { count: storeNames.length });
     const dispatcher = new Dispatcher({
       stores,
       runner: runner,
@@ -272,9 +244,22 @@ async function serve(o: DaemonOptions): Promise<void> {
       newJobId,
       maxQueue: () => config.docker.max_queue,
       onChange: (job) => notifier.changed(job),
+      destroyPylon: (name, { force }) =>
+        destroyPylon(name, {
+          force,
+          paths: o.paths,
+          table,
+          stores,
+          dispatcher,
+          log,
+          removeJobFiles: removeFiles,
+          settleNotices: (ids) => notifier.settle(ids),
+          onChange: (job) => notifier.changed(job),
+        }),
     });
     const app = createApp({
       pylonAt: (path) => table.byPath(path),
+      unloadedAt: (path) => table.blockedAt(path),
       activeCount: () => table.names().length,
       token,
       api,
@@ -324,7 +309,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       }
       try {
         const before = table.get(name);
-        const state = await activate(name);
+        const state = await loader.activate(name);
         await stores.open(name);
         log.info(
           state === "disabled" ? "pylon.disabled" : before ? "pylon.reloaded" : "pylon.added",
@@ -335,16 +320,8 @@ async function serve(o: DaemonOptions): Promise<void> {
         dispatcher.wake();
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
-        const first = e.issues[0];
-        log.error("pylon.reload_failed", {
-          pylon: name,
-          file: e.file,
-          line: first?.line,
-          reason: first
-            ? `${first.keyPath ? first.keyPath + ": " : ""}${first.message}`
-            : e.message,
-          kept: table.get(name) ? "previous config" : "not active",
-        });
+        // Keeps the last good config, unless the edit touches a security field (fail closed).
+        await loader.reloadFailed(name, e);
       }
       scheduler.refresh();
     };

@@ -10,3 +10,17 @@ export { jobToJson } from "../store/mod.ts";
 export { readDaemonToken } from "./token.ts";
 export { signRequest } from "./signature.ts";
 export { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";
+export type { DestroyReport } from "./destroy_pylon.ts";
+export {
+  allJobIds,
+  CANCELLED_REASON,
+  existingFiles,
+  KILLED_REASON,
+  pylonFolderExists,
+  pylonFolderProblem,
+  removeJobFolders,
+  removePylonFolders,
+  UNFINISHED_STATUSES,
+  UnfinishedJobsError,
+  unfinishedJobsError,
+} from "./pylon_folders.ts";

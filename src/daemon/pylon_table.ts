@@ -17,10 +17,15 @@ export interface ActivePylon {
   verifier: SignatureVerifier | undefined;
 }
 
-/** Active pylons by name and by webhook path. */
+/**
+ * Active pylons by name and by webhook path, and the paths of pylons that are not loaded
+ * (broken, or failed closed after an edit of a security field), which answer 503, not 404.
+ */
 export class PylonTable {
   #byName = new Map<string, ActivePylon>();
   #byPath = new Map<string, ActivePylon>();
+  /** Paths of pylons that are not loaded, by pylon name. */
+  #blocked = new Map<string, string[]>();
 
   /** The pylon named `name`, if active. */
   get(name: string): ActivePylon | undefined {
@@ -48,6 +53,25 @@ export class PylonTable {
     return owner && owner.name !== name ? owner.name : undefined;
   }
 
+  /** The pylon that claims `path` but is not loaded, if any (an active pylon's path wins). */
+  blockedAt(path: string): string | undefined {
+    const wanted = path.length > 1 ? path.replace(/\/+$/, "") : path;
+    for (const [name, paths] of this.#blocked) if (paths.includes(wanted)) return name;
+    return undefined;
+  }
+
+  /** Marks `name` as not loaded: its `paths` answer 503 until it loads or is removed. */
+  block(name: string, paths: readonly (string | undefined)[]): void {
+    const kept = [
+      ...new Set(
+        paths.filter((p): p is string => p !== undefined)
+          .map((p) => p.length > 1 ? p.replace(/\/+$/, "") || "/" : p),
+      ),
+    ];
+    if (kept.length > 0) this.#blocked.set(name, kept);
+    else this.#blocked.delete(name);
+  }
+
   /** Adds or replaces a pylon. */
   set(pylon: ActivePylon): void {
     this.remove(pylon.name);
@@ -56,8 +80,9 @@ export class PylonTable {
     if (pylon.resolved.config.trigger.type === "webhook" && path) this.#byPath.set(path, pylon);
   }
 
-  /** Removes a pylon; returns whether it was active. */
+  /** Removes a pylon (and its blocked paths); returns whether it was active. */
   remove(name: string): boolean {
+    this.#blocked.delete(name);
     const old = this.#byName.get(name);
     if (!old) return false;
     this.#byName.delete(name);

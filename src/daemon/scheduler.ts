@@ -5,6 +5,12 @@
  *
  * The decision is pure ({@linkcode dueRuns}); the timer only calls it.
  *
+ * A pylon's first run is the first scheduled minute strictly after it became active (at start,
+ * hot-added, re-enabled, or its `cron`/`timezone` changed): the scheduler remembers that instant
+ * per pylon and never fires at or before it. Without it, a pylon added between two checks got
+ * every minute since the previous check, which lies up to 30 s back, or longer when reloads keep
+ * re-arming the timer.
+ *
  * @module
  */
 
@@ -67,12 +73,15 @@ export class CronScheduler {
   readonly #deps: SchedulerDeps;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last: Date;
+  /** Per pylon: when its current schedule became active, and which schedule that is. */
+  readonly #since = new Map<string, { at: Date; schedule: string }>();
   #stopped = false;
   #busy: Promise<void> = Promise.resolve();
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     this.#last = deps.clock.now();
+    this.#track(this.#last);
   }
 
   /** Reports runs missed while the daemon was down (and runs one when `catch_up` is set). */
@@ -103,12 +112,17 @@ export class CronScheduler {
   /** Starts the timer. */
   start(): void {
     this.#last = this.#deps.clock.now();
+    this.#track(this.#last);
     this.#arm();
   }
 
-  /** Re-plans after the set of cron pylons changed. */
+  /**
+   * Re-plans after the set of cron pylons changed; call it right after each change, since a
+   * pylon that is new here (or whose schedule changed) counts as active from this call on.
+   */
   refresh(): void {
     if (this.#stopped) return;
+    this.#track(this.#deps.clock.now());
     this.#arm();
   }
 
@@ -122,9 +136,33 @@ export class CronScheduler {
   /** Fires what is due up to now; exposed for tests with a fake clock. */
   async tick(): Promise<void> {
     const now = this.#deps.clock.now();
-    const due = dueRuns(this.#deps.cronPylons().map(entryOf), this.#last, now);
+    const pylons = this.#track(now); // a pylon not refreshed yet starts now
+    const due = pylons.flatMap((p) => {
+      const since = this.#since.get(p.name)!.at;
+      return dueRuns([entryOf(p)], since > this.#last ? since : this.#last, now);
+    }).sort((a, b) => a.at.getTime() - b.at.getTime());
     this.#last = now;
     for (const run of due) await this.#fire(run);
+  }
+
+  /**
+   * Records `now` as the start of every cron pylon not seen before or whose schedule changed,
+   * and forgets the pylons that are gone (so a re-enabled pylon starts afresh).
+   * Returns the current cron pylons.
+   */
+  #track(now: Date): ActivePylon[] {
+    const pylons = this.#deps.cronPylons();
+    const current = new Set<string>();
+    for (const p of pylons) {
+      current.add(p.name);
+      const e = entryOf(p);
+      const schedule = `${e.cron} ${e.timezone}`;
+      if (this.#since.get(p.name)?.schedule !== schedule) {
+        this.#since.set(p.name, { at: now, schedule });
+      }
+    }
+    for (const name of this.#since.keys()) if (!current.has(name)) this.#since.delete(name);
+    return pylons;
   }
 
   #arm(): void {

@@ -171,6 +171,20 @@ export class Notifier {
     }
   }
 
+  /**
+   * Waits for the posts in flight about these jobs, then drops their timers (progress edits,
+   * retries): their pylon is being destroyed, and nothing may touch its store afterwards.
+   */
+  async settle(jobIds: readonly string[]): Promise<void> {
+    await Promise.allSettled(jobIds.flatMap((id) => this.#chains.get(id) ?? []));
+    for (const id of jobIds) {
+      this.#stopProgress(id);
+      clearTimeout(this.#retries.get(id));
+      this.#retries.delete(id);
+      this.#attempts.delete(id);
+    }
+  }
+
   /** Stops posting and timers; waits for posts in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;

@@ -113,3 +113,86 @@ Deno.test("CronScheduler fires each scheduled minute once, even when a second sc
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("CronScheduler runs a pylon first at the first minute strictly after it became active", async (t) => {
+  const root = await Deno.makeTempDir();
+  const stores = createStoreRegistry(createPylonPaths(root));
+  let now = new Date("2026-11-24T17:00:30Z");
+  const clock = { now: () => now };
+  const log = createLogger({ write: () => {} });
+  const pylons: ActivePylon[] = [cronPylon("hourly", "0 * * * *", "UTC")];
+  const dispatcher = new Dispatcher({
+    stores,
+    runner: undefined,
+    pylonOf: () => undefined,
+    maxConcurrent: () => 1,
+    log,
+    clock,
+  });
+  const scheduler = new CronScheduler({
+    cronPylons: () => [...pylons],
+    stores,
+    dispatcher,
+    log,
+    clock,
+    newJobId: () => crypto.randomUUID(),
+  });
+  const fired = async (name: string) =>
+    (await stores.get(name)!.list({ limit: 100 })).map((j) => j.deliveryId).reverse();
+  try {
+    await stores.open("hourly");
+    await stores.open("minutely");
+    now = new Date("2026-11-24T17:44:50Z");
+    await scheduler.tick(); // the last check before the pylon appears
+
+    await t.step("a hot-added pylon skips the minutes before it was added", async () => {
+      now = new Date("2026-11-24T17:46:17Z");
+      pylons.push(cronPylon("minutely", "* * * * *", "UTC"));
+      scheduler.refresh();
+      now = new Date("2026-11-24T17:47:00.005Z");
+      await scheduler.tick();
+      assert.deepEqual(await fired("minutely"), ["cron:2026-11-24T17:47:00.000Z"]);
+    });
+
+    await t.step("a changed cron expression starts afresh from the reload", async () => {
+      now = new Date("2026-11-24T17:47:20Z");
+      pylons[0] = cronPylon("hourly", "* * * * *", "UTC");
+      scheduler.refresh();
+      now = new Date("2026-11-24T17:48:00.005Z");
+      await scheduler.tick();
+      assert.deepEqual(await fired("hourly"), ["cron:2026-11-24T17:48:00.000Z"]);
+      assert.equal((await fired("minutely")).length, 2, "the other pylon ran at 17:48 too");
+    });
+
+    await t.step("a re-enabled pylon skips the minutes it was disabled", async () => {
+      now = new Date("2026-11-24T17:48:10Z");
+      pylons.splice(1, 1); // disabled
+      scheduler.refresh();
+      now = new Date("2026-11-24T17:50:20Z");
+      pylons.push(cronPylon("minutely", "* * * * *", "UTC")); // enabled again
+      scheduler.refresh();
+      now = new Date("2026-11-24T17:51:00.005Z");
+      await scheduler.tick();
+      assert.deepEqual((await fired("minutely")).slice(2), ["cron:2026-11-24T17:51:00.000Z"]);
+    });
+
+    await t.step(
+      "an unchanged reload keeps the schedule, and a late check catches up",
+      async () => {
+        now = new Date("2026-11-24T17:51:30Z");
+        pylons[1] = cronPylon("minutely", "* * * * *", "UTC"); // e.g. only the prompt changed
+        scheduler.refresh();
+        now = new Date("2026-11-24T17:53:00.005Z");
+        await scheduler.tick();
+        assert.deepEqual((await fired("minutely")).slice(3), [
+          "cron:2026-11-24T17:52:00.000Z",
+          "cron:2026-11-24T17:53:00.000Z",
+        ]);
+      },
+    );
+  } finally {
+    await scheduler.stop();
+    await stores.closeAll();
+    await Deno.remove(root, { recursive: true });
+  }
+});

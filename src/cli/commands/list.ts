@@ -1,6 +1,6 @@
 /**
- * `pylon list [--json]`: every constructed pylon; a broken one shows its error instead of
- * vanishing.
+ * `pylon list [--json]`: every constructed pylon; a broken one (a bad folder name included)
+ * shows its error and fix instead of vanishing.
  *
  * @module
  */
@@ -21,7 +21,10 @@ export const listCommand: Command = {
     const global = await loadGlobalConfig(ctx.paths, ctx.env);
     const results = await loadAllPylons(ctx.paths, global);
     const entries = results.map((r) => {
-      if (!r.ok) return { name: r.name, ok: false as const, error: r.error.message };
+      if (!r.ok) {
+        const hint = r.error.hint ?? `edit it with \`pylon edit ${r.name}\``;
+        return { name: r.name, ok: false as const, error: r.error.message, hint };
+      }
       const c = r.pylon.config;
       return {
         name: r.name,
@@ -53,10 +56,7 @@ export const listCommand: Command = {
     });
     ctx.io.out(table(["NAME", "TRIGGER", "PATH", "DESCRIPTION"], rows));
     const broken = entries.filter((e) => !e.ok);
-    for (const e of broken) ctx.io.out(`\n${e.name}: ${e.error}\n`);
-    if (broken.length > 0) {
-      ctx.io.out(`\nFix with \`pylon edit <name>\`.\n`);
-    }
+    for (const e of broken) ctx.io.out(`\n${e.name}: ${e.error}\n  fix: ${e.hint}\n`);
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 /**
  * The control API (ARCHITECTURE.md §3.10) behind the bearer token: list and show jobs, trigger a
- * pylon, and approve, ignore, kill or retry a job. Every status change is one guarded UPDATE.
+ * pylon, approve, ignore, kill or retry a job, and destroy a pylon. Every status change is one
+ * guarded UPDATE.
  *
  * @module
  */
@@ -17,6 +18,9 @@ import {
   TERMINAL_STATUSES,
 } from "../../store/mod.ts";
 import { jobToJson } from "../../store/mod.ts";
+import type { DestroyReport } from "../destroy_pylon.ts";
+import { KeyedLock } from "../keyed_lock.ts";
+import { pylonFolderProblem, UnfinishedJobsError } from "../pylon_folders.ts";
 import type { PylonTable } from "../pylon_table.ts";
 import { reject } from "./webhook.ts";
 
@@ -30,11 +34,14 @@ export interface ApiDeps {
   newJobId(): string;
   maxQueue(): number;
   onChange?(job: Job): void;
+  /** Destroys a pylon (see `destroyPylon`); null when there is none. Absent: answers 501. */
+  destroyPylon?(name: string, options: { force: boolean }): Promise<DestroyReport | null>;
 }
 
 /** Builds the `/api` routes (mounted behind the token check). */
 export function createApiRoutes(deps: ApiDeps): Hono {
   const api = new Hono();
+  const destroying = new KeyedLock();
 
   api.get("/jobs", async function listJobs(c) {
     const pylon = c.req.query("pylon");
@@ -171,6 +178,25 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     deps.onChange?.(again);
     deps.dispatcher.wake();
     return c.json({ job_id: again.id, status: again.status, attempt: again.attempt }, 202);
+  });
+
+  api.delete("/pylons/:name", async function destroy(c) {
+    const name = c.req.param("name");
+    const problem = pylonFolderProblem(name);
+    if (problem) return reject(400, `cannot destroy "${name}": ${problem}`);
+    if (!deps.destroyPylon) return reject(501, "this daemon cannot destroy pylons");
+    const force = ["1", "true", "yes"].includes(c.req.query("force") ?? "");
+    try {
+      const report = await destroying.run(name, () => deps.destroyPylon!(name, { force }));
+      if (!report) return reject(404, `no pylon named "${name}"`);
+      return c.json(report);
+    } catch (e) {
+      if (!(e instanceof UnfinishedJobsError)) throw e;
+      return c.json({
+        error: `${e.message}; ${e.hint}`,
+        jobs: e.jobs.map((j) => jobToJson(j)),
+      }, 409);
+    }
   });
 
   api.onError(function apiError(err, c) {

@@ -1,0 +1,222 @@
+/**
+ * Loads pylons into the daemon's {@linkcode PylonTable}, and decides what becomes of one that
+ * does not load (ARCHITECTURE.md §3.5):
+ *
+ * - with no last good config (at start, a new folder, a bad folder name): it is reported with
+ *   its file, line and fix, and skipped; the webhook path its file claims answers 503;
+ * - with a last good config: that config keeps serving, unless the failed edit touches a
+ *   security field, in which case the pylon is taken out of service (fail closed) and its path
+ *   answers 503 until the pylon loads again.
+ *
+ * Never fatal to the daemon: only non-config errors (I/O, bugs) propagate.
+ *
+ * @module
+ */
+
+import {
+  displayPath,
+  loadDotEnvFile,
+  type LoadedGlobal,
+  loadPylon,
+  type PylonPaths,
+  type RawPylon,
+  rawTriggerPath,
+  readRawPylon,
+  resolvePylon,
+  type SecurityFingerprint,
+  securityFingerprint,
+  securityTouch,
+} from "../config/mod.ts";
+import { ConfigError } from "../errors.ts";
+import type { Logger } from "../log/mod.ts";
+import type { PylonTable } from "./pylon_table.ts";
+import { createSignatureVerifier } from "./signature.ts";
+
+/** What {@linkcode PylonLoader} needs. */
+export interface PylonLoaderDeps {
+  paths: PylonPaths;
+  global: LoadedGlobal;
+  table: PylonTable;
+  log: Logger;
+  clock: { now(): Date };
+  /** The system's time zone, for cron pylons that name none. */
+  zone: string;
+}
+
+/** What {@linkcode PylonLoader.load} made of a pylon. */
+export type LoadOutcome =
+  | { ok: true; state: "ok" | "disabled" }
+  | { ok: false; error: ConfigError };
+
+/** Puts pylons in the table and handles the ones that do not load. */
+export class PylonLoader {
+  readonly #d: PylonLoaderDeps;
+  /** The security fields of each active pylon's last good config. */
+  readonly #fingerprints = new Map<string, SecurityFingerprint>();
+
+  constructor(deps: PylonLoaderDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Loads `name` and puts it in the table, or takes it out when it is disabled.
+   *
+   * @throws {ConfigError} when it does not load; the table is left as it was
+   */
+  async activate(name: string): Promise<"ok" | "disabled"> {
+    const { paths, global, table, clock } = this.#d;
+    const loaded = await loadPylon(paths, name, global);
+    if (loaded.config.disabled) {
+      table.remove(name);
+      this.#fingerprints.delete(name);
+      return "disabled";
+    }
+    const resolved = resolvePylon(loaded.config, global.config, {
+      env: loaded.env,
+      systemTimezone: this.#d.zone,
+    });
+    const t = loaded.config.trigger;
+    const owner = t.path ? table.pathOwner(t.path, name) : undefined;
+    if (owner) {
+      throw new ConfigError(
+        `Cannot load pylon "${name}": trigger.path ${t.path} is already served by pylon "${owner}"`,
+        { file: this.#show(paths.pylonConfig(name)), hint: "give each webhook pylon its own path" },
+      );
+    }
+    const verifier = t.type === "webhook" && t.secret
+      ? await createSignatureVerifier({
+        secret: t.secret,
+        header: t.signature_header!,
+        format: t.signature_format,
+        clock,
+      })
+      : undefined;
+    table.set({ name, loaded, resolved, verifier });
+    const raw = loaded.source === undefined ? undefined : readRawPylon(loaded.source);
+    if (raw) this.#fingerprints.set(name, securityFingerprint(raw, (k) => loaded.env[k]));
+    else this.#fingerprints.delete(name);
+    return "ok";
+  }
+
+  /**
+   * At start: loads `name`, or logs why it cannot (file, line, fix), skips it and makes the path
+   * its file claims answer 503.
+   */
+  async load(name: string): Promise<LoadOutcome> {
+    try {
+      return { ok: true, state: await this.activate(name) };
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const claimed = rawTriggerPath(await this.#readRaw(name));
+      this.#d.table.block(name, [claimed]);
+      this.#d.log.error("pylon.invalid", {
+        ...describe(name, e),
+        hint: e.hint,
+        ...(claimed ? { path: claimed, note: "the path answers 503 until the pylon loads" } : {}),
+      });
+      return { ok: false, error: e };
+    }
+  }
+
+  /**
+   * After a hot reload of `name` failed with `error`: keeps its last good config serving, unless
+   * the failed edit touches a security field; then the pylon leaves service and its path answers
+   * 503 until it loads again (fail closed). A pylon with no last good config stays out. Logs
+   * which, with the file, line and field.
+   */
+  async reloadFailed(name: string, error: ConfigError): Promise<void> {
+    const { table, log } = this.#d;
+    const base = describe(name, error);
+    const active = table.get(name);
+    const next = await this.#readRaw(name);
+    const claimed = rawTriggerPath(next);
+    if (!active) {
+      table.block(name, [claimed]);
+      log.error("pylon.reload_failed", {
+        ...base,
+        kept: "not active",
+        hint: error.hint,
+        ...(claimed ? { path: claimed, note: "the path answers 503 until the pylon loads" } : {}),
+      });
+      return;
+    }
+    const last = this.#fingerprints.get(name);
+    const touch = last
+      ? securityTouch(error, next, await this.#lookup(name), last)
+      : { field: "(unknown)", line: undefined, reason: "the last good config cannot be compared" };
+    if (!touch) {
+      log.error("pylon.reload_failed", { ...base, kept: "previous config" });
+      return;
+    }
+    const t = active.resolved.config.trigger;
+    const served = t.type === "webhook" ? t.path : undefined;
+    table.remove(name);
+    this.#fingerprints.delete(name);
+    table.block(name, [served, claimed]);
+    const fromIssue = touch.reason === base.reason;
+    log.error("pylon.reload_failed", {
+      pylon: name,
+      file: fromIssue || touch.field === "(the whole file)"
+        ? error.file
+        : this.#show(this.#d.paths.pylonConfig(name)),
+      line: touch.line ?? base.line,
+      field: touch.field,
+      reason: touch.reason,
+      ...(fromIssue ? {} : { problem: formatFirst(error) }),
+      kept: "nothing",
+      note: `${
+        touch.field.startsWith("(") ? "its security fields cannot be checked" : "a security field"
+      }, so the edit fails closed: ${
+        served ? `${served} answers 503` : "the pylon is out of service"
+      } until the pylon loads again`,
+    });
+  }
+
+  /** How the failed edit would resolve `${VAR}`; `undefined` when its `.env` does not parse. */
+  async #lookup(name: string): Promise<((key: string) => string | undefined) | undefined> {
+    const { paths, global } = this.#d;
+    try {
+      const own = await loadDotEnvFile(paths.pylonEnv(name), global.env.HOME);
+      return (key) => own[key] ?? global.env[key];
+    } catch (e) {
+      if (e instanceof ConfigError) return undefined;
+      throw e;
+    }
+  }
+
+  /** `pylon.yaml` read leniently; `undefined` when it cannot be read or parsed. */
+  async #readRaw(name: string): Promise<RawPylon | undefined> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#d.paths.pylonConfig(name));
+    } catch {
+      return undefined; // gone or unreadable: nothing to read leniently
+    }
+    return readRawPylon(text);
+  }
+
+  #show(path: string): string {
+    return displayPath(path, this.#d.global.env.HOME);
+  }
+}
+
+/** The log fields of a load error: file, line and the first problem. */
+function describe(
+  name: string,
+  e: ConfigError,
+): { pylon: string; file: string; line: number | undefined; reason: string } {
+  const first = e.issues[0];
+  return {
+    pylon: name,
+    file: e.file,
+    line: first?.line,
+    reason: first ? `${first.keyPath ? first.keyPath + ": " : ""}${first.message}` : e.message,
+  };
+}
+
+function formatFirst(e: ConfigError): string {
+  const first = e.issues[0];
+  if (!first) return e.message;
+  const where = first.line === undefined ? e.file : `${e.file}:${first.line}`;
+  return `${where}: ${first.keyPath ? first.keyPath + ": " : ""}${first.message}`;
+}
