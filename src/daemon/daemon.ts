@@ -158,6 +158,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       stores,
       runner: runner,
       pylonOf: (name) => table.get(name)?.resolved,
+      isWaiting: (name) => table.isBlocked(name),
       maxConcurrent: () => config.docker.max_concurrent,
       log,
       clock: o.clock,

@@ -26,6 +26,8 @@ export class PylonTable {
   #byPath = new Map<string, ActivePylon>();
   /** Paths of pylons that are not loaded, by pylon name. */
   #blocked = new Map<string, string[]>();
+  /** Names of the pylons that are not loaded, whether or not they claim a path. */
+  #unloaded = new Set<string>();
 
   /** The pylon named `name`, if active. */
   get(name: string): ActivePylon | undefined {
@@ -60,8 +62,17 @@ export class PylonTable {
     return undefined;
   }
 
+  /**
+   * Whether `name` has a folder but is not loaded (broken, or failed closed): its queued jobs
+   * wait for it to load again rather than fail.
+   */
+  isBlocked(name: string): boolean {
+    return this.#unloaded.has(name);
+  }
+
   /** Marks `name` as not loaded: its `paths` answer 503 until it loads or is removed. */
   block(name: string, paths: readonly (string | undefined)[]): void {
+    this.#unloaded.add(name);
     const kept = [
       ...new Set(
         paths.filter((p): p is string => p !== undefined)
@@ -83,6 +94,7 @@ export class PylonTable {
   /** Removes a pylon (and its blocked paths); returns whether it was active. */
   remove(name: string): boolean {
     this.#blocked.delete(name);
+    this.#unloaded.delete(name);
     const old = this.#byName.get(name);
     if (!old) return false;
     this.#byName.delete(name);

@@ -19,6 +19,11 @@ export interface DispatcherDeps {
   runner: JobRunner | undefined;
   /** The live config of a pylon; `undefined` when it was removed or is broken. */
   pylonOf(name: string): ResolvedPylon | undefined;
+  /**
+   * Whether the pylon `name` exists but is not loaded right now (its config is broken): its
+   * queued jobs wait, where those of a removed or disabled pylon fail.
+   */
+  isWaiting?(name: string): boolean;
   maxConcurrent(): number;
   log: Logger;
   clock: { now(): Date };
@@ -121,7 +126,8 @@ export class Dispatcher {
         this.#paused = false;
         log.info("queue.resumed");
       }
-      const next = await stores.oldestQueuedAcross();
+      // A pylon that exists but cannot load now (a broken edit) keeps its jobs queued.
+      const next = await stores.oldestQueuedAcross((name) => this.#deps.isWaiting?.(name) ?? false);
       if (!next) return;
       const pylon = this.#deps.pylonOf(next.pylon);
       const store = stores.get(next.pylon);

@@ -46,8 +46,11 @@ export interface StoreRegistry extends AsyncDisposable {
   findJob(idOrPrefix: string): Promise<Job>;
   /** The newest job in a chat thread, across pylons. */
   findByThreadKey(key: string): Promise<Job | null>;
-  /** The queued job that has waited longest across all pylons (ties: pylon name), or null. */
-  oldestQueuedAcross(): Promise<Job | null>;
+  /**
+   * The queued job that has waited longest across all pylons (ties: pylon name), or null;
+   * pylons for which `skip` answers true are passed over.
+   */
+  oldestQueuedAcross(skip?: (pylon: string) => boolean): Promise<Job | null>;
   /** How many jobs are queued across all pylons. */
   countQueuedAcross(): Promise<number>;
 }
@@ -183,9 +186,10 @@ class Registry implements StoreRegistry {
     return best;
   }
 
-  async oldestQueuedAcross(): Promise<Job | null> {
+  async oldestQueuedAcross(skip?: (pylon: string) => boolean): Promise<Job | null> {
     let best: Job | null = null;
     for (const store of this.#sorted()) {
+      if (skip?.(store.pylon)) continue;
       const job = await store.oldestQueued();
       // Strictly earlier only: stores are visited in name order, so ties go to the first name.
       if (job && (best === null || queuedMs(job) < queuedMs(best))) best = job;

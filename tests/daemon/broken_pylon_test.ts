@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { signRequest } from "../../src/daemon/mod.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { createScriptedRunner } from "../fakes/runner_fake.ts";
 
 const yaml = (name: string, path: string, extra = "", agent = "") =>
   `name: ${name}\ntrigger:\n  type: webhook\n  path: ${path}\n${extra}agent:\n  prompt: hi\n${agent}`;
@@ -160,6 +161,36 @@ Deno.test("a broken config.yaml still refuses to start, naming the file and line
       (e: Error) => e.name === "ConfigError" && /config\.yaml:3:3: .*prot/.test(e.message),
     );
   } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("queued jobs of a pylon whose edit failed closed wait for the fix instead of failing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-broken-" });
+  await writeHome(root, {
+    "config.yaml": "docker:\n  max_concurrent: 1\n",
+    "pylons/hook/pylon.yaml": yaml("hook", "/hook"),
+  });
+  const runner = createScriptedRunner();
+  runner.hold();
+  const d = await startTestDaemon(root, { runner });
+  try {
+    const first = JSON.parse((await post(`${d.url}/hook`)).body).job_id;
+    const second = JSON.parse((await post(`${d.url}/hook`)).body).job_id;
+    await eventually(async () => runner.active.has(first));
+    // A YAML syntax error cannot show that the secret is unchanged: the pylon fails closed.
+    await Deno.writeTextFile(`${root}/pylons/hook/pylon.yaml`, "name: hook\ntrigger: [\n");
+    await eventually(async () => (await post(`${d.url}/hook`)).status === 503);
+    runner.release();
+    const status = async (id: string) => (await (await d.api(`/api/jobs/${id}`)).json()).status;
+    await eventually(async () => await status(first) === "completed");
+    await new Promise((r) => setTimeout(r, 200)); // the dispatcher has had its turn
+    assert.equal(await status(second), "queued");
+
+    await Deno.writeTextFile(`${root}/pylons/hook/pylon.yaml`, yaml("hook", "/hook"));
+    await eventually(async () => await status(second) === "completed");
+  } finally {
+    await d.stop();
     await Deno.remove(root, { recursive: true });
   }
 });
