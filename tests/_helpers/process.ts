@@ -44,3 +44,27 @@ export function withoutDenoNoise(stderr: string): string {
   return stderr.split("\n").filter((l) => !/^(Download|Initialize) /.test(l))
     .join("\n");
 }
+
+/** A loopback port that was free a moment ago. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts `pylon start` on `root` and loopback `port`; resolves once it listens. */
+export async function startDaemonProcess(root: string, port: number): Promise<Deno.ChildProcess> {
+  const child = pylonCommand(["start", "--host", "127.0.0.1", "--port", String(port)], {
+    env: { PYLON_HOME: root, HOME: root },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/listening on/.test(seen)) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`daemon exited: ${seen}`);
+    seen += value;
+  }
+  reader.releaseLock();
+  return child;
+}

@@ -7,30 +7,8 @@
 import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import { createStoreRegistry } from "../../src/store/mod.ts";
-import { pylonCommand } from "../_helpers/process.ts";
+import { freePort, startDaemonProcess } from "../_helpers/process.ts";
 import { writeHome } from "../_helpers/daemon.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function startDaemonProcess(root: string, port: number) {
-  const child = pylonCommand(["start", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { PYLON_HOME: root, HOME: root },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/listening on/.test(seen)) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`daemon exited: ${seen}`);
-    seen += value;
-  }
-  reader.releaseLock();
-  return child;
-}
 
 Deno.test("kill -9 during a flood loses no acknowledged job", async () => {
   const root = await Deno.makeTempDir({ prefix: "pylon-crash-" });

@@ -11,31 +11,9 @@ import { readPidFile } from "../../src/daemon/pidfile.ts";
 import { createStoreRegistry } from "../../src/store/mod.ts";
 import { cli, createTestContext } from "../_helpers/cli.ts";
 import { startTestDaemon, writeHome } from "../_helpers/daemon.ts";
-import { pylonCommand, runPylon } from "../_helpers/process.ts";
+import { freePort, runPylon, startDaemonProcess } from "../_helpers/process.ts";
 
 const PYLON = "name: hook\ntrigger:\n  type: webhook\n  path: /hook\nagent:\n  prompt: hi\n";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function startDaemonProcess(root: string, port: number) {
-  const child = pylonCommand(["start", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { PYLON_HOME: root, HOME: root },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/listening on/.test(seen)) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`daemon exited: ${seen}`);
-    seen += value;
-  }
-  reader.releaseLock();
-  return child;
-}
 
 async function stopProcess(
   child: Deno.ChildProcess,
