@@ -6,6 +6,13 @@
 const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
+/** Where this Deno keeps its module cache (`deno info`'s "DENO_DIR location"). */
+const DENO_DIR: string = Deno.env.get("DENO_DIR") ?? JSON.parse(
+  new TextDecoder().decode(
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+  ),
+).denoDir;
+
 /** The `--allow-*` flags of `deno task pylon`. */
 export const PYLON_FLAGS: string[] = (denoJson.tasks.pylon as string)
   .split(/\s+/)
@@ -18,7 +25,9 @@ export function pylonCommand(
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...PYLON_FLAGS, MAIN, ...args],
-    env: { NO_COLOR: "1", ...options.env },
+    // The test run's own module cache: a test that points HOME at a temp dir would otherwise
+    // make Deno download every npm package again into an empty cache.
+    env: { NO_COLOR: "1", DENO_DIR: DENO_DIR, ...options.env },
     stdin: options.stdin ?? "null",
     stdout: "piped",
     stderr: "piped",
