@@ -177,7 +177,7 @@ Deno.test("queued jobs of a pylon whose edit failed closed wait for the fix inst
   try {
     const first = JSON.parse((await post(`${d.url}/hook`)).body).job_id;
     const second = JSON.parse((await post(`${d.url}/hook`)).body).job_id;
-    await eventually(async () => runner.active.has(first));
+    await eventually(() => Promise.resolve(runner.active.has(first)));
     // A YAML syntax error cannot show that the secret is unchanged: the pylon fails closed.
     await Deno.writeTextFile(`${root}/pylons/hook/pylon.yaml`, "name: hook\ntrigger: [\n");
     await eventually(async () => (await post(`${d.url}/hook`)).status === 503);
