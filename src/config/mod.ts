@@ -10,6 +10,12 @@
 export { createPylonPaths, displayPath, resolvePylonHome } from "./paths.ts";
 export type { PylonPaths } from "./paths.ts";
 export {
+  ensurePrivateDir,
+  ensurePrivateHome,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+} from "./home.ts";
+export {
   listPylonNames,
   loadAllPylons,
   loadDotEnvFile,

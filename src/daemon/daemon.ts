@@ -10,6 +10,7 @@
 
 import {
   displayPath,
+  ensurePrivateHome,
   type GlobalConfig,
   listPylonNames,
   loadGlobalConfig,
@@ -136,6 +137,14 @@ async function serve(o: DaemonOptions): Promise<void> {
   }
   log.info("pylons.loaded", { active: table.names().length, total: names.length });
 
+  const tightened = await ensurePrivateHome(o.paths);
+  if (tightened.length > 0) {
+    log.warn("home.tightened", {
+      folders: tightened.map((d) => displayPath(d, home)).join(","),
+      mode: "0700",
+      reason: "job payloads, results and tokens are readable only by this user",
+    });
+  }
   const legacy = await moveLegacyDatabases(o.paths);
   if (legacy.moved.length > 0) {
     log.info("stores.moved", { pylons: legacy.moved.join(","), to: o.paths.dataDir });

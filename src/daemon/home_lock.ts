@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { PylonPaths } from "../config/mod.ts";
+import { ensurePrivateDir, PRIVATE_FILE_MODE, type PylonPaths } from "../config/mod.ts";
 import { PylonError } from "../errors.ts";
 import { type DaemonInfo, readPidFile } from "./pidfile.ts";
 
@@ -44,8 +44,13 @@ export async function acquireHomeLock(
   paths: PylonPaths,
   holder: "daemon" | "cli",
 ): Promise<HomeLock> {
-  await Deno.mkdir(paths.root, { recursive: true });
-  const file = await Deno.open(paths.homeLock, { read: true, write: true, create: true });
+  await ensurePrivateDir(paths.root);
+  const file = await Deno.open(paths.homeLock, {
+    read: true,
+    write: true,
+    create: true,
+    mode: PRIVATE_FILE_MODE,
+  });
   let locked = false;
   try {
     locked = await file.tryLock(true);

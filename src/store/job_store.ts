@@ -21,7 +21,12 @@ import {
   type SQLOutputValue,
   type StatementSync,
 } from "node:sqlite";
-import { JOB_STATUSES, type JobStatus } from "../config/mod.ts";
+import {
+  JOB_STATUSES,
+  type JobStatus,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+} from "../config/mod.ts";
 import { shortId } from "../errors.ts";
 import {
   assertStatus,
@@ -132,7 +137,15 @@ export async function openJobStore(path: string, options: OpenJobStoreOptions): 
 async function connect(path: string, timeout: number): Promise<DatabaseSync> {
   const memory = path === ":memory:";
   try {
-    if (!memory) await Deno.mkdir(dirname(path), { recursive: true });
+    if (!memory) {
+      await Deno.mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // SQLite creates the file with the process's umask (often 0644), and its -wal and -shm
+      // with the file's mode: create it private first (an empty file is an empty database).
+      await Deno.writeFile(path, new Uint8Array(), { createNew: true, mode: PRIVATE_FILE_MODE })
+        .catch((e) => {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+        });
+    }
     // One connection: SQLite calls are synchronous, so a pool would add no throughput.
     return new DatabaseSync(path, { timeout });
   } catch (e) {

@@ -9,6 +9,7 @@ import { ConfigError, PylonError, UsageError } from "../../errors.ts";
 import {
   assertPylonName,
   displayPath,
+  ensurePrivateDir,
   formatIssue,
   type GlobalConfig,
   globalConfigSchema,
@@ -87,7 +88,7 @@ Templates:
     } else {
       answers = await wizard(name, created, flags, ctx);
     }
-    await Deno.mkdir(ctx.paths.pylonDir(name), { recursive: true });
+    await ensurePrivateDir(ctx.paths.pylonDir(name));
     await Deno.writeTextFile(file, renderPylonYaml(answers), { createNew: true });
     await report(name, answers, ctx);
     return 0;
