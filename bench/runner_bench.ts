@@ -40,6 +40,7 @@ import {
   parseDockerHost,
 } from "../src/docker/mod.ts";
 import type { JobRunner } from "../src/queue/mod.ts";
+import { hostPathContext } from "../src/host_paths.ts";
 import { DockerRunner } from "../src/runner/mod.ts";
 import { createGitRunner } from "../src/workspace/mod.ts";
 import {
@@ -224,6 +225,7 @@ async function createTimedRunner(
     clock: { now: () => new Date() },
     uid: Deno.uid(),
     gid: Deno.gid(),
+    hostPaths: await hostPathContext({ env, pylonHome: root }),
   });
   return {
     run(job, pylon, ctx) {

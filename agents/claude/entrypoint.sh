@@ -2,7 +2,8 @@
 # pylon agent entrypoint: Claude Code (/usr/local/bin/pylon-entrypoint).
 #
 # Contract with the pylon runner (the container may run as any non-root uid):
-#   PROMPT       the rendered prompt (required)
+#   PROMPT_FILE  /pylon/prompt: a read-only file holding the rendered prompt (always set)
+#   PROMPT       the rendered prompt too, when it fits in one environment variable (128 KiB)
 #   JOB_ID       the job id (for log lines)
 #   SESSION_ID   set for follow-ups: the conversation to resume
 #   PYLON_OUT    /pylon/out: result.json and events.ndjson are written here
@@ -10,8 +11,10 @@
 #                CLAUDE_CONFIG_DIR ($PYLON_STATE/claude: sessions, settings.json) and HOME
 #   HOME         /pylon/state/home
 #   auth         ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / CLAUDE_CODE_OAUTH_TOKEN), or the
-#                host's ~/.claude mounted read-only at /pylon/oauth (and ~/.claude.json at
-#                /pylon/oauth.json): their credentials are copied into CLAUDE_CONFIG_DIR
+#                host's OAuth login: only ~/.claude/.credentials.json, mounted read-only at
+#                /pylon/oauth/.credentials.json, and ~/.claude.json at /pylon/oauth.json (never
+#                the rest of ~/.claude: other projects' transcripts); both are copied into
+#                CLAUDE_CONFIG_DIR
 #   NODE_EXTRA_CA_CERTS  an extra CA bundle (the runner mounts it at /pylon/ca.pem)
 # The workspace is the working directory (/workspace). Exit status: 0 when the agent completed,
 # non-zero when it failed; result.json says why.
@@ -36,7 +39,8 @@ fail() { # fail <exit code> <message>: result.json + exit
 
 mkdir -p "$PYLON_OUT" "$HOME" "$CLAUDE_CONFIG_DIR" 2>/dev/null ||
   { echo "[pylon-agent] Cannot create $PYLON_OUT, $HOME or $CLAUDE_CONFIG_DIR" >&2; exit 70; }
-[ -n "${PROMPT:-}" ] || fail 2 "The prompt is empty: set agent.prompt in pylon.yaml"
+{ [ -n "${PROMPT:-}" ] || [ -s "${PROMPT_FILE:-}" ]; } ||
+  fail 2 "The prompt is empty: set agent.prompt in pylon.yaml"
 
 # CA certificates baked into the image at build time, when the runner passes none.
 if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -n "$(ls -A /usr/local/share/ca-certificates/pylon 2>/dev/null)" ]; then
@@ -54,18 +58,14 @@ if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
   log "using API key auth"
 elif [ -n "${ANTHROPIC_AUTH_TOKEN:-}" ] || [ -n "${CLAUDE_CODE_OAUTH_TOKEN:-}" ]; then
   log "using token auth"
-elif [ -d /pylon/oauth ]; then
+elif [ -e /pylon/oauth/.credentials.json ] || [ -e /pylon/oauth.json ]; then
   copy_credential /pylon/oauth/.credentials.json "$CLAUDE_CONFIG_DIR/.credentials.json"
-  if [ -f /pylon/oauth.json ]; then
-    copy_credential /pylon/oauth.json "$CLAUDE_CONFIG_DIR/.claude.json"
-  else
-    copy_credential /pylon/oauth/.claude.json "$CLAUDE_CONFIG_DIR/.claude.json"
-  fi
+  copy_credential /pylon/oauth.json "$CLAUDE_CONFIG_DIR/.claude.json"
   [ -f "$CLAUDE_CONFIG_DIR/.credentials.json" ] ||
-    fail 1 "No OAuth credentials: /pylon/oauth has no .credentials.json (on macOS they live in the keychain: run \`claude setup-token\` and pass CLAUDE_CODE_OAUTH_TOKEN, or use auth: api_key)"
+    fail 1 "No OAuth credentials: the host's ~/.claude has no .credentials.json (on macOS they live in the keychain: run \`claude setup-token\` and pass CLAUDE_CODE_OAUTH_TOKEN, or use auth: api_key)"
   log "using OAuth session"
 else
-  log "no credentials found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or /pylon/oauth); trying anyway"
+  log "no credentials found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or /pylon/oauth/.credentials.json); trying anyway"
 fi
 
 # Tool events: PostToolUse(Failure) hooks in the job's own settings.json (never in the workspace).
@@ -81,7 +81,7 @@ fi
 git config --global --get-all safe.directory 2>/dev/null | grep -qx '\*' ||
   git config --global --add safe.directory '*' || true
 
-# The helper passes $PROMPT on stdin.
+# The helper passes the prompt ($PROMPT_FILE, else $PROMPT) on stdin.
 args=(-p --output-format json --dangerously-skip-permissions)
 if [ -n "${SESSION_ID:-}" ]; then
   args+=(--resume "$SESSION_ID")

@@ -4,8 +4,8 @@
 //
 //   node pylon-claude.mjs settings <file>       merge pylon's tool hooks into a settings.json
 //   node pylon-claude.mjs hook                  (the hook) stdin event -> a line of events.ndjson
-//   node pylon-claude.mjs run -- claude <args>  run the CLI with $PROMPT on stdin, map its JSON
-//                                               to result.json, exit with the job's status
+//   node pylon-claude.mjs run -- claude <args>  run the CLI with the prompt on stdin, map its
+//                                               JSON to result.json, exit with the job's status
 //   node pylon-claude.mjs fail <code> <message> write a failed result.json, exit with <code>
 //
 // Output contract (pylon runner): $PYLON_OUT/result.json =
@@ -101,6 +101,21 @@ export function parseClaudeOutput(stdout) {
   return null;
 }
 
+/**
+ * The prompt: the file `PROMPT_FILE` names (always complete), else `PROMPT` (absent when the
+ * prompt is longer than one environment variable may be, 128 KiB).
+ */
+export function readPrompt(env = process.env) {
+  if (env.PROMPT_FILE) {
+    try {
+      return readFileSync(env.PROMPT_FILE, "utf8");
+    } catch {
+      // unreadable: fall back to PROMPT
+    }
+  }
+  return env.PROMPT ?? "";
+}
+
 /** The last `max` characters of `text`, trimmed. */
 export function tail(text, max = ERROR_MAX) {
   const t = String(text).trim();
@@ -164,7 +179,7 @@ function runCli(argv) {
   // OpenCode quotes message arguments that contain spaces.
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
   child.stdin.on("error", () => {}); // a CLI that exits without reading its input
-  child.stdin.end(process.env.PROMPT ?? "");
+  child.stdin.end(readPrompt());
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk) => {

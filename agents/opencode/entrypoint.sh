@@ -2,7 +2,8 @@
 # pylon agent entrypoint: OpenCode (/usr/local/bin/pylon-entrypoint).
 #
 # Contract with the pylon runner (the container may run as any non-root uid):
-#   PROMPT       the rendered prompt (required)
+#   PROMPT_FILE  /pylon/prompt: a read-only file holding the rendered prompt (always set)
+#   PROMPT       the rendered prompt too, when it fits in one environment variable (128 KiB)
 #   JOB_ID       the job id (for log lines)
 #   SESSION_ID   set for follow-ups: the session to continue (`opencode run --session`)
 #   PYLON_OUT    /pylon/out: result.json and events.ndjson are written here
@@ -38,7 +39,8 @@ fail() { # fail <exit code> <message>: result.json + exit
 mkdir -p "$PYLON_OUT" "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME/opencode" "$XDG_STATE_HOME" \
   "$XDG_CACHE_HOME" 2>/dev/null ||
   { echo "[pylon-agent] Cannot create the folders under $PYLON_OUT and $PYLON_STATE" >&2; exit 70; }
-[ -n "${PROMPT:-}" ] || fail 2 "The prompt is empty: set agent.prompt in pylon.yaml"
+{ [ -n "${PROMPT:-}" ] || [ -s "${PROMPT_FILE:-}" ]; } ||
+  fail 2 "The prompt is empty: set agent.prompt in pylon.yaml"
 
 # CA certificates baked into the image at build time, when the runner passes none.
 if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -n "$(ls -A /usr/local/share/ca-certificates/pylon 2>/dev/null)" ]; then
@@ -69,7 +71,7 @@ git config --global --get-all safe.directory 2>/dev/null | grep -qx '\*' ||
   git config --global --add safe.directory '*' || true
 
 # --auto: approve every permission request (nobody is there to answer). The helper passes
-# $PROMPT on stdin.
+# the prompt ($PROMPT_FILE, else $PROMPT) on stdin.
 args=(run --format json --auto)
 [ -z "${OPENCODE_MODEL:-}" ] || args+=(--model "$OPENCODE_MODEL")
 if [ -n "${SESSION_ID:-}" ]; then

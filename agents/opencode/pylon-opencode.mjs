@@ -2,7 +2,7 @@
 // Every JSON document it reads or writes goes through JSON.parse / JSON.stringify, never through
 // string concatenation in shell.
 //
-//   node pylon-opencode.mjs run -- opencode run --format json …   run the CLI with $PROMPT on
+//   node pylon-opencode.mjs run -- opencode run --format json …   run the CLI with the prompt on
 //        stdin, turn its JSON events into events.ndjson lines (as they happen) and result.json; exit with the job's
 //        status
 //   node pylon-opencode.mjs config <file>       write the job's opencode.json (provider choice)
@@ -13,7 +13,7 @@
 // and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
 
 import { spawn } from "node:child_process";
-import { appendFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -52,6 +52,21 @@ export function summarizeInput(input) {
   if (Array.isArray(input.todos)) return `${input.todos.length} todos`;
   const json = JSON.stringify(input);
   return json === "{}" ? "" : oneLine(json);
+}
+
+/**
+ * The prompt: the file `PROMPT_FILE` names (always complete), else `PROMPT` (absent when the
+ * prompt is longer than one environment variable may be, 128 KiB).
+ */
+export function readPrompt(env = process.env) {
+  if (env.PROMPT_FILE) {
+    try {
+      return readFileSync(env.PROMPT_FILE, "utf8");
+    } catch {
+      // unreadable: fall back to PROMPT
+    }
+  }
+  return env.PROMPT ?? "";
 }
 
 /** The last `max` characters of `text`, trimmed. */
@@ -176,7 +191,7 @@ function runCli(argv) {
   // OpenCode quotes message arguments that contain spaces.
   const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
   child.stdin.on("error", () => {}); // a CLI that exits without reading its input
-  child.stdin.end(process.env.PROMPT ?? "");
+  child.stdin.end(readPrompt());
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk) => {
     process.stderr.write(chunk);

@@ -38,8 +38,26 @@ export interface ConstructAnswers {
   supersedeRunning?: boolean | undefined;
   /** Lines placed first under `channel:` (its type and connection), with their comments. */
   channelLines?: string[] | undefined;
-  /** Commented lines placed under `trigger:` (e.g. how to enable signature checks). */
+  /** Commented lines placed under `trigger:`. */
   triggerNotes?: string[];
+  /**
+   * The webhook is signed: `secret: "${<envVar>}"` and `signature_header`, with comment lines
+   * above them. `generated`: `pylon construct` writes a random secret to the pylon's `.env`;
+   * otherwise the sender makes one (Sentry) and the user pastes it there.
+   */
+  signature?: WebhookSignature | undefined;
+  /** `workspace.allowed_repos`, with comment lines above it (templated `repo`). */
+  allowedRepos?: { patterns: string[]; note: string[] } | undefined;
+}
+
+/** How a template's webhook is signed. */
+export interface WebhookSignature {
+  envVar: string;
+  header: string;
+  generated: boolean;
+  note: string[];
+  /** What to tell the user after `construct`: where the secret goes on the sender's side. */
+  instructions: string[];
 }
 
 /** Names accepted by `--from`. */
@@ -73,12 +91,19 @@ export function templateAnswers(
         dedupe:
           "{{ with .body.data.issue }}{{ .id }}{{ else }}{{ .body.data.event.issue_id }}{{ end }}",
         dedupeNote: "Repeats of one Sentry issue within the hour count on one job.",
-        triggerNotes: [
-          "Verify Sentry's signature: add SENTRY_CLIENT_SECRET=<client secret> to this",
-          "pylon's .env file, then uncomment the next two lines.",
-          'secret: "${SENTRY_CLIENT_SECRET}"',
-          "signature_header: Sentry-Hook-Signature",
-        ],
+        signature: {
+          envVar: "SENTRY_CLIENT_SECRET",
+          header: "Sentry-Hook-Signature",
+          generated: false,
+          note: [
+            "Only requests Sentry signed run: put the Client Secret of your Sentry integration in",
+            "this pylon's .env as SENTRY_CLIENT_SECRET=<secret>. Until then the path answers 503.",
+          ],
+          instructions: [
+            "In Sentry: Settings → Developer Settings → your internal integration: set the",
+            "Webhook URL above, then copy its Client Secret into",
+          ],
+        },
         workspace: "git-clone",
         repo: flags.repo ?? "",
         ref: flags.ref ?? "main",
@@ -119,14 +144,32 @@ export function templateAnswers(
           "  # A comment containing this word on a reviewed pull request asks a follow-up question.",
           '  # mention: "@pylon"',
         ],
-        triggerNotes: [
-          "Verify GitHub's signature: add GITHUB_WEBHOOK_SECRET=<secret> to this pylon's",
-          ".env file, then uncomment the next two lines.",
-          'secret: "${GITHUB_WEBHOOK_SECRET}"',
-          "signature_header: X-Hub-Signature-256",
-        ],
+        signature: {
+          envVar: "GITHUB_WEBHOOK_SECRET",
+          header: "X-Hub-Signature-256",
+          generated: true,
+          note: [
+            "Only requests GitHub signed run (anyone else gets 401): `pylon construct` wrote a",
+            "random GITHUB_WEBHOOK_SECRET to this pylon's .env; give GitHub the same value.",
+          ],
+          instructions: [
+            "On GitHub: the repository's (or organization's) Settings → Webhooks → Add webhook:",
+            "Payload URL: the webhook above; Content type: application/json; events: Pull",
+            "requests; Secret: the value of GITHUB_WEBHOOK_SECRET in",
+          ],
+        },
         workspace: "git-clone",
         repo: flags.repo ?? "{{ .body.repository.clone_url }}",
+        ...(flags.repo ? {} : {
+          allowedRepos: {
+            patterns: ["your-org/*"],
+            note: [
+              "The event names the repository to review: only these may be cloned, and the",
+              "github channel comments only on them (owner/name globs for GitHub, or URLs).",
+              "Replace your-org with your account or organization.",
+            ],
+          },
+        }),
         ref: flags.ref ?? "{{ .body.pull_request.head.sha }}",
         topic: "PR #{{ .body.number }}: {{ .body.pull_request.title }}",
         message: "New PR from {{ .body.pull_request.user.login }}\n" +
@@ -202,6 +245,11 @@ export function renderPylonYaml(a: ConstructAnswers): string {
       out.push(`  when: ${q(a.when)}`);
     }
     for (const note of a.triggerNotes ?? []) out.push(`  # ${note}`);
+    if (a.signature) {
+      for (const note of a.signature.note) out.push(`  # ${note}`);
+      out.push(`  secret: "\${${a.signature.envVar}}"`);
+      out.push(`  signature_header: ${a.signature.header}`);
+    }
   } else {
     out.push(
       `  # minute hour day-of-month month day-of-week; explain it with: pylon cron "<expr>"`,
@@ -213,6 +261,10 @@ export function renderPylonYaml(a: ConstructAnswers): string {
   if (a.workspace === "git-clone" || a.workspace === "git-worktree") {
     if (!a.repo) out.push("  # Set the repository to clone (SSH or HTTPS URL).");
     out.push(`  repo: ${q(a.repo ?? "")}`);
+    if (a.allowedRepos) {
+      for (const note of a.allowedRepos.note) out.push(`  # ${note}`);
+      out.push(`  allowed_repos: [${a.allowedRepos.patterns.map(q).join(", ")}]`);
+    }
     if (a.ref) out.push(`  ref: ${q(a.ref)}`);
   }
   if (a.workspace === "local") out.push(`  path: ${q(a.localPath ?? "")}`);

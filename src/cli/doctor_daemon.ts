@@ -15,7 +15,7 @@ export async function daemonChecks(
   ctx: CommandContext,
   global: LoadedGlobal,
   fetchFn: FetchFn,
-): Promise<{ checks: Check[]; running: boolean }> {
+): Promise<{ checks: Check[]; running: boolean; host: string | undefined }> {
   const checks: Check[] = [];
   const info = await readPidFile(ctx.paths.daemonPid);
   let running = false;
@@ -53,7 +53,7 @@ export async function daemonChecks(
       status: "ok",
       detail: `used by pylon (pid ${info.pid})`,
     });
-    return { checks, running };
+    return { checks, running, host: info?.host };
   }
   try {
     Deno.listen({ hostname: host, port }).close();
@@ -86,7 +86,7 @@ export async function daemonChecks(
       });
     }
   }
-  return { checks, running };
+  return { checks, running, host: info?.host };
 }
 
 /** Whether `url` answers like pylon's `/healthz` (`{"status":"ok","version":…}`). */

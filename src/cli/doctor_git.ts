@@ -13,6 +13,7 @@
 import type { ResolvedPylon } from "../config/mod.ts";
 import {
   createGitRunner,
+  gitAuth,
   type GitRunner,
   parseRepoUrl,
   remoteReason,
@@ -58,7 +59,8 @@ export async function gitChecks(
         section: SECTION,
         label,
         status: "--",
-        detail: "workspace.repo/ref is a template: checked when a job renders it",
+        detail: "workspace.repo/ref is a template: checked when a job renders it" +
+          (ws.allowed_repos ? ` (allowed: ${ws.allowed_repos.join(", ")})` : ""),
       });
       continue;
     }
@@ -76,7 +78,9 @@ export async function gitChecks(
       });
       continue;
     }
-    const key = `${repo.url}\n${ws.ref ?? ""}`;
+    // Two tokens for one repository are two checks.
+    const who = repo.credentials ? `${repo.credentials.username}:${repo.credentials.password}` : "";
+    const key = `${repo.url}\n${who}\n${ws.ref ?? ""}`;
     const t = targets.get(key) ?? { repo, ref: ws.ref, pylons: [] };
     t.pylons.push(p.name);
     targets.set(key, t);
@@ -113,7 +117,12 @@ async function lsRemote(git: GitRunner, t: Target, timeoutMs: number): Promise<C
   const signal = AbortSignal.timeout(timeoutMs);
   let r: { code: number; stdout: string; stderr: string };
   try {
-    r = await git.run(["ls-remote", "--end-of-options", t.repo.url, ...patterns], { signal });
+    // Credentials go to git through a helper, never its command line.
+    const auth = gitAuth(t.repo);
+    r = await git.run([...auth.args, "ls-remote", "--end-of-options", t.repo.url, ...patterns], {
+      signal,
+      ...(auth.env ? { env: auth.env } : {}),
+    });
   } catch (e) {
     if (e instanceof WorkspaceError) return row("FAIL", e.message, e.hint);
     throw e;

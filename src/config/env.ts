@@ -117,3 +117,38 @@ export function mergeGlobalEnv(
   }
   return merged;
 }
+
+/**
+ * Variables whose values are not secrets even when a `.env` sets them or a config refers to them
+ * (`${HOME}/data`): redacting them would only mangle paths and names in results.
+ */
+const PLAIN_VARS = new Set([
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "PWD",
+  "PATH",
+  "SHELL",
+  "TZ",
+  "LANG",
+  "HOSTNAME",
+  "TMPDIR",
+  "PYLON_HOME",
+]);
+
+/**
+ * The values pylon keeps out of what leaves the daemon (results, logs, posts): every value of a
+ * `.env` file, and the value of every `${NAME}` a config file expanded (wherever it came from).
+ */
+export function secretValues(
+  dotEnv: Record<string, string>,
+  referenced: Iterable<string>,
+  env: Record<string, string | undefined>,
+): string[] {
+  const out = Object.entries(dotEnv).filter(([k]) => !PLAIN_VARS.has(k)).map(([, v]) => v);
+  for (const name of referenced) {
+    const value = env[name];
+    if (value && !PLAIN_VARS.has(name)) out.push(value);
+  }
+  return out;
+}

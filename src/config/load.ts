@@ -7,12 +7,14 @@
  */
 
 import { ConfigError, type ConfigIssue } from "../errors.ts";
-import { mergeGlobalEnv, parseDotEnv } from "./env.ts";
-import { formatIssue } from "./issues.ts";
+import { mergeGlobalEnv, parseDotEnv, secretValues } from "./env.ts";
+import { formatIssue, keyPathString } from "./issues.ts";
 import { folderNameProblem } from "./folder_name.ts";
 import { parseConfigText } from "./parse.ts";
 import { displayPath, type PylonPaths } from "./paths.ts";
 import { channelProblems, validateGlobal, validatePylon } from "./validate.ts";
+import { mountIssues } from "./mounts.ts";
+import { hostPathContext } from "../host_paths.ts";
 import {
   GLOBAL_KEY_HOMES,
   type GlobalConfig,
@@ -30,6 +32,8 @@ export interface LoadedGlobal {
   env: Record<string, string>;
   /** Whether `config.yaml` exists (else `config` is the built-in defaults). */
   exists: boolean;
+  /** Values of the global `.env` and of the `${VAR}`s config.yaml expanded: never shown. */
+  secrets?: string[];
 }
 
 /** One pylon, validated. */
@@ -40,6 +44,11 @@ export interface LoadedPylon {
   env: Record<string, string>;
   /** The text of `pylon.yaml` this config came from (hot reload compares edits with it). */
   source?: string;
+  /**
+   * Values never shown outside the daemon: the global and the pylon's `.env`, and every `${VAR}`
+   * config.yaml or pylon.yaml expanded (see {@linkcode ResolvedPylon.secrets}).
+   */
+  secrets?: string[];
 }
 
 /** One entry of {@linkcode loadAllPylons}: a pylon or why it could not be loaded. */
@@ -96,23 +105,38 @@ export async function loadGlobalConfig(
   processEnv: Record<string, string>,
 ): Promise<LoadedGlobal> {
   const home = processEnv.HOME;
-  const env = mergeGlobalEnv(processEnv, await loadDotEnvFile(paths.globalEnv, home));
+  const dotEnv = await loadDotEnvFile(paths.globalEnv, home);
+  const env = mergeGlobalEnv(processEnv, dotEnv);
   const text = await readOptional(paths.globalConfig);
   if (text === null) {
-    return { config: globalConfigSchema.parse({}), env, exists: false };
+    return {
+      config: globalConfigSchema.parse({}),
+      env,
+      exists: false,
+      secrets: secretValues(dotEnv, [], env),
+    };
   }
+  const referenced = new Set<string>();
   const file = displayPath(paths.globalConfig, home);
   const hint = "fix the file, then check it with `pylon doctor`";
   const parsed = parseConfigText(text, {
     schema: globalConfigSchema,
-    lookup: (name) => env[name],
+    lookup: (name) => {
+      referenced.add(name);
+      return env[name];
+    },
     envFileHint: displayPath(paths.globalEnv, home),
     keyHomes: GLOBAL_KEY_HOMES,
   });
   if (!parsed.ok) throw configError("config.yaml", file, parsed.issues, hint);
   const issues = validateGlobal(parsed.value, parsed.finder);
   if (issues.length > 0) throw configError("config.yaml", file, issues, hint);
-  return { config: parsed.value, env, exists: true };
+  return {
+    config: parsed.value,
+    env,
+    exists: true,
+    secrets: secretValues(dotEnv, referenced, env),
+  };
 }
 
 /** Names of the constructed pylons (folders holding a `pylon.yaml`), sorted. */
@@ -171,10 +195,14 @@ export async function loadPylon(
     throw e;
   }
   const env = { ...global.env, ...own };
+  const referenced = new Set<string>();
   const envFile = displayPath(paths.pylonEnv(name), home);
   const parsed = parseConfigText(text, {
     schema: pylonConfigSchema,
-    lookup: (key) => own[key] ?? global.env[key],
+    lookup: (key) => {
+      referenced.add(key);
+      return own[key] ?? global.env[key];
+    },
     envFileHint: `${envFile} (this pylon only) or ${displayPath(paths.globalEnv, home)}`,
     keyHomes: PYLON_KEY_HOMES,
   });
@@ -182,6 +210,16 @@ export async function loadPylon(
   // With a bad folder name, `name:` must not be told to match it.
   const issues = validatePylon(parsed.value, name, parsed.finder)
     .filter((i) => !badName || i.keyPath !== "name");
+  const hostPaths = await hostPathContext({ env: global.env, pylonHome: paths.root });
+  for (const m of await mountIssues(parsed.value, { home, hostPaths })) {
+    const pos = parsed.finder.valueAt(m.path);
+    issues.push({
+      keyPath: keyPathString(m.path),
+      message: m.message,
+      line: pos?.line,
+      column: pos?.column,
+    });
+  }
   const channel = resolveChannel(parsed.value, global.config);
   const ownsConnection = parsed.value.channel?.type !== undefined;
   for (const p of channelProblems(channel.types, channel)) {
@@ -196,7 +234,8 @@ export async function loadPylon(
     });
   }
   if (issues.length > 0 || badName) throw fail(issues);
-  return { name, config: parsed.value, env, source: text };
+  const secrets = [...global.secrets ?? [], ...secretValues(own, referenced, env)];
+  return { name, config: parsed.value, env, source: text, secrets };
 }
 
 /** Loads every pylon; a broken one is returned with its error instead of failing the rest. */

@@ -47,6 +47,7 @@ export {
   CHANNEL_TYPES,
   globalConfigSchema,
   JOB_STATUSES,
+  normalizeWebhookPath,
   pylonConfigSchema,
   TRIGGER_TYPES,
   WORKSPACE_TYPES,

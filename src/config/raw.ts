@@ -10,6 +10,7 @@
 
 import { LineCounter, parseDocument } from "yaml";
 import { PositionFinder } from "./issues.ts";
+import { normalizeWebhookPath } from "./schema.ts";
 
 /** A YAML mapping read leniently, with positions. */
 export interface RawPylon {
@@ -55,5 +56,5 @@ export function rawValueAt(tree: unknown, keyPath: string): unknown {
 export function rawTriggerPath(raw: RawPylon | undefined): string | undefined {
   const path = rawValueAt(raw?.tree, "trigger.path");
   if (typeof path !== "string" || !path.startsWith("/")) return undefined;
-  return path.length > 1 ? path.replace(/\/+$/, "") || "/" : path;
+  return normalizeWebhookPath(path);
 }

@@ -81,6 +81,13 @@ export interface ResolvedPylon {
   timezone: string;
   /** Full URL to register with the sender, for webhook pylons. */
   webhookUrl: string | undefined;
+  /**
+   * Values replaced with `[redacted]` in everything that leaves the daemon about this pylon's
+   * jobs (results, errors, prompts, logs, posts): what the loader collected (`.env` values,
+   * expanded `${VAR}`s), the agent's `env` values and API key, and the trigger's and channels'
+   * secrets and tokens. Unfiltered: the redactor skips values too short to redact safely.
+   */
+  secrets: readonly string[];
 }
 
 /** What resolution needs besides the two files. */
@@ -89,6 +96,8 @@ export interface ResolveContext {
   env: Record<string, string>;
   /** The host's zone, used when neither file names one. */
   systemTimezone: string;
+  /** Secret values the loader found ({@linkcode LoadedPylon.secrets}). */
+  secrets?: readonly string[] | undefined;
 }
 
 /** Resolves a pylon against the global config. */
@@ -97,16 +106,38 @@ export function resolvePylon(
   global: GlobalConfig,
   ctx: ResolveContext,
 ): ResolvedPylon {
+  const channel = resolveChannel(config, global);
+  const agent = resolveAgent(config, global, ctx.env);
   return {
     name: config.name,
     config,
-    channel: resolveChannel(config, global),
-    agent: resolveAgent(config, global, ctx.env),
+    channel,
+    agent,
+    secrets: [...ctx.secrets ?? [], ...configSecrets(config, channel, agent)],
     timezone: config.trigger.timezone ?? global.defaults.timezone ?? ctx.systemTimezone,
     webhookUrl: config.trigger.type === "webhook" && config.trigger.path
       ? webhookUrl(config, global)
       : undefined,
   };
+}
+
+/** Secrets written in the config itself: API key, agent env values, trigger and channel secrets. */
+function configSecrets(
+  config: PylonConfig,
+  channel: ResolvedChannel,
+  agent: ResolvedAgent,
+): string[] {
+  const values = [
+    agent.apiKey,
+    ...Object.values(agent.env),
+    config.trigger.secret,
+    channel.telegram?.bot_token,
+    channel.slack?.bot_token,
+    channel.slack?.app_token,
+    channel.webhook?.secret,
+    channel.github?.token,
+  ];
+  return values.filter((v): v is string => typeof v === "string" && v !== "");
 }
 
 /** `trigger.public_url` → `server.public_url` → `http://<host>:<port>`, plus the path. */
@@ -127,11 +158,23 @@ export function resolveChannel(config: PylonConfig, global: GlobalConfig): Resol
     telegram: own?.telegram ?? defaults.telegram,
     slack: own?.slack ?? defaults.slack,
     webhook: own?.webhook ?? defaults.webhook,
-    github: own?.github ?? defaults.github,
+    github: githubWithRepos(own?.github ?? defaults.github, config.workspace.allowed_repos),
     topic: own?.topic,
     message: own?.message,
     approval: config.trigger.type === "webhook" && (own?.approval ?? false),
   };
+}
+
+/**
+ * The GitHub channel comments only where the pylon may work: its own `allowed_repos`, else the
+ * workspace's.
+ */
+function githubWithRepos(
+  github: GitHubSettings | undefined,
+  workspaceRepos: string[] | undefined,
+): GitHubSettings | undefined {
+  if (!github || github.allowed_repos || !workspaceRepos) return github;
+  return { ...github, allowed_repos: workspaceRepos };
 }
 
 /** `type` as written (one type, a list, or nothing) as a non-empty list. */

@@ -40,6 +40,9 @@ const AUTH = z.preprocess(
 const duration = z.string().refine((s) => parseDuration(s) !== null, {
   message: "is not a duration; write it like 30s, 10m, 1h30m",
 });
+const positiveDuration = z.string().refine((s) => (parseDuration(s) ?? 0) > 0, {
+  message: "is not a duration longer than 0s; write it like 10s or 1m",
+});
 const byteSize = z.union([z.string(), z.number()]).refine((v) => parseByteSize(v) !== null, {
   message: "is not a size; write it like 512m, 2g or 1MiB",
 });
@@ -85,6 +88,13 @@ const githubSettings = z.strictObject({
    * collaborators (anyone else could make the agent run on a public repository).
    */
   allowed_users: z.array(z.string().min(1)).default([]),
+  /**
+   * Repositories the channel may comment on (`owner/name` globs like `acme/*`, or URLs);
+   * default: the pylon's `workspace.allowed_repos`, else any the token reaches.
+   */
+  allowed_repos: z.array(z.string()).min(1, {
+    message: "lists no repository; list some (e.g. [acme/*]) or remove it",
+  }).optional(),
 });
 
 /** One channel type, or several (`[github, telegram]`): each gets every job's updates. */
@@ -140,6 +150,12 @@ export const globalConfigSchema = z.strictObject({
     host: z.string().min(1).default("0.0.0.0"),
     public_url: httpUrl.optional(),
     max_body: byteSize.default("1MiB"),
+    /** How long a connection may take to send a request head, or sit idle between requests. */
+    header_timeout: positiveDuration.default("10s"),
+    /** How long a request's body may take to arrive, from its head. */
+    body_timeout: positiveDuration.default("30s"),
+    /** Most connections open at once; absent: sized from the open-files limit, at most 4096. */
+    max_connections: z.int().min(1).optional(),
   }).prefault({}),
   defaults: z.strictObject({
     channel: defaultChannelSchema.prefault({ type: "stdout" }),
@@ -154,9 +170,12 @@ export const globalConfigSchema = z.strictObject({
     max_concurrent: z.int().min(1).default(3),
     max_queue: z.int().min(0).default(100),
     default_timeout: duration.default("15m"),
-    memory: byteSize.optional(),
+    /** Memory per agent container (no swap on top); `0`: unlimited. README explains 2g. */
+    memory: byteSize.default("2g"),
     cpus: z.number().positive().optional(),
     pids_limit: z.int().min(16).default(1024),
+    /** The most output kept in `jobs/<id>.log` per job; Docker's own log rotates at this size. */
+    max_log: byteSize.default("10MiB"),
     ca_certificates: z.array(z.string()).default([]),
   }).prefault({}),
   jobs: z.strictObject({
@@ -164,9 +183,17 @@ export const globalConfigSchema = z.strictObject({
   }).prefault({}),
 });
 
+/**
+ * A webhook path as the daemon routes it: trailing slashes dropped, so `path: /x/` serves `/x`
+ * and `/x/` alike (the route table looks requests up the same way).
+ */
+export function normalizeWebhookPath(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") || "/" : path;
+}
+
 const triggerSchema = z.strictObject({
   type: z.enum(TRIGGER_TYPES),
-  path: z.string().optional(),
+  path: z.string().transform(normalizeWebhookPath).optional(),
   secret: z.string().optional(),
   signature_header: z.string().optional(),
   signature_format: z.enum(SIGNATURE_FORMATS).default("auto"),
@@ -191,6 +218,15 @@ const workspaceSchema = z.strictObject({
   repo: z.string().optional(),
   ref: z.string().optional(),
   path: z.string().optional(),
+  /**
+   * Repositories a templated `repo` may render to (`owner/name` globs like `acme/*` for GitHub,
+   * or URLs); a payload may never pick a local path or `file://`.
+   */
+  allowed_repos: z.array(z.string()).min(1, {
+    message: "lists no repository; list the ones events may pick, e.g. [acme/*]",
+  }).optional(),
+  /** Give the agent the repository URL's credentials (scoped to that repository) to push. */
+  push: z.boolean().default(false),
 });
 
 const agentSchema = z.strictObject({

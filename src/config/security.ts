@@ -17,8 +17,9 @@ import { PYLON_KEY_HOMES, PYLON_TOP_KEYS } from "./schema.ts";
 
 /**
  * Dotted paths of the security fields: the webhook's secret, signature settings and `when`
- * filter, and `allowed_users` wherever the schema has it (each chat channel and GitHub).
- * Derived from the schema so a new `signature_*` or `allowed_users` is covered by itself.
+ * filter, and `allowed_users` and `allowed_repos` wherever the schema has them (each chat
+ * channel, GitHub, the workspace). Derived from the schema so a new `signature_*`,
+ * `allowed_users` or `allowed_repos` is covered by itself.
  */
 export const SECURITY_FIELDS: readonly string[] = [
   "trigger.secret",
@@ -27,6 +28,7 @@ export const SECURITY_FIELDS: readonly string[] = [
   ),
   "trigger.when",
   ...(PYLON_KEY_HOMES.allowed_users ?? []).map((home) => `${home}.allowed_users`),
+  ...(PYLON_KEY_HOMES.allowed_repos ?? []).map((home) => `${home}.allowed_repos`),
 ];
 
 const SECURITY_LEAVES = [...new Set(SECURITY_FIELDS.map((f) => f.slice(f.lastIndexOf(".") + 1)))];

@@ -9,7 +9,8 @@
  */
 
 import { isAbsolute } from "node:path";
-import { blockedHostPath } from "../host_paths.ts";
+import { allowedRepoProblem } from "../allowed_repos.ts";
+import { blockedMountTarget } from "../host_paths.ts";
 import type { ConfigIssue } from "../errors.ts";
 import { TemplateError } from "../errors.ts";
 import { isValidTimezone, parseCron } from "../cron/mod.ts";
@@ -39,6 +40,9 @@ class IssueList {
   }
 }
 
+/** A `.` or `..` path segment, which URL parsing removes before a request is routed. */
+const DOT_SEGMENT_REGEXP = /(^|\/)\.\.?(\/|$)/;
+
 /** Paths the daemon serves itself; a webhook may not take them. */
 const RESERVED_PATHS = ["/healthz", "/metrics", "/api"];
 const WEBHOOK_ONLY = [
@@ -66,9 +70,32 @@ export function validatePylon(
   checkTrigger(config, list);
   checkWorkspace(config, list);
   if (config.channel) checkChannelSections(config.channel, ["channel"], list);
+  checkGithubAllowedRepos(config.channel, ["channel"], list);
   checkAgent(config, list);
   checkTemplates(config, list);
   return list.issues;
+}
+
+/**
+ * A signed webhook needs a secret that is there: an empty one (`"${X:-}"` with X unset) or a
+ * missing one would turn verification off without a word.
+ */
+function checkSecret(trigger: PylonConfig["trigger"], list: IssueList): void {
+  const unsigned = "or remove secret and signature_header to accept unsigned requests";
+  if (trigger.secret !== undefined && trigger.secret.trim() === "") {
+    list.add(
+      ["trigger", "secret"],
+      "is empty, so no signature would be checked: set the variable it names (in the pylon's " +
+        `.env, which only this pylon reads) to the secret the sender signs with, ${unsigned}`,
+    );
+  } else if (trigger.secret === undefined && trigger.signature_header) {
+    list.add(
+      ["trigger", "secret"],
+      "is required when trigger.signature_header is set, or no signature is checked: add " +
+        'secret: "${MY_SECRET}" and MY_SECRET=<the secret the sender signs with> to the ' +
+        `pylon's .env, ${unsigned}`,
+    );
+  }
 }
 
 function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
@@ -80,11 +107,17 @@ function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
         ["trigger", "path"],
         `"${trigger.path}" is not a URL path; start it with / and use letters, digits, - _ . ~ /`,
       );
+    } else if (DOT_SEGMENT_REGEXP.test(trigger.path)) {
+      list.add(
+        ["trigger", "path"],
+        `"${trigger.path}" cannot be reached: URLs resolve . and .. segments; write the path without them`,
+      );
     } else if (
       RESERVED_PATHS.some((p) => trigger.path === p || trigger.path!.startsWith(p + "/"))
     ) {
       list.add(["trigger", "path"], `"${trigger.path}" is used by the daemon itself; pick another`);
     }
+    checkSecret(trigger, list);
     if (trigger.secret && !trigger.signature_header) {
       list.add(
         ["trigger", "signature_header"],
@@ -154,6 +187,51 @@ function checkWorkspace({ workspace }: PylonConfig, list: IssueList): void {
   if (workspace.type !== "local" && workspace.path !== undefined) {
     list.add(["workspace", "path"], `is only used by a local workspace; remove it`);
   }
+  checkAllowedRepos(workspace, list);
+}
+
+/**
+ * A templated `repo` is picked by whoever sends the event: a git-clone one must be limited by
+ * `allowed_repos`, and a git-worktree one (a folder on this machine) cannot be a template.
+ */
+function checkAllowedRepos(workspace: PylonConfig["workspace"], list: IssueList): void {
+  const templated = workspace.repo?.includes("{{") ?? false;
+  if (workspace.type === "git-worktree" && templated) {
+    list.add(
+      ["workspace", "repo"],
+      "cannot be a template: a git-worktree repository is a folder on this machine, and an " +
+        "event may not pick one; write the path, or use git-clone with workspace.allowed_repos",
+    );
+  }
+  if (workspace.type === "git-clone" && templated && !workspace.allowed_repos) {
+    list.add(
+      ["workspace", "repo"],
+      "is a template, so the event picks the repository: list the ones it may pick in " +
+        "workspace.allowed_repos, e.g. allowed_repos: [acme/*] (GitHub) or " +
+        "[https://gitlab.example.com/team/*]",
+    );
+  }
+  if (workspace.allowed_repos !== undefined && workspace.type !== "git-clone") {
+    list.add(["workspace", "allowed_repos"], "is only used by a git-clone workspace; remove it");
+  }
+  if (workspace.push && workspace.type !== "git-clone") {
+    list.add(["workspace", "push"], "is only used by a git-clone workspace; remove it");
+  }
+  workspace.allowed_repos?.forEach((entry, i) => {
+    const problem = allowedRepoProblem(entry);
+    if (problem) list.add(["workspace", "allowed_repos", i], problem);
+  });
+}
+
+function checkGithubAllowedRepos(
+  channel: DefaultChannelConfig | undefined,
+  at: PropertyKey[],
+  list: IssueList,
+): void {
+  channel?.github?.allowed_repos?.forEach((entry, i) => {
+    const problem = allowedRepoProblem(entry);
+    if (problem) list.add([...at, "github", "allowed_repos", i], problem);
+  });
 }
 
 /** A section for another channel type than the chosen one is almost always a mistake. */
@@ -230,8 +308,9 @@ function checkAgent({ agent }: PylonConfig, list: IssueList): void {
 }
 
 /**
- * Checks one `source:target[:ro|rw]` volume entry by its text (ARCHITECTURE.md §3.8). The runner
- * checks again after resolving symlinks on the host; this catches mistakes at load time.
+ * Checks one `source:target[:ro|rw]` volume entry by its text: its shape and its target
+ * (ARCHITECTURE.md §3.8). Its source is checked against the host by `mounts.ts` when the pylon
+ * loads, and again by the runner right before the container is created.
  */
 export function volumeProblem(entry: string): string | undefined {
   const parts = entry.split(":");
@@ -247,9 +326,8 @@ export function volumeProblem(entry: string): string | undefined {
   if (mode !== undefined && mode !== "ro" && mode !== "rw") {
     return `"${entry}": the mode must be ro or rw, not "${mode}"`;
   }
-  if (source.startsWith("~")) return undefined;
-  const blocked = blockedHostPath(source);
-  return blocked ? `"${entry}": mounting it is not allowed: ${blocked}` : undefined;
+  const reserved = blockedMountTarget(target);
+  return reserved ? `"${entry}": mounting it there is not allowed: ${reserved}` : undefined;
 }
 
 function checkTemplates(config: PylonConfig, list: IssueList): void {
@@ -289,6 +367,7 @@ export function validateGlobal(config: GlobalConfig, finder: PositionFinder): Co
     );
   }
   checkChannelSections(config.defaults.channel, ["defaults", "channel"], list);
+  checkGithubAllowedRepos(config.defaults.channel, ["defaults", "channel"], list);
   const type = config.defaults.channel.type;
   if (type) {
     for (const p of channelProblems(type, config.defaults.channel)) {

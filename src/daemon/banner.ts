@@ -59,5 +59,22 @@ function render(
   } active -- listening on ${addr.host}:${addr.port}\n${note ? `${note}\n` : ""}`;
 }
 
+/**
+ * The warning about webhook pylons anyone can trigger (see `exposure.ts`); undefined when there
+ * are none.
+ */
+function unsignedWarning(
+  pylons: readonly { name: string; path: string; why: string }[],
+): string | undefined {
+  if (pylons.length === 0) return undefined;
+  const list = pylons.map((p) => `    ${p.name} (${p.path}): ${p.why}`).join("\n");
+  const one = pylons.length === 1;
+  const head = one ? "this webhook pylon runs" : "these webhook pylons run";
+  return `WARNING: ${head} an agent, on your agent key, for anyone who reaches ${
+    one ? "it" : "them"
+  }:\n${list}\n  Set trigger.secret and trigger.signature_header (the sender signs its ` +
+    "requests), or listen on 127.0.0.1 (server.host).";
+}
+
 /** Banner pieces. */
-export const banner = { pylonLine, failLine, render };
+export const banner = { pylonLine, failLine, render, unsignedWarning };

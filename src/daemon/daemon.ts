@@ -15,6 +15,7 @@ import {
   listPylonNames,
   loadGlobalConfig,
   parseByteSize,
+  parseDuration,
   pylonNameProblem,
   type PylonPaths,
 } from "../config/mod.ts";
@@ -38,6 +39,7 @@ import { createDaemonMetrics } from "./daemon_metrics.ts";
 import { pruneExpiredJobs } from "./retention.ts";
 import { KeyedLock } from "./keyed_lock.ts";
 import { banner } from "./banner.ts";
+import { unsignedExposure } from "./exposure.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
 import { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";
 
@@ -243,6 +245,7 @@ async function serve(o: DaemonOptions): Promise<void> {
     const token = await ensureDaemonToken(o.paths.daemonToken);
     const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
     const maxBody = parseByteSize(config.server.max_body) ?? 1_048_576;
+    const bodyTimeoutMs = parseDuration(config.server.body_timeout) ?? 30_000;
     const depth = new QueueDepth(stores);
     const dedupeLock = new KeyedLock();
     const api = createApiRoutes({
@@ -253,6 +256,8 @@ async function serve(o: DaemonOptions): Promise<void> {
       log,
       newJobId,
       maxQueue: () => config.docker.max_queue,
+      maxBody: () => maxBody,
+      bodyTimeoutMs,
       onChange: (job) => notifier.changed(job),
       destroyPylon: (name, { force }) =>
         destroyPylon(name, {
@@ -286,6 +291,7 @@ async function serve(o: DaemonOptions): Promise<void> {
           log,
           newJobId,
           maxBody: () => maxBody,
+          bodyTimeoutMs,
           maxQueue: () => config.docker.max_queue,
           onChange: (job) => notifier.changed(job),
         }),
@@ -351,6 +357,11 @@ async function serve(o: DaemonOptions): Promise<void> {
       await serveUntilStopped(app.fetch, {
         host: o.host ?? config.server.host,
         port: o.port ?? config.server.port,
+        log,
+        maxConnections: config.server.max_connections,
+        headerTimeoutMs: parseDuration(config.server.header_timeout) ?? undefined,
+        // Job logs, Docker streams and databases opened later: a few per slot, and hot reload.
+        reserveDescriptors: 64 + 8 * config.docker.max_concurrent,
         ...(o.signal ? { signal: o.signal } : {}),
         onListen: (addr) => {
           pidWritten = writePidFile(o.paths.daemonPid, {
@@ -359,14 +370,20 @@ async function serve(o: DaemonOptions): Promise<void> {
             port: addr.port,
             startedAt: o.clock.now().toISOString(),
           }).catch((e) => log.warn("pidfile.failed", { error: String(e) }));
+          const unsigned = unsignedPylons(table, config, addr.host);
+          for (const u of unsigned) log.warn("webhook.unsigned", { pylon: u.name, path: u.path });
+          const notes = [
+            banner.unsignedWarning(unsigned),
+            runner
+              ? undefined
+              : "Note: this build accepts and queues jobs but cannot run agents yet.",
+          ].filter((n) => n !== undefined);
           o.out(banner.render(
             lines,
             table.names().length,
             addr,
             names.length === 0,
-            runner
-              ? undefined
-              : "Note: this build accepts and queues jobs but cannot run agents yet.",
+            notes.length > 0 ? notes.join("\n") : undefined,
           ));
           log.info("daemon.listening", { host: addr.host, port: addr.port });
           scheduler.start();
@@ -413,4 +430,19 @@ async function recover(
   }
   log.info("jobs.recovered", { queued, awaiting_approval: awaiting, running: running.length });
   if (canRun && running.length > 0) await dispatcher.reattach(running);
+}
+
+/** The active webhook pylons anyone can trigger, for the banner and the log. */
+function unsignedPylons(
+  table: PylonTable,
+  global: GlobalConfig,
+  host: string,
+): { name: string; path: string; why: string }[] {
+  const out: { name: string; path: string; why: string }[] = [];
+  for (const name of table.names()) {
+    const config = table.get(name)?.resolved.config;
+    const why = config && unsignedExposure(config, global, host);
+    if (why) out.push({ name, path: config.trigger.path ?? "", why });
+  }
+  return out;
 }

@@ -156,13 +156,55 @@ function fingerprint(value: unknown): string {
   return high.toString(16).padStart(8, "0") + low.toString(16).padStart(8, "0");
 }
 
+/** A frame of {@linkcode canonicalJson}'s walk: a container and the next entry to write. */
+type JsonFrame =
+  | { items: readonly unknown[]; i: number }
+  | { object: Record<string, unknown>; keys: string[]; i: number };
+
+/**
+ * `value` as JSON with sorted keys. Iterative, not recursive: a payload nested thousands deep
+ * (JSON.parse takes any depth) must not overflow the stack.
+ */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
-    return `{${
-      keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(",")
-    }}`;
+  const out: string[] = [];
+  const stack: JsonFrame[] = [];
+  const open = (v: unknown) => {
+    if (Array.isArray(v)) {
+      out.push("[");
+      stack.push({ items: v, i: 0 });
+    } else if (isRecord(v)) {
+      out.push("{");
+      stack.push({
+        object: v,
+        keys: Object.keys(v).filter((k) => v[k] !== undefined).sort(),
+        i: 0,
+      });
+    } else {
+      out.push(JSON.stringify(v) ?? "null");
+    }
+  };
+  open(value);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if ("items" in frame) {
+      if (frame.i === frame.items.length) {
+        out.push("]");
+        stack.pop();
+        continue;
+      }
+      if (frame.i > 0) out.push(",");
+      open(frame.items[frame.i++]);
+    } else {
+      if (frame.i === frame.keys.length) {
+        out.push("}");
+        stack.pop();
+        continue;
+      }
+      if (frame.i > 0) out.push(",");
+      const key = frame.keys[frame.i++]!;
+      out.push(`${JSON.stringify(key)}:`);
+      open(frame.object[key]);
+    }
   }
-  return JSON.stringify(value) ?? "null";
+  return out.join("");
 }

@@ -9,6 +9,7 @@ export type { DaemonOptions } from "./daemon.ts";
 export { jobToJson } from "../store/mod.ts";
 export { readDaemonToken } from "./token.ts";
 export { signRequest } from "./signature.ts";
+export { isLoopbackHost, unsignedExposure } from "./exposure.ts";
 export { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";
 export type { DestroyReport } from "./destroy_pylon.ts";
 export {

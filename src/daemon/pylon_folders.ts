@@ -29,6 +29,7 @@ export function pylonFolderProblem(name: string): string | undefined {
   if (name.trim() === "") return "the name is empty";
   if (name === "." || name === "..") return `"${name}" is not a pylon folder`;
   if (/[/\\\0]/.test(name)) return "the name must not contain / or \\";
+  if (new TextEncoder().encode(name).length > 255) return "the name is longer than 255 bytes";
   return undefined;
 }
 

@@ -74,6 +74,7 @@ export class PylonLoader {
     const resolved = resolvePylon(loaded.config, global.config, {
       env: loaded.env,
       systemTimezone: this.#d.zone,
+      secrets: loaded.secrets,
     });
     const t = loaded.config.trigger;
     const owner = t.path ? table.pathOwner(t.path, name) : undefined;

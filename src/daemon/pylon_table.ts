@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LoadedPylon, ResolvedPylon } from "../config/mod.ts";
+import { type LoadedPylon, normalizeWebhookPath, type ResolvedPylon } from "../config/mod.ts";
 import type { SignatureVerifier } from "./signature.ts";
 
 /** One pylon the daemon serves. */
@@ -36,7 +36,7 @@ export class PylonTable {
 
   /** The webhook pylon serving `path`, if any. */
   byPath(path: string): ActivePylon | undefined {
-    return this.#byPath.get(path.length > 1 ? path.replace(/\/+$/, "") : path);
+    return this.#byPath.get(normalizeWebhookPath(path));
   }
 
   /** Names of active pylons, sorted. */
@@ -51,13 +51,13 @@ export class PylonTable {
 
   /** The pylon other than `name` that already serves `path`, if any. */
   pathOwner(path: string, name: string): string | undefined {
-    const owner = this.#byPath.get(path);
+    const owner = this.#byPath.get(normalizeWebhookPath(path));
     return owner && owner.name !== name ? owner.name : undefined;
   }
 
   /** The pylon that claims `path` but is not loaded, if any (an active pylon's path wins). */
   blockedAt(path: string): string | undefined {
-    const wanted = path.length > 1 ? path.replace(/\/+$/, "") : path;
+    const wanted = normalizeWebhookPath(path);
     for (const [name, paths] of this.#blocked) if (paths.includes(wanted)) return name;
     return undefined;
   }
@@ -76,7 +76,7 @@ export class PylonTable {
     const kept = [
       ...new Set(
         paths.filter((p): p is string => p !== undefined)
-          .map((p) => p.length > 1 ? p.replace(/\/+$/, "") || "/" : p),
+          .map(normalizeWebhookPath),
       ),
     ];
     if (kept.length > 0) this.#blocked.set(name, kept);
@@ -88,7 +88,9 @@ export class PylonTable {
     this.remove(pylon.name);
     this.#byName.set(pylon.name, pylon);
     const path = pylon.resolved.config.trigger.path;
-    if (pylon.resolved.config.trigger.type === "webhook" && path) this.#byPath.set(path, pylon);
+    if (pylon.resolved.config.trigger.type === "webhook" && path) {
+      this.#byPath.set(normalizeWebhookPath(path), pylon);
+    }
   }
 
   /** Removes a pylon (and its blocked paths); returns whether it was active. */

@@ -2,15 +2,26 @@
  * Owns the listener and the process signals: binds, serves until SIGINT/SIGTERM or the given
  * signal aborts, then stops accepting and gives in-flight requests up to 5 s to finish.
  *
+ * Connections are accepted by `listener.ts`, not by `Deno.serve`, so that their number and the
+ * time a request head may take are bounded, and no accept error can end the process.
+ *
  * @module
  */
 
 import { PylonError } from "../errors.ts";
+import type { Logger } from "../log/mod.ts";
+import { type ConnHandler, defaultServeConnection, type ServeConnection } from "./_conn_serve.ts";
+import { connectionBudget, readDescriptorUse } from "./fd_budget.ts";
+import { serveListener } from "./listener.ts";
+
+/** Default of {@linkcode ServeOptions.headerTimeoutMs}. */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 
 /** Options of {@linkcode serveUntilStopped}. */
 export interface ServeOptions {
   host: string;
   port: number;
+  log: Logger;
   /** Called once the port is bound, with the actual port (0 picks a free one). */
   onListen?: (addr: { host: string; port: number }) => void;
   /** Called when a stop was requested, before draining. */
@@ -19,6 +30,17 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /** How long in-flight requests may take after a stop request. */
   drainMs?: number;
+  /**
+   * Most connections open at once. Absent: sized from the soft `NOFILE` limit less
+   * {@linkcode reserveDescriptors}, at most 4096.
+   */
+  maxConnections?: number | undefined;
+  /** Descriptors kept free for the daemon's own files when sizing the connection limit. */
+  reserveDescriptors?: number;
+  /** How long a connection may take to send a complete request head (and may sit idle). */
+  headerTimeoutMs?: number | undefined;
+  /** Serves one accepted connection (tests pick the engine). */
+  serveConnection?: ServeConnection;
 }
 
 /**
@@ -27,9 +49,18 @@ export interface ServeOptions {
  * @throws {PylonError} when the port cannot be bound
  */
 export async function serveUntilStopped(
-  handler: (req: Request) => Response | Promise<Response>,
+  handler: ConnHandler,
   options: ServeOptions,
 ): Promise<void> {
+  const serveConnection = options.serveConnection ?? defaultServeConnection();
+  if (!serveConnection) {
+    throw new PylonError(
+      `Cannot serve HTTP: this Deno (${Deno.version.deno}) cannot serve a connection`,
+      {
+        hint: "run pylon on Deno 2.9.6, the version it is built and tested with",
+      },
+    );
+  }
   // Before listening: a SIGTERM right after the "listening" banner must stop the daemon cleanly
   // (releasing its pid file and databases), not kill it with the default action.
   const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<void>();
@@ -42,44 +73,69 @@ export async function serveUntilStopped(
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     options.signal?.removeEventListener("abort", onSignal);
   };
-  let server: Deno.HttpServer;
+  let listener: Deno.TcpListener;
   try {
-    server = Deno.serve({
-      hostname: options.host,
-      port: options.port,
-      onListen: ({ hostname, port }) => options.onListen?.({ host: hostname, port }),
-    }, handler);
+    listener = Deno.listen({ hostname: options.host, port: options.port, tcpBacklog: 511 });
   } catch (e) {
     removeListeners();
-    if (e instanceof Deno.errors.AddrInUse) {
-      throw new PylonError(`Port ${options.port} on ${options.host} is already in use`, {
-        hint:
-          "another pylon or program listens there; change server.port in config.yaml or run `pylon doctor`",
-        cause: e,
-      });
-    }
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new PylonError(`Cannot listen on ${options.host}:${options.port}: permission denied`, {
-        hint: "ports below 1024 need root; pick server.port 1024 or higher",
-        cause: e,
-      });
-    }
-    throw e;
+    throw listenError(e, options);
   }
   try {
+    const maxConnections = await connectionLimit(options);
+    const headerTimeoutMs = options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    const server = serveListener(listener, handler, {
+      maxConnections,
+      headerTimeoutMs,
+      serveConnection,
+      log: options.log,
+    });
+    options.log.info("server.limits", {
+      max_connections: maxConnections,
+      header_timeout_ms: headerTimeoutMs,
+    });
+    const addr = listener.addr;
+    options.onListen?.({ host: addr.hostname, port: addr.port });
     await stopRequested;
     options.onStopping?.();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const drained = await Promise.race([
-      server.shutdown().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), options.drainMs ?? 5000);
-      }),
-    ]);
-    clearTimeout(timer);
-    // Past the drain time the process exits anyway (main.ts); stragglers are cut off there.
-    if (drained) await server.finished;
+    // Past the drain time the rest are cut off; main.ts then exits.
+    await server.stop(options.drainMs ?? 5000);
   } finally {
     removeListeners();
   }
+}
+
+/** The connection limit: as configured, or sized from the descriptor limit (logged if tight). */
+async function connectionLimit(options: ServeOptions): Promise<number> {
+  if (options.maxConnections !== undefined) return options.maxConnections;
+  const use = await readDescriptorUse();
+  const budget = connectionBudget(use.limit, {
+    open: use.open,
+    reserve: options.reserveDescriptors ?? 64,
+  });
+  if (budget.tight) {
+    options.log.warn("server.fd_limit_low", {
+      nofile: budget.softLimit,
+      open: use.open,
+      max_connections: budget.max,
+      hint: "raise the open-files limit (LimitNOFILE= in the unit, or ulimit -n) and restart",
+    });
+  }
+  return budget.max;
+}
+
+function listenError(e: unknown, options: ServeOptions): unknown {
+  if (e instanceof Deno.errors.AddrInUse) {
+    return new PylonError(`Port ${options.port} on ${options.host} is already in use`, {
+      hint:
+        "another pylon or program listens there; change server.port in config.yaml or run `pylon doctor`",
+      cause: e,
+    });
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new PylonError(`Cannot listen on ${options.host}:${options.port}: permission denied`, {
+      hint: "ports below 1024 need root; pick server.port 1024 or higher",
+      cause: e,
+    });
+  }
+  return e;
 }

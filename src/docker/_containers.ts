@@ -100,22 +100,32 @@ export async function* containerLogs(
 }
 
 /** `POST /containers/{id}/kill`. */
-export async function killContainer(t: EngineTransport, id: string, signal = "SIGKILL") {
+export async function killContainer(
+  t: EngineTransport,
+  id: string,
+  signal = "SIGKILL",
+  opts: SignalOptions = {},
+): Promise<void> {
   const ctx = { op: "container.kill", action: `kill container ${short(id)}` };
-  await t.send(ctx, `/containers/${enc(id)}/kill`, { method: "POST", query: { signal } });
+  await t.send(ctx, `/containers/${enc(id)}/kill`, {
+    method: "POST",
+    query: { signal },
+    signal: opts.signal,
+  });
 }
 
 /** `DELETE /containers/{id}`; false on 404. */
 export async function removeContainer(
   t: EngineTransport,
   id: string,
-  opts: { force?: boolean | undefined; volumes?: boolean | undefined } = {},
+  opts: { force?: boolean | undefined; volumes?: boolean | undefined } & SignalOptions = {},
 ): Promise<boolean> {
   const ctx = { op: "container.remove", action: `remove container ${short(id)}` };
   const status = await t.send(ctx, `/containers/${enc(id)}`, {
     method: "DELETE",
     query: { force: opts.force, v: opts.volumes },
     allow: [404],
+    signal: opts.signal,
   });
   return status !== 404;
 }

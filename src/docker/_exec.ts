@@ -23,6 +23,7 @@ export async function createExec(
   t: EngineTransport,
   containerId: string,
   spec: ExecSpec,
+  opts: SignalOptions = {},
 ): Promise<string> {
   const ctx = {
     op: "exec.create",
@@ -35,6 +36,7 @@ export async function createExec(
     {
       method: "POST",
       json: { ...spec, AttachStdin: false, AttachStdout: true, AttachStderr: true },
+      signal: opts.signal,
     },
   );
   return res.Id;

@@ -16,6 +16,12 @@ import { readProgress } from "./progress.ts";
 import type { EngineTransport } from "./transport.ts";
 import type { ImageInfo } from "./types.ts";
 
+/**
+ * How long an import, build or pull may take to start answering: the Engine first reads the whole
+ * tar body (or reaches the registry). Their progress streams then run until the caller's signal.
+ */
+export const IMAGE_TIMEOUT_MS = 10 * 60_000;
+
 /** `GET /images/{ref}/json`; null on 404. */
 export async function inspectImage(
   t: EngineTransport,
@@ -48,6 +54,7 @@ export async function importImage(
     body: source,
     contentType: "application/x-tar",
     signal: opts.signal,
+    timeoutMs: IMAGE_TIMEOUT_MS,
   });
   const summary = await readProgress(res.body ?? [], ctx);
   if (summary.imageId) return summary.imageId;
@@ -82,6 +89,7 @@ export async function buildImage(
     body: context,
     contentType: "application/x-tar",
     signal: opts.signal,
+    timeoutMs: IMAGE_TIMEOUT_MS,
   });
   const summary = await readProgress(res.body ?? [], ctx, opts.onProgress);
   if (summary.imageId) return summary.imageId;
@@ -107,6 +115,7 @@ export async function pullImage(
     method: "POST",
     query: { fromImage: name, tag },
     signal: opts.signal,
+    timeoutMs: IMAGE_TIMEOUT_MS,
   });
   await readProgress(res.body ?? [], ctx, opts.onProgress);
 }
@@ -115,13 +124,14 @@ export async function pullImage(
 export async function removeImage(
   t: EngineTransport,
   ref: string,
-  opts: { force?: boolean | undefined } = {},
+  opts: { force?: boolean | undefined } & SignalOptions = {},
 ): Promise<boolean> {
   const ctx = { op: "image.remove", action: `remove image "${ref}"` };
   const status = await t.send(ctx, `/images/${encodeURIComponent(ref)}`, {
     method: "DELETE",
     query: { force: opts.force },
     allow: [404],
+    signal: opts.signal,
   });
   return status !== 404;
 }

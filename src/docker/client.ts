@@ -24,6 +24,7 @@
 
 import { parseDockerHost } from "./host.ts";
 import {
+  DEFAULT_TIMEOUT_MS,
   type DockerTlsOptions,
   EngineTransport,
   MAX_API_VERSION,
@@ -113,7 +114,11 @@ export interface ListContainersOptions extends SignalOptions {
   all?: boolean | undefined;
 }
 
-/** Everything pylon does with a Docker Engine. Fakes implement this in tests. */
+/**
+ * Everything pylon does with a Docker Engine. Fakes implement this in tests. Every call takes a
+ * `signal` and, in the real client, a timeout (see {@linkcode CreateDockerClientOptions.timeoutMs}):
+ * a hung Engine cannot hold a caller forever.
+ */
 export interface DockerClient extends Disposable {
   /** Checks that the Engine answers. */
   ping(opts?: SignalOptions): Promise<void>;
@@ -129,7 +134,10 @@ export interface DockerClient extends Disposable {
   /** Pulls an image (`name`, `name:tag` or `name@sha256:…`). */
   pullImage(ref: string, opts?: PullImageOptions): Promise<void>;
   /** Removes an image; false when it did not exist. */
-  removeImage(ref: string, opts?: { force?: boolean | undefined }): Promise<boolean>;
+  removeImage(
+    ref: string,
+    opts?: { force?: boolean | undefined } & SignalOptions,
+  ): Promise<boolean>;
 
   /** Creates a container; returns its id. */
   createContainer(
@@ -145,11 +153,11 @@ export interface DockerClient extends Disposable {
   /** Streams a container's output, demultiplexed into stdout and stderr. */
   containerLogs(id: string, opts?: LogsOptions): AsyncIterable<LogChunk>;
   /** Sends a signal (default SIGKILL) to a running container. */
-  killContainer(id: string, signal?: string): Promise<void>;
+  killContainer(id: string, signal?: string, opts?: SignalOptions): Promise<void>;
   /** Removes a container; false when it did not exist. */
   removeContainer(
     id: string,
-    opts?: { force?: boolean | undefined; volumes?: boolean | undefined },
+    opts?: { force?: boolean | undefined; volumes?: boolean | undefined } & SignalOptions,
   ): Promise<boolean>;
   /** Inspects a container; null when it does not exist. */
   inspectContainer(id: string, opts?: SignalOptions): Promise<ContainerInfo | null>;
@@ -157,7 +165,7 @@ export interface DockerClient extends Disposable {
   listContainers(opts?: ListContainersOptions): Promise<ContainerSummary[]>;
 
   /** Prepares a command to run in a running container; returns the exec id. */
-  createExec(containerId: string, spec: ExecSpec): Promise<string>;
+  createExec(containerId: string, spec: ExecSpec, opts?: SignalOptions): Promise<string>;
   /** Runs a prepared exec to its end and captures its output and exit code. */
   startExec(execId: string, opts?: SignalOptions): Promise<ExecResult>;
 
@@ -178,6 +186,12 @@ export interface CreateDockerClientOptions {
   apiVersion?: string | undefined;
   /** Certificates for a TLS TCP endpoint. */
   tls?: DockerTlsOptions | undefined;
+  /**
+   * How long a call waits for the Engine's answer (streams: their headers) unless it passes its
+   * own. Every call also takes the caller's `signal`.
+   * @default {@linkcode DEFAULT_TIMEOUT_MS} (60 s)
+   */
+  timeoutMs?: number | undefined;
 }
 
 /**
@@ -189,7 +203,7 @@ export function createDockerClient(opts: CreateDockerClientOptions = {}): Docker
   const env = opts.env ?? {};
   const endpoint = parseDockerHost(opts.host, env);
   const pinned = opts.apiVersion ?? (env.DOCKER_API_VERSION || undefined);
-  return new EngineClient(new EngineTransport(endpoint, pinned, opts.tls));
+  return new EngineClient(new EngineTransport(endpoint, pinned, opts.tls, opts.timeoutMs));
 }
 
-export { MAX_API_VERSION, MIN_API_VERSION };
+export { DEFAULT_TIMEOUT_MS, MAX_API_VERSION, MIN_API_VERSION };

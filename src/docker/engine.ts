@@ -90,7 +90,10 @@ export class EngineClient implements DockerClient {
     return images.pullImage(this.#t, ref, opts);
   }
 
-  removeImage(ref: string, opts?: { force?: boolean | undefined }): Promise<boolean> {
+  removeImage(
+    ref: string,
+    opts?: { force?: boolean | undefined } & SignalOptions,
+  ): Promise<boolean> {
     return images.removeImage(this.#t, ref, opts);
   }
 
@@ -118,13 +121,13 @@ export class EngineClient implements DockerClient {
     return containers.containerLogs(this.#t, id, opts);
   }
 
-  killContainer(id: string, signal?: string): Promise<void> {
-    return containers.killContainer(this.#t, id, signal);
+  killContainer(id: string, signal?: string, opts?: SignalOptions): Promise<void> {
+    return containers.killContainer(this.#t, id, signal, opts);
   }
 
   removeContainer(
     id: string,
-    opts?: { force?: boolean | undefined; volumes?: boolean | undefined },
+    opts?: { force?: boolean | undefined; volumes?: boolean | undefined } & SignalOptions,
   ): Promise<boolean> {
     return containers.removeContainer(this.#t, id, opts);
   }
@@ -137,8 +140,8 @@ export class EngineClient implements DockerClient {
     return containers.listContainers(this.#t, opts);
   }
 
-  createExec(containerId: string, spec: ExecSpec): Promise<string> {
-    return exec.createExec(this.#t, containerId, spec);
+  createExec(containerId: string, spec: ExecSpec, opts?: SignalOptions): Promise<string> {
+    return exec.createExec(this.#t, containerId, spec, opts);
   }
 
   startExec(execId: string, opts?: SignalOptions): Promise<ExecResult> {

@@ -17,6 +17,14 @@ export const MAX_API_VERSION = "1.47";
 
 const NEGOTIATE: DockerErrorContext = { op: "version", action: "negotiate the Docker API version" };
 
+/**
+ * How long a call waits for the Engine's answer by default (for streams: for the response
+ * headers; the body then runs until the caller's signal). A healthy Engine answers creates,
+ * starts, kills and inspects in well under a second, and takes a few seconds when busy; a minute
+ * keeps slow hosts working while a hung Engine can no longer hold a job or a shutdown forever.
+ */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
 /** PEM material for a TLS-protected TCP endpoint. */
 export interface DockerTlsOptions {
   /** CA certificates the Engine's certificate must chain to. */
@@ -40,6 +48,11 @@ export interface RequestOptions {
   body?: Uint8Array | ReadableStream<Uint8Array> | undefined;
   contentType?: string;
   signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds to wait for the answer: the headers for {@linkcode EngineTransport.request},
+   * the whole body for `json`/`send`. Default: the transport's timeout; `Infinity` waits forever.
+   */
+  timeoutMs?: number | undefined;
   /** Statuses handed back instead of thrown (the body is left unread). */
   allow?: readonly number[];
   /** False for the unversioned endpoints (`/_ping`, `/version`). */
@@ -52,9 +65,16 @@ export class EngineTransport {
   #client: Deno.HttpClient;
   #pinned: string | undefined;
   #negotiated: Promise<string> | undefined;
+  #timeoutMs: number;
 
-  constructor(endpoint: DockerEndpoint, apiVersion?: string, tls?: DockerTlsOptions) {
+  constructor(
+    endpoint: DockerEndpoint,
+    apiVersion?: string,
+    tls?: DockerTlsOptions,
+    timeoutMs: number = DEFAULT_TIMEOUT_MS,
+  ) {
     this.endpoint = endpoint;
+    this.#timeoutMs = timeoutMs;
     this.#pinned = apiVersion?.replace(/^v/, "");
     this.#client = endpoint.kind === "unix"
       ? Deno.createHttpClient({ proxy: { transport: "unix", path: endpoint.socketPath } })
@@ -63,23 +83,67 @@ export class EngineTransport {
 
   /**
    * The API version used as path prefix: pinned, or negotiated once from `/version`. A failure
-   * is reported with `ctx`, the operation that needed the version.
+   * is reported with `ctx`, the operation that needed the version. The negotiation is shared, so
+   * it runs under the timeout only: one caller's abort ends that caller's wait, not the others'.
    */
   apiVersion(signal?: AbortSignal, ctx: DockerErrorContext = NEGOTIATE): Promise<string> {
     if (this.#pinned) return Promise.resolve(this.#pinned);
-    this.#negotiated ??= this.#negotiate(signal, ctx).catch((e) => {
+    this.#negotiated ??= this.#negotiate(ctx).catch((e) => {
       this.#negotiated = undefined; // the Engine may come up later: try again next time
       throw e;
     });
-    return this.#negotiated;
+    return untilAborted(this.#negotiated, signal);
   }
 
-  /** Sends a request; a status outside 2xx/`allow` throws a DockerError with the Engine's message. */
-  async request(
+  /**
+   * Sends a request; a status outside 2xx/`allow` throws a DockerError with the Engine's message.
+   * The timeout covers the response headers only: the body (a log stream, a wait) is the caller's.
+   */
+  request(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<Response> {
+    return this.#exchange(ctx, path, opts, (res) => Promise.resolve(res));
+  }
+
+  /** Sends a request and parses the JSON answer, all within the timeout. */
+  json<T>(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<T> {
+    return this.#exchange(ctx, path, opts, async (res) => await res.json() as T);
+  }
+
+  /** Sends a request and discards the answer; returns the status. */
+  send(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<number> {
+    return this.#exchange(ctx, path, opts, async (res) => {
+      await res.body?.cancel();
+      return res.status;
+    });
+  }
+
+  /**
+   * One request under the caller's signal and a timeout: `read` runs inside the timeout, and what
+   * it returns (a Response whose body is still unread, for streams) is left to the caller's signal.
+   */
+  async #exchange<T>(
     ctx: DockerErrorContext,
     path: string,
-    opts: RequestOptions = {},
-  ): Promise<Response> {
+    opts: RequestOptions,
+    read: (res: Response) => Promise<T>,
+  ): Promise<T> {
+    const ms = opts.timeoutMs ?? this.#timeoutMs;
+    const timer = new AbortController();
+    const id = Number.isFinite(ms)
+      ? setTimeout(() => timer.abort(timeoutError(ctx, ms)), Math.max(0, ms))
+      : undefined;
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
+    try {
+      return await read(await this.#fetch(ctx, path, { ...opts, signal }));
+    } catch (e) {
+      // The caller's own abort keeps its reason; a timeout becomes a DockerError.
+      if (timer.signal.aborted && !opts.signal?.aborted) throw timer.signal.reason;
+      throw e;
+    } finally {
+      clearTimeout(id);
+    }
+  }
+
+  async #fetch(ctx: DockerErrorContext, path: string, opts: RequestOptions): Promise<Response> {
     const prefix = opts.versioned === false ? "" : `/v${await this.apiVersion(opts.signal, ctx)}`;
     const url = `${this.endpoint.baseUrl}${prefix}${path}${queryString(opts.query)}`;
     const headers: Record<string, string> = {};
@@ -99,24 +163,11 @@ export class EngineTransport {
         client: this.#client,
       });
     } catch (cause) {
-      if (opts.signal?.aborted) throw cause;
+      if (opts.signal?.aborted) throw opts.signal.reason;
       throw connectError(ctx, this.endpoint.display, cause);
     }
     if (res.ok || opts.allow?.includes(res.status)) return res;
     throw engineError(ctx, res.status, await errorText(res));
-  }
-
-  /** Sends a request and parses the JSON answer. */
-  async json<T>(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.request(ctx, path, opts);
-    return await res.json() as T;
-  }
-
-  /** Sends a request and discards the answer; returns the status. */
-  async send(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<number> {
-    const res = await this.request(ctx, path, opts);
-    await res.body?.cancel();
-    return res.status;
   }
 
   /** Releases the HTTP client and its pooled connections. */
@@ -124,8 +175,8 @@ export class EngineTransport {
     this.#client.close();
   }
 
-  async #negotiate(signal: AbortSignal | undefined, ctx: DockerErrorContext): Promise<string> {
-    const v = await this.json<EngineVersion>(ctx, "/version", { versioned: false, signal });
+  async #negotiate(ctx: DockerErrorContext): Promise<string> {
+    const v = await this.json<EngineVersion>(ctx, "/version", { versioned: false });
     return chooseApiVersion(v.ApiVersion, v.MinAPIVersion, v.Version);
   }
 }
@@ -158,6 +209,28 @@ export function compareVersions(a: string, b: string): number {
     if (d !== 0) return d < 0 ? -1 : 1;
   }
   return 0;
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function timeoutError(ctx: DockerErrorContext, ms: number): DockerError {
+  return new DockerError(
+    `Cannot ${ctx.action}: the Docker Engine did not answer within ${ms / 1000} s`,
+    {
+      op: ctx.op,
+      hint: "the Engine is hung or overloaded: check `docker info` and the Docker daemon log " +
+        "(`journalctl -u docker`)",
+    },
+  );
 }
 
 function queryString(query: Query | undefined): string {

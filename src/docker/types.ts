@@ -56,6 +56,8 @@ export interface HostConfig {
   PidsLimit?: number | undefined;
   /** Bytes. */
   Memory?: number | undefined;
+  /** Memory plus swap, bytes; equal to `Memory`: no swap; -1: unlimited swap. */
+  MemorySwap?: number | undefined;
   /** CPU quota in units of 1e-9 CPUs. */
   NanoCpus?: number | undefined;
   /** `name:ip` entries, e.g. `host.docker.internal:host-gateway`. */
@@ -64,6 +66,8 @@ export interface HostConfig {
   Init?: boolean | undefined;
   /** Mount point → options, e.g. `{ "/tmp": "rw,size=64m" }`. */
   Tmpfs?: Record<string, string> | undefined;
+  /** The container's log driver, e.g. `{ Type: "json-file", Config: { "max-size": "10m" } }`. */
+  LogConfig?: { Type: string; Config?: Record<string, string> | undefined } | undefined;
 }
 
 /** Body of `POST /containers/create` (subset). */

@@ -6,3 +6,12 @@
 
 export { createLogger, logfmt } from "./logger.ts";
 export type { LogFields, Logger, LoggerOptions, LogLevel } from "./logger.ts";
+export {
+  createRedactor,
+  MIN_SECRET_LENGTH,
+  NO_REDACTION,
+  redactChunks,
+  REDACTED,
+  redactorFor,
+} from "./redact.ts";
+export type { Redactor, StreamRedactor } from "./redact.ts";

@@ -85,6 +85,7 @@ export class ChannelSet {
       channel = new GitHubChannel({
         token: settings.github.token,
         apiUrl: settings.github.api_url,
+        allowedRepos: settings.github.allowed_repos,
         log: this.#o.log.with({ channel: "github" }),
         fetch: this.#o.fetch,
       });

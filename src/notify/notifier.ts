@@ -22,8 +22,9 @@ import {
   type ThreadRef,
 } from "../channel/channel.ts";
 import { shortId, TemplateError } from "../errors.ts";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, type Redactor, redactorFor } from "../log/mod.ts";
 import type { Dispatcher } from "../queue/mod.ts";
+import { readAgentFile } from "../runner/mod.ts";
 import { isTerminalStatus, type Job, type JobStore, type StoreRegistry } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
 import type { ActivePylon } from "../daemon/pylon_table.ts";
@@ -205,6 +206,9 @@ export class Notifier {
     if (!pylon || destinations.length === 0) return;
     const store = this.#d.stores.get(job.pylon)!;
     const notes = readNotes(job);
+    // What is posted carries no secret of the pylon (issue 12, item 18).
+    const redactor = redactorFor(pylon.resolved);
+    const shown = redactJob(job, redactor);
     // Each destination on its own: an outage of one never holds back (or repeats) the others.
     // What was posted is written once, at the end, also when a post failed (so a retry goes on
     // from there instead of posting again).
@@ -217,13 +221,13 @@ export class Notifier {
         if (isReporter(destination)) {
           const data = { body: job.payload, headers: job.headers };
           const state = await destination.report({
-            job,
-            topic: render(pylon.resolved.channel.topic, data) ?? null,
-            message: render(pylon.resolved.channel.message, data) ?? null,
+            job: shown,
+            topic: render(pylon.resolved.channel.topic, data, redactor) ?? null,
+            message: render(pylon.resolved.channel.message, data, redactor) ?? null,
           }, note.state);
           if (state) note.state = state;
         } else {
-          await this.#post(job, pylon, destination, note, (key) => newThreadKeys.push(key));
+          await this.#post(shown, pylon, destination, note, (key) => newThreadKeys.push(key));
         }
         note.notified = job.status;
       } catch (e) {
@@ -279,14 +283,16 @@ export class Notifier {
     onThread: (threadKey: string) => void,
   ): Promise<void> {
     const data = { body: job.payload, headers: job.headers };
+    const redactor = redactorFor(pylon.resolved);
     if (note.thread === undefined) {
-      const title = render(pylon.resolved.channel.topic, data) ?? `${job.pylon} ${shortId(job.id)}`;
+      const title = render(pylon.resolved.channel.topic, data, redactor) ??
+        `${job.pylon} ${shortId(job.id)}`;
       note.thread = await channel.createThread(title.slice(0, 120));
       if (note.thread) onThread(threadKey(channel.key, note.thread));
     }
     const thread = note.thread ?? null;
     if (!note.head) {
-      const text = render(pylon.resolved.channel.message, data) ??
+      const text = render(pylon.resolved.channel.message, data, redactor) ??
         `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
       note.head = await channel.post(thread, text, {
         approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
@@ -295,7 +301,7 @@ export class Notifier {
     const agent = pylon.resolved.agent.type;
     if (job.status === "running" && !note.status) {
       note.status = await channel.post(thread, startedText(job, agent));
-      this.#watchProgress(job, agent, channel, note);
+      this.#watchProgress(job, agent, channel, note, redactor);
     }
     if (isTerminalStatus(job.status)) {
       this.#stopProgress(job.id);
@@ -307,7 +313,13 @@ export class Notifier {
     }
   }
 
-  #watchProgress(job: Job, agent: string, channel: Channel, note: Note): void {
+  #watchProgress(
+    job: Job,
+    agent: string,
+    channel: Channel,
+    note: Note,
+    redactor: Redactor,
+  ): void {
     if (!note.status) return;
     const thread = note.thread ?? null;
     const file = join(this.#d.jobsDir, job.id, "out", "events.ndjson");
@@ -315,7 +327,7 @@ export class Notifier {
     const timer = setInterval(async () => {
       await channel.typing?.(thread).catch(() => {});
       const events = await readEvents(file);
-      const text = progressText(job, agent, events.slice(-6));
+      const text = redactor.redact(progressText(job, agent, events.slice(-6)));
       if (text === shown || events.length === 0) return;
       shown = text;
       await channel.edit(thread, note.status!, text).catch((e) =>
@@ -350,7 +362,7 @@ export class Notifier {
     const base = render(pylon?.resolved.channel.message, {
       body: job.payload,
       headers: job.headers,
-    }) ?? `Job \`${shortId(job.id)}\` for **${job.pylon}**`;
+    }, redactorFor(pylon?.resolved)) ?? `Job \`${shortId(job.id)}\` for **${job.pylon}**`;
     const text = `${base}\n\n${decisionLine(e.action, e.userName ?? e.userId)}`;
     const notes = readNotes(job);
     const others = pylon ? this.#d.channelsFor(pylon) : [];
@@ -414,20 +426,50 @@ export class Notifier {
   }
 }
 
-function render(text: string | undefined, data: unknown): string | undefined {
+/** Renders a channel template for posting: redacted, like everything posted. */
+function render(text: string | undefined, data: unknown, redactor: Redactor): string | undefined {
   if (!text) return undefined;
   try {
-    return renderTemplate("channel", text, data).trim() || undefined;
+    return redactor.redact(renderTemplate("channel", text, data).trim()) || undefined;
   } catch (e) {
-    if (e instanceof TemplateError) return `(template error: ${e.message})`;
+    if (e instanceof TemplateError) return redactor.redact(`(template error: ${e.message})`);
     throw e;
   }
 }
 
+/** The job as channels may see it: what an agent or a `${VAR}` put in its texts is redacted. */
+function redactJob(job: Job, redactor: Redactor): Job {
+  if (!redactor.active) return job;
+  const redact = (text: string | null) => text === null ? null : redactor.redact(text);
+  return {
+    ...job,
+    result: redact(job.result),
+    error: redact(job.error),
+    prompt: redact(job.prompt),
+    repo: redact(job.repo),
+    dedupeKey: redact(job.dedupeKey),
+    supersedeKey: redact(job.supersedeKey),
+  };
+}
+
+/** The most of events.ndjson read for progress (its end); older events are not shown anyway. */
+const EVENTS_TAIL_BYTES = 64 * 1024;
+/** The longest event shown (the built-in agents write summaries of at most 200 characters). */
+const EVENT_MAX_CHARS = 300;
+
+/**
+ * The tool events of a running job: the end of its `events.ndjson`, which the agent writes. Read
+ * like result.json (no links, regular files only, never blocking, capped); anything else shows
+ * no progress.
+ */
 async function readEvents(file: string): Promise<string[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    const read = await readAgentFile(file, { maxBytes: EVENTS_TAIL_BYTES, whenLarger: "tail" });
+    if (read.kind !== "read") return [];
+    text = new TextDecoder().decode(read.bytes);
+    // Read from the middle of a line: that line is incomplete.
+    if (read.truncated) text = text.slice(text.indexOf("\n") + 1);
   } catch {
     return [];
   }
@@ -436,7 +478,8 @@ async function readEvents(file: string): Promise<string[]> {
     if (!line.trim()) continue;
     try {
       const e = JSON.parse(line) as { tool?: unknown; summary?: unknown };
-      out.push([e.tool, e.summary].filter((x) => typeof x === "string" && x).join(": "));
+      const shown = [e.tool, e.summary].filter((x) => typeof x === "string" && x).join(": ");
+      out.push(shown.length > EVENT_MAX_CHARS ? `${shown.slice(0, EVENT_MAX_CHARS - 1)}…` : shown);
     } catch {
       // a partial line being written: skip it
     }

@@ -29,7 +29,12 @@ export interface DispatcherDeps {
   clock: { now(): Date };
   /** Told about every status change this dispatcher makes (channels announce them). */
   onChange?: (job: Job) => void;
+  /** Delays between attempts to record a finished job's outcome (ms); the last one repeats. */
+  recordRetryMs?: readonly number[];
 }
+
+/** Default delays between attempts to record an outcome: a full disk rarely clears at once. */
+const RECORD_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 /** Starts and tracks running jobs. */
 export class Dispatcher {
@@ -41,6 +46,8 @@ export class Dispatcher {
   #idle: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
+  /** Aborted by {@linkcode stop}: ends the waits between attempts to record an outcome. */
+  readonly #stopping = new AbortController();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -92,6 +99,7 @@ export class Dispatcher {
   /** Stops starting jobs. Running agents are left alone: the next daemon re-attaches. */
   stop(): void {
     this.#stopped = true;
+    this.#stopping.abort();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
   }
@@ -175,23 +183,79 @@ export class Dispatcher {
       } catch (e) {
         outcome = { status: "failed", error: errorText(e) };
       }
-      const done = await store.transition(job.id, "running", outcome.status, {
-        exitCode: outcome.exitCode ?? null,
-        result: outcome.result ?? null,
-        error: outcome.error ?? null,
-        ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
-      });
+      const done = await this.#record(job, outcome, jobLog);
+      if (done === undefined) return; // the next daemon re-attaches and records it
       if (done) this.#deps.onChange?.(done);
+      // Only now may the runner drop the container that holds the outcome.
+      await outcome.cleanup?.();
       jobLog.info("job.finished", {
         status: done?.status ?? outcome.status,
         exit: outcome.exitCode ?? undefined,
         ms: this.#deps.clock.now().getTime() - began,
       });
-    })().catch((e) => jobLog.error("job.record_failed", { error: errorText(e) })).finally(() => {
+    })().catch((e) => jobLog.error("job.finish_failed", { error: errorText(e) })).finally(() => {
       this.#running.delete(job.id);
       this.wake();
     });
   }
+
+  /**
+   * Records a finished job's outcome. A write the store refuses (a full disk, an I/O error) is
+   * tried again with backoff while the job keeps its slot and the runner its container: an
+   * outcome is never dropped. Resolves with the job (null: it had left `running` meanwhile),
+   * or undefined when this daemon stops first; the job then stays `running` and the next
+   * daemon re-attaches to the container and records the same outcome.
+   */
+  async #record(job: Job, outcome: RunOutcome, log: Logger): Promise<Job | null | undefined> {
+    const delays = this.#deps.recordRetryMs ?? RECORD_RETRY_MS;
+    for (let attempt = 1;; attempt++) {
+      try {
+        const store = this.#deps.stores.get(job.pylon);
+        if (!store) throw new Error(`the job database of pylon "${job.pylon}" is closed`);
+        const done = await store.transition(job.id, "running", outcome.status, {
+          exitCode: outcome.exitCode ?? null,
+          result: outcome.result ?? null,
+          error: outcome.error ?? null,
+          ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
+        });
+        if (attempt > 1) log.info("job.recorded", { status: outcome.status, attempts: attempt });
+        return done;
+      } catch (e) {
+        const fields = { status: outcome.status, exit: outcome.exitCode ?? undefined };
+        if (this.#stopped) {
+          log.error("job.record_deferred", {
+            ...fields,
+            error: errorText(e),
+            note: "the job stays running; the next daemon re-attaches and records it",
+          });
+          return undefined;
+        }
+        const delay = delays[Math.min(attempt - 1, delays.length - 1)] ?? 30_000;
+        log.error("job.record_failed", {
+          ...fields,
+          error: errorText(e),
+          attempt,
+          retry_in_s: Math.round(delay / 1000),
+          note: "the outcome and the slot are kept until it is recorded",
+        });
+        await pause(delay, this.#stopping.signal);
+      }
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }
 
 function errorText(e: unknown): string {

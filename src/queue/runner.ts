@@ -15,6 +15,12 @@ export interface RunOutcome {
   result?: string | null;
   error?: string | null;
   sessionId?: string | null;
+  /**
+   * Drops what would let the runner find this outcome again (the finished container). The
+   * dispatcher calls it once the outcome is recorded, never before: until then a retry, or the
+   * next daemon's re-attach, can still read it. Not stored.
+   */
+  cleanup?: () => Promise<void>;
 }
 
 /** What a run gets besides the job. */

@@ -17,9 +17,18 @@ export const CONTAINER_PATHS = {
   state: "/pylon/state",
   home: "/pylon/state/home",
   oauth: "/pylon/oauth",
+  oauthCredentials: "/pylon/oauth/.credentials.json",
   oauthJson: "/pylon/oauth.json",
   ca: "/pylon/ca.pem",
+  prompt: "/pylon/prompt",
 } as const;
+
+/**
+ * Longest prompt (UTF-8 bytes) also passed in `PROMPT`: Linux limits one environment string,
+ * `PROMPT=…` and its terminating NUL, to 128 KiB (`MAX_ARG_STRLEN`); past it the container cannot
+ * even start ("argument list too long"). Longer prompts arrive only as `PROMPT_FILE`.
+ */
+export const PROMPT_ENV_MAX_BYTES = 128 * 1024 - "PROMPT=".length - 1;
 
 /** Labels that mark pylon's containers. */
 export const LABELS = {
@@ -36,6 +45,8 @@ export interface ContainerInput {
   pylon: ResolvedPylon;
   image: string;
   prompt: string;
+  /** Host path of the prompt file, mounted read-only at {@linkcode CONTAINER_PATHS.prompt}. */
+  promptFile?: string | undefined;
   sessionId: string | null;
   /** Host folders of the job. */
   workspace: string | null;
@@ -43,8 +54,11 @@ export interface ContainerInput {
   extraMounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
   outDir: string;
   stateDir: string;
-  /** Host `~/.claude` (oauth) and `~/.claude.json` when they exist. */
-  oauthDir?: string | undefined;
+  /**
+   * Claude OAuth: the host's `~/.claude/.credentials.json` and `~/.claude.json`, when they exist.
+   * Only these files are mounted, never the folder (it holds every project's transcripts).
+   */
+  oauthCredentials?: string | undefined;
   oauthJson?: string | undefined;
   /** Concatenated `docker.ca_certificates`, when configured. */
   caBundle?: string | undefined;
@@ -55,6 +69,18 @@ export interface ContainerInput {
   /** Identifies the pylon home (see {@linkcode LABELS.home}). */
   home: string;
   pidsLimit: number;
+  /** `docker.max_log`: sizes the rotation of Docker's own log of the container. */
+  maxLog?: number | undefined;
+}
+
+/** Docker keeps at least this much of a container's output (the runner reads it back). */
+const MIN_DOCKER_LOG_BYTES = 1024 * 1024;
+
+/** Whether `prompt` fits in the `PROMPT` environment variable. */
+export function promptFitsEnv(prompt: string): boolean {
+  // UTF-8 is at most 3 bytes per UTF-16 unit: most prompts are decided without encoding.
+  if (prompt.length * 3 <= PROMPT_ENV_MAX_BYTES) return true;
+  return new TextEncoder().encode(prompt).length <= PROMPT_ENV_MAX_BYTES;
 }
 
 /** `pylon-<pylon>-<id8>`: readable in `docker ps`. */
@@ -66,7 +92,8 @@ export function containerName(pylon: string, jobId: string): string {
 export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   const agent = input.pylon.agent;
   const env: Record<string, string> = {
-    PROMPT: input.prompt,
+    ...(promptFitsEnv(input.prompt) ? { PROMPT: input.prompt } : {}),
+    ...(input.promptFile ? { PROMPT_FILE: CONTAINER_PATHS.prompt } : {}),
     JOB_ID: input.jobId,
     PYLON_OUT: CONTAINER_PATHS.out,
     PYLON_STATE: CONTAINER_PATHS.state,
@@ -88,11 +115,14 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     bind(input.outDir, CONTAINER_PATHS.out, false),
     bind(input.stateDir, CONTAINER_PATHS.state, false),
   ];
+  if (input.promptFile) mounts.push(bind(input.promptFile, CONTAINER_PATHS.prompt, true));
   if (input.workspace) {
     mounts.push(bind(input.workspace, CONTAINER_PATHS.workspace, input.workspaceReadOnly));
   }
   for (const m of input.extraMounts) mounts.push(bind(m.hostPath, m.containerPath, m.readOnly));
-  if (input.oauthDir) mounts.push(bind(input.oauthDir, CONTAINER_PATHS.oauth, true));
+  if (input.oauthCredentials) {
+    mounts.push(bind(input.oauthCredentials, CONTAINER_PATHS.oauthCredentials, true));
+  }
   if (input.oauthJson) mounts.push(bind(input.oauthJson, CONTAINER_PATHS.oauthJson, true));
   if (input.caBundle) mounts.push(bind(input.caBundle, CONTAINER_PATHS.ca, true));
   mounts.push(...input.volumes);
@@ -116,8 +146,18 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
       PidsLimit: input.pidsLimit,
       Init: true,
       NetworkMode: agent.network === "bridge" ? "bridge" : agent.network,
-      ...(agent.memoryBytes ? { Memory: agent.memoryBytes } : {}),
+      // No swap on top: the limit is what the agent may use, and past it the kernel kills it.
+      ...(agent.memoryBytes ? { Memory: agent.memoryBytes, MemorySwap: agent.memoryBytes } : {}),
       ...(agent.cpus ? { NanoCpus: Math.round(agent.cpus * 1e9) } : {}),
+      // Docker's own copy of the output, rotated: a looping agent cannot fill the Engine's
+      // disk. Two files as large as docker.max_log keep what a re-attach reads back.
+      LogConfig: {
+        Type: "json-file",
+        Config: {
+          "max-size": String(Math.max(input.maxLog ?? 0, MIN_DOCKER_LOG_BYTES)),
+          "max-file": "2",
+        },
+      },
     },
   };
 }

@@ -5,9 +5,10 @@
  */
 
 import { join } from "node:path";
-import type { GlobalConfig, PylonPaths } from "../config/mod.ts";
+import { type GlobalConfig, parseByteSize, type PylonPaths } from "../config/mod.ts";
 import { createDockerClient } from "../docker/mod.ts";
 import { PylonError } from "../errors.ts";
+import { hostPathContext } from "../host_paths.ts";
 import { createGitRunner } from "../workspace/mod.ts";
 import { DockerRunner } from "./docker_runner.ts";
 
@@ -55,9 +56,11 @@ export async function createDockerRunner(
     caBundle,
     caCertificates,
     pidsLimit: config.docker.pids_limit,
+    maxLog: parseByteSize(config.docker.max_log) ?? undefined,
     output: o.output,
     clock: o.clock,
     uid: Deno.uid(),
     gid: Deno.gid(),
+    hostPaths: await hostPathContext({ env: o.env, pylonHome: o.paths.root }),
   });
 }

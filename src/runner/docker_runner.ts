@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { ResolvedPylon } from "../config/mod.ts";
 import type { DockerClient } from "../docker/mod.ts";
 import { PylonError, shortId, TemplateError } from "../errors.ts";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, NO_REDACTION, type Redactor, redactorFor } from "../log/mod.ts";
 import type { JobRunner, RunContext, RunOutcome } from "../queue/mod.ts";
 import type { Job } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
@@ -22,11 +22,21 @@ import {
   type GitRunner,
   type PreparedWorkspace,
   prepareWorkspace,
+  redactUrl,
   removeWorkspace,
+  workspaceSpecOf,
 } from "../workspace/mod.ts";
+import type { HostPathContext } from "../host_paths.ts";
 import { buildContainerSpec, containerName, LABELS } from "./container_spec.ts";
 import { resolveVolumes } from "./volumes.ts";
-import { outcomeOf, readResultFile, TailBuffer } from "./result.ts";
+import { chownNewTree, ensureAgentDir } from "./agent_dirs.ts";
+import { jobSignal, stoppedOutcome, untilAborted } from "./deadline.ts";
+import { writePromptFile } from "./prompt_file.ts";
+import { oauthFiles } from "./oauth.ts";
+import { withOutOfMemory } from "./oom.ts";
+import { redactOutcome } from "./redaction.ts";
+import { outcomeOf, readResultFile } from "./result.ts";
+import { DEFAULT_MAX_LOG_BYTES, JobLog } from "./job_log.ts";
 import { prepareAgentImages } from "./prepare.ts";
 
 /** What the runner needs. */
@@ -46,7 +56,17 @@ export interface DockerRunnerDeps {
   /** Effective uid/gid of the daemon (null where unknown). */
   uid: number | null;
   gid: number | null;
+  /** What the mount rule protects on this host (`$PYLON_HOME`, the Docker socket in use). */
+  hostPaths: HostPathContext;
+  /** `docker.max_log`: the most output kept in `jobs/<id>.log` per job. @default {10 MiB} */
+  maxLog?: number | undefined;
 }
+
+/** The longest read of a finished container's kept log (at most twice `docker.max_log`). */
+const CATCH_UP_MS = 10_000;
+
+/** How long a stopped job waits for the Engine to kill its container and report the exit. */
+const STOP_GRACE_MS = 10_000;
 
 /** The uid the agent runs as: the daemon's own, or 1000 when the daemon runs as root. */
 function agentUser(uid: number | null, gid: number | null): { user: string; chownTo?: number } {
@@ -99,14 +119,34 @@ export class DockerRunner implements JobRunner {
   }
 
   async run(job: Job, pylon: ResolvedPylon, ctx: RunContext): Promise<RunOutcome> {
+    // Secrets stay out of what the job records and prints (issue 12, item 18).
+    const redactor = redactorFor(pylon);
+    try {
+      return redactOutcome(await this.#run(job, pylon, ctx, redactor), redactor);
+    } catch (e) {
+      // What the dispatcher would record for a rejection, redacted like any outcome.
+      return redactOutcome({ status: "failed", error: errorText(e) }, redactor);
+    }
+  }
+
+  async #run(
+    job: Job,
+    pylon: ResolvedPylon,
+    ctx: RunContext,
+    redactor: Redactor,
+  ): Promise<RunOutcome> {
+    // Kill and the deadline hold from here on, not only once the container runs.
+    using stop = jobSignal(job, ctx.signal, this.#deps.clock);
     const data = { body: job.payload, headers: job.headers };
     const rendered = renderFields(pylon, data);
     if ("error" in rendered) return { status: "failed", error: rendered.error };
     // A follow-up asks what the person wrote in the thread, not the pylon's prompt.
     if (job.trigger === "follow-up" && job.prompt) rendered.prompt = job.prompt;
     await ctx.update({
-      prompt: rendered.prompt,
-      repo: rendered.repo ?? null,
+      // The agent gets the prompt as rendered; what is stored and shown is redacted.
+      prompt: redactor.redact(rendered.prompt),
+      // Stored and shown without the credentials a URL may carry.
+      repo: rendered.repo === undefined ? null : redactUrl(rendered.repo),
       ref: rendered.ref ?? null,
     });
 
@@ -121,46 +161,65 @@ export class DockerRunner implements JobRunner {
     let workspace: PreparedWorkspace;
     try {
       workspace = await prepareWorkspace(
-        { ...pylon.config.workspace, repo: rendered.repo, ref: rendered.ref },
+        workspaceSpecOf(pylon.config.workspace, rendered),
         {
           jobDir,
           reposDir: this.#deps.reposDir,
           ...(origin ? { reuse: join(origin, "workspace") } : {}),
         },
-        { git: this.#deps.git, log: ctx.log, signal: ctx.signal, home: this.#deps.env.HOME },
+        {
+          git: this.#deps.git,
+          log: ctx.log,
+          signal: stop.signal,
+          home: this.#deps.env.HOME,
+          hostPaths: this.#deps.hostPaths,
+        },
       );
-      for (const dir of [outDir, join(stateDir, "home")]) {
-        await Deno.mkdir(dir, { recursive: true });
+      // The agent may have left links where its folders belong (a retry, a follow-up in the
+      // same state): they are replaced, never followed (issue 12, item 2).
+      await Deno.mkdir(jobDir, { recursive: true });
+      for (const dir of [outDir, stateDir, join(stateDir, "home")]) {
+        await ensureAgentDir(dir, { uid: chownTo, log: ctx.log });
       }
       // Leftovers of an earlier attempt must not pass for this run's result.
       await Deno.remove(join(outDir, "result.json")).catch(() => {});
-      if (chownTo !== undefined) {
-        await chownTree(chownTo, [outDir, stateDir, join(stateDir, "home")]);
+      // A workspace pylon has just made is given to the agent; one an earlier job of the
+      // conversation worked in is the agent's already and is not walked again.
+      const reused = origin !== undefined && workspace.hostPath === join(origin, "workspace");
+      if (chownTo !== undefined && !reused) {
         if (workspace.hostPath && pylon.config.workspace.type !== "local") {
-          await chownRecursive(workspace.hostPath, chownTo);
+          await chownNewTree(workspace.hostPath, chownTo);
         }
         // A worktree's own metadata folder is mounted read-write inside the repository.
         for (const m of workspace.extraMounts) {
-          if (!m.readOnly) await chownRecursive(m.hostPath, chownTo);
+          if (!m.readOnly) await chownNewTree(m.hostPath, chownTo);
         }
       }
     } catch (e) {
+      if (stop.signal.aborted) return stoppedOutcome(stop.signal);
       return { status: "failed", error: `workspace: ${errorText(e)}` };
     }
     let image: string;
     let volumes;
+    let promptFile: string;
     try {
-      image = await this.#imageFor(pylon, ctx.log);
-      volumes = await resolveVolumes(pylon.agent.volumes, { home: this.#deps.env.HOME });
+      image = await untilAborted(this.#imageFor(pylon, ctx.log), stop.signal);
+      promptFile = await writePromptFile(jobDir, rendered.prompt, chownTo);
+      volumes = await resolveVolumes(pylon.agent.volumes, {
+        home: this.#deps.env.HOME,
+        hostPaths: this.#deps.hostPaths,
+      });
     } catch (e) {
+      if (stop.signal.aborted) return stoppedOutcome(stop.signal);
       return { status: "failed", error: errorText(e) };
     }
-    const oauth = await this.#oauthMounts(pylon);
+    const oauth = await oauthFiles(pylon.agent.oauthPath, this.#deps.env.HOME);
     const spec = buildContainerSpec({
       jobId: job.id,
       pylon,
       image,
       prompt: rendered.prompt,
+      promptFile,
       sessionId: job.sessionId,
       workspace: workspace.hostPath,
       workspaceReadOnly: workspace.readOnly,
@@ -173,45 +232,67 @@ export class DockerRunner implements JobRunner {
       user,
       home: this.#home,
       pidsLimit: this.#deps.pidsLimit,
+      maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
     });
     const docker = this.#deps.docker;
+    const name = containerName(pylon.name, job.id);
+    const signal = stop.signal;
     let id: string;
     try {
-      await docker.removeContainer(containerName(pylon.name, job.id), { force: true });
-      id = await docker.createContainer(spec, { name: containerName(pylon.name, job.id) });
+      await docker.removeContainer(name, { force: true, signal });
+      id = await docker.createContainer(spec, { name, signal });
     } catch (e) {
-      return { status: "failed", error: errorText(e) };
+      if (!signal.aborted) return { status: "failed", error: errorText(e) };
+      // The Engine may still create it: remove it in the background (a hung Engine must not
+      // hold the job's end; the call gives up at the client's timeout).
+      this.#removeLater(name, ctx.log);
+      return stoppedOutcome(signal);
     }
     await ctx.update({ containerId: id });
-    const wait = await docker.armWait(id, { condition: "next-exit" });
+    let wait;
     try {
-      await docker.startContainer(id);
+      // Not aborted by the signal once armed: #follow owns the running container's end.
+      wait = await untilAborted(docker.armWait(id, { condition: "next-exit" }), signal);
+      await docker.startContainer(id, { signal });
     } catch (e) {
+      if (signal.aborted) {
+        this.#removeLater(id, ctx.log);
+        return stoppedOutcome(signal);
+      }
       await docker.removeContainer(id, { force: true }).catch(() => {});
       return { status: "failed", error: errorText(e) };
     }
     ctx.log.info("container.started", { container: id.slice(0, 12), image });
-    return await this.#follow(job, id, wait.exitCode, outDir, ctx, new Date());
+    return await this.#follow(job, id, wait.exitCode, outDir, ctx, new Date(), false, redactor);
   }
 
   async reattach(
     job: Job,
-    _pylon: ResolvedPylon | undefined,
+    pylon: ResolvedPylon | undefined,
     ctx: RunContext,
   ): Promise<RunOutcome> {
+    const redactor = redactorFor(pylon);
     const docker = this.#deps.docker;
     const [found] = await docker.listContainers({ all: true, labels: { [LABELS.job]: job.id } });
     const outDir = join(this.#deps.jobsDir, job.id, "out");
     if (!found) {
-      const fromFile = await readResultFile(outDir);
-      return fromFile ??
-        { status: "failed", error: "the agent's container vanished while the daemon was down" };
+      const fromFile = await readResultFile(outDir, { signal: resultSignal(ctx.signal) });
+      return redactOutcome(
+        fromFile ??
+          { status: "failed", error: "the agent's container vanished while the daemon was down" },
+        redactor,
+      );
     }
     ctx.log.info("container.reattached", { container: found.Id.slice(0, 12), state: found.State });
     const wait = found.State === "running"
       ? (await docker.armWait(found.Id, { condition: "not-running" })).exitCode
       : docker.inspectContainer(found.Id).then((i) => i?.State.ExitCode ?? 1);
-    return await this.#follow(job, found.Id, wait, outDir, ctx, this.#deps.clock.now());
+    // Its output since the last daemon went down is copied on from where the log left off.
+    const since = this.#deps.clock.now();
+    return redactOutcome(
+      await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor),
+      redactor,
+    );
   }
 
   /** Deletes finished jobs' folders and logs (retention), unregistering git worktrees. */
@@ -259,11 +340,25 @@ export class DockerRunner implements JobRunner {
     outDir: string,
     ctx: RunContext,
     since: Date,
+    resume = false,
+    redactor: Redactor = NO_REDACTION,
   ): Promise<RunOutcome> {
     const docker = this.#deps.docker;
-    const tail = new TailBuffer();
     const stopLogs = new AbortController();
-    const logging = this.#streamLogs(job, id, tail, stopLogs.signal, since);
+    const copy = new JobLog({
+      docker,
+      containerId: id,
+      logPath: join(this.#deps.jobsDir, `${job.id}.log`),
+      attempt: job.attempt,
+      startedAt: since,
+      resume,
+      maxBytes: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
+      output: this.#deps.output,
+      prefix: `[${job.pylon} ${shortId(job.id)}] `,
+      redactor,
+      log: ctx.log,
+    });
+    const logging = copy.follow(stopLogs.signal);
     const deadline = job.deadlineAt
       ? job.deadlineAt.getTime() - this.#deps.clock.now().getTime()
       : Infinity;
@@ -282,16 +377,33 @@ export class DockerRunner implements JobRunner {
     ]);
     clearTimeout(timer);
     if (ended.kind !== "exited") {
-      await docker.killContainer(id).catch(() => {});
-      await exitCode.catch(() => 137);
+      // Bounded: a hung Engine must not hold a stopped job (issue 12, item 11).
+      const signal = AbortSignal.timeout(STOP_GRACE_MS);
+      const killed = docker.killContainer(id, "SIGKILL", { signal }).catch(() => {});
+      await settleWithin(killed.then(() => exitCode), STOP_GRACE_MS);
     }
     await settleWithin(logging, 2000);
     stopLogs.abort();
     // An aborted log read has been seen to hang; the job's outcome never waits on it.
     await settleWithin(logging, 1000);
-    await docker.removeContainer(id, { force: true }).catch((e) =>
-      ctx.log.warn("container.remove_failed", { container: id.slice(0, 12), error: errorText(e) })
-    );
+    // Docker's live follow can drop the end of the output (json-file with max-size): one more
+    // read of the kept log completes the file and the tail.
+    await settleWithin(copy.catchUp(AbortSignal.timeout(CATCH_UP_MS)), CATCH_UP_MS);
+    // The container (its exit code and output) stays until the outcome is recorded: a full disk
+    // or a daemon that dies first leaves it for a retry or the next daemon (issue 12, item 9).
+    const cleanup = async () => {
+      // Space came back (a full disk): what the file missed is copied before it is gone.
+      if (copy.behind) {
+        await settleWithin(copy.catchUp(AbortSignal.timeout(CATCH_UP_MS)), CATCH_UP_MS);
+      }
+      await docker.removeContainer(id, { force: true, signal: AbortSignal.timeout(STOP_GRACE_MS) })
+        .catch((e) =>
+          ctx.log.warn("container.remove_failed", {
+            container: id.slice(0, 12),
+            error: errorText(e),
+          })
+        );
+    };
     if (ended.kind === "timed_out") {
       const limit = job.deadlineAt && job.startedAt
         ? Math.round((job.deadlineAt.getTime() - job.startedAt.getTime()) / 1000)
@@ -300,6 +412,7 @@ export class DockerRunner implements JobRunner {
         status: "timed_out",
         exitCode: 137,
         error: `the agent ran past its timeout${limit ? ` (${limit}s)` : ""} and was killed`,
+        cleanup,
       };
     }
     if (ended.kind === "killed") {
@@ -308,48 +421,22 @@ export class DockerRunner implements JobRunner {
         status: "killed",
         exitCode: 137,
         error: reason instanceof Error ? reason.message : "killed by request",
+        cleanup,
       };
     }
-    return outcomeOf(ended.code, await readResultFile(outDir), tail.value);
+    // The agent owns the folder; the read is bounded and never blocks, and the job's kill
+    // switch still holds while it runs.
+    const fromFile = await readResultFile(outDir, { signal: resultSignal(ctx.signal) });
+    const outcome = outcomeOf(ended.code, fromFile, copy.tail);
+    // Inspected before the cleanup removes the container: only the Engine knows of an OOM kill.
+    return { ...await withOutOfMemory(docker, id, ended.code, outcome), cleanup };
   }
 
-  async #streamLogs(
-    job: Job,
-    id: string,
-    tail: TailBuffer,
-    signal: AbortSignal,
-    since: Date,
-  ): Promise<void> {
-    const prefix = `[${job.pylon} ${shortId(job.id)}] `;
-    const file = await Deno.open(join(this.#deps.jobsDir, `${job.id}.log`), {
-      append: true,
-      create: true,
-    });
-    const enc = new TextEncoder();
-    const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const partial = { stdout: "", stderr: "" };
-    try {
-      await file.write(enc.encode(`--- run ${since.toISOString()} attempt ${job.attempt} ---\n`));
-      for await (
-        const chunk of this.#deps.docker.containerLogs(id, {
-          follow: true,
-          since: Math.floor(since.getTime() / 1000) - 1,
-          signal,
-        })
-      ) {
-        await file.write(chunk.data);
-        const text = dec[chunk.stream].decode(chunk.data, { stream: true });
-        tail.push(text);
-        const lines = (partial[chunk.stream] + text).split("\n");
-        partial[chunk.stream] = lines.pop()!;
-        for (const line of lines) this.#deps.output(prefix + line);
-      }
-    } catch (e) {
-      if (!signal.aborted) this.#deps.output(`${prefix}(log stream ended: ${errorText(e)})`);
-    } finally {
-      for (const rest of Object.values(partial)) if (rest) this.#deps.output(prefix + rest);
-      file.close();
-    }
+  /** Force-removes a container without waiting (a job that was stopped before it ran). */
+  #removeLater(container: string, log: Logger): void {
+    this.#deps.docker.removeContainer(container, { force: true }).catch((e) =>
+      log.warn("container.remove_failed", { container, error: errorText(e) })
+    );
   }
 
   /** The image of a pylon's agent, built now if start-up could not (e.g. Docker was down). */
@@ -370,18 +457,6 @@ export class DockerRunner implements JobRunner {
       });
     }
     return ref;
-  }
-
-  async #oauthMounts(pylon: ResolvedPylon): Promise<{ oauthDir?: string; oauthJson?: string }> {
-    const path = pylon.agent.oauthPath;
-    if (!path) return {};
-    const home = this.#deps.env.HOME ?? "";
-    const dir = path.startsWith("~") ? join(home, path.slice(1)) : path;
-    const json = join(dir, "..", ".claude.json");
-    const out: { oauthDir?: string; oauthJson?: string } = {};
-    if (await exists(dir)) out.oauthDir = dir;
-    if (await exists(json)) out.oauthJson = json;
-    return out;
   }
 }
 
@@ -415,26 +490,12 @@ function renderFields(
   return { prompt: out[0] ?? "", repo: out[1] || undefined, ref: out[2] || undefined };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** How long reading result.json may take: a regular file of 1 MiB at most reads in far less. */
+const RESULT_READ_MS = 10_000;
 
-async function chownTree(uid: number, dirs: string[]): Promise<void> {
-  for (const dir of dirs) await Deno.chown(dir, uid, uid);
-}
-
-async function chownRecursive(path: string, uid: number): Promise<void> {
-  await Deno.chown(path, uid, uid);
-  for await (const entry of Deno.readDir(path)) {
-    const child = join(path, entry.name);
-    if (entry.isDirectory) await chownRecursive(child, uid);
-    else if (!entry.isSymlink) await Deno.chown(child, uid, uid);
-  }
+/** The signal result.json is read under: the job's kill switch, and a bound of its own. */
+function resultSignal(kill: AbortSignal): AbortSignal {
+  return AbortSignal.any([kill, AbortSignal.timeout(RESULT_READ_MS)]);
 }
 
 /** Waits for `promise`, but at most `ms`. */

@@ -7,8 +7,10 @@
 export { DockerRunner } from "./docker_runner.ts";
 export type { DockerRunnerDeps } from "./docker_runner.ts";
 export { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
-export { blockedReason, resolveVolumes } from "./volumes.ts";
+export { resolveVolumes } from "./volumes.ts";
 export { outcomeOf, readResultFile } from "./result.ts";
+export { formatBytes, readAgentFile } from "./agent_file.ts";
+export type { AgentFile, ReadAgentFileOptions } from "./agent_file.ts";
 export { createDockerRunner } from "./create.ts";
 export {
   AGENT_IMAGE_TYPES,

@@ -7,19 +7,42 @@
 
 import { join } from "node:path";
 import type { RunOutcome } from "../queue/mod.ts";
+import { formatBytes, readAgentFile } from "./agent_file.ts";
 
 /** How much output is kept as the result or error when there is no result.json. */
 export const TAIL_CHARS = 4000;
+/** The largest result.json read; a larger one fails the job. */
+export const RESULT_MAX_BYTES = 1024 * 1024;
 
-/** Reads result.json from `outDir`; `null` when absent. Malformed files are reported as failures. */
-export async function readResultFile(outDir: string): Promise<RunOutcome | null> {
-  let text: string;
+/**
+ * Reads result.json from `outDir`; `null` when absent. The agent owns the folder: a link, a FIFO
+ * or a file over {@linkcode RESULT_MAX_BYTES} is not read and fails the job, as does malformed
+ * JSON. `signal` (the job's deadline or kill) stops the read.
+ */
+export async function readResultFile(
+  outDir: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<RunOutcome | null> {
+  let file;
   try {
-    text = await Deno.readTextFile(join(outDir, "result.json"));
+    file = await readAgentFile(join(outDir, "result.json"), {
+      maxBytes: RESULT_MAX_BYTES,
+      signal: options.signal,
+    });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
+    if (!options.signal?.aborted) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    return { status: "failed", error: `reading the agent's result.json was stopped: ${why}` };
   }
+  if (file.kind === "missing") return null;
+  if (file.kind === "refused") {
+    return {
+      status: "failed",
+      error: `the agent's result.json ${file.reason}; pylon reads only a regular file ` +
+        `of at most ${formatBytes(RESULT_MAX_BYTES)} there`,
+    };
+  }
+  const text = new TextDecoder().decode(file.bytes);
   let data: unknown;
   try {
     data = JSON.parse(text);

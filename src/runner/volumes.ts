@@ -1,26 +1,23 @@
 /**
  * User volumes (`agent.volumes`): `source:target[:ro|rw]`, read-only by default, `~` expanded,
- * and refused — after resolving `..` and symlinks on the host — when they would expose the host
- * or the Docker socket (ARCHITECTURE.md §3.8). The config loader checks the text early; this is
- * the check that counts, made right before the container is created.
+ * and refused — as written and after resolving `..` and symlinks on the host — by the mount rule
+ * of `host_paths.ts` (ARCHITECTURE.md §3.8): the host's system folders, homes and credential
+ * folders, `$PYLON_HOME`, the Docker socket in use, and targets under `/workspace` or `/pylon`.
+ * The config loader applies the same rule when a pylon loads; this is the check that counts,
+ * made right before the container is created.
  *
  * @module
  */
 
 import { isAbsolute, join, normalize } from "node:path";
 import { PylonError } from "../errors.ts";
-import { blockedHostPath } from "../host_paths.ts";
+import { blockedMountTarget, checkHostPath, type HostPathContext } from "../host_paths.ts";
 import type { MountSpec } from "../docker/mod.ts";
-
-/** Why a resolved host path may not be mounted, or undefined when it may. */
-export function blockedReason(path: string, dockerSocket?: string): string | undefined {
-  return blockedHostPath(path, { dockerSocket });
-}
 
 /** Resolves and checks `agent.volumes`. @throws {PylonError} naming the bad entry */
 export async function resolveVolumes(
   entries: readonly string[],
-  options: { home: string | undefined; dockerSocket?: string | undefined },
+  options: { home: string | undefined; hostPaths: HostPathContext },
 ): Promise<MountSpec[]> {
   const mounts: MountSpec[] = [];
   for (const entry of entries) {
@@ -31,6 +28,8 @@ export async function resolveVolumes(
       throw bad(entry, `the mode must be ro or rw, not "${mode}"`);
     }
     if (!isAbsolute(target)) throw bad(entry, "the target must be an absolute path");
+    const reserved = blockedMountTarget(target);
+    if (reserved) throw bad(entry, `mounting it there is not allowed: ${reserved}`);
     let source = rawSource;
     if (source === "~" || source.startsWith("~/")) {
       if (!options.home) throw bad(entry, "~ cannot be expanded: HOME is not set");
@@ -39,21 +38,17 @@ export async function resolveVolumes(
     if (!isAbsolute(source)) {
       throw bad(entry, "the source must be an absolute path or start with ~");
     }
-    const lexical = blockedReason(source, options.dockerSocket);
-    if (lexical) throw bad(entry, `mounting it is not allowed: ${lexical}`);
-    let real: string;
+    const checked = await checkHostPath(source, options.hostPaths);
+    if (!checked.ok) throw bad(entry, `mounting it is not allowed: ${checked.problem}`);
     try {
-      real = await Deno.realPath(source);
+      await Deno.stat(checked.real);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw bad(entry, `${source} does not exist on this host`);
       }
       throw e;
     }
-    const resolved = blockedReason(real, options.dockerSocket);
-    if (resolved) {
-      throw bad(entry, `mounting it is not allowed: it resolves to ${real}, and ${resolved}`);
-    }
+    const real = checked.real;
     mounts.push({ Type: "bind", Source: real, Target: normalize(target), ReadOnly: mode !== "rw" });
   }
   return mounts;

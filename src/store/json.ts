@@ -4,11 +4,26 @@
  * @module
  */
 
+import { NO_REDACTION, type Redactor } from "../log/mod.ts";
 import type { Job } from "./types.ts";
 
+/** Options of {@linkcode jobToJson}. */
+export interface JobJsonOptions {
+  /** Include the payload and the request headers. */
+  payload?: boolean;
+  /**
+   * The pylon's redactor (`redactorFor(pylon)`): applied to the texts a `${VAR}` or an agent may
+   * have put a secret in (result, error, dedupe and supersede keys, header values, e.g. a token
+   * header a sender authenticates with). Results and errors are also stored redacted.
+   */
+  redactor?: Redactor | undefined;
+}
+
 /** A job as JSON (snake_case, ISO times); the payload only when asked for. */
-export function jobToJson(job: Job, options: { payload?: boolean } = {}): Record<string, unknown> {
+export function jobToJson(job: Job, options: JobJsonOptions = {}): Record<string, unknown> {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  const r = options.redactor ?? NO_REDACTION;
+  const text = (s: string | null) => (s === null ? null : r.redact(s));
   return {
     id: job.id,
     pylon: job.pylon,
@@ -18,8 +33,8 @@ export function jobToJson(job: Job, options: { payload?: boolean } = {}): Record
     parent_id: job.parentId,
     delivery_id: job.deliveryId,
     repeats: job.repeats,
-    dedupe_key: job.dedupeKey,
-    supersede_key: job.supersedeKey,
+    dedupe_key: text(job.dedupeKey),
+    supersede_key: text(job.supersedeKey),
     created_at: iso(job.createdAt),
     queued_at: iso(job.queuedAt),
     started_at: iso(job.startedAt),
@@ -28,8 +43,13 @@ export function jobToJson(job: Job, options: { payload?: boolean } = {}): Record
     container_id: job.containerId,
     exit_code: job.exitCode,
     session_id: job.sessionId,
-    result: job.result,
-    error: job.error,
-    ...(options.payload ? { payload: job.payload, headers: job.headers } : {}),
+    result: text(job.result),
+    error: text(job.error),
+    ...(options.payload ? { payload: job.payload, headers: redactHeaders(job.headers, r) } : {}),
   };
+}
+
+function redactHeaders(headers: Job["headers"], r: Redactor): Job["headers"] {
+  if (!r.active || !headers) return headers;
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, r.redact(v)]));
 }

@@ -12,6 +12,13 @@
  */
 
 import { TemplateError } from "../errors.ts";
+import {
+  budgetFor,
+  describeCap,
+  MIN_VALUE_CAP,
+  type RenderBudget,
+  TemplateBudgetError,
+} from "./budget.ts";
 import { goQuote } from "./escape.ts";
 import { sprintf } from "./format.ts";
 import type { FuncSpec, ParamKind } from "./funcs.ts";
@@ -54,6 +61,9 @@ export class Evaluator {
   #text: string;
   #parseName: string;
   #funcs: ReadonlyMap<string, FuncSpec>;
+  #budget: RenderBudget;
+  #valueCap: number;
+  #steps = 0;
 
   constructor(
     text: string,
@@ -61,10 +71,13 @@ export class Evaluator {
     funcs: ReadonlyMap<string, FuncSpec>,
     tree: Tree,
     dot: Value,
+    budget: RenderBudget = budgetFor(parseName),
   ) {
     this.#text = text;
     this.#parseName = parseName;
     this.#funcs = funcs;
+    this.#budget = budget;
+    this.#valueCap = Math.max(budget.output, MIN_VALUE_CAP);
     this.tree = tree;
     this.vars = [{ name: "$", value: dot, iface: false }];
   }
@@ -296,14 +309,44 @@ export class Evaluator {
       if (fn.variadic !== null) t = numIn - 1 < numFixed ? fn.params[numIn - 1]! : fn.variadic;
       argv.push(this.#validateType(final, t!));
     }
+    let result: Value;
     try {
       if (fn.builtin && name === "call") throw new Error(callError(args, final, argv[0]));
-      return fn.call(argv, ifaces);
+      this.count();
+      result = fn.call(argv, ifaces);
     } catch (e) {
       if (e instanceof TemplateError) throw e;
       this.node = node;
       return this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (typeof result === "string" && result.length > this.#valueCap) {
+      this.node = node;
+      this.overBudget("value", this.#valueCap);
+    }
+    return result;
+  }
+
+  /** Counts one step against the budget. */
+  count(): void {
+    if (++this.#steps > this.#budget.steps) this.overBudget("steps", this.#budget.steps);
+  }
+
+  /** Throws the error of a rendering over its budget, at the current node. */
+  overBudget(limit: "output" | "value" | "steps", cap: number): never {
+    const what = limit === "output"
+      ? "the output is longer than"
+      : limit === "value"
+      ? "a value is longer than"
+      : "it takes more than";
+    const loc = this.node === null ? { line: 0, column: 0, byteColumn: 0 } : location(
+      this.#text,
+      this.node.pos,
+    );
+    throw new TemplateBudgetError(
+      `template: ${this.#parseName}:${loc.line}:${loc.byteColumn}: rendering stopped: ${what} ` +
+        `the cap of ${this.#parseName}, ${describeCap(limit, cap)}`,
+      { templateName: this.#parseName, line: loc.line, column: loc.column, limit, cap },
+    );
   }
 
   /** Whether an evaluated argument was read out of a map or array (Go's `interface {}`). */

@@ -12,6 +12,7 @@ import { sprint } from "./format.ts";
 import type { FuncSpec } from "./funcs.ts";
 import { type BranchNode, type Node, nodeString, type TemplateNode, type Tree } from "./nodes.ts";
 import { isMap, isTrue, sortedKeys, type Value } from "./value.ts";
+import type { RenderBudget } from "./budget.ts";
 
 /** Deepest `{{template}}` nesting; Go allows 100000, far beyond what a JS stack holds. */
 export const MAX_EXEC_DEPTH = 1000;
@@ -29,13 +30,16 @@ export interface ExecContext {
   parseName: string;
   trees: ReadonlyMap<string, Tree>;
   funcs: ReadonlyMap<string, FuncSpec>;
+  /** What the rendering may cost; it stops with a `TemplateBudgetError` past it. */
+  budget: RenderBudget;
 }
 
 /** Runs the tree named `name` against `data` and returns the output. */
 export function executeTree(ctx: ExecContext, name: string, data: unknown): string {
   const tree = ctx.trees.get(name)!;
   const dot = (data ?? undefined) as Value;
-  const walker = new Walker(ctx, new Evaluator(ctx.text, ctx.parseName, ctx.funcs, tree, dot));
+  const ev = new Evaluator(ctx.text, ctx.parseName, ctx.funcs, tree, dot, ctx.budget);
+  const walker = new Walker(ctx, ev);
   walker.walk(dot, tree.root);
   return walker.output;
 }
@@ -45,10 +49,18 @@ class Walker {
   #ctx: ExecContext;
   #ev: Evaluator;
   #depth = 0;
+  #maxOutput: number;
 
   constructor(ctx: ExecContext, ev: Evaluator) {
     this.#ctx = ctx;
     this.#ev = ev;
+    this.#maxOutput = ctx.budget.output;
+  }
+
+  /** Appends to the output, stopping the rendering once it is over the output cap. */
+  #write(text: string): void {
+    this.output += text;
+    if (this.output.length > this.#maxOutput) this.#ev.overBudget("output", this.#maxOutput);
   }
 
   #pop(mark: number): void {
@@ -57,6 +69,7 @@ class Walker {
 
   walk(dot: Value, node: Node): Flow {
     this.#ev.node = node;
+    this.#ev.count();
     switch (node.type) {
       case "action": {
         const val = this.#ev.evalPipeline(dot, node.pipe);
@@ -82,7 +95,7 @@ class Walker {
         this.#walkTemplate(dot, node);
         return Flow.Normal;
       case "text":
-        this.output += node.text;
+        this.#write(node.text);
         return Flow.Normal;
     }
     return this.#ev.errorf(`unknown node: ${nodeString(node)}`);
@@ -192,6 +205,6 @@ class Walker {
 
   #printValue(node: Node, v: Value): void {
     this.#ev.node = node;
-    this.output += v === undefined ? "<no value>" : sprint([v]);
+    this.#write(v === undefined ? "<no value>" : sprint([v]));
   }
 }

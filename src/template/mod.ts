@@ -19,6 +19,8 @@
  */
 
 export { parseTemplate, renderTemplate } from "./template.ts";
+export { budgetFor, FIELD_BUDGETS, TemplateBudgetError } from "./budget.ts";
+export type { RenderBudget } from "./budget.ts";
 export type { Template, TemplateOptions } from "./template.ts";
 export type { TemplateFunc } from "./funcs.ts";
 export type { GoValue } from "./value.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { RE2JS } from "re2js";
 import type { GoValue } from "./value.ts";
 import type { TemplateFunc } from "./funcs.ts";
 
@@ -38,13 +39,44 @@ export const SPRIG_FUNCS: Record<string, TemplateFunc> = {
   split: (sep, s) => Object.fromEntries(str(s).split(str(sep)).map((p, i) => [`_${i}`, p])),
   splitList: (sep, s) => str(s).split(str(sep)),
   toJson: (v) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? Number(x) : x)),
-  regexMatch: (regex, s) => {
-    try {
-      return new RegExp(str(regex)).test(str(s));
-    } catch (e) {
-      throw new Error(
-        `invalid regular expression ${JSON.stringify(str(regex))}: ${(e as Error).message}`,
-      );
-    }
-  },
+  regexMatch: (regex, s) => compileRegex(str(regex)).test(str(s)),
 };
+
+/** Longest pattern compiled: a pattern can come from a payload, and compiling is not free. */
+export const MAX_REGEX_LENGTH = 16 * 1024;
+/** Compiled patterns kept, most recently used last. */
+const REGEX_CACHE_SIZE = 64;
+const regexCache = new Map<string, RE2JS>();
+
+/**
+ * Compiles `pattern` with RE2 semantics, as Sprig's (Go's) regex helpers do: matching takes
+ * time linear in the input whatever the pattern, where a JavaScript `RegExp` backtracks
+ * (`^(a+)+$` against 28 a's and a `!` took 17 s) and no timer can interrupt it. Go's syntax
+ * too: `(?i)` works, lookarounds and backreferences are errors.
+ *
+ * @throws {Error} when the pattern is invalid or too long
+ */
+function compileRegex(pattern: string): RE2JS {
+  const cached = regexCache.get(pattern);
+  if (cached) {
+    regexCache.delete(pattern);
+    regexCache.set(pattern, cached);
+    return cached;
+  }
+  if (pattern.length > MAX_REGEX_LENGTH) {
+    throw new Error(`regular expression is longer than ${MAX_REGEX_LENGTH} characters`);
+  }
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(pattern);
+  } catch (e) {
+    throw new Error(
+      `invalid regular expression ${JSON.stringify(pattern.slice(0, 200))}: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  regexCache.set(pattern, re);
+  if (regexCache.size > REGEX_CACHE_SIZE) regexCache.delete(regexCache.keys().next().value!);
+  return re;
+}

@@ -9,11 +9,14 @@ import { executeTree } from "./exec.ts";
 import { type FuncSpec, funcTable, type TemplateFunc } from "./funcs.ts";
 import type { Tree } from "./nodes.ts";
 import { parseTrees } from "./parse.ts";
+import { budgetFor, type RenderBudget } from "./budget.ts";
 
 /** Options of {@linkcode parseTemplate}. */
 export interface TemplateOptions {
   /** Functions added to the builtins; a name shared with a builtin replaces it, as in Go. */
   funcs?: Record<string, TemplateFunc>;
+  /** What one rendering may cost; default: the budget of the field the template is named after. */
+  budget?: RenderBudget;
 }
 
 /** A JS stack overflow (absurdly deep data or nesting) still surfaces as a TemplateError. */
@@ -34,26 +37,37 @@ export class Template {
   #text: string;
   #trees: ReadonlyMap<string, Tree>;
   #funcs: ReadonlyMap<string, FuncSpec>;
+  #budget: RenderBudget;
 
   constructor(
     name: string,
     text: string,
     trees: ReadonlyMap<string, Tree>,
     funcs: ReadonlyMap<string, FuncSpec>,
+    budget: RenderBudget = budgetFor(name),
   ) {
     this.name = name;
     this.#text = text;
     this.#trees = trees;
     this.#funcs = funcs;
+    this.#budget = budget;
   }
 
   /**
    * Renders the template against `data` (plain JSON values).
    *
+   * @throws {TemplateBudgetError} when the rendering goes over its budget (output, one value's
+   *   size, or steps); it stops there
    * @throws {TemplateError} when execution fails, e.g. `index out of range: 5`
    */
   execute(data: unknown): string {
-    const ctx = { text: this.#text, parseName: this.name, trees: this.#trees, funcs: this.#funcs };
+    const ctx = {
+      text: this.#text,
+      parseName: this.name,
+      trees: this.#trees,
+      funcs: this.#funcs,
+      budget: this.#budget,
+    };
     try {
       return executeTree(ctx, this.name, data);
     } catch (e) {
@@ -70,7 +84,8 @@ export class Template {
 export function parseTemplate(name: string, text: string, options: TemplateOptions = {}): Template {
   const funcs = funcTable(options.funcs);
   try {
-    return new Template(name, text, parseTrees(name, text, new Set(funcs.keys())), funcs);
+    const trees = parseTrees(name, text, new Set(funcs.keys()));
+    return new Template(name, text, trees, funcs, options.budget ?? budgetFor(name));
   } catch (e) {
     throw stackError(name, e);
   }

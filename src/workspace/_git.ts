@@ -11,12 +11,18 @@ import type { GitResult, GitRunner } from "./git_runner.ts";
 export interface GitCall {
   git: GitRunner;
   signal?: AbortSignal | undefined;
+  /** Extra environment (a credential helper's variables); never put secrets in `args`. */
+  env?: Record<string, string> | undefined;
 }
 
 /** Runs git in `cwd`; an aborted job surfaces as the signal's reason, not as a git failure. */
 export async function runGit(call: GitCall, args: string[], cwd?: string): Promise<GitResult> {
   call.signal?.throwIfAborted();
-  const result = await call.git.run(args, { cwd, signal: call.signal });
+  const result = await call.git.run(args, {
+    cwd,
+    signal: call.signal,
+    ...(call.env ? { env: call.env } : {}),
+  });
   call.signal?.throwIfAborted();
   return result;
 }

@@ -3,8 +3,9 @@
  * the first time, brought up to date before each job with
  * `git fetch --prune <url> '+refs/*:refs/*'`. Callers hold the mirror's lock.
  *
- * The fetch always uses the job's own URL (with whatever credentials it carries); the mirror's
- * config keeps a URL without credentials. A fetch that started after a job asked for the mirror
+ * The fetch always uses the job's own URL; its credentials, if any, reach git through a credential
+ * helper (`_credentials.ts`), never its command line, and the mirror's config keeps the URL
+ * without them. A fetch that started after a job asked for the mirror
  * already serves that job, so a burst of jobs on one repository fetches once, not once each.
  *
  * @module
@@ -13,6 +14,7 @@
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { type GitCall, gitOk, pathExists, runGit } from "./_git.ts";
+import { gitAuth } from "./_credentials.ts";
 import { gitError } from "./errors.ts";
 import { isSafeRefName } from "./ref.ts";
 import type { RepoUrl } from "./repo_url.ts";
@@ -49,9 +51,11 @@ export async function syncMirror(repo: RepoUrl, dir: string, o: SyncOptions): Pr
       return;
     }
     const started = Date.now();
+    const auth = gitAuth(repo);
     // Settled, not all(): the lock must not be released while either git still runs.
     const [fetched, head] = await Promise.allSettled([
-      runGit(o, [
+      runGit({ ...o, env: auth.env }, [
+        ...auth.args,
         "-c",
         "gc.autoDetach=false",
         "-c",
@@ -101,10 +105,12 @@ export async function syncMirror(repo: RepoUrl, dir: string, o: SyncOptions): Pr
 async function createMirror(repo: RepoUrl, dir: string, o: SyncOptions): Promise<void> {
   const started = Date.now();
   const tmp = `${dir}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  const auth = gitAuth(repo);
   try {
     await gitOk(
-      o,
+      { ...o, env: auth.env },
       [
+        ...auth.args,
         "clone",
         "--mirror",
         "--quiet",
@@ -129,20 +135,6 @@ async function createMirror(repo: RepoUrl, dir: string, o: SyncOptions): Promise
           r.stderr,
         ),
     );
-    if (repo.display !== repo.url) {
-      // Keep tokens out of the shared cache: fetches pass the job's URL explicitly anyway.
-      await gitOk(
-        o,
-        ["config", "remote.origin.url", repo.display],
-        tmp,
-        (r) =>
-          gitError(
-            { action: `configure the mirror of ${repo.display}`, redact: repo.redact },
-            r.code,
-            r.stderr,
-          ),
-      );
-    }
     await writeStamp(tmp, { url: repo.normalized, at: started, headAt: started });
     await removeLeftovers(dir, tmp);
     await Deno.rename(tmp, dir);
@@ -166,7 +158,15 @@ async function removeLeftovers(dir: string, keep: string): Promise<void> {
 
 /** Points the mirror's HEAD at the remote's current default branch (`git ls-remote --symref`). */
 async function refreshHead(repo: RepoUrl, dir: string, o: SyncOptions): Promise<boolean> {
-  const result = await runGit(o, ["ls-remote", "--symref", "--", repo.url, "HEAD"], dir);
+  const auth = gitAuth(repo);
+  const result = await runGit({ ...o, env: auth.env }, [
+    ...auth.args,
+    "ls-remote",
+    "--symref",
+    "--",
+    repo.url,
+    "HEAD",
+  ], dir);
   // A failure here is reported by the fetch running alongside; a dumb server has no symref.
   if (result.code !== 0) return false;
   const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(result.stdout);

@@ -20,8 +20,9 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type GitCall, gitOk, pathExists } from "./_git.ts";
+import { AGENT_CREDENTIALS_PATH, agentCredentialFile, agentHelperConfig } from "./_credentials.ts";
 import { advance, checkOut, copyMirror } from "./_local_clone.ts";
 import { withLock } from "./_lock.ts";
 import { mirrorKey, syncMirror } from "./_mirror.ts";
@@ -29,7 +30,7 @@ import { type Checkout, resolveRef } from "./_resolve.ts";
 import { gitError, WorkspaceError } from "./errors.ts";
 import { validateRef } from "./ref.ts";
 import { parseRepoUrl, type RepoUrl } from "./repo_url.ts";
-import type { PreparedWorkspace, WorkspaceDeps, WorkspaceSpec } from "./types.ts";
+import type { ExtraMount, PreparedWorkspace, WorkspaceDeps, WorkspaceSpec } from "./types.ts";
 
 /** Prepares `workspace` (which must not exist yet) as a clone of `spec.repo` at `spec.ref`. */
 export async function prepareGitClone(
@@ -104,6 +105,20 @@ export async function prepareGitClone(
         r.stderr,
       ),
   );
+  const extraMounts: ExtraMount[] = [];
+  if (spec.push) {
+    for (const [key, value] of agentHelperConfig(repo)) {
+      await gitOk(call, ["config", "--add", key, value], workspace, (r) =>
+        gitError(
+          { action: `configure the credential helper of ${workspace}`, redact: repo.redact },
+          r.code,
+          r.stderr,
+        ));
+    }
+    const mount = await writeAgentCredentials(dirname(workspace), repo);
+    if (mount) extraMounts.push(mount);
+    else deps.log.warn("workspace.push.no_credentials", { repo: repo.display });
+  }
   const label = labelOf(checkout);
   deps.log.info("workspace.cloned", {
     repo: repo.display,
@@ -115,12 +130,30 @@ export async function prepareGitClone(
   const prepared: PreparedWorkspace = {
     hostPath: paths.workspace,
     readOnly: false,
-    extraMounts: [],
+    extraMounts,
     description: `git-clone of ${repo.display} at ${label}` +
       ("sha" in checkout ? ` (${checkout.sha.slice(0, 12)})` : ""),
   };
   if ("sha" in checkout) prepared.commit = checkout.sha;
   return prepared;
+}
+
+/**
+ * Writes the repository's credentials for the agent (`workspace.push: true`) to
+ * `<jobDir>/git-credentials`, to be mounted read-only at {@linkcode AGENT_CREDENTIALS_PATH};
+ * undefined when the URL has none. Readable by the agent's uid, which may differ from the
+ * daemon's: the file's privacy comes from the pylon home (0700).
+ */
+export async function writeAgentCredentials(
+  jobDir: string,
+  repo: RepoUrl,
+): Promise<ExtraMount | undefined> {
+  const content = agentCredentialFile(repo);
+  if (content === undefined) return undefined;
+  const file = join(jobDir, "git-credentials");
+  await Deno.writeTextFile(file, content, { mode: 0o644 });
+  await Deno.chmod(file, 0o644);
+  return { hostPath: file, containerPath: AGENT_CREDENTIALS_PATH, readOnly: true };
 }
 
 /** What `ref` names in the mirror as it is, before fetching; undefined when unknown yet. */

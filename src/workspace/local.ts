@@ -2,16 +2,15 @@
  * The local and none workspaces. A local workspace is the user's own folder, mounted read-write
  * as it is and never deleted; none is an empty folder in the job's directory.
  *
- * A local path is resolved (`~`, `..`, symlinks) and refused when it would hand the host to the
- * agent: `/`, `/etc`, `/root`, `/run`, `/var`, anything under `/etc`, `/proc`, `/sys`, `/dev`,
- * `/boot` or `/var/lib/docker`, and any folder holding the Docker socket — the same rule as
- * `agent.volumes` (ARCHITECTURE.md §3.8), since this mount is read-write.
+ * A local path is checked as written and resolved (`~`, `..`, symlinks) by the mount rule of
+ * `host_paths.ts`, the same as `agent.volumes` (ARCHITECTURE.md §3.8): no system folder, home,
+ * credential folder, `$PYLON_HOME` or Docker socket, nor any folder holding one.
  *
  * @module
  */
 
 import { isAbsolute } from "node:path";
-import { blockedHostPath } from "../host_paths.ts";
+import { checkHostPath, hostPathContext } from "../host_paths.ts";
 import { quote, WorkspaceError } from "./errors.ts";
 import { expandHome } from "./repo_url.ts";
 import type { PreparedWorkspace, WorkspaceDeps, WorkspaceSpec } from "./types.ts";
@@ -22,7 +21,7 @@ const PATH_HINT = "set workspace.path to an existing folder on the daemon's host
 /** Checks `spec.path` and returns it, resolved, as the workspace. */
 export async function prepareLocal(
   spec: WorkspaceSpec,
-  deps: Pick<WorkspaceDeps, "home" | "log">,
+  deps: Pick<WorkspaceDeps, "home" | "log" | "hostPaths">,
 ): Promise<PreparedWorkspace> {
   const value = spec.path ?? "";
   const fail = (problem: string) =>
@@ -34,11 +33,13 @@ export async function prepareLocal(
   if (/\p{Cc}/u.test(value)) throw fail("it contains a control character");
   const expanded = expandHome(value, deps.home);
   if (!isAbsolute(expanded)) throw fail("it is not an absolute path");
-  const lexical = blockedReason(expanded);
-  if (lexical) throw fail(`mounting it is not allowed: ${lexical}`);
-  let real: string;
+  const hostPaths = deps.hostPaths ?? await hostPathContext({ env: { HOME: deps.home } });
+  const checked = await checkHostPath(expanded, hostPaths);
+  if (!checked.ok) throw fail(`mounting it is not allowed: ${checked.problem}`);
+  const real = checked.real;
+  let info: Deno.FileInfo;
   try {
-    real = await Deno.realPath(expanded);
+    info = await Deno.stat(real);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw fail("no such folder");
     if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
@@ -46,9 +47,7 @@ export async function prepareLocal(
     }
     throw e;
   }
-  if (!(await Deno.stat(real)).isDirectory) throw fail(`${real} is not a folder`);
-  const blocked = blockedReason(real);
-  if (blocked) throw fail(`mounting it is not allowed: ${blocked}`);
+  if (!info.isDirectory) throw fail(`${real} is not a folder`);
   deps.log.info("workspace.local", { path: real });
   return {
     hostPath: real,
@@ -62,9 +61,4 @@ export async function prepareLocal(
 export async function prepareNone(workspace: string): Promise<PreparedWorkspace> {
   await Deno.mkdir(workspace, { recursive: true });
   return { hostPath: workspace, readOnly: false, extraMounts: [], description: "empty workspace" };
-}
-
-/** Why a resolved host folder may not be the workspace, or undefined when it may. */
-export function blockedReason(path: string): string | undefined {
-  return blockedHostPath(path, { extraExact: ["/home"] });
 }

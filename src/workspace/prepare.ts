@@ -11,12 +11,14 @@ import { pathExists } from "./_git.ts";
 import { readMarker, removeMarker, writeMarker } from "./_marker.ts";
 import { PylonError } from "../errors.ts";
 import { quote, WorkspaceError } from "./errors.ts";
-import { prepareGitClone } from "./git_clone.ts";
+import { prepareGitClone, writeAgentCredentials } from "./git_clone.ts";
 import { prepareGitWorktree, removeWorktree } from "./git_worktree.ts";
 import type { GitRunner } from "./git_runner.ts";
 import { prepareLocal, prepareNone } from "./local.ts";
 import { validateRef } from "./ref.ts";
 import { parseRepoUrl } from "./repo_url.ts";
+import { checkPayloadRepo } from "./spec.ts";
+import { hostPathContext } from "../host_paths.ts";
 import type { Logger } from "../log/mod.ts";
 import type { PreparedWorkspace, WorkspaceDeps, WorkspaceSpec, WorkspaceTarget } from "./types.ts";
 
@@ -27,7 +29,8 @@ export const WORKSPACE_DIR = "workspace";
  * Prepares the folder a job's agent works in: `<jobDir>/workspace` for git-clone, git-worktree
  * and none, the user's folder for local, or `target.reuse` as it is for a follow-up.
  *
- * `spec.repo` and `spec.ref` are checked before anything touches the disk or runs git.
+ * `spec.repo` and `spec.ref` are checked before anything touches the disk or runs git; a `repo`
+ * the payload picked must also be in `workspace.allowed_repos` and not on this machine.
  *
  * @throws {WorkspaceError} with git's message and the field at fault when it cannot be prepared
  */
@@ -36,10 +39,17 @@ export async function prepareWorkspace(
   target: WorkspaceTarget,
   deps: WorkspaceDeps,
 ): Promise<PreparedWorkspace> {
-  const d: WorkspaceDeps = { ...deps, home: deps.home ?? Deno.env.get("HOME") };
+  const home = deps.home ?? Deno.env.get("HOME");
+  const d: WorkspaceDeps = {
+    ...deps,
+    home,
+    hostPaths: deps.hostPaths ??
+      await hostPathContext({ env: { ...Deno.env.toObject(), HOME: home } }),
+  };
+  checkPayloadRepo(spec);
   if (target.reuse) {
     const reused = await reuseWorkspace(target.reuse, d.log);
-    if (reused) return reused;
+    if (reused) return await refreshCredentials(reused, spec, d.home);
   }
   if (spec.ref) validateRef(spec.ref);
   if (spec.type === "git-clone" && spec.repo) parseRepoUrl(spec.repo, d.home);
@@ -126,6 +136,25 @@ export async function removeWorkspace(
   }
   await removeMarker(jobDir);
   if (marker) deps.log.debug("workspace.removed", { path: workspace, type: marker.type });
+}
+
+/**
+ * A continued git-clone workspace with `workspace.push` gets the credentials of this job's URL
+ * (a token in the pylon's `.env` may have been renewed since).
+ */
+async function refreshCredentials(
+  reused: PreparedWorkspace,
+  spec: WorkspaceSpec,
+  home: string | undefined,
+): Promise<PreparedWorkspace> {
+  if (!spec.push || spec.type !== "git-clone" || !spec.repo || !reused.hostPath) return reused;
+  const mount = await writeAgentCredentials(
+    dirname(reused.hostPath),
+    parseRepoUrl(spec.repo, home),
+  );
+  if (!mount) return reused;
+  const others = reused.extraMounts.filter((m) => m.containerPath !== mount.containerPath);
+  return { ...reused, extraMounts: [...others, mount] };
 }
 
 /** The previous workspace at `path` when it still exists, with the mounts it was prepared with. */

@@ -15,14 +15,28 @@ import { quote, WorkspaceError } from "./errors.ts";
 
 /** A `workspace.repo` that passed validation. */
 export interface RepoUrl {
-  /** What git is given: the value as written, `~` expanded. */
+  /**
+   * What git is given: the value as written, `~` expanded, without credentials. Never put the
+   * credentials on git's command line or in a repository's config: pass them with
+   * `gitAuth()` (`_credentials.ts`).
+   */
   url: string;
+  /** The user name and password (decoded) an http(s) URL carried, for the credential helper. */
+  credentials?: RepoCredentials | undefined;
   /** For messages and logs: credentials replaced by `***`. */
   display: string;
   /** Same repository, same key: lower-case scheme and host, no credentials, no `.git`. */
   normalized: string;
   /** Hides the URL's credentials in any text (git's stderr). */
   redact: (text: string) => string;
+}
+
+/** Credentials of an http(s) repository URL, and the origin they belong to. */
+export interface RepoCredentials {
+  /** `scheme://host[:port]` exactly as git will name it to a credential helper. */
+  origin: string;
+  username: string;
+  password: string;
 }
 
 const SCHEMES = ["https", "http", "ssh", "git", "file"];
@@ -109,12 +123,56 @@ function parseUrl(raw: string, scheme: string): RepoUrl {
     : url.username + "@";
   const port = url.port ? ":" + url.port : "";
   const key = `${scheme}://${user}${host}${port}${stripRepoSuffix(url.pathname)}`;
-  return finish(raw, redactUrl(raw), key, secretsOf(url, scheme));
+  const { clean, credentials } = splitCredentials(raw, scheme, url);
+  return finish(clean, redactUrl(raw), key, secretsOf(url, scheme), credentials);
 }
 
-function finish(url: string, display: string, normalized: string, secrets: string[] = []): RepoUrl {
+/**
+ * The URL without its user-info secrets, and the credentials git should get from a helper:
+ * over http(s) both the user name (often a token) and the password; over ssh and git only a
+ * password is dropped (the user name is the account, and ssh ignores passwords in URLs).
+ */
+function splitCredentials(
+  raw: string,
+  scheme: string,
+  url: URL,
+): { clean: string; credentials: RepoCredentials | undefined } {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@([^/?#]*)/.exec(raw);
+  if (!m) return { clean: raw, credentials: undefined };
+  const [whole, prefix, , hostText] = m as unknown as [string, string, string, string];
+  const rest = raw.slice(whole.length);
+  if (scheme !== "http" && scheme !== "https") {
+    const user = url.username ? `${url.username}@` : "";
+    return { clean: `${prefix}${user}${hostText}${rest}`, credentials: undefined };
+  }
+  return {
+    clean: `${prefix}${hostText}${rest}`,
+    credentials: {
+      origin: `${prefix.slice(0, -3)}://${hostText}`,
+      username: decode(url.username),
+      password: decode(url.password),
+    },
+  };
+}
+
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+function finish(
+  url: string,
+  display: string,
+  normalized: string,
+  secrets: string[] = [],
+  credentials?: RepoCredentials,
+): RepoUrl {
   return {
     url,
+    ...(credentials ? { credentials } : {}),
     display,
     normalized,
     redact: (text) => {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { HostPathContext } from "../host_paths.ts";
 import type { Logger } from "../log/mod.ts";
 import type { GitRunner } from "./git_runner.ts";
 
@@ -20,6 +21,18 @@ export interface WorkspaceSpec {
   ref?: string | undefined;
   /** Host folder of a `local` workspace. */
   path?: string | undefined;
+  /**
+   * Set when `repo` was rendered from a template, so the payload picked it: it must match
+   * {@linkcode allowedRepos} and may never be a local path or `file://` URL.
+   */
+  repoFromPayload?: boolean | undefined;
+  /** `workspace.allowed_repos`: the repositories a payload may pick. */
+  allowedRepos?: readonly string[] | undefined;
+  /**
+   * `workspace.push`: hand the repository's credentials to the agent, through a credential
+   * helper that answers only for that repository (git-clone).
+   */
+  push?: boolean | undefined;
 }
 
 /** Where a job's workspace goes. */
@@ -39,6 +52,11 @@ export interface WorkspaceDeps {
   signal?: AbortSignal | undefined;
   /** Home folder for `~` in `repo`/`path`; default: `HOME` of the daemon's environment. */
   home?: string | undefined;
+  /**
+   * What the mount rule of a `local` workspace protects (`$PYLON_HOME`, the Docker socket in
+   * use); default: read from the daemon's environment.
+   */
+  hostPaths?: HostPathContext | undefined;
 }
 
 /** A host folder the container needs mounted at `containerPath`. */

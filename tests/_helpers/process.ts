@@ -21,10 +21,19 @@ export const PYLON_FLAGS: string[] = (denoJson.tasks.pylon as string)
 /** Builds a `pylon` subprocess command. */
 export function pylonCommand(
   args: string[],
-  options: { env?: Record<string, string>; stdin?: "piped" | "null" } = {},
+  options: {
+    env?: Record<string, string>;
+    stdin?: "piped" | "null";
+    /** Runs it under `ulimit -n <nofile>` (soft and hard open-files limit). */
+    nofile?: number;
+  } = {},
 ): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PYLON_FLAGS, MAIN, ...args],
+  const argv = ["run", ...PYLON_FLAGS, MAIN, ...args];
+  const limited = options.nofile !== undefined;
+  return new Deno.Command(limited ? "sh" : Deno.execPath(), {
+    args: limited
+      ? ["-c", `ulimit -n ${options.nofile} && exec "$0" "$@"`, Deno.execPath(), ...argv]
+      : argv,
     // The test run's own module cache: a test that points HOME at a temp dir would otherwise
     // make Deno download every npm package again into an empty cache.
     env: { NO_COLOR: "1", DENO_DIR: DENO_DIR, ...options.env },
@@ -63,9 +72,14 @@ export function freePort(): number {
 }
 
 /** Starts `pylon start` on `root` and loopback `port`; resolves once it listens. */
-export async function startDaemonProcess(root: string, port: number): Promise<Deno.ChildProcess> {
+export async function startDaemonProcess(
+  root: string,
+  port: number,
+  options: { nofile?: number; env?: Record<string, string> } = {},
+): Promise<Deno.ChildProcess> {
   const child = pylonCommand(["start", "--host", "127.0.0.1", "--port", String(port)], {
-    env: { PYLON_HOME: root, HOME: root },
+    env: { PYLON_HOME: root, HOME: root, ...options.env },
+    ...(options.nofile !== undefined ? { nofile: options.nofile } : {}),
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";

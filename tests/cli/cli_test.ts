@@ -68,7 +68,9 @@ Deno.test("pylon version prints the version from deno.json", async () => {
 Deno.test("pylon construct --from writes a valid pylon and prints where", async (t) => {
   for (const template of ["sentry", "github-pr", "cron-audit", "blank"]) {
     await t.step(template, async () => {
-      await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
+      await using ctx = await createTestContext({
+        env: { GITHUB_TOKEN: "ghp_test", SENTRY_CLIENT_SECRET: "from-sentry" },
+      });
       const code = await cli(
         ctx,
         "construct",

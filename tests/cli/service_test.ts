@@ -101,6 +101,7 @@ Deno.test("renderUnit() renders user and system units with the expected keys", a
           ["RestartSec", "5"],
           ["KillSignal", "SIGTERM"],
           ["TimeoutStopSec", "15"],
+          ["LimitNOFILE", "65536"],
           ["NoNewPrivileges", "yes"],
           ["RestrictSUIDSGID", "yes"],
         ]

@@ -308,3 +308,64 @@ Deno.test("trigger.supersede_running needs trigger.supersede, and says how to wr
     /pylon\.yaml:5:\d+: trigger\.supersede_running: needs trigger\.supersede/,
   );
 });
+
+Deno.test("trigger.secret that resolves empty, or is missing beside signature_header, is an error", async (t) => {
+  await using ctx = await createTestContext();
+  const cases: [string, string, RegExp][] = [
+    [
+      "empty",
+      '  secret: "${HOOK_SECRET:-}"\n  signature_header: X-Hub-Signature-256\n',
+      /pylon\.yaml:5:\d+: trigger\.secret: is empty, so no signature would be checked: set the variable .* or remove secret and signature_header to accept unsigned requests/,
+    ],
+    [
+      "blank",
+      '  secret: "  "\n',
+      /trigger\.secret: is empty, so no signature would be checked/,
+    ],
+    [
+      "missing",
+      "  signature_header: X-Hub-Signature-256\n",
+      /trigger\.secret: is required when trigger\.signature_header is set, or no signature is checked/,
+    ],
+  ];
+  for (const [name, lines, message] of cases) {
+    await t.step(name, async () => {
+      await writePylon(
+        ctx,
+        "hook",
+        `name: hook\ntrigger:\n  type: webhook\n  path: /hook\n${lines}agent:\n  prompt: hi\n`,
+      );
+      const e = await loadError(async () =>
+        loadPylon(ctx.paths, "hook", await loadGlobalConfig(ctx.paths, ctx.env))
+      );
+      assert.match(e.message, message);
+    });
+  }
+});
+
+Deno.test("trigger.path drops a trailing slash and refuses . and .. segments", async (t) => {
+  await using ctx = await createTestContext();
+  const load = async (path: string) => {
+    await writePylon(
+      ctx,
+      "hook",
+      `name: hook\ntrigger:\n  type: webhook\n  path: ${path}\nagent:\n  prompt: hi\n`,
+    );
+    return loadPylon(ctx.paths, "hook", await loadGlobalConfig(ctx.paths, ctx.env));
+  };
+  await t.step("/x/ loads as /x", async () => {
+    for (const path of ["/x/", "/x//", "/x"]) {
+      assert.equal((await load(path)).config.trigger.path, "/x");
+    }
+    assert.equal((await load("/")).config.trigger.path, "/");
+  });
+  await t.step("dot segments cannot be reached", async () => {
+    for (const path of ["/a/../b", "/a/./b", "/..", "/a/."]) {
+      const e = await loadError(() => load(path));
+      assert.match(
+        e.message,
+        /trigger\.path: ".*" cannot be reached: URLs resolve \. and \.\. segments/,
+      );
+    }
+  });
+});

@@ -22,6 +22,8 @@ import {
 import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { signRequest } from "../../src/daemon/mod.ts";
 
+const WEBHOOK_SECRET = "construct-wrote-this";
+
 const SHA = {
   a: "a".repeat(40),
   b: "b".repeat(40),
@@ -38,8 +40,10 @@ function reviewerYaml(apiUrl: string, mention?: string): string {
     '    token: "${GITHUB_TOKEN}"\n',
     `    token: "\${GITHUB_TOKEN}"\n    api_url: ${apiUrl}\n` +
       (mention ? `    mention: "${mention}"\n` : "") + "  telegram:\n    bot_token: t\n",
-  ).replace("  type: [github]\n", "  type: [github, telegram]\n");
+  ).replace("  type: [github]\n", "  type: [github, telegram]\n")
+    .replace('allowed_repos: ["your-org/*"]', `allowed_repos: ["${OWNER}/*"]`);
   assert.notEqual(withUrl, yaml, "the template still has the github channel block");
+  assert.match(withUrl, new RegExp(`allowed_repos: \\["${OWNER}/\\*"\\]`));
   return withUrl;
 }
 
@@ -78,7 +82,7 @@ async function startReviewer(configYaml?: string, mention?: string): Promise<Rev
   await writeHome(root, {
     ...(configYaml ? { "config.yaml": configYaml } : {}),
     "pylons/review/pylon.yaml": reviewerYaml(github.url, mention),
-    "pylons/review/.env": "GITHUB_TOKEN=ghp_test\n",
+    "pylons/review/.env": `GITHUB_TOKEN=ghp_test\nGITHUB_WEBHOOK_SECRET=${WEBHOOK_SECRET}\n`,
   });
   const chat = new FakeChannel();
   const runner = createScriptedRunner();
@@ -93,10 +97,16 @@ async function startReviewer(configYaml?: string, mention?: string): Promise<Rev
     runner,
     d,
     async send(event, body, delivery = crypto.randomUUID()) {
+      // The template ships signed: GitHub signs every delivery with the pylon's secret.
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      const signature = await signRequest(
+        { secret: WEBHOOK_SECRET, header: "X-Hub-Signature-256" },
+        bytes,
+      );
       const res = await fetch(`${d.url}/review`, {
         method: "POST",
-        headers: githubHeaders(event, delivery),
-        body: JSON.stringify(body),
+        headers: { ...githubHeaders(event, delivery), ...signature },
+        body: bytes,
       });
       return { ...(await res.json()), code: res.status };
     },

@@ -3,8 +3,9 @@
  * Dockerfile on a plain Debian base (so it installs Debian's nodejs/npm) with the host's extra CA
  * certificates, then run against the fake Messages API on loopback (`--network host`): a tool
  * call (PostToolUse hook → events.ndjson), result.json with the fake's answer and a session id,
- * a follow-up that resumes the session from the kept state folder, a failed resume, and OAuth
- * credentials copied from a read-only `~/.claude` mount.
+ * a follow-up that resumes the session from the kept state folder, a failed resume, a prompt over
+ * 128 KiB read from `PROMPT_FILE`, and OAuth credentials copied from the read-only credential
+ * files.
  *
  * The agent image is cached by its digest tag like in production, so a rerun without changes to
  * `agents/claude` skips the build.
@@ -86,7 +87,23 @@ Deno.test({
         assert.equal(r.result?.status, "failed");
         assert.match(String(r.result?.error), /No conversation found/);
       });
-      await t.step("OAuth: credentials from a read-only ~/.claude mount are used", async () => {
+      await t.step("a prompt over 128 KiB arrives through PROMPT_FILE alone", async () => {
+        const file = join(dirs.root, "prompt");
+        const prompt = `long-prompt-marker ${"y".repeat(200 * 1024)}`;
+        await Deno.writeTextFile(file, prompt);
+        await Deno.chmod(file, 0o644);
+        const before = api.messageRequests().length;
+        const r = await runAgent(docker, image, dirs, {
+          ...env,
+          PROMPT_FILE: "/pylon/prompt",
+        }, [`${file}:/pylon/prompt:ro`]);
+        assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+        assert.equal(r.result?.status, "completed", JSON.stringify(r.result));
+        const sent = JSON.stringify(api.messageRequests()[before]?.body?.messages ?? []);
+        assert.ok(sent.includes("long-prompt-marker"), "the file's prompt reaches the API");
+        assert.ok(sent.length > 200 * 1024, `only ${sent.length} characters were sent`);
+      });
+      await t.step("OAuth: only the credential files, mounted read-only, are used", async () => {
         const host = join(dirs.root, "host-claude");
         await Deno.mkdir(host);
         const credentials = {
@@ -113,7 +130,11 @@ Deno.test({
           image,
           { ...dirs, state: oauthState },
           { ANTHROPIC_BASE_URL: api.url, PROMPT: "hello" },
-          [`${host}:/pylon/oauth:ro`, `${dirs.root}/host-claude.json:/pylon/oauth.json:ro`],
+          // As the runner mounts them: the two files, never the folder.
+          [
+            `${host}/.credentials.json:/pylon/oauth/.credentials.json:ro`,
+            `${dirs.root}/host-claude.json:/pylon/oauth.json:ro`,
+          ],
         );
         assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
         assert.equal(r.result?.status, "completed");

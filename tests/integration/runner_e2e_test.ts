@@ -91,8 +91,10 @@ dockerTest(
         output.some((l) => l === `[ok ${ok.slice(0, 8)}] working on ISSUE-7`),
         output.join("\n"),
       );
-      const left = await docker.listContainers({ all: true, labels: { "pylon.job": ok } });
-      assert.equal(left.length, 0, "the container is removed after the job");
+      // Removed once the outcome is recorded (it holds the outcome until then).
+      await eventually(async () =>
+        (await docker.listContainers({ all: true, labels: { "pylon.job": ok } })).length === 0
+      );
     } finally {
       await d.stop();
       await Deno.remove(root, { recursive: true });
@@ -165,7 +167,7 @@ dockerTest(
 );
 
 dockerTest(
-  "a git-clone workspace from the payload's repo and ref is the agent's /workspace",
+  "a git-clone workspace at the payload's ref is the agent's /workspace",
   async (docker) => {
     const src = await Deno.makeTempDir({ prefix: "pylon-e2e-repo-" });
     const git = (...args: string[]) =>
@@ -180,19 +182,17 @@ dockerTest(
     const root = await setup(docker, {
       review: [
         'printf \'{"status":"completed","result":"%s"}\' "$(cat hello.txt)" > "$PYLON_OUT/result.json"',
-        '  \nworkspace:\n  type: git-clone\n  repo: "{{ .body.repo }}"\n  ref: "{{ .body.ref }}"',
+        // A literal file:// repository (an event may never pick a local one), the event's ref.
+        `  \nworkspace:\n  type: git-clone\n  repo: "file://${src}"\n  ref: "{{ .body.ref }}"`,
       ],
     });
     const d = await start(root);
     try {
-      const id = await post(d, "/review", { repo: `file://${src}`, ref: "feature" });
+      const id = await post(d, "/review", { ref: "feature" });
       const job = await finished(d, id);
       assert.equal(job.status, "completed", JSON.stringify(job));
       assert.equal(job.result, "hello from feature");
-      const hostile = await post(d, "/review", {
-        repo: `file://${src}`,
-        ref: "--upload-pack=touch /tmp/pwned",
-      });
+      const hostile = await post(d, "/review", { ref: "--upload-pack=touch /tmp/pwned" });
       const refused = await finished(d, hostile);
       assert.equal(refused.status, "failed");
       assert.match(refused.error, /workspace\.ref/);

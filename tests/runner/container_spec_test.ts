@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { globalConfigSchema, pylonConfigSchema, resolvePylon } from "../../src/config/mod.ts";
-import { buildContainerSpec, containerName } from "../../src/runner/container_spec.ts";
+import {
+  buildContainerSpec,
+  containerName,
+  PROMPT_ENV_MAX_BYTES,
+} from "../../src/runner/container_spec.ts";
 
 function pylon(agent: Record<string, unknown>, global: Record<string, unknown> = {}) {
   const config = pylonConfigSchema.parse({
@@ -46,8 +50,30 @@ Deno.test("buildContainerSpec() hardens the container and labels it", () => {
     "pylon.home": "abcd1234",
   });
   assert.equal(containerName("triage", BASE.jobId), "pylon-triage-0123abcd");
-  assert.equal(host.Memory, undefined);
+  // docker.memory defaults to 2g, with no swap on top.
+  assert.equal(host.Memory, 2 * 1024 ** 3);
+  assert.equal(host.MemorySwap, 2 * 1024 ** 3);
   assert.equal(host.NetworkMode, "bridge");
+});
+
+Deno.test("buildContainerSpec() sets no memory limit for docker.memory: 0", () => {
+  const spec = buildContainerSpec({ ...BASE, pylon: pylon({}, { docker: { memory: 0 } }) });
+  assert.equal(spec.HostConfig!.Memory, undefined);
+  assert.equal(spec.HostConfig!.MemorySwap, undefined);
+});
+
+Deno.test("buildContainerSpec() passes a prompt over 128 KiB only as PROMPT_FILE", () => {
+  const env = (prompt: string) =>
+    buildContainerSpec({ ...BASE, prompt, promptFile: "/p/jobs/x/prompt", pylon: pylon({}) })
+      .Env!.map((e) => e.split("=")[0]);
+  assert.ok(env("small").includes("PROMPT"));
+  assert.ok(env("small").includes("PROMPT_FILE"));
+  // 128 KiB minus "PROMPT=" and the NUL, counted in UTF-8 bytes.
+  assert.ok(env("x".repeat(PROMPT_ENV_MAX_BYTES)).includes("PROMPT"));
+  assert.ok(!env("x".repeat(PROMPT_ENV_MAX_BYTES + 1)).includes("PROMPT"));
+  assert.ok(!env("é".repeat(PROMPT_ENV_MAX_BYTES / 2 + 1)).includes("PROMPT"));
+  assert.ok(env("x".repeat(PROMPT_ENV_MAX_BYTES + 1)).includes("PROMPT_FILE"));
+  assert.equal(PROMPT_ENV_MAX_BYTES, 131_064);
 });
 
 Deno.test("buildContainerSpec() passes the contract's env and the API key, never more", () => {
@@ -69,11 +95,13 @@ Deno.test("buildContainerSpec() passes the contract's env and the API key, never
   });
 });
 
-Deno.test("buildContainerSpec() mounts out, state, workspace, oauth read-only, CA and volumes", () => {
+Deno.test("buildContainerSpec() mounts out, state, workspace, oauth files read-only, CA and volumes", () => {
   const spec = buildContainerSpec({
     ...BASE,
     pylon: pylon({ network: "none", memory: "2g", cpus: 1.5 }, { docker: { pids_limit: 64 } }),
-    oauthDir: "/home/u/.claude",
+    promptFile: "/home/u/.pylon/jobs/x/prompt",
+    oauthCredentials: "/home/u/.claude/.credentials.json",
+    oauthJson: "/home/u/.claude.json",
     caBundle: "/home/u/.pylon/ca-bundle.pem",
     volumes: [{ Type: "bind", Source: "/home/u/.aws", Target: "/home/pylon/.aws", ReadOnly: true }],
   });
@@ -83,8 +111,10 @@ Deno.test("buildContainerSpec() mounts out, state, workspace, oauth read-only, C
   assert.deepEqual(mounts, [
     "/home/u/.pylon/jobs/x/out:/pylon/out:rw",
     "/home/u/.pylon/jobs/x/state:/pylon/state:rw",
+    "/home/u/.pylon/jobs/x/prompt:/pylon/prompt:ro",
     "/home/u/.pylon/jobs/x/workspace:/workspace:rw",
-    "/home/u/.claude:/pylon/oauth:ro",
+    "/home/u/.claude/.credentials.json:/pylon/oauth/.credentials.json:ro",
+    "/home/u/.claude.json:/pylon/oauth.json:ro",
     "/home/u/.pylon/ca-bundle.pem:/pylon/ca.pem:ro",
     "/home/u/.aws:/home/pylon/.aws:ro",
   ]);

@@ -36,9 +36,11 @@ Deno.test("prepareWorkspace() local refuses missing paths, files and host folder
     [file, /is not a folder$/],
     [undefined, /it is not set$/],
     ["relative/dir", /it is not an absolute path$/],
-    ["/", /mounting it is not allowed: \/ exposes the host$/],
-    ["/etc/..//etc", /mounting it is not allowed: \/etc exposes the host$/],
+    ["/", /mounting it is not allowed: \/ is the whole host$/],
+    ["/etc/..//etc", /mounting it is not allowed: \/etc is inside \/etc$/],
     ["/proc/self", /is inside \/proc$/],
+    ["/root", /\/root is a home folder$/],
+    ["/var/run", /holds the Docker socket/],
   ];
   for (const [path, message] of cases) {
     const e = await prepareWorkspace({ type: "local", path }, {

@@ -105,15 +105,32 @@ Deno.test("parseRepoUrl() accepts the allowed forms and names one mirror per rep
 Deno.test("parseRepoUrl() hides credentials in display and redact()", () => {
   const repo = parseRepoUrl("https://bot:p%40ss-w0rd@git.example.com/acme/app.git", undefined);
   assert.equal(repo.display, "https://***@git.example.com/acme/app.git");
-  assert.equal(repo.url, "https://bot:p%40ss-w0rd@git.example.com/acme/app.git");
+  // git gets the URL without them, and the credentials (decoded) through a helper.
+  assert.equal(repo.url, "https://git.example.com/acme/app.git");
+  assert.deepEqual(repo.credentials, {
+    origin: "https://git.example.com",
+    username: "bot",
+    password: "p@ss-w0rd",
+  });
   assert.equal(
     repo.redact("fatal: could not read p@ss-w0rd nor p%40ss-w0rd for bot"),
     "fatal: could not read *** nor *** for ***",
   );
   const token = parseRepoUrl("https://ghp_T0KEN@github.com/a/b", undefined);
   assert.equal(token.display, "https://***@github.com/a/b");
+  assert.equal(token.url, "https://github.com/a/b");
+  assert.deepEqual(token.credentials, {
+    origin: "https://github.com",
+    username: "ghp_T0KEN",
+    password: "",
+  });
   const ssh = parseRepoUrl("ssh://git@host/a/b", undefined);
   assert.equal(ssh.display, "ssh://git@host/a/b");
+  assert.equal(ssh.credentials, undefined);
+  assert.equal(
+    parseRepoUrl("ssh://git:pw@host:2222/a/b", undefined).url,
+    "ssh://git@host:2222/a/b",
+  );
   assert.equal(ssh.redact("git said git"), "git said git");
   assert.equal(
     redactUrl("see ssh://git:pw@h/x and http://u:p@h/y"),

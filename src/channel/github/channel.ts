@@ -10,11 +10,14 @@
  * - Markdown passes through unchanged: GitHub renders it.
  *
  * Events that name no repository (a Sentry alert sent to a pylon that also reports to GitHub)
- * are skipped, with one debug line per job.
+ * are skipped, with one debug line per job. With `allowed_repos` (the channel's, else the
+ * workspace's), a repository outside the list is never written to: the report is skipped with a
+ * warning, since a sender could otherwise name any repository the token reaches.
  *
  * @module
  */
 
+import { githubRepoAllowed } from "../../allowed_repos.ts";
 import { formatDuration } from "../../config/mod.ts";
 import { shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
@@ -29,6 +32,8 @@ export interface GitHubChannelOptions {
   apiUrl: string;
   log: Logger;
   fetch?: typeof fetch | undefined;
+  /** The only repositories written to (`allowed_repos` patterns); undefined: any. */
+  allowedRepos?: readonly string[] | undefined;
 }
 
 /** Reports jobs to GitHub as commit statuses and one comment per issue or pull request. */
@@ -37,6 +42,8 @@ export class GitHubChannel implements Reporter {
   readonly key: string;
   readonly #api: GitHubApi;
   readonly #log: Logger;
+  readonly #apiUrl: string;
+  readonly #allowedRepos: readonly string[] | undefined;
   /** Comment ids found or created, by `owner/repo#number|pylon`. */
   readonly #comments = new Map<string, number>();
   /** One report at a time per issue, so two jobs finishing together write one comment. */
@@ -49,8 +56,12 @@ export class GitHubChannel implements Reporter {
       fetch: options.fetch,
     });
     this.#log = options.log;
-    // The token is part of the identity (two tokens are two channels) but never stored in clear.
-    this.key = `github:${options.apiUrl.replace(/\/+$/, "")}:${fingerprint(options.token)}`;
+    this.#apiUrl = options.apiUrl;
+    this.#allowedRepos = options.allowedRepos;
+    // The token is part of the identity (two tokens are two channels) but never stored in clear;
+    // so is the list of allowed repositories (two lists, two channels).
+    const repos = options.allowedRepos ? `:${fingerprint(options.allowedRepos.join("\n"))}` : "";
+    this.key = `github:${options.apiUrl.replace(/\/+$/, "")}:${fingerprint(options.token)}${repos}`;
   }
 
   async report({ job }: JobReport, state: ReportState | undefined): Promise<ReportState> {
@@ -60,6 +71,15 @@ export class GitHubChannel implements Reporter {
         pylon: job.pylon,
         job: shortId(job.id),
         reason: "the event names no repository",
+      });
+      return { skipped: true };
+    }
+    if (this.#allowedRepos && !githubRepoAllowed(target, this.#apiUrl, this.#allowedRepos)) {
+      this.#log.warn("github.refused", {
+        pylon: job.pylon,
+        job: shortId(job.id),
+        repo: `${target.owner}/${target.repo}`,
+        reason: "the event names a repository outside allowed_repos",
       });
       return { skipped: true };
     }

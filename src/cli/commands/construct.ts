@@ -16,6 +16,8 @@ import {
   type LoadedGlobal,
   loadGlobalConfig,
   loadPylon,
+  parseDotEnv,
+  PRIVATE_FILE_MODE,
   webhookUrl,
 } from "../../config/mod.ts";
 import { isValidTimezone, parseCron, systemTimezone } from "../../cron/mod.ts";
@@ -27,6 +29,7 @@ import {
   templateAnswers,
   type TemplateFlags,
   type TemplateName,
+  type WebhookSignature,
 } from "../construct_templates.ts";
 import { ask, askValid, choose } from "../shared.ts";
 
@@ -90,10 +93,32 @@ Templates:
     }
     await ensurePrivateDir(ctx.paths.pylonDir(name));
     await Deno.writeTextFile(file, renderPylonYaml(answers), { createNew: true });
+    if (answers.signature) await writeSecret(ctx.paths.pylonEnv(name), answers.signature);
     await report(name, answers, ctx);
     return 0;
   },
 };
+
+/**
+ * Puts the webhook secret in the pylon's `.env` (0600): a random one when pylon makes it, else a
+ * commented line saying what to paste. A variable already there is kept.
+ */
+async function writeSecret(envFile: string, signature: WebhookSignature): Promise<void> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(envFile);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (parseDotEnv(text).vars[signature.envVar]) return;
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const line = signature.generated
+    ? `${signature.envVar}=${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}\n`
+    : `# ${signature.envVar}=<paste it here, then remove the leading #>\n`;
+  const sep = text === "" || text.endsWith("\n") ? "" : "\n";
+  await Deno.writeTextFile(envFile, sep + line, { append: true, mode: PRIVATE_FILE_MODE });
+  await Deno.chmod(envFile, PRIVATE_FILE_MODE);
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -259,7 +284,13 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
   let problems: string[] = [];
   if (global) {
     try {
-      const loaded = await loadPylon(ctx.paths, name, global);
+      // A secret the user still has to paste is reported below, with where to get it; the
+      // other problems are listed as usual.
+      const sig = answers.signature;
+      const env = sig && !sig.generated && !global.env[sig.envVar]
+        ? { ...global.env, [sig.envVar]: "(to be added)" }
+        : global.env;
+      const loaded = await loadPylon(ctx.paths, name, { ...global, env });
       if (answers.trigger === "webhook") {
         io.out(`  Webhook: ${webhookUrl(loaded.config, globalConfig)}\n`);
       }
@@ -269,6 +300,23 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
     }
   }
   if (answers.trigger === "cron") io.out(`  Schedule: ${answers.cron} (${answers.timezone})\n`);
+  const sig = answers.signature;
+  if (sig) {
+    const envFile = displayPath(ctx.paths.pylonEnv(name), home);
+    io.out(
+      sig.generated
+        ? `  Secret: ${sig.envVar}, a random value in ${envFile} (mode 600)\n`
+        : `  Secret: ${sig.envVar}, to be added to ${envFile}\n`,
+    );
+    io.out(`\n  ${sig.instructions.join("\n  ")}\n    ${envFile}\n`);
+    if (sig.generated) io.out(`  (show it with: grep ${sig.envVar} ${envFile})\n`);
+  }
+  if (answers.allowedRepos) {
+    io.out(
+      `\n  Events pick the repository: set workspace.allowed_repos (now ` +
+        `${answers.allowedRepos.patterns.join(", ")}) to the ones they may pick.\n`,
+    );
+  }
   if (problems.length > 0) {
     io.out(`\n  Before it can run, fix:\n${problems.map((p) => `    ${p}\n`).join("")}`);
     if (answers.repo === "") {

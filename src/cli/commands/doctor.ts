@@ -44,6 +44,7 @@ import { daemonChecks } from "../doctor_daemon.ts";
 import { dockerChecks } from "../doctor_docker.ts";
 import { gitChecks } from "../doctor_git.ts";
 import { serviceCheck } from "../doctor_service.ts";
+import { signatureCheck } from "../doctor_security.ts";
 import { type ProgramRunner, programRunner, sudoUser } from "../systemd.ts";
 
 /** What doctor reaches outside the home folder; tests inject fakes. */
@@ -272,7 +273,10 @@ export async function collectChecks(
         daemonRunning: daemon.running,
         probe: !offline,
       });
-    checks.push({ ...trigger, section }, { ...channelCheck(p), section });
+    checks.push({ ...trigger, section });
+    const signature = signatureCheck(p, global.config, daemon.host ?? global.config.server.host);
+    if (signature) checks.push({ ...signature, section });
+    checks.push({ ...channelCheck(p), section });
   }
 
   // Live checks: chat APIs and git remotes, once per token / repository.

@@ -14,6 +14,9 @@ import {
   type JobStatus,
 } from "../../config/mod.ts";
 import { jobToJson } from "../../store/mod.ts";
+import { loadGlobalConfig, loadPylon, resolvePylon } from "../../config/mod.ts";
+import { type Redactor, redactorFor } from "../../log/mod.ts";
+import type { CommandContext } from "../command.ts";
 import { shortId, UsageError } from "../../errors.ts";
 import type { Job } from "../../store/mod.ts";
 import { openStoresForReading } from "../job_stores.ts";
@@ -60,7 +63,9 @@ export const jobsCommand: Command = {
     );
 
     if (args.values.json) {
-      ctx.io.out(JSON.stringify(jobs.map((j) => jobToJson(j)), null, 2) + "\n");
+      const redactors = await pylonRedactors(ctx, [...new Set(jobs.map((j) => j.pylon))]);
+      const json = jobs.map((j) => jobToJson(j, { redactor: redactors.get(j.pylon) }));
+      ctx.io.out(JSON.stringify(json, null, 2) + "\n");
       return 0;
     }
     if (jobs.length === 0) {
@@ -153,4 +158,32 @@ function roughDuration(ms: number): string {
   const mins = Math.floor(secs / 60);
   if (mins < 60) return `${mins}m`;
   return `${Math.floor(mins / 60)}h${mins % 60}m`;
+}
+
+/**
+ * Each pylon's redactor, as the daemon builds it (issue 12, item 18): results and errors are
+ * stored redacted, and this also covers keys and texts a `${VAR}` rendered into. A pylon whose
+ * config does not load gets none.
+ */
+async function pylonRedactors(
+  ctx: CommandContext,
+  names: string[],
+): Promise<Map<string, Redactor>> {
+  const out = new Map<string, Redactor>();
+  const global = await loadGlobalConfig(ctx.paths, ctx.env).catch(() => undefined);
+  if (!global) return out;
+  for (const name of names) {
+    try {
+      const loaded = await loadPylon(ctx.paths, name, global);
+      const resolved = resolvePylon(loaded.config, global.config, {
+        env: loaded.env,
+        systemTimezone: "UTC",
+        secrets: loaded.secrets,
+      });
+      out.set(name, redactorFor(resolved));
+    } catch {
+      // not loadable now: its stored texts are redacted already
+    }
+  }
+  return out;
 }

@@ -5,8 +5,14 @@
  * @module
  */
 
-import { PylonError, TemplateError, UsageError } from "../../errors.ts";
-import { resolvePylon } from "../../config/mod.ts";
+import { ConfigError, PylonError, TemplateError, UsageError } from "../../errors.ts";
+import {
+  type LoadedGlobal,
+  type LoadedPylon,
+  loadGlobalConfig,
+  loadPylon,
+  resolvePylon,
+} from "../../config/mod.ts";
 import { systemTimezone } from "../../cron/mod.ts";
 import { renderTemplate } from "../../template/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -16,6 +22,12 @@ import { evaluateWhen, renderDedupeKey } from "../../daemon/when.ts";
 import { parseDuration, type PylonConfig } from "../../config/mod.ts";
 import { openStoresForReading } from "../job_stores.ts";
 import { shortId } from "../../errors.ts";
+import {
+  checkPayloadRepo,
+  redactUrl,
+  WorkspaceError,
+  workspaceSpecOf,
+} from "../../workspace/mod.ts";
 
 export const testCommand: Command = {
   name: "test",
@@ -50,7 +62,9 @@ Without --payload, a small sample payload is used.`,
   positionals: { min: 1, max: 1, completion: "pylon" },
   async run(args, ctx) {
     const name = args.positionals[0]!;
-    const { global, pylon } = await loadNamedPylon(ctx, name);
+    const { global, pylon } = args.values["dry-run"]
+      ? await loadWithoutSecret(ctx, name)
+      : await loadNamedPylon(ctx, name);
     const body = await readPayload(args.values.payload as string | undefined, name);
     if (!args.values["dry-run"]) {
       return await sendToDaemon(ctx, pylon.config, global.config, body, {
@@ -102,6 +116,9 @@ Without --payload, a small sample payload is used.`,
         return 1;
       }
     }
+    // Credentials in a repository URL are never shown; a repository the event picked is checked.
+    const repoProblem = repoRefusal(pylon.config.workspace, rendered);
+    if (rendered.repo) rendered.repo = redactUrl(rendered.repo);
     if (args.values.json) {
       ctx.io.out(
         JSON.stringify(
@@ -111,6 +128,7 @@ Without --payload, a small sample payload is used.`,
             when: whenText,
             dedupe_key: outcome?.key ?? null,
             ...rendered,
+            repo_refused: repoProblem ?? null,
           },
           null,
           2,
@@ -119,6 +137,7 @@ Without --payload, a small sample payload is used.`,
       return 0;
     }
     printHuman(ctx, name, resolved.config.trigger.type, rendered);
+    if (repoProblem) ctx.io.out(`Repo refused: ${repoProblem}\n`);
     if (pylon.config.trigger.when) ctx.io.out(`When: ${whenText}\n`);
     if (outcome?.key) ctx.io.out(`Dedupe key: ${outcome.key}\n`);
     ctx.io.out(`Outcome: ${outcome?.text ?? whenText}\n`);
@@ -191,6 +210,55 @@ function printHuman(
   ctx.io.out(section("Message", rendered.message ?? null));
   ctx.io.out(section("Repo", rendered.repo ?? null));
   ctx.io.out(section("Ref", rendered.ref ?? null));
+}
+
+/**
+ * Loads a pylon for a dry run, which sends nothing and so needs no webhook secret: a
+ * `trigger.secret` whose variable is not set yet (right after `construct --from sentry`) is
+ * filled with a placeholder, and the user is told the daemon will not serve the pylon as is.
+ */
+async function loadWithoutSecret(
+  ctx: CommandContext,
+  name: string,
+): Promise<{ global: LoadedGlobal; pylon: LoadedPylon }> {
+  try {
+    return await loadNamedPylon(ctx, name);
+  } catch (e) {
+    if (!(e instanceof ConfigError) || e.issues.length === 0) throw e;
+    const missing = e.issues.map((i) =>
+      i.keyPath === "trigger.secret"
+        ? /references \$\{(\w+)\} but it is not set/.exec(i.message)?.[1]
+        : undefined
+    );
+    if (missing.some((v) => v === undefined)) throw e;
+    const global = await loadGlobalConfig(ctx.paths, ctx.env);
+    const env = { ...global.env };
+    for (const v of missing) env[v!] = "(dry run: not set)";
+    ctx.io.err(
+      `Note: trigger.secret is not set (${missing.join(", ")}): the daemon does not serve ` +
+        `pylon "${name}" until it is\n`,
+    );
+    return { global, pylon: await loadPylon(ctx.paths, name, { ...global, env }) };
+  }
+}
+
+/** Why the job would refuse the rendered repository, or undefined. */
+function repoRefusal(
+  workspace: PylonConfig["workspace"],
+  rendered: Record<string, string | null>,
+): string | undefined {
+  try {
+    checkPayloadRepo(
+      workspaceSpecOf(workspace, {
+        repo: rendered.repo || undefined,
+        ref: rendered.ref || undefined,
+      }),
+    );
+    return undefined;
+  } catch (e) {
+    if (e instanceof WorkspaceError) return e.message;
+    throw e;
+  }
 }
 
 async function readPayload(value: string | undefined, name: string): Promise<unknown> {

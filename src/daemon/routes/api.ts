@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { JOB_STATUSES, type JobStatus } from "../../config/mod.ts";
 import { PylonError, shortId } from "../../errors.ts";
-import type { Logger } from "../../log/mod.ts";
+import { type Logger, redactorFor } from "../../log/mod.ts";
 import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import {
   type Job,
@@ -22,7 +22,8 @@ import type { DestroyReport } from "../destroy_pylon.ts";
 import { KeyedLock } from "../keyed_lock.ts";
 import { pylonFolderProblem, UnfinishedJobsError } from "../pylon_folders.ts";
 import type { PylonTable } from "../pylon_table.ts";
-import { reject } from "./webhook.ts";
+import { readBody } from "./body.ts";
+import { reject, unreadable } from "./webhook.ts";
 
 /** What the control API needs. */
 export interface ApiDeps {
@@ -33,6 +34,10 @@ export interface ApiDeps {
   log: Logger;
   newJobId(): string;
   maxQueue(): number;
+  /** Largest request body (default 1 MiB). */
+  maxBody?(): number;
+  /** How long a body may take to arrive (default 30 s). */
+  bodyTimeoutMs?: number;
   onChange?(job: Job): void;
   /** Destroys a pylon (see `destroyPylon`); null when there is none. Absent: answers 501. */
   destroyPylon?(name: string, options: { force: boolean }): Promise<DestroyReport | null>;
@@ -42,6 +47,9 @@ export interface ApiDeps {
 export function createApiRoutes(deps: ApiDeps): Hono {
   const api = new Hono();
   const destroying = new KeyedLock();
+  /** A job as the API shows it: redacted with its pylon's secrets (issue 12, item 18). */
+  const shown = (job: Job, options: { payload?: boolean } = {}) =>
+    jobToJson(job, { ...options, redactor: redactorFor(deps.table.get(job.pylon)?.resolved) });
 
   api.get("/jobs", async function listJobs(c) {
     const pylon = c.req.query("pylon");
@@ -50,9 +58,16 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       return reject(400, "limit must be a whole number from 1 to 1000");
     }
-    const statuses = statusText?.split(",");
-    const bad = statuses?.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
-    if (bad) return reject(400, `unknown status "${bad}"; use ${JOB_STATUSES.join(", ")}`);
+    // Empty entries (`?status=`, `?status=queued,`) are ignored; no status at all: every job.
+    const listed = (statusText ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const bad = listed.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
+    if (bad !== undefined) {
+      return reject(
+        400,
+        `unknown status ${JSON.stringify(bad.slice(0, 40))}; use ${JOB_STATUSES.join(", ")}`,
+      );
+    }
+    const statuses = listed.length > 0 ? listed : undefined;
     const names = pylon ? [pylon] : deps.stores.names();
     if (pylon && !deps.stores.has(pylon)) return reject(404, `no pylon named "${pylon}"`);
     const jobs: Job[] = [];
@@ -65,12 +80,12 @@ export function createApiRoutes(deps: ApiDeps): Hono {
       }
     }
     jobs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-    return c.json(jobs.map((j) => jobToJson(j)));
+    return c.json(jobs.map((j) => shown(j)));
   });
 
   api.get("/jobs/:id", async function showJob(c) {
     const job = await findJob(deps, c.req.param("id"));
-    return c.json(jobToJson(job, { payload: true }));
+    return c.json(shown(job, { payload: true }));
   });
 
   api.post("/pylons/:name/trigger", async function trigger(c) {
@@ -78,7 +93,10 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     const pylon = deps.table.get(name);
     const store = deps.stores.get(name);
     if (!pylon || !store) return reject(404, `no active pylon named "${name}"`);
-    const text = await c.req.text();
+    const max = deps.maxBody?.() ?? 1_048_576;
+    const read = await readBody(c.req.raw, { max, timeoutMs: deps.bodyTimeoutMs });
+    if (!read.ok) return unreadable(read.reason, max, deps.log.with({ pylon: name }));
+    const text = new TextDecoder().decode(read.bytes);
     let payload: unknown = {};
     if (text.trim() !== "") {
       try {
@@ -118,7 +136,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     deps.log.info("job.approved", { pylon: job.pylon, job: shortId(job.id) });
     deps.onChange?.(moved);
     deps.dispatcher.wake();
-    return c.json(jobToJson(moved));
+    return c.json(shown(moved));
   });
 
   api.post("/jobs/:id/ignore", async function ignore(c) {
@@ -131,7 +149,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     if (!moved) return conflict(job, "ignore", "awaiting_approval");
     deps.log.info("job.dismissed", { pylon: job.pylon, job: shortId(job.id) });
     deps.onChange?.(moved);
-    return c.json(jobToJson(moved));
+    return c.json(shown(moved));
   });
 
   api.post("/jobs/:id/kill", async function kill(c) {
@@ -143,7 +161,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
           `job ${shortId(job.id)} runs but not under this daemon; try again shortly`,
         );
       }
-      return c.json({ ...jobToJson(job), kill_requested: true }, 202);
+      return c.json({ ...shown(job), kill_requested: true }, 202);
     }
     const moved = await deps.stores.get(job.pylon)!.transition(
       job.id,
@@ -153,7 +171,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     );
     if (!moved) return conflict(job, "kill", "running, queued or awaiting_approval");
     deps.onChange?.(moved);
-    return c.json(jobToJson(moved));
+    return c.json(shown(moved));
   });
 
   api.post("/jobs/:id/retry", async function retry(c) {
@@ -194,7 +212,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
       if (!(e instanceof UnfinishedJobsError)) throw e;
       return c.json({
         error: `${e.message}; ${e.hint}`,
-        jobs: e.jobs.map((j) => jobToJson(j)),
+        jobs: e.jobs.map((j) => shown(j)),
       }, 409);
     }
   });

@@ -5,18 +5,19 @@
  * @module
  */
 
-import { concatBytes } from "../../bytes.ts";
 import { shortId } from "../../errors.ts";
-import type { Logger } from "../../log/mod.ts";
+import { type Logger, redactorFor } from "../../log/mod.ts";
 import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import type { Job, JobStore, StoreRegistry } from "../../store/mod.ts";
 import { deliveryIdOf } from "../delivery.ts";
-import { evaluateWhen, renderDedupeKey } from "../when.ts";
+import { evaluateWhen, renderKey } from "../when.ts";
+import { TemplateBudgetError } from "../../template/mod.ts";
 import { gitHubFollowUp } from "../github_follow_up.ts";
 import { createFollowUp } from "../../notify/mod.ts";
 import type { KeyedLock } from "../keyed_lock.ts";
 import { parseDuration } from "../../config/mod.ts";
 import type { ActivePylon } from "../pylon_table.ts";
+import { readBody } from "./body.ts";
 
 /** What the webhook handler needs. */
 export interface WebhookDeps {
@@ -25,6 +26,8 @@ export interface WebhookDeps {
   depth: QueueDepth;
   log: Logger;
   maxBody(): number;
+  /** How long a body may take to arrive (default 30 s). */
+  bodyTimeoutMs?: number;
   maxQueue(): number;
   newJobId(): string;
   onChange?(job: Job): void;
@@ -44,11 +47,9 @@ export async function handleWebhook(
 ): Promise<Response> {
   const log = deps.log.with({ pylon: pylon.name });
   const max = deps.maxBody();
-  const body = await readLimited(req, max);
-  if (body === null) {
-    log.warn("webhook.rejected", { status: 413, reason: "body too large" });
-    return reject(413, `body is larger than server.max_body (${max} bytes)`);
-  }
+  const read = await readBody(req, { max, timeoutMs: deps.bodyTimeoutMs });
+  if (!read.ok) return unreadable(read.reason, max, log);
+  const body = read.bytes;
   if (pylon.verifier) {
     const verdict = await pylon.verifier.verify(req.headers, body);
     if (!verdict.ok) {
@@ -93,10 +94,7 @@ export async function handleWebhook(
   if (followUp) return await acceptFollowUp(store, followUp, deliveryId, deps, log);
   const verdict = evaluateWhen(pylon.resolved.config.trigger.when, { body: payload, headers });
   if (!verdict.run) {
-    if ("error" in verdict) {
-      log.warn("webhook.rejected", { status: 422, reason: "trigger.when failed" });
-      return reject(422, `trigger.when cannot be evaluated for this event: ${verdict.error}`);
-    }
+    if ("error" in verdict) return cannotRender("trigger.when", verdict.error, pylon, log);
     log.debug("webhook.ignored", {
       reason: `trigger.when rendered ${JSON.stringify(verdict.rendered.slice(0, 40))}`,
       event: headers["x-github-event"] ?? headers["sentry-hook-resource"],
@@ -108,7 +106,14 @@ export async function handleWebhook(
     if (seen) return duplicate(seen.id, seen.status, log);
   }
   const trigger = pylon.resolved.config.trigger;
-  const dedupeKey = renderDedupeKey(trigger.dedupe, { body: payload, headers });
+  let dedupeKey: string, supersedeKey: string;
+  try {
+    dedupeKey = renderKey("trigger.dedupe", trigger.dedupe, { body: payload, headers });
+    supersedeKey = renderKey("trigger.supersede", trigger.supersede, { body: payload, headers });
+  } catch (e) {
+    if (!(e instanceof TemplateBudgetError)) throw e;
+    return cannotRender(e.templateName, e.message, pylon, log);
+  }
   if (dedupeKey) {
     const windowMs = parseDuration(trigger.dedupe_window) ?? 3_600_000;
     return await deps.dedupeLock.run(`${pylon.name}\n${dedupeKey}`, async () => {
@@ -136,7 +141,6 @@ export async function handleWebhook(
       );
     }
     const status = pylon.resolved.channel.approval ? "awaiting_approval" : "queued";
-    const supersedeKey = renderDedupeKey(trigger.supersede, { body: payload, headers });
     const { job, created } = await store.insert({
       id: deps.newJobId(),
       pylon: pylon.name,
@@ -243,26 +247,37 @@ export function keptHeaders(headers: Headers): Record<string, string> {
   return kept;
 }
 
-/** Reads the body up to `max` bytes; `null` when it is larger. */
-async function readLimited(req: Request, max: number): Promise<Uint8Array | null> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > max) {
-    await req.body?.cancel();
-    return null;
+/**
+ * The answer to an event a trigger template cannot be rendered for: generic, because the
+ * error quotes the template, whose `${VAR}`s are resolved (a `when` comparing a token holds the
+ * token). The daemon log gets the detail, with the pylon's secrets redacted.
+ */
+function cannotRender(field: string, error: string, pylon: ActivePylon, log: Logger): Response {
+  log.warn("webhook.rejected", {
+    status: 422,
+    reason: `${field} failed`,
+    error: redactorFor(pylon.resolved).redact(error).slice(0, 500),
+  });
+  return reject(422, `${field} cannot be evaluated for this event; the daemon log has the reason`);
+}
+
+/** The answer to a body that could not be read in full. */
+export function unreadable(
+  reason: "too_large" | "timeout" | "aborted",
+  max: number,
+  log: Logger,
+): Response {
+  switch (reason) {
+    case "too_large":
+      log.warn("webhook.rejected", { status: 413, reason: "body too large" });
+      return reject(413, `body is larger than server.max_body (${max} bytes)`);
+    case "timeout":
+      log.warn("webhook.rejected", { status: 408, reason: "body too slow" });
+      return reject(408, "the body took longer than server.body_timeout to arrive", {
+        connection: "close",
+      });
+    case "aborted":
+      log.debug("webhook.rejected", { status: 400, reason: "body cut off" });
+      return reject(400, "the body was cut off", { connection: "close" });
   }
-  if (!req.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks);
 }

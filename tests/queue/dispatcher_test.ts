@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import {
+  createPylonPaths,
+  globalConfigSchema,
+  pylonConfigSchema,
+  resolvePylon,
+} from "../../src/config/mod.ts";
+import { createLogger } from "../../src/log/mod.ts";
+import { Dispatcher, type JobRunner } from "../../src/queue/mod.ts";
+import { createStoreRegistry, type JobStore, type StoreRegistry } from "../../src/store/mod.ts";
+import { eventually } from "../_helpers/daemon.ts";
+
+const pylon = resolvePylon(
+  pylonConfigSchema.parse({
+    name: "work",
+    trigger: { type: "webhook", path: "/work" },
+    agent: { prompt: "go" },
+  }),
+  globalConfigSchema.parse({}),
+  { env: {}, systemTimezone: "UTC" },
+);
+
+/** A store whose writes that finish a job fail while `full` is set (a full disk). */
+function failFinalWrites(store: JobStore, full: { on: boolean }): void {
+  const transition = store.transition.bind(store);
+  store.transition = (id, from, to, patch) => {
+    if (full.on && to !== "running") {
+      return Promise.reject(new Error("database or disk is full"));
+    }
+    return transition(id, from, to, patch);
+  };
+}
+
+async function setup(): Promise<{
+  root: string;
+  stores: StoreRegistry;
+  store: JobStore;
+  logs: string[];
+  cleanups: string[];
+  dispatcher: Dispatcher;
+}> {
+  const root = await Deno.makeTempDir();
+  const stores = createStoreRegistry(createPylonPaths(root));
+  const store = await stores.open("work");
+  const logs: string[] = [];
+  const cleanups: string[] = [];
+  const runner: JobRunner = {
+    run: (job) =>
+      Promise.resolve({
+        status: "completed",
+        exitCode: 0,
+        result: "done",
+        cleanup: () => {
+          cleanups.push(job.id);
+          return Promise.resolve();
+        },
+      }),
+  };
+  const dispatcher = new Dispatcher({
+    stores,
+    runner,
+    pylonOf: () => pylon,
+    maxConcurrent: () => 1,
+    log: createLogger({ write: (l) => logs.push(l) }),
+    clock: { now: () => new Date() },
+    recordRetryMs: [20],
+  });
+  return { root, stores, store, logs, cleanups, dispatcher };
+}
+
+async function queue(store: JobStore): Promise<string> {
+  const id = crypto.randomUUID();
+  await store.insert({
+    id,
+    pylon: "work",
+    status: "queued",
+    trigger: "webhook",
+    payload: {},
+    headers: {},
+  });
+  return id;
+}
+
+Deno.test("Dispatcher keeps a finished job's outcome and slot until the store records it", async () => {
+  const { root, stores, store, logs, cleanups, dispatcher } = await setup();
+  const full = { on: true };
+  failFinalWrites(store, full);
+  try {
+    const first = await queue(store);
+    const second = await queue(store);
+    dispatcher.wake();
+    await eventually(() =>
+      Promise.resolve(logs.filter((l) => /job\.record_failed/.test(l)).length >= 3)
+    );
+    assert.equal((await store.get(first))!.status, "running");
+    assert.ok(dispatcher.isRunning(first), "the slot stays taken");
+    assert.equal((await store.get(second))!.status, "queued");
+    assert.deepEqual(cleanups, [], "the runner keeps what holds the outcome");
+    full.on = false;
+    await eventually(async () => (await store.get(second))?.status === "completed");
+    const done = (await store.get(first))!;
+    assert.equal(done.status, "completed");
+    assert.equal(done.result, "done");
+    assert.equal(done.exitCode, 0);
+    assert.deepEqual(cleanups, [first, second]);
+    assert.ok(logs.some((l) => /event=job\.recorded .*attempts=/.test(l)));
+  } finally {
+    dispatcher.stop();
+    await stores.closeAll();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Dispatcher.stop() leaves an unrecorded outcome for the next daemon", async () => {
+  const { root, stores, store, logs, cleanups, dispatcher } = await setup();
+  failFinalWrites(store, { on: true });
+  try {
+    const id = await queue(store);
+    dispatcher.wake();
+    await eventually(() => Promise.resolve(logs.some((l) => /job\.record_failed/.test(l))));
+    dispatcher.stop();
+    await eventually(() => Promise.resolve(!dispatcher.isRunning(id)));
+    assert.ok(logs.some((l) => /event=job\.record_deferred/.test(l)));
+    assert.equal((await store.get(id))!.status, "running");
+    assert.deepEqual(cleanups, [], "the container stays for the next daemon to re-attach");
+  } finally {
+    await stores.closeAll();
+    await Deno.remove(root, { recursive: true });
+  }
+});
