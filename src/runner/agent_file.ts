@@ -10,7 +10,7 @@
  */
 
 import { constants, type Stats } from "node:fs";
-import { open } from "node:fs/promises";
+import { lstat, open } from "node:fs/promises";
 
 /** What {@linkcode readAgentFile} found. */
 export type AgentFile =
@@ -40,6 +40,19 @@ const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK |
 /** Reads an agent-written file safely (see the module doc). */
 export async function readAgentFile(path: string, o: ReadAgentFileOptions): Promise<AgentFile> {
   o.signal?.throwIfAborted();
+  // Look before opening: Deno resolves a path's links for its permission check when it runs
+  // with per-path permissions (the compiled binary's flags), so O_NOFOLLOW alone does not refuse
+  // a link there. The open below still uses O_NOFOLLOW | O_NONBLOCK, and the opened file must be
+  // the one looked at (same device and inode), so a link swapped in meanwhile is refused too.
+  let seen: Stats;
+  try {
+    seen = await lstat(path);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === "ENOENT") return { kind: "missing" };
+    throw e;
+  }
+  if (seen.isSymbolicLink()) return { kind: "refused", reason: "is a symbolic link" };
+  if (!seen.isFile()) return { kind: "refused", reason: `is not a regular file (${kindOf(seen)})` };
   let handle;
   try {
     handle = await open(path, FLAGS);
@@ -60,6 +73,9 @@ export async function readAgentFile(path: string, o: ReadAgentFileOptions): Prom
     const info = await handle.stat();
     if (!info.isFile()) {
       return { kind: "refused", reason: `is not a regular file (${kindOf(info)})` };
+    }
+    if (info.dev !== seen.dev || info.ino !== seen.ino) {
+      return { kind: "refused", reason: "was replaced while it was being read" };
     }
     const size = info.size;
     const whenLarger = o.whenLarger ?? "refuse";

@@ -256,7 +256,13 @@ export class DockerRunner implements JobRunner {
       await docker.startContainer(id, { signal });
     } catch (e) {
       if (signal.aborted) {
-        this.#removeLater(id, ctx.log);
+        // The Engine answers (it created the container) and may start it after the abort: a
+        // job reported killed has no running container, so remove it now, bounded.
+        const removed = docker.removeContainer(id, {
+          force: true,
+          signal: AbortSignal.timeout(STOP_GRACE_MS),
+        }).catch(() => this.#removeLater(id, ctx.log));
+        await settleWithin(removed, STOP_GRACE_MS);
         return stoppedOutcome(signal);
       }
       await docker.removeContainer(id, { force: true }).catch(() => {});
