@@ -100,7 +100,7 @@ export function remoteReason(stderr: string, display?: string): { reason: string
     };
   }
   if (
-    /could not read (username|password)|terminal prompts disabled|authentication failed|invalid username or password|HTTP Basic: Access denied|permission denied|403/i
+    /could not read (username|password)|terminal prompts disabled|authentication failed|invalid username or password|HTTP Basic: Access denied|permission denied|\b403\b/i
       .test(stderr) && !/not exported|no such repository/i.test(stderr)
   ) {
     return {

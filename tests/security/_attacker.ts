@@ -135,12 +135,14 @@ export async function finished(
   }
 }
 
-/** Waits until the job's container exists and returns its id. */
+/** Waits until the job's container has started and returns its id. */
 export async function containerOf(docker: DockerClient, jobId: string): Promise<string> {
-  const found = await eventually(
-    async () => (await docker.listContainers({ all: true, labels: { "pylon.job": jobId } }))[0],
-    15_000,
-  );
+  // Running, not only created: a daemon killed between create and start leaves a container
+  // that never runs, which is not the situation these tests stage.
+  const found = await eventually(async () => {
+    const [c] = await docker.listContainers({ all: true, labels: { "pylon.job": jobId } });
+    return c && c.State !== "created" ? c : undefined;
+  }, 15_000);
   return found.Id;
 }
 
