@@ -18,6 +18,11 @@ export interface CliIo {
   err(text: string): void;
   /** Reads one line from standard input (without the newline); `null` at end of input. */
   readLine(): Promise<string | null>;
+  /**
+   * Reads one line like `readLine` without echoing it on a terminal (tokens, keys); absent
+   * where input is not a terminal, and callers then use `readLine`.
+   */
+  readSecret?(): Promise<string | null>;
   /** Whether standard input and output are an interactive terminal. */
   readonly isTty: boolean;
 }
@@ -34,6 +39,11 @@ export interface CommandContext {
   env: Record<string, string>;
   io: CliIo;
   clock: Clock;
+  /**
+   * The folder the user ran `pylon` from, which relative paths in arguments are resolved from
+   * (`deno task` runs elsewhere; see `caller.ts`). Absent: the process's working directory.
+   */
+  cwd?: string;
   /** Runs a program attached to the terminal (the editor); returns its exit code. */
   spawnInteractive(cmd: string, args: string[]): Promise<number>;
 }

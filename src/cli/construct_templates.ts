@@ -293,3 +293,112 @@ function block(key: string, text: string): string[] {
   const indicator = text.endsWith("\n") ? "|" : "|-";
   return [`  ${key}: ${indicator}`, ...body.split("\n").map((l) => (l === "" ? "" : `    ${l}`))];
 }
+
+/** A sample event of a template: the body and the headers its sender sends. */
+export interface SampleEvent {
+  /** Which sample this is, e.g. `github-pr` (shown to the user). */
+  kind: TemplateName | "cron";
+  body: unknown;
+  /** Lower-cased header names, as templates see them. */
+  headers: Record<string, string>;
+}
+
+/** The parts of a pylon's config that tell which template it most likely came from. */
+export interface TemplateClues {
+  trigger: {
+    type: string;
+    when?: string | undefined;
+    dedupe?: string | undefined;
+    "signature_header"?: string | undefined;
+  };
+}
+
+/**
+ * The sample that fits a pylon: the cron payload for a cron pylon, the GitHub or Sentry one when
+ * its signature header or templates read that sender's fields, else a generic event.
+ */
+export function sampleKindOf(config: TemplateClues): SampleEvent["kind"] {
+  const t = config.trigger;
+  if (t.type === "cron") return "cron";
+  const header = t.signature_header?.toLowerCase();
+  const text = `${t.when ?? ""} ${t.dedupe ?? ""}`;
+  if (header === "x-hub-signature-256" || header === "x-hub-signature" || /x-github-/.test(text)) {
+    return "github-pr";
+  }
+  if (header === "sentry-hook-signature" || /\.body\.data\.(issue|event)\b/.test(text)) {
+    return "sentry";
+  }
+  return "blank";
+}
+
+/** The sample event of `kind` for pylon `name`; `now` dates the cron payload. */
+export function sampleEvent(kind: SampleEvent["kind"], name: string, now: Date): SampleEvent {
+  switch (kind) {
+    case "cron":
+      // What the scheduler sends (src/daemon/scheduler.ts).
+      return { kind, body: { pylon: name, scheduled_at: now.toISOString() }, headers: {} };
+    case "github-pr":
+      return { kind, body: GITHUB_PULL_REQUEST, headers: { "x-github-event": "pull_request" } };
+    case "sentry":
+      return { kind, body: SENTRY_EVENT_ALERT, headers: { "sentry-hook-resource": "event_alert" } };
+    case "cron-audit":
+    case "blank":
+      return {
+        kind: "blank",
+        body: { event: "test", message: `Test event from pylon test ${name}` },
+        headers: {},
+      };
+  }
+}
+
+/** A GitHub `pull_request` event (action `opened`), trimmed to the fields templates use. */
+const GITHUB_PULL_REQUEST = {
+  action: "opened",
+  number: 42,
+  "pull_request": {
+    number: 42,
+    title: "Fix off-by-one in pagination",
+    state: "open",
+    draft: false,
+    html_url: "https://github.com/your-org/your-repo/pull/42",
+    body: "The last page was dropped when the total was a multiple of the page size.",
+    author_association: "MEMBER",
+    user: { login: "octocat" },
+    head: {
+      ref: "fix-pagination",
+      sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+      repo: { full_name: "your-org/your-repo" },
+    },
+    base: { ref: "main", repo: { full_name: "your-org/your-repo" } },
+  },
+  repository: {
+    name: "your-repo",
+    full_name: "your-org/your-repo",
+    private: false,
+    html_url: "https://github.com/your-org/your-repo",
+    clone_url: "https://github.com/your-org/your-repo.git",
+    ssh_url: "git@github.com:your-org/your-repo.git",
+    default_branch: "main",
+    owner: { login: "your-org" },
+  },
+  sender: { login: "octocat" },
+};
+
+/** A Sentry issue-alert webhook (`Sentry-Hook-Resource: event_alert`), trimmed. */
+const SENTRY_EVENT_ALERT = {
+  action: "triggered",
+  data: {
+    event: {
+      event_id: "1f8a3c2e9b6d4e0fa7c5b3d1e2f4a6b8",
+      issue_id: "4212345678",
+      title: "TypeError: Cannot read properties of undefined (reading 'id')",
+      culprit: "app/routes/orders.ts in loadOrder",
+      level: "error",
+      platform: "javascript",
+      web_url:
+        "https://your-org.sentry.io/issues/4212345678/events/1f8a3c2e9b6d4e0fa7c5b3d1e2f4a6b8/",
+    },
+    triggered_rule: "Send a notification for new issues",
+  },
+  actor: { type: "application", id: "sentry", name: "Sentry" },
+};

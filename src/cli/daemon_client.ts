@@ -31,8 +31,9 @@ export async function connectDaemon(ctx: CommandContext): Promise<DaemonConnecti
   }
   try {
     const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
-    await res.body?.cancel();
-    if (!res.ok) return null;
+    // Recognise pylon's answer (`{"status":"ok","service":"pylon"}`), not just any 200 on the port.
+    const health = await res.json().catch(() => null) as { service?: unknown } | null;
+    if (!res.ok || health?.service !== "pylon") return null;
   } catch {
     return null;
   }

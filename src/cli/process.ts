@@ -4,7 +4,11 @@
  * @module
  */
 
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createPylonPaths, resolvePylonHome } from "../config/mod.ts";
+import { callerCwd } from "./caller.ts";
+import { withoutEcho } from "./secret_input.ts";
 import type { CliIo, CommandContext } from "./command.ts";
 
 const encoder = new TextEncoder();
@@ -44,16 +48,25 @@ function createLineReader(): () => Promise<string | null> {
 /** Builds the context of a real `pylon` process. */
 export function createProcessContext(): CommandContext {
   const env = Deno.env.toObject();
+  const checkoutRoot = import.meta.url.startsWith("file:")
+    ? fileURLToPath(new URL("../..", import.meta.url))
+    : undefined;
+  const cwd = callerCwd(env, Deno.cwd(), checkoutRoot);
+  // A relative PYLON_HOME means the caller's folder, whichever folder the process runs in.
+  const home = resolve(cwd, resolvePylonHome(env));
+  if (env.PYLON_HOME) env.PYLON_HOME = home;
   let readLine: (() => Promise<string | null>) | undefined;
   const io: CliIo = {
     out: (text) => writeAll(Deno.stdout, text),
     err: (text) => writeAll(Deno.stderr, text),
     readLine: () => (readLine ??= createLineReader())(),
+    readSecret: () => withoutEcho(() => (readLine ??= createLineReader())(), writeAll),
     isTty: Deno.stdin.isTerminal() && Deno.stdout.isTerminal(),
   };
   return {
-    paths: createPylonPaths(resolvePylonHome(env)),
+    paths: createPylonPaths(home),
     env,
+    cwd,
     io,
     clock: { now: () => new Date() },
     async spawnInteractive(cmd, args) {

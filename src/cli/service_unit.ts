@@ -50,6 +50,28 @@ export function execCommand(
   return [execPath, "run", ...PYLON_PERMISSION_FLAGS, "--config", configPath, mainModulePath];
 }
 
+const CACHE_PATH_REGEXP =
+  /\/(?:\.npm|_npx|_cacache|\.cache\/deno|Caches\/deno|deno\/(?:npm|remote|deps))\//;
+
+/**
+ * The first of `paths` that lies in a cache npm or deno may clean (`~/.npm/_npx/…` from `npx
+ * deno`, `~/.cache/deno/…`, `$DENO_DIR`, `$npm_config_cache`), or undefined. A unit whose
+ * `ExecStart` points there stops working the day the cache is pruned.
+ */
+export function cachedPath(
+  paths: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  const roots = [env.DENO_DIR, env.npm_config_cache].filter((r): r is string => !!r)
+    .map((r) => r.replace(/\/+$/, "") + "/");
+  return paths.find((p) => CACHE_PATH_REGEXP.test(p) || roots.some((r) => p.startsWith(r)));
+}
+
+/** Whether a system unit (which gets `PrivateTmp=yes`) would hide `path` from the daemon. */
+export function hiddenByPrivateTmp(scope: ServiceScope, path: string): boolean {
+  return scope === "system" && /^\/(?:var\/)?tmp(?:\/|$)/.test(path);
+}
+
 /** Escapes `%` specifiers, which systemd expands in most settings. */
 function escapeSpecifiers(value: string): string {
   return value.replaceAll("%", "%%");

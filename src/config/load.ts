@@ -24,6 +24,7 @@ import {
   pylonConfigSchema,
 } from "./schema.ts";
 import { resolveChannel } from "./resolve.ts";
+import { type PathClaim, pathClaim, pathClashIssue, pathLosers } from "./path_clash.ts";
 
 /** The machine-level config and the variables every pylon sees. */
 export interface LoadedGlobal {
@@ -238,7 +239,11 @@ export async function loadPylon(
   return { name, config: parsed.value, env, source: text, secrets };
 }
 
-/** Loads every pylon; a broken one is returned with its error instead of failing the rest. */
+/**
+ * Loads every pylon; a broken one is returned with its error instead of failing the rest. Of
+ * two enabled pylons on one webhook path, the second by name is returned as an error naming
+ * both files, as the daemon refuses it at start.
+ */
 export async function loadAllPylons(
   paths: PylonPaths,
   global: LoadedGlobal,
@@ -252,5 +257,56 @@ export async function loadAllPylons(
       results.push({ name, ok: false, error: e });
     }
   }
-  return results;
+  const home = global.env.HOME;
+  const claims = new Map<string, PathClaim>();
+  for (const r of results) {
+    if (!r.ok || r.pylon.source === undefined) continue;
+    const claim = pathClaim(r.name, r.pylon.source, displayPath(paths.pylonConfig(r.name), home));
+    if (claim) claims.set(r.name, claim);
+  }
+  const losers = pathLosers([...claims.values()]);
+  return results.map((r) => {
+    const winner = losers.get(r.name);
+    if (!winner) return r;
+    const own = claims.get(r.name)!;
+    const issue = pathClashIssue(own, winner);
+    return {
+      name: r.name,
+      ok: false,
+      error: configError(
+        `pylon "${r.name}"`,
+        own.file,
+        [issue],
+        `edit it with \`pylon edit ${r.name}\``,
+      ),
+    };
+  });
+}
+
+/** The webhook paths every constructed pylon's file claims (read leniently), by name. */
+export async function readPathClaims(paths: PylonPaths, home?: string): Promise<PathClaim[]> {
+  const claims: PathClaim[] = [];
+  for (const name of await listPylonNames(paths)) {
+    const text = await readOptional(paths.pylonConfig(name));
+    const claim = text === null
+      ? undefined
+      : pathClaim(name, text, displayPath(paths.pylonConfig(name), home));
+    if (claim) claims.push(claim);
+  }
+  return claims;
+}
+
+/**
+ * The clash of `name`'s webhook path with another enabled pylon's, as a `file:line: ...` line
+ * naming both files; `undefined` when its path is its own.
+ */
+export async function pathClashOf(
+  paths: PylonPaths,
+  name: string,
+  home?: string,
+): Promise<string | undefined> {
+  const claims = await readPathClaims(paths, home);
+  const own = claims.find((c) => c.name === name);
+  const other = own && claims.find((c) => c.name !== name && c.path === own.path);
+  return other ? formatIssue(own.file, pathClashIssue(own, other)) : undefined;
 }

@@ -21,13 +21,18 @@ export {
   loadDotEnvFile,
   loadGlobalConfig,
   loadPylon,
+  pathClashOf,
+  readPathClaims,
 } from "./load.ts";
+export { claimLocation, pathClaim, pathClashIssue, pathLosers } from "./path_clash.ts";
+export type { PathClaim } from "./path_clash.ts";
 export type { LoadedGlobal, LoadedPylon, PylonLoadResult } from "./load.ts";
 export { expandReferences, findReferences, mergeGlobalEnv, parseDotEnv } from "./env.ts";
 export { formatDuration, parseByteSize, parseDuration } from "./duration.ts";
 export {
   builtinImage,
   channelTypes,
+  hasPublicUrl,
   providerKeyVar,
   resolveChannel,
   resolvePylon,

@@ -12,6 +12,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { ConfigIssue } from "../errors.ts";
 import { expandReferences } from "./env.ts";
+import { indentationIssues } from "./indent.ts";
 import { closest, keyPathString, PositionFinder, showValue } from "./issues.ts";
 
 /** What {@linkcode parseConfigText} needs besides the text. */
@@ -44,18 +45,30 @@ export function parseConfigText<S extends z.ZodType>(
       const key = `${e.linePos?.[0]?.line}:${e.linePos?.[0]?.col}`;
       return !seen.has(key) && seen.add(key);
     });
+    // A line indented unlike its neighbours is named by its own line, in words; the parser's
+    // errors at that line or the one above it say the same less clearly.
+    // Only where the parser failed: a plain value may go on over more-indented lines.
+    const failed = new Set(errors.map((e) => e.linePos?.[0]?.line));
+    const indents = indentationIssues(text).filter((i) =>
+      i.line !== undefined && (failed.has(i.line) || failed.has(i.line - 1))
+    );
+    const near = (line: number | undefined) =>
+      line !== undefined && indents.some((i) => i.line === line || i.line === line + 1);
     return {
       ok: false,
-      issues: errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          keyPath: "",
-          message: `YAML syntax error: ${firstLine(e.message)}`,
-          line: pos?.line,
-          column: pos?.col,
-          hint: "check indentation and quoting around this line",
-        };
-      }),
+      issues: [
+        ...indents,
+        ...errors.filter((e) => !near(e.linePos?.[0]?.line)).map((e) => {
+          const pos = e.linePos?.[0];
+          return {
+            keyPath: "",
+            message: `YAML syntax error: ${firstLine(e.message)}`,
+            line: pos?.line,
+            column: pos?.col,
+            hint: "check indentation and quoting around this line",
+          };
+        }),
+      ].sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
     };
   }
   const finder = new PositionFinder(doc, lines);
@@ -173,13 +186,7 @@ function describeZodIssue(
   if (value === undefined && (zi.code === "invalid_type" || zi.code === "invalid_union")) {
     message = "is required";
   } else if (zi.code === "invalid_value") {
-    const allowed = zi.values.map((v) => String(v)).join(", ");
-    const guess = typeof value === "string"
-      ? closest(value, zi.values.map((v) => String(v)))
-      : undefined;
-    message = `${shown} is not supported; use ${
-      guess ? `"${guess}" (one of ${allowed})` : allowed
-    }`;
+    message = notSupported(shown, value, zi.values);
   } else if (zi.code === "invalid_type") {
     message = `must be ${article(zi.expected)}, not ${describeType(value)}${
       secretPaths.has(keyPath) ? "" : ` (${shown})`
@@ -190,11 +197,55 @@ function describeZodIssue(
       ? (zi.code === "too_small" && Number(zi.minimum) === 1 ? "must not be empty" : zi.message)
       : `must be ${bound}, not ${shown}`;
   } else if (zi.code === "invalid_union") {
+    const choice = unionChoice(zi, value);
+    if (choice) {
+      const at = [...path, ...choice.path];
+      const p = finder.valueAt(at);
+      return [{
+        keyPath: keyPathString(at),
+        message: choice.message,
+        line: p?.line,
+        column: p?.column,
+      }];
+    }
     message = `${shown} has the wrong type`;
   } else {
     message = zi.message;
   }
   return [{ keyPath, message, line: pos?.line, column: pos?.column }];
+}
+
+/** "`x` is not supported; use "y" (one of a, b, c)", with the nearest value first. */
+function notSupported(shown: string, value: unknown, values: readonly unknown[]): string {
+  const allowed = values.map((v) => String(v)).join(", ");
+  const guess = typeof value === "string"
+    ? closest(value, values.map((v) => String(v)))
+    : undefined;
+  return `${shown} is not supported; use ${guess ? `"${guess}" (one of ${allowed})` : allowed}`;
+}
+
+/**
+ * For a union of a choice and a list of choices (`channel.type: stdot` or `[github, telgram]`):
+ * the wrong value and the valid ones, instead of "has the wrong type".
+ */
+function unionChoice(
+  zi: z.core.$ZodIssueInvalidUnion,
+  value: unknown,
+): { path: PropertyKey[]; message: string } | undefined {
+  for (const branch of zi.errors) {
+    for (const issue of branch) {
+      if (issue.code !== "invalid_value") continue;
+      const at = issue.path;
+      if (typeof value === "string" && at.length === 0) {
+        return { path: [], message: notSupported(showValue(value), value, issue.values) };
+      }
+      if (Array.isArray(value) && at.length === 1 && typeof at[0] === "number") {
+        const item = value[at[0]];
+        return { path: [at[0]], message: notSupported(showValue(item), item, issue.values) };
+      }
+    }
+  }
+  return undefined;
 }
 
 function unknownKeyMessage(
@@ -207,8 +258,8 @@ function unknownKeyMessage(
   const level = here === "" ? "at the top level" : `under \`${here}\``;
   const homes = (keyHomes[key] ?? []).filter((h) => h !== here);
   if (homes.length > 0) {
-    const list = homes.map((h) => `\`${h}\``).join(" or ");
-    return `\`${key}\` is not valid ${level}; it belongs under ${list}`;
+    const list = homes.map((h) => h === "" ? "at the top level" : `under \`${h}\``).join(" or ");
+    return `\`${key}\` is not valid ${level}; it belongs ${list}`;
   }
   const siblings = valueAtPath(raw, path);
   const known = Object.entries(keyHomes).filter(([, hs]) => hs.includes(here)).map(([k]) => k);

@@ -140,11 +140,25 @@ function configSecrets(
   return values.filter((v): v is string => typeof v === "string" && v !== "");
 }
 
-/** `trigger.public_url` → `server.public_url` → `http://<host>:<port>`, plus the path. */
+/**
+ * `trigger.public_url` → `server.public_url` → `http://<host>:<port>`, plus the path. A wildcard
+ * bind address (`0.0.0.0`, `::`) is not one a sender can use: it becomes `localhost`, which works
+ * on this machine only ({@linkcode hasPublicUrl} tells callers to say so).
+ */
 export function webhookUrl(config: PylonConfig, global: GlobalConfig): string {
-  const base = config.trigger.public_url ?? global.server.public_url ??
-    `http://${global.server.host}:${global.server.port}`;
+  const { host, port } = global.server;
+  const local = host === "0.0.0.0" || host === "::" || host === "" || host === "[::]"
+    ? "localhost"
+    : host.includes(":") && !host.startsWith("[")
+    ? `[${host}]`
+    : host;
+  const base = config.trigger.public_url ?? global.server.public_url ?? `http://${local}:${port}`;
   return base.replace(/\/+$/, "") + (config.trigger.path ?? "");
+}
+
+/** Whether {@linkcode webhookUrl} is a public one (`trigger.public_url` or `server.public_url`). */
+export function hasPublicUrl(config: PylonConfig, global: GlobalConfig): boolean {
+  return Boolean(config.trigger.public_url ?? global.server.public_url);
 }
 
 /** A pylon's channel block overrides the connection; topic/message/approval are its own. */

@@ -278,10 +278,12 @@ export const GLOBAL_TOP_KEYS = Object.keys(globalConfigSchema.shape);
 export const PYLON_TOP_KEYS = Object.keys(pylonConfigSchema.shape);
 
 /**
- * Where each key of a file lives (dotted parent paths), for hints like "`approval` belongs under
- * `channel`" when a key is written at the wrong level.
+ * Where each key of a file lives (dotted parent paths, `""` for the top level), for hints like
+ * "`approval` belongs under `channel`" when a key is written at the wrong level, and "did you
+ * mean" for a misspelled one.
  */
 export const PYLON_KEY_HOMES: Record<string, string[]> = collectHomes({
+  "": pylonConfigSchema,
   trigger: triggerSchema,
   workspace: workspaceSchema,
   channel: pylonChannelSchema,
@@ -293,6 +295,7 @@ export const PYLON_KEY_HOMES: Record<string, string[]> = collectHomes({
 });
 
 export const GLOBAL_KEY_HOMES: Record<string, string[]> = collectHomes({
+  "": globalConfigSchema,
   server: globalConfigSchema.shape.server.unwrap(),
   defaults: globalConfigSchema.shape.defaults.unwrap(),
   "defaults.channel": defaultChannelSchema,

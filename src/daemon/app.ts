@@ -1,6 +1,9 @@
 /**
- * The daemon's HTTP routes: `/healthz` (open), `/metrics` and `/api/*` (bearer token), and every
- * webhook pylon's `POST <trigger.path>`. Routes only: handlers delegate.
+ * The daemon's HTTP routes: `/healthz` (open), `/metrics`, `/api/status` and `/api/*` (bearer
+ * token), and every webhook pylon's `POST <trigger.path>`. Routes only: handlers delegate.
+ *
+ * `/healthz` says only that a pylon daemon answers: the version and the pylon count would tell
+ * anyone who can reach the port which release (and its known bugs) runs there.
  *
  * @module
  */
@@ -18,6 +21,8 @@ export interface AppDeps {
   pylonAt(path: string): ActivePylon | undefined;
   /** The pylon that claims a path but is not loaded (broken, or failed closed), if any. */
   unloadedAt?(path: string): string | undefined;
+  /** The disabled pylon whose file names a path, if any. */
+  disabledAt?(path: string): string | undefined;
   /** Number of active pylons. */
   activeCount(): number;
   /** Control API token. */
@@ -31,11 +36,14 @@ export interface AppDeps {
   observe?(pylon: string, status: number, seconds: number): void;
 }
 
+/** The body of `GET /healthz`, by which the CLI and `doctor` recognise a pylon daemon. */
+export const HEALTH_BODY = { status: "ok", service: "pylon" } as const;
+
 /** Builds the HTTP app; does no I/O until a request arrives. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.get("/healthz", function health(c) {
-    return c.json({ status: "ok", version: VERSION, pylons: deps.activeCount() });
+    return c.json(HEALTH_BODY);
   });
   app.use("/metrics", requireToken(deps.token));
   app.use("/api/*", requireToken(deps.token));
@@ -43,10 +51,19 @@ export function createApp(deps: AppDeps): Hono {
     const { body, contentType } = await deps.metrics();
     return new Response(body, { headers: { "content-type": contentType } });
   });
+  app.get("/api/status", function status(c) {
+    return c.json({ ...HEALTH_BODY, version: VERSION, pylons: deps.activeCount() });
+  });
   app.route("/api", deps.api);
   app.all("*", async function webhookRoute(c) {
     const pylon = deps.pylonAt(c.req.path);
     if (!pylon) {
+      const disabled = deps.disabledAt?.(c.req.path);
+      if (disabled !== undefined) {
+        // 200, not 503: senders retry a 5xx (GitHub, Sentry), and a disabled pylon wants no retries.
+        deps.log.info("webhook.ignored", { pylon: disabled, reason: "disabled" });
+        return c.json({ status: "ignored", reason: `pylon ${disabled} is disabled` });
+      }
       const unloaded = deps.unloadedAt?.(c.req.path);
       if (unloaded === undefined) return reject(404, `no pylon listens on ${c.req.path}`);
       // Never the reason: it may name variables, files or values. The daemon log has it.

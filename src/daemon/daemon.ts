@@ -27,8 +27,9 @@ import { createStoreRegistry, moveLegacyDatabases, type StoreRegistry } from "..
 import { type ChannelFactory, ChannelSet, Notifier } from "../notify/mod.ts";
 import { createApp } from "./app.ts";
 import { PylonTable } from "./pylon_table.ts";
-import { PylonLoader } from "./pylon_loader.ts";
+import { problemFields, PylonLoader } from "./pylon_loader.ts";
 import { createApiRoutes } from "./routes/api.ts";
+import { changedFields } from "./config_diff.ts";
 import { destroyPylon } from "./destroy_pylon.ts";
 import { handleWebhook } from "./routes/webhook.ts";
 import { CronScheduler } from "./scheduler.ts";
@@ -242,6 +243,18 @@ async function serve(o: DaemonOptions): Promise<void> {
         log.error("runner.startup_failed", { error: e instanceof Error ? e.message : String(e) });
       }
     }
+    /** Pylons refused for a path another pylon held take it once it is free (on any reload). */
+    const takeFreedPaths = async () => {
+      for (const name of await loader.retryPathLosers()) {
+        await stores.open(name);
+        log.info("pylon.added", {
+          pylon: name,
+          path: table.get(name)?.resolved.config.trigger.path,
+          reason: "the path it shared with another pylon is free now",
+        });
+        dispatcher.wake();
+      }
+    };
     const token = await ensureDaemonToken(o.paths.daemonToken);
     const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
     const maxBody = parseByteSize(config.server.max_body) ?? 1_048_576;
@@ -258,9 +271,12 @@ async function serve(o: DaemonOptions): Promise<void> {
       maxQueue: () => config.docker.max_queue,
       maxBody: () => maxBody,
       bodyTimeoutMs,
+      clock: o.clock,
+      pylonNames: async () =>
+        (await listPylonNames(o.paths)).filter((n) => only.size === 0 || only.has(n)),
       onChange: (job) => notifier.changed(job),
-      destroyPylon: (name, { force }) =>
-        destroyPylon(name, {
+      destroyPylon: async (name, { force }) => {
+        const destroyed = await destroyPylon(name, {
           force,
           paths: o.paths,
           table,
@@ -270,11 +286,15 @@ async function serve(o: DaemonOptions): Promise<void> {
           removeJobFiles: removeFiles,
           settleNotices: (ids) => notifier.settle(ids),
           onChange: (job) => notifier.changed(job),
-        }),
+        });
+        await takeFreedPaths(); // a pylon that shared its path takes it now, not at next edit
+        return destroyed;
+      },
     });
     const app = createApp({
       pylonAt: (path) => table.byPath(path),
       unloadedAt: (path) => table.blockedAt(path),
+      disabledAt: (path) => table.disabledAt(path),
       activeCount: () => table.names().length,
       token,
       api,
@@ -320,6 +340,8 @@ async function serve(o: DaemonOptions): Promise<void> {
       const exists = (await listPylonNames(o.paths)).includes(name);
       if (!exists) {
         if (table.remove(name)) log.info("pylon.removed", { pylon: name });
+        loader.forget(name);
+        await takeFreedPaths();
         scheduler.refresh();
         return;
       }
@@ -327,10 +349,14 @@ async function serve(o: DaemonOptions): Promise<void> {
         const before = table.get(name);
         const state = await loader.activate(name);
         await stores.open(name);
+        const after = table.get(name);
         log.info(
           state === "disabled" ? "pylon.disabled" : before ? "pylon.reloaded" : "pylon.added",
           {
             pylon: name,
+            ...(before && after
+              ? { changed: changedFields(before.resolved, after.resolved).join(",") || "nothing" }
+              : {}),
           },
         );
         dispatcher.wake();
@@ -339,11 +365,25 @@ async function serve(o: DaemonOptions): Promise<void> {
         // Keeps the last good config, unless the edit touches a security field (fail closed).
         await loader.reloadFailed(name, e);
       }
+      await takeFreedPaths();
       scheduler.refresh();
     };
     const stopWatching = await watchConfig(o.paths, {
       pylonChanged: reload,
-      globalChanged: (file) => {
+      globalChanged: async (file) => {
+        // Checked now, not at the next restart, which would fail on it.
+        try {
+          await loadGlobalConfig(o.paths, o.env);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          log.error("config.invalid", {
+            ...problemFields(e),
+            hint: e.hint,
+            note:
+              "the daemon keeps the config it started with; a restart fails until this is fixed",
+          });
+          return;
+        }
         log.warn("config.changed", {
           file: displayPath(file, home),
           note: "restart the daemon to apply changes to config.yaml or the global .env",

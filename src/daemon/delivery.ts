@@ -156,6 +156,17 @@ function fingerprint(value: unknown): string {
   return high.toString(16).padStart(8, "0") + low.toString(16).padStart(8, "0");
 }
 
+/**
+ * SHA-256 (hex) of `payload` as JSON with sorted keys: what a delivery id is compared against,
+ * so a redelivery matches whatever order or spacing its keys arrive in, and a different event
+ * reusing the id does not.
+ */
+export async function payloadDigest(payload: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson(payload));
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A frame of {@linkcode canonicalJson}'s walk: a container and the next entry to write. */
 type JsonFrame =
   | { items: readonly unknown[]; i: number }

@@ -15,9 +15,13 @@
 
 import {
   displayPath,
+  formatIssue,
   loadDotEnvFile,
   type LoadedGlobal,
+  type LoadedPylon,
   loadPylon,
+  pathClaim,
+  pathClashIssue,
   type PylonPaths,
   type RawPylon,
   rawTriggerPath,
@@ -27,7 +31,7 @@ import {
   securityFingerprint,
   securityTouch,
 } from "../config/mod.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, type ConfigIssue } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { PylonTable } from "./pylon_table.ts";
 import { createSignatureVerifier } from "./signature.ts";
@@ -53,6 +57,8 @@ export class PylonLoader {
   readonly #d: PylonLoaderDeps;
   /** The security fields of each active pylon's last good config. */
   readonly #fingerprints = new Map<string, SecurityFingerprint>();
+  /** Pylons refused because another serves their path: retried when a path frees up. */
+  readonly #pathLosers = new Set<string>();
 
   constructor(deps: PylonLoaderDeps) {
     this.#d = deps;
@@ -67,7 +73,9 @@ export class PylonLoader {
     const { paths, global, table, clock } = this.#d;
     const loaded = await loadPylon(paths, name, global);
     if (loaded.config.disabled) {
-      table.remove(name);
+      this.#pathLosers.delete(name);
+      const t = loaded.config.trigger;
+      table.disable(name, t.type === "webhook" ? t.path : undefined);
       this.#fingerprints.delete(name);
       return "disabled";
     }
@@ -79,11 +87,10 @@ export class PylonLoader {
     const t = loaded.config.trigger;
     const owner = t.path ? table.pathOwner(t.path, name) : undefined;
     if (owner) {
-      throw new ConfigError(
-        `Cannot load pylon "${name}": trigger.path ${t.path} is already served by pylon "${owner}"`,
-        { file: this.#show(paths.pylonConfig(name)), hint: "give each webhook pylon its own path" },
-      );
+      this.#pathLosers.add(name);
+      throw this.#clashError(name, loaded, owner);
     }
+    this.#pathLosers.delete(name);
     const verifier = t.type === "webhook" && t.secret
       ? await createSignatureVerifier({
         secret: t.secret,
@@ -100,6 +107,75 @@ export class PylonLoader {
   }
 
   /**
+   * Activates the pylons that lost a path clash and whose path is now free (its holder was
+   * destroyed, removed, disabled or moved), in name order. A path that a pylon failed closed on
+   * stays blocked. Returns the names activated; one that no longer loads for another reason is
+   * logged as a failed reload.
+   */
+  async retryPathLosers(): Promise<string[]> {
+    const { table } = this.#d;
+    const activated: string[] = [];
+    for (const name of [...this.#pathLosers].sort()) {
+      const claimed = rawTriggerPath(await this.#readRaw(name));
+      if (claimed === undefined) {
+        this.#pathLosers.delete(name); // gone, or no longer a webhook on a path: its own reload says
+        continue;
+      }
+      if (table.pathOwner(claimed, name) !== undefined) continue;
+      // A pylon that failed closed keeps its path blocked; other losers waiting do not.
+      if (table.blockersAt(claimed).some((b) => !this.#pathLosers.has(b))) continue;
+      this.#pathLosers.delete(name);
+      try {
+        if (await this.activate(name) === "ok") activated.push(name);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        // A clash again puts it back in the set; anything else is its own problem now.
+        if (!this.#pathLosers.has(name)) await this.reloadFailed(name, e);
+      }
+    }
+    return activated;
+  }
+
+  /** Forgets `name` (its folder is gone). */
+  forget(name: string): void {
+    this.#pathLosers.delete(name);
+    this.#fingerprints.delete(name);
+  }
+
+  /** The log fields saying what the path of a pylon that did not load answers. */
+  #pathNote(name: string, claimed: string | undefined): { path?: string; note?: string } {
+    if (claimed === undefined) return {};
+    return {
+      path: claimed,
+      note: this.#pathLosers.has(name)
+        ? "it takes the path as soon as the other pylon leaves it"
+        : "the path answers 503 until the pylon loads",
+    };
+  }
+
+  /** Why `name` cannot take the path `owner` serves: both files and lines. */
+  #clashError(name: string, loaded: LoadedPylon, owner: string): ConfigError {
+    const { paths, table } = this.#d;
+    const claimOf = (n: string, source: string | undefined) =>
+      source === undefined ? undefined : pathClaim(n, source, this.#show(paths.pylonConfig(n)));
+    const own = claimOf(name, loaded.source);
+    const other = claimOf(owner, table.get(owner)?.loaded.source);
+    const file = this.#show(paths.pylonConfig(name));
+    const path = loaded.config.trigger.path!;
+    const issue = own && other ? pathClashIssue(own, other) : {
+      keyPath: "trigger.path",
+      message: `${path} is already served by pylon "${owner}" (${
+        this.#show(paths.pylonConfig(owner))
+      }); one path serves one pylon: give one of them another path, or disable one`,
+      line: own?.line,
+    };
+    return new ConfigError(
+      `Cannot load pylon "${name}": ${formatIssue(file, issue)}`,
+      { file, issues: [issue], hint: "give each webhook pylon its own path" },
+    );
+  }
+
+  /**
    * At start: loads `name`, or logs why it cannot (file, line, fix), skips it and makes the path
    * its file claims answer 503.
    */
@@ -113,7 +189,7 @@ export class PylonLoader {
       this.#d.log.error("pylon.invalid", {
         ...describe(name, e),
         hint: e.hint,
-        ...(claimed ? { path: claimed, note: "the path answers 503 until the pylon loads" } : {}),
+        ...this.#pathNote(name, claimed),
       });
       return { ok: false, error: e };
     }
@@ -137,7 +213,7 @@ export class PylonLoader {
         ...base,
         kept: "not active",
         hint: error.hint,
-        ...(claimed ? { path: claimed, note: "the path answers 503 until the pylon loads" } : {}),
+        ...this.#pathNote(name, claimed),
       });
       return;
     }
@@ -154,7 +230,7 @@ export class PylonLoader {
     table.remove(name);
     this.#fingerprints.delete(name);
     table.block(name, [served, claimed]);
-    const fromIssue = touch.reason === base.reason;
+    const fromIssue = error.issues.length === 1 && touch.reason === base.reason;
     log.error("pylon.reload_failed", {
       pylon: name,
       file: fromIssue || touch.field === "(the whole file)"
@@ -163,7 +239,7 @@ export class PylonLoader {
       line: touch.line ?? base.line,
       field: touch.field,
       reason: touch.reason,
-      ...(fromIssue ? {} : { problem: formatFirst(error) }),
+      ...(fromIssue ? {} : { problem: formatAll(error) }),
       kept: "nothing",
       note: `${
         touch.field.startsWith("(") ? "its security fields cannot be checked" : "a security field"
@@ -201,23 +277,41 @@ export class PylonLoader {
   }
 }
 
-/** The log fields of a load error: file, line and the first problem. */
+/** The log fields of a pylon's load error (see {@linkcode problemFields}). */
 function describe(
   name: string,
   e: ConfigError,
-): { pylon: string; file: string; line: number | undefined; reason: string } {
-  const first = e.issues[0];
-  return {
-    pylon: name,
-    file: e.file,
-    line: first?.line,
-    reason: first ? `${first.keyPath ? first.keyPath + ": " : ""}${first.message}` : e.message,
-  };
+): { pylon: string; file: string; line: number | undefined; reason: string; problems?: number } {
+  return { pylon: name, ...problemFields(e) };
 }
 
-function formatFirst(e: ConfigError): string {
+/**
+ * The log fields of a load error: file, line of the first problem, and every problem (each
+ * with its line when there are several), so one log line names them all.
+ */
+export function problemFields(
+  e: ConfigError,
+): { file: string; line: number | undefined; reason: string; problems?: number } {
   const first = e.issues[0];
-  if (!first) return e.message;
-  const where = first.line === undefined ? e.file : `${e.file}:${first.line}`;
-  return `${where}: ${first.keyPath ? first.keyPath + ": " : ""}${first.message}`;
+  const one = (i: ConfigIssue) => `${i.keyPath ? i.keyPath + ": " : ""}${i.message}`;
+  if (e.issues.length > 1) {
+    return {
+      file: e.file,
+      line: first?.line,
+      problems: e.issues.length,
+      reason: e.issues.map((i) => `${i.line === undefined ? "" : `line ${i.line}: `}${one(i)}`)
+        .join("; "),
+    };
+  }
+  return { file: e.file, line: first?.line, reason: first ? one(first) : e.message };
+}
+
+/** Every problem of a load error, each as `file:line: field: message`. */
+function formatAll(e: ConfigError): string {
+  if (e.issues.length === 0) return e.message;
+  return e.issues.map((i) =>
+    `${i.line === undefined ? e.file : `${e.file}:${i.line}`}: ${
+      i.keyPath ? i.keyPath + ": " : ""
+    }${i.message}`
+  ).join("; ");
 }

@@ -28,6 +28,8 @@ export class PylonTable {
   #blocked = new Map<string, string[]>();
   /** Names of the pylons that are not loaded, whether or not they claim a path. */
   #unloaded = new Set<string>();
+  /** Webhook paths of disabled pylons, by pylon name: they answer "disabled", not 404. */
+  #disabled = new Map<string, string>();
 
   /** The pylon named `name`, if active. */
   get(name: string): ActivePylon | undefined {
@@ -55,11 +57,30 @@ export class PylonTable {
     return owner && owner.name !== name ? owner.name : undefined;
   }
 
+  /** The disabled pylon whose file names `path`, if any (an active pylon's path wins). */
+  disabledAt(path: string): string | undefined {
+    const wanted = normalizeWebhookPath(path);
+    for (const [name, p] of this.#disabled) if (p === wanted) return name;
+    return undefined;
+  }
+
+  /** Marks `name` as disabled; its webhook `path`, if any, answers that it is disabled. */
+  disable(name: string, path: string | undefined): void {
+    this.remove(name);
+    if (path !== undefined) this.#disabled.set(name, normalizeWebhookPath(path));
+  }
+
   /** The pylon that claims `path` but is not loaded, if any (an active pylon's path wins). */
   blockedAt(path: string): string | undefined {
     const wanted = normalizeWebhookPath(path);
     for (const [name, paths] of this.#blocked) if (paths.includes(wanted)) return name;
     return undefined;
+  }
+
+  /** Every pylon that claims `path` but is not loaded. */
+  blockersAt(path: string): string[] {
+    const wanted = normalizeWebhookPath(path);
+    return [...this.#blocked].filter(([, paths]) => paths.includes(wanted)).map(([n]) => n);
   }
 
   /**
@@ -95,6 +116,7 @@ export class PylonTable {
 
   /** Removes a pylon (and its blocked paths); returns whether it was active. */
   remove(name: string): boolean {
+    this.#disabled.delete(name);
     this.#blocked.delete(name);
     this.#unloaded.delete(name);
     const old = this.#byName.get(name);

@@ -109,7 +109,7 @@ export class Dispatcher {
     const runner = this.#deps.runner;
     if (!runner?.reattach) return;
     for (const job of jobs) {
-      this.#launch(job, (pylon, ctx) => runner.reattach!(job, pylon, ctx));
+      this.#launch(job, (pylon, ctx) => runner.reattach!(job, pylon, ctx), { reattached: true });
     }
     await Promise.resolve();
   }
@@ -161,6 +161,7 @@ export class Dispatcher {
   #launch(
     job: Job,
     start: (pylon: ResolvedPylon | undefined, ctx: RunContext) => Promise<RunOutcome>,
+    { reattached = false } = {},
   ): void {
     const { stores, log } = this.#deps;
     const controller = new AbortController();
@@ -174,8 +175,15 @@ export class Dispatcher {
         await store.update(job.id, patch);
       },
     };
-    jobLog.info("job.started", { attempt: job.attempt, trigger: job.trigger });
-    const began = this.#deps.clock.now().getTime();
+    const now = this.#deps.clock.now().getTime();
+    // Durations count from the job's real start, which a re-attached job had under an earlier
+    // daemon; `job.reattached` (not a second `job.started`) says this daemon took it over.
+    const began = job.startedAt?.getTime() ?? now;
+    if (reattached) {
+      jobLog.info("job.reattached", { attempt: job.attempt, running_ms: Math.max(0, now - began) });
+    } else {
+      jobLog.info("job.started", { attempt: job.attempt, trigger: job.trigger });
+    }
     (async () => {
       let outcome: RunOutcome;
       try {

@@ -80,6 +80,7 @@ const INSERT_COLUMNS = [
   "thread",
   "dedupe_key",
   "supersede_key",
+  "body_digest",
 ] as const;
 
 /** The INSERT of {@linkcode INSERT_COLUMNS}, without a conflict clause. */
@@ -142,6 +143,7 @@ export function insertRow(
     dedupeKey: job.dedupeKey ?? null,
     repeats: 1,
     supersedeKey: job.supersedeKey ?? null,
+    bodyDigest: job.bodyDigest ?? null,
   };
   const values: Record<(typeof INSERT_COLUMNS)[number], SQLInputValue> = {
     id: stored.id,
@@ -159,6 +161,7 @@ export function insertRow(
     thread: stored.thread,
     "dedupe_key": stored.dedupeKey,
     "supersede_key": stored.supersedeKey,
+    "body_digest": stored.bodyDigest,
   };
   return { args: INSERT_COLUMNS.map((column) => values[column]), stored };
 }
@@ -187,6 +190,15 @@ export function listQuery(options: ListOptions): { sql: string; args: SQLInputVa
   if (options.before) {
     where.push("created_at < ?");
     args.push(epochMs(options.before));
+  }
+  if (options.until) {
+    where.push("created_at <= ?");
+    args.push(epochMs(options.until));
+  }
+  if (options.beforeJob !== undefined) {
+    // The same order as the ORDER BY below: (created_at, rowid) below the cursor's.
+    where.push(`(created_at, rowid) < (SELECT created_at, rowid FROM jobs WHERE id = ?)`);
+    args.push(options.beforeJob);
   }
   return {
     sql: `SELECT ${JOB_COLUMNS_SQL} FROM jobs ${where.length ? "WHERE " + where.join(" AND ") : ""}
@@ -235,6 +247,7 @@ const JOB_COLUMNS = [
   "dedupe_key",
   "repeats",
   "supersede_key",
+  "body_digest",
 ] as const;
 
 /** {@linkcode JOB_COLUMNS} as a SELECT list or RETURNING clause. */
@@ -271,6 +284,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     dedupeKey,
     repeats,
     supersedeKey,
+    bodyDigest,
   ] = row;
   return {
     id: String(id),
@@ -301,6 +315,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     dedupeKey: textOrNull(dedupeKey),
     repeats: Number(repeats),
     supersedeKey: textOrNull(supersedeKey),
+    bodyDigest: textOrNull(bodyDigest),
   };
 }
 

@@ -77,6 +77,10 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `INSERT INTO job_threads (thread_key, job_id, created_at)
       SELECT thread_key, id, created_at FROM jobs WHERE thread_key IS NOT NULL`,
   ],
+  [
+    // A delivery id seen again with a different body is a sender's bug (409), not a redelivery.
+    "ALTER TABLE jobs ADD COLUMN body_digest TEXT",
+  ],
 ];
 
 /** The schema version this build writes. */

@@ -12,7 +12,7 @@ export { BUSY_TIMEOUT_MS, openJobStore } from "./job_store.ts";
 export { type LegacyMove, moveLegacyDatabases } from "./legacy.ts";
 export type { OpenJobStoreOptions } from "./job_store.ts";
 export { createStoreRegistry, listJobDbNames } from "./registry.ts";
-export type { StoreRegistry, StoreRegistryOptions } from "./registry.ts";
+export type { ListAcrossOptions, StoreRegistry, StoreRegistryOptions } from "./registry.ts";
 export { JobNotFoundError, StoreError } from "./errors.ts";
 export { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 export { isTerminalStatus, TERMINAL_STATUSES, TRIGGER_KINDS } from "./types.ts";

@@ -7,11 +7,11 @@
  * @module
  */
 
-import { assertPylonName, type PylonPaths } from "../config/mod.ts";
+import { assertPylonName, type JobStatus, type PylonPaths } from "../config/mod.ts";
 import { PylonError } from "../errors.ts";
 import { JobNotFoundError } from "./errors.ts";
 import { openJobStore } from "./job_store.ts";
-import type { Clock, Job, JobStore } from "./types.ts";
+import type { Clock, Job, JobStore, ListOptions } from "./types.ts";
 
 /** Options of {@linkcode createStoreRegistry}. */
 export interface StoreRegistryOptions {
@@ -53,6 +53,26 @@ export interface StoreRegistry extends AsyncDisposable {
   oldestQueuedAcross(skip?: (pylon: string) => boolean): Promise<Job | null>;
   /** How many jobs are queued across all pylons. */
   countQueuedAcross(): Promise<number>;
+  /**
+   * The newest jobs across every open store (or one pylon's), `limit` in all: newest first,
+   * ties by pylon name, then newest inserted. `before` (a job id or unique prefix) pages on:
+   * only jobs after that one in this order. `pylon` must name an open store.
+   *
+   * @throws {JobNotFoundError} when `before` matches no job
+   */
+  listAcross(options: ListAcrossOptions): Promise<Job[]>;
+}
+
+/** Options of {@linkcode StoreRegistry.listAcross}. */
+export interface ListAcrossOptions {
+  /** Only this pylon's jobs. */
+  pylon?: string | undefined;
+  /** Only jobs in these statuses. */
+  status?: readonly JobStatus[] | undefined;
+  /** At most this many jobs in all. @default {20} */
+  limit?: number | undefined;
+  /** The id (or unique prefix) of the last job of the previous page. */
+  before?: string | undefined;
 }
 
 /** Creates an empty registry over `paths`; does no I/O until {@linkcode StoreRegistry.open}. */
@@ -200,6 +220,29 @@ class Registry implements StoreRegistry {
   async countQueuedAcross(): Promise<number> {
     const counts = await Promise.all(this.#sorted().map((s) => s.countQueued()));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async listAcross(options: ListAcrossOptions): Promise<Job[]> {
+    const limit = options.limit ?? 20;
+    const cursor = options.before === undefined ? undefined : await this.findJob(options.before);
+    const stores = this.#sorted().filter((s) =>
+      options.pylon === undefined || s.pylon === options.pylon
+    );
+    const pages = await Promise.all(stores.map((store) => {
+      const query: ListOptions = { limit, status: options.status };
+      // Jobs of the same millisecond sort by pylon name, then by insertion within a store.
+      if (cursor && store.pylon === cursor.pylon) query.beforeJob = cursor.id;
+      else if (cursor && store.pylon < cursor.pylon) query.before = cursor.createdAt;
+      else if (cursor) query.until = cursor.createdAt;
+      return store.list(query);
+    }));
+    // Each page is in order already, and sort() is stable: ties within a pylon keep theirs.
+    return pages.flat()
+      .sort((a, b) =>
+        b.createdAt.getTime() - a.createdAt.getTime() ||
+        (a.pylon < b.pylon ? -1 : a.pylon > b.pylon ? 1 : 0)
+      )
+      .slice(0, limit);
   }
 
   /** The open stores in pylon-name order. */

@@ -80,6 +80,8 @@ export interface Job {
   /** The rendered `trigger.supersede` key: a newer job with the same key replaces this one while
    * it waits. */
   supersedeKey: string | null;
+  /** SHA-256 (hex) of the request body that created the job, when it came with a delivery id. */
+  bodyDigest: string | null;
 }
 
 /** What a caller supplies to create a job; the store fills in the rest. */
@@ -96,6 +98,7 @@ export type NewJob =
       | "createdAt"
       | "dedupeKey"
       | "supersedeKey"
+      | "bodyDigest"
     >
   >;
 
@@ -129,6 +132,13 @@ export interface ListOptions {
   limit?: number | undefined;
   /** Only jobs created strictly before this time (paging). */
   before?: Date | undefined;
+  /** Only jobs created at or before this time (paging across pylons). */
+  until?: Date | undefined;
+  /**
+   * Only jobs after this job of the store in newest-first order (a paging cursor): created
+   * before it, or at the same millisecond and inserted before it. Unknown ids match nothing.
+   */
+  beforeJob?: string | undefined;
 }
 
 /** Jobs the daemon must pick up again after a restart. */

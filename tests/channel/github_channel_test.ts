@@ -44,6 +44,7 @@ function job(overrides: Partial<Job> = {}): Job {
     dedupeKey: null,
     repeats: 1,
     supersedeKey: null,
+    bodyDigest: null,
     ...overrides,
   };
 }

@@ -87,7 +87,10 @@ Deno.test("pylon construct --from writes a valid pylon and prints where", async 
       );
       assert.doesNotMatch(ctx.stdout(), /Before it can run/);
       if (template !== "cron-audit") {
-        assert.match(ctx.stdout(), /Webhook: http:\/\/0\.0\.0\.0:8080\/my-pylon/);
+        assert.match(
+          ctx.stdout(),
+          /Webhook: http:\/\/localhost:8080\/my-pylon\n.*public_url is unset/,
+        );
       } else assert.match(ctx.stdout(), /Schedule: 0 9 \* \* 1 \(UTC\)/);
       assert.equal(await cli(ctx, "list", "--json"), 0);
       const list = JSON.parse(ctx.stdout().slice(ctx.stdout().indexOf("[")));
@@ -129,7 +132,9 @@ Deno.test("pylon construct says what is left to fill when a template needs a rep
     ctx.stdout(),
     /Before it can run, fix:\n {4}.*pylon\.yaml:\d+:\d+: workspace\.repo: is empty; a git-clone workspace needs a repository/,
   );
-  assert.match(ctx.stdout(), /--repo <url>/);
+  // Constructing it again fails (it exists): the advice is to edit it.
+  assert.match(ctx.stdout(), /set workspace\.repo with: pylon edit triage/);
+  assert.doesNotMatch(ctx.stdout(), /construct it again/);
 });
 
 Deno.test("pylon construct refuses bad names, existing pylons, unknown templates and no terminal", async () => {

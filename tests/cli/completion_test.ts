@@ -61,6 +61,16 @@ Deno.test("pylon completion bash completes commands, options and pylon names", a
     "--from",
   ]);
   assert.deepEqual(await complete(script, ["pylon", "completion", "z"], bin, home), ["zsh"]);
+  // Templates after construct --from (not after cron --from, which takes a time).
+  assert.deepEqual(
+    await complete(script, ["pylon", "construct", "x", "--from", ""], bin, home),
+    ["sentry", "github-pr", "cron-audit", "blank"],
+  );
+  assert.deepEqual(
+    await complete(script, ["pylon", "construct", "x", "--from", "gi"], bin, home),
+    ["github-pr"],
+  );
+  assert.deepEqual(await complete(script, ["pylon", "cron", "--from", "s"], bin, home), []);
 
   // Job ids, newest first, for the commands that take a job.
   const stores = createStoreRegistry(ctx.paths);

@@ -54,6 +54,7 @@ Deno.test("cron shows UTC runs once and zones without letters by offset", async 
   const utc = fakeContext();
   assert.equal(await cronCommand.run(args("@daily", { count: "1" }), utc.ctx), 0);
   assert.match(utc.stdout(), /\n {2}Thu 2026-03-05 00:00 UTC \(\+00:00\)\n$/);
+  assert.match(utc.stdout(), /\nNext fire time:\n/, "one run is singular");
   const kolkata = fakeContext();
   assert.equal(
     await cronCommand.run(args("0 9 * * *", { tz: "Asia/Kolkata", count: "1" }), kolkata.ctx),

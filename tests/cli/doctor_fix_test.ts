@@ -39,15 +39,25 @@ Deno.test("doctor --fix makes readable .env files private and reports them fixed
   assert.equal((await Deno.stat(ctx.paths.pylonEnv("hook"))).mode! & 0o777, 0o600);
   // The report is of the state after the fixes.
   assert.match(out, /\n {2}\.env \.+ ok {4}\S+\/\.env \(mode 600\)\n/);
-  assert.match(out, /\n {2}Agent image \.+ ok {4}pylon\/agent-claude:[0-9a-f]{12}\n/);
+  assert.match(
+    out,
+    /\n {2}Agent image \.+ ok {4}pylon\/agent-claude:[0-9a-f]{12} \(pylon hook\)\n/,
+  );
   assert.doesNotMatch(out, /WARN|--fix` can do/);
   assert.equal(docker.calls.filter((c) => c.method === "buildImage").length, 1);
 });
 
+/** A Docker fake that has every image, for tests about other fixes. */
+function allImages(): FakeDockerClient {
+  const docker = new FakeDockerClient();
+  docker.inspectImage = (ref) => Promise.resolve({ Id: `sha256:${ref.length}` } as never);
+  return docker;
+}
+
 Deno.test("doctor --fix creates a missing pylon home", async () => {
   await using ctx = await createTestContext();
   await Deno.remove(ctx.paths.root, { recursive: true });
-  const docker = new FakeDockerClient();
+  const docker = allImages();
   const before = await runDoctor(ctx, { deps: { docker, fetch: offline } });
   assert.equal(before, 0);
   assert.match(ctx.stdout(), /\n {2}Home \.+ WARN {2}\S+ does not exist yet\n/);
@@ -71,15 +81,32 @@ Deno.test("doctor --fix says so when it cannot fix something, and --json lists t
   assert.match(report.fixed[0].fix, /^build pylon\/agent-claude:/);
   assert.match(report.fixed[0].error, /no space left on device/);
   const image = report.checks.find((c: { label: string }) => c.label === "Agent image");
-  assert.equal(image.status, "--");
-  assert.equal(image.fixable, true);
+  assert.equal(image.status, "WARN");
+  assert.match(image.hint, /pylon rebuild-images claude/);
+  assert.equal(image.fixable, false, "a fix that just failed is not offered again");
+});
+
+Deno.test("doctor --fix that fails does not suggest --fix again", async () => {
+  await using ctx = await home();
+  await writePylon(ctx, "hook", HOOK);
+  const docker = new FakeDockerClient();
+  docker.buildImage = () => Promise.reject(new Error("no space left on device"));
+  await runDoctor(ctx, { fix: true, deps: { docker, fetch: offline } });
+  const out = ctx.stdout();
+  assert.match(out, /\n {2}could not build pylon\/agent-claude:\S+ \(a few minutes\): .*no space/);
+  assert.match(
+    out,
+    /Agent image \.+ WARN {2}pylon\/agent-claude:\S+ not built yet \(pylon hook\)\n/,
+  );
+  assert.match(out, /\n {6}fix: build it now with `pylon rebuild-images claude`/);
+  assert.doesNotMatch(out, /--fix` can do/);
 });
 
 Deno.test("doctor --fix with nothing to fix says so", async () => {
   await using ctx = await home();
   const code = await runDoctor(ctx, {
     fix: true,
-    deps: { docker: new FakeDockerClient(), fetch: offline },
+    deps: { docker: allImages(), fetch: offline },
   });
   assert.equal(code, 0);
   assert.match(ctx.stdout(), /^Nothing to fix automatically\.\n\nPylon Doctor\n/);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { collectChecks, doctorCommand, runDoctor } from "../../src/cli/commands/doctor.ts";
-import type { Check, FetchFn } from "../../src/cli/doctor_checks.ts";
+import type { Check, FetchFn } from "../../src/cli/doctor/mod.ts";
 import { cli, createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
-import { fakeDocker, freePort, offline } from "./_doctor.ts";
+import { emptyDocker, fakeDocker, freePort, offline } from "./_doctor.ts";
 
 const WEBHOOK = `name: hook
 trigger:
@@ -53,7 +53,7 @@ Deno.test("doctor passes a healthy home, exits 0 and shows a cron pylon's next r
     /\n {2}nightly cron \.+ ok {4}0 9 \* \* \* \(Europe\/Berlin\) next: 2026-11-25 09:00\n/,
   );
   assert.match(out, /\n {2}Engine \.+ ok {4}running \(v27\.1\.1, API 1\.46\)\n/);
-  assert.match(out, /Agent image \.+ -- {4}pylon\/agent-claude:[0-9a-f]{12} not built yet/);
+  assert.match(out, /Agent image \.+ ok {4}pylon\/agent-claude:[0-9a-f]{12} \(pylon nightly\)\n/);
   assert.match(out, /\n {2}Daemon \.+ -- {4}not running\n/);
   assert.match(out, /\nPylons \(1\)\n/);
   assert.match(out, /\nAll checks passed\.\n$/);
@@ -256,4 +256,58 @@ Deno.test("pylon doctor --offline skips the chat APIs and public URL probes", as
   );
   assert.match(out, /\nChannels\n {2}Channel APIs \.+ -- {4}--offline\n/);
   assert.doesNotMatch(out, /Telegram bot/);
+});
+
+Deno.test("doctor warns about a missing agent image with the rebuild-images command", async () => {
+  await using ctx = await healthyHome();
+  await writePylon(ctx, "hook", WEBHOOK);
+  const code = await runDoctor(ctx, { deps: { docker: emptyDocker, fetch: offline } });
+  const out = ctx.stdout();
+  assert.equal(code, 0, out);
+  assert.match(
+    out,
+    /\n {2}Agent image \.+ WARN {2}pylon\/agent-claude:[0-9a-f]{12} not built yet \(pylon hook\)\n {6}fix: build it now with `pylon rebuild-images claude`/,
+  );
+  assert.match(out, /\nAll checks passed\. \(1 warning\)\n`pylon doctor --fix` can do this/);
+});
+
+Deno.test("doctor without pylons checks the default agent image and chat API", async () => {
+  await using ctx = await healthyHome(
+    "channel_placeholder",
+  );
+  await Deno.writeTextFile(
+    ctx.paths.globalConfig,
+    (await Deno.readTextFile(ctx.paths.globalConfig)).replace(
+      "channel_placeholder",
+      "",
+    ).replace(
+      "defaults:\n",
+      "defaults:\n  channel:\n    type: telegram\n    telegram:\n      bot_token: 123:SECRETTOKEN\n" +
+        "      chat_id: -100\n      api_url: http://127.0.0.1:1\n",
+    ),
+  );
+  const code = await runDoctor(ctx, { deps: { docker: emptyDocker, fetch: offline } });
+  const out = ctx.stdout();
+  assert.notEqual(code, 0, out);
+  assert.doesNotMatch(out, /All checks passed/);
+  assert.match(out, /\nPylons \(0\)\n/);
+  assert.match(
+    out,
+    /Agent image \.+ WARN {2}pylon\/agent-claude:\S+ not built yet \(config\.yaml defaults\)/,
+  );
+  assert.match(out, /\nChannels\n {2}Telegram bot \.+ FAIL .*\(config\.yaml defaults\)/);
+  assert.doesNotMatch(out, /SECRETTOKEN/);
+});
+
+Deno.test("doctor names the pylons in its agent image and agent auth rows", async () => {
+  await using ctx = await healthyHome();
+  await writePylon(ctx, "hook", WEBHOOK);
+  await writePylon(
+    ctx,
+    "other",
+    WEBHOOK.replace("name: hook", "name: other").replace("/hook", "/other"),
+  );
+  const checks = await doctor(ctx);
+  assert.match(find(checks, "Agent image").detail, / \(pylons hook, other\)$/);
+  assert.match(find(checks, "claude (oauth)").detail, / \(pylons hook, other\)$/);
 });

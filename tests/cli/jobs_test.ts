@@ -4,6 +4,7 @@ import type { ParsedArgs } from "../../src/cli/command.ts";
 import { PylonError, UsageError } from "../../src/errors.ts";
 import { createStoreRegistry, type StoreRegistry } from "../../src/store/mod.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
+import { startTestDaemon } from "../_helpers/daemon.ts";
 
 const NOW = new Date("2026-11-24T10:00:00Z");
 const MIN = 60_000;
@@ -88,13 +89,69 @@ Deno.test("jobs lists every pylon's jobs newest first with age and duration", as
   await assert.rejects(Deno.stat(ctx.paths.pylonDb("empty")), Deno.errors.NotFound);
 });
 
-Deno.test("jobs <name> --status --limit filters and limits per pylon", async () => {
+Deno.test("jobs <name> --status --limit filters and limits", async () => {
   await using ctx = await setup();
   await jobsCommand.run(args(["beta"], { status: "running,failed", limit: "1" }), ctx);
   assert.match(ctx.stdout(), /^ID +PYLON/);
-  assert.deepEqual(ctx.stdout().trim().split("\n").slice(1).map((l) => l.slice(0, 8)), [
-    "bbbb0001",
-  ]);
+  const lines = ctx.stdout().trim().split("\n");
+  assert.deepEqual(lines.slice(1, -1).map((l) => l.slice(0, 8)), ["bbbb0001"]);
+  assert.equal(
+    lines.at(-1),
+    "Older jobs: pylon jobs beta --status running,failed --limit 1 " +
+      "--before bbbb0001-0000-4000-8000-000000000002",
+  );
+});
+
+Deno.test("jobs --limit counts across pylons and --before pages on", async () => {
+  await using ctx = await setup();
+  const page = async (values: ParsedArgs["values"]) => {
+    const before = ctx.stdout().length;
+    await jobsCommand.run(args([], { ...values, json: true }), ctx);
+    return JSON.parse(ctx.stdout().slice(before)).map((j: { id: string }) => j.id.slice(0, 8));
+  };
+  assert.deepEqual(await page({ limit: "2" }), ["aaaa0002", "bbbb0001"]);
+  assert.deepEqual(await page({ limit: "2", before: "bbbb0001" }), ["aaaa0001", "bbbb0002"]);
+  assert.deepEqual(await page({ limit: "2", before: "bbbb0002" }), []);
+});
+
+Deno.test("jobs answers as GET /api/jobs does, read-only beside a running daemon", async () => {
+  await using ctx = await createTestContext();
+  const hook = (path: string) =>
+    `name: ${
+      path === "/a" ? "alpha" : "beta"
+    }\ntrigger:\n  type: webhook\n  path: ${path}\nagent:\n  prompt: p\nworkspace:\n  type: none\n`;
+  await writePylon(ctx, "alpha", hook("/a"));
+  await writePylon(ctx, "beta", hook("/b"));
+  const d = await startTestDaemon(ctx.paths.root); // no runner: jobs stay queued
+  try {
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${d.url}/${i % 3 ? "a" : "b"}`, { method: "POST", body: "{}" });
+      assert.equal(res.status, 202, `${await res.text()}\n${d.logs.join("\n")}`);
+    }
+    for (const query of [{ limit: "3" }, { limit: "4" }, { limit: "2", status: "queued" }]) {
+      let before: string | undefined;
+      for (let n = 0; n < 5; n++) {
+        const params = new URLSearchParams({ ...query, ...(before ? { before } : {}) });
+        const res = await d.api(`/api/jobs?${params}`);
+        const api = (await res.json()).map((j: { id: string }) => j.id);
+        const from = ctx.stdout().length;
+        const values = { ...query, json: true, ...(before ? { before } : {}) };
+        assert.equal(await jobsCommand.run(args([], values), ctx), 0);
+        const cli = JSON.parse(ctx.stdout().slice(from)).map((j: { id: string }) => j.id);
+        assert.deepEqual(cli, api, `page ${n} of ${params}`);
+        if (api.length < Number(query.limit)) break;
+        assert.match(
+          res.headers.get("link") ?? "",
+          new RegExp(`before=${api.at(-1)}>; rel="next"`),
+        );
+        before = api.at(-1);
+      }
+    }
+    const all = await (await d.api("/api/jobs")).json();
+    assert.equal(all.length, 7, "the default limit (20) counts across pylons");
+  } finally {
+    await d.stop();
+  }
 });
 
 Deno.test("jobs --json prints snake_case objects with ISO times", async () => {

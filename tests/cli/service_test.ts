@@ -12,6 +12,7 @@ import {
   type ServiceDeps,
 } from "../../src/cli/commands/service.ts";
 import {
+  cachedPath,
   execCommand,
   PYLON_PERMISSION_FLAGS,
   renderUnit,
@@ -340,5 +341,59 @@ Deno.test("service status and logs pass through to systemctl and journalctl", as
     ]);
   } finally {
     await Deno.remove(f.systemDir, { recursive: true });
+  }
+});
+
+Deno.test("cachedPath() finds npx, npm and deno caches and nothing else", () => {
+  const env = { DENO_DIR: "/srv/deno-dir/" };
+  assert.equal(cachedPath(["/usr/local/bin/pylon"], env), undefined);
+  assert.equal(cachedPath(["/home/ann/.npm-global/bin/deno", "/src/main.ts"], env), undefined);
+  assert.equal(cachedPath(["/usr/lib/node_modules/deno/deno"], env), undefined);
+  for (
+    const p of [
+      "/home/ann/.npm/_npx/1a2b/node_modules/@deno/linux-x64/deno",
+      "/home/ann/.cache/deno/npm/registry.npmjs.org/pylon/main.ts",
+      "/Users/ann/Library/Caches/deno/remote/x.ts",
+      "/srv/deno-dir/npm/deno",
+    ]
+  ) assert.equal(cachedPath(["/usr/bin/x", p], env), p);
+});
+
+Deno.test("service install refuses an ExecStart in npx's cache and says what to install", async () => {
+  await using ctx = await context();
+  const f = await fake(1000);
+  const npx = "/home/ann/.npm/_npx/1a2b/node_modules/@deno/linux-x64/deno";
+  f.deps.execPath = () => npx;
+  try {
+    await assert.rejects(run(f, ctx, "install", "--print"), (e: Error & { hint?: string }) => {
+      assert.match(e.message, /ExecStart would run \/home\/ann\/\.npm\/_npx\/.* in a cache/);
+      assert.match(e.hint ?? "", /npm install -g deno@/);
+      return true;
+    });
+    assert.equal(ctx.stdout(), "");
+    assert.deepEqual(f.calls, []);
+  } finally {
+    await Deno.remove(f.systemDir, { recursive: true });
+  }
+});
+
+Deno.test("service install warns when a system unit's PrivateTmp hides PYLON_HOME", async () => {
+  await using ctx = await context();
+  const f = await fake(0);
+  const u = await fake(1000);
+  try {
+    ctx.env.PYLON_HOME = "/tmp/pylon-home";
+    ctx.paths = { ...ctx.paths, root: "/tmp/pylon-home" };
+    assert.equal(await run(f, ctx, "install", "--system", "--print"), 0);
+    assert.match(ctx.stdout(), /^PrivateTmp=yes$/m);
+    assert.match(ctx.stderr(), /PYLON_HOME is \/tmp\/pylon-home, under \/tmp, .*PrivateTmp=yes/);
+    await using user = await context();
+    user.env.PYLON_HOME = "/tmp/pylon-home";
+    user.paths = { ...user.paths, root: "/tmp/pylon-home" };
+    assert.equal(await run(u, user, "install", "--print"), 0);
+    assert.equal(user.stderr(), "", "a user unit has no PrivateTmp");
+  } finally {
+    await Deno.remove(f.systemDir, { recursive: true });
+    await Deno.remove(u.systemDir, { recursive: true });
   }
 });

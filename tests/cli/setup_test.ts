@@ -148,3 +148,55 @@ Deno.test("updateConfigYaml() fills a null section and keeps comments", () => {
   assert.match(out, /port: 1 # p/);
   assert.match(out, /defaults:\n {2}channel:\n {4}type: stdout/);
 });
+
+Deno.test("setup checks its flags before Docker", async () => {
+  await using ctx = await createTestContext({ env: NO_DOCKER });
+  assert.equal(await setup(ctx, "--channel", "telegarm"), 2);
+  assert.match(ctx.stderr(), /Invalid --channel "telegarm"/);
+  assert.doesNotMatch(ctx.stdout(), /Docker/);
+});
+
+Deno.test("setup --agent custom writes defaults.agent.type custom and no auth", async () => {
+  await using ctx = await createTestContext({ env: NO_DOCKER });
+  assert.equal(await setup(ctx, "--agent", "custom"), 0);
+  const loaded = await loadGlobalConfig(ctx.paths, ctx.env);
+  assert.equal(loaded.config.defaults.agent.type, "custom");
+  assert.doesNotMatch(await Deno.readTextFile(ctx.paths.globalConfig), /auth/);
+  assert.match(ctx.stdout(), /agent custom\)/);
+  assert.match(ctx.stdout(), /set agent\.image/);
+  assert.doesNotMatch(ctx.stdout(), /rebuild-images/);
+});
+
+Deno.test("setup --agent custom --auth api_key exits 2", async () => {
+  await using ctx = await createTestContext({ env: NO_DOCKER });
+  assert.equal(await setup(ctx, "--agent", "custom", "--auth", "api_key"), 2);
+  assert.match(ctx.stderr(), /does not apply to --agent custom/);
+});
+
+Deno.test("setup on a terminal offers custom and reads a typed token without echo", async () => {
+  const home = await Deno.makeTempDir({ prefix: "pylon-home-" });
+  try {
+    await using ctx = await createTestContext({
+      isTty: true,
+      env: { ...NO_DOCKER, HOME: home, SHELL: "/bin/sh" },
+      // channel, chat id, agent, public url, port (the token comes from readSecret)
+      input: ["telegram", "", "custom", "", ""],
+    });
+    const secrets = ["", "123456:TYPED-SECRET"];
+    let secretReads = 0;
+    ctx.io.readSecret = () => (secretReads++, Promise.resolve(secrets.shift() ?? null));
+    assert.equal(await setup(ctx), 0);
+    const out = ctx.stdout();
+    assert.equal(secretReads, 2, "an empty answer is asked again, through readSecret");
+    assert.match(out, /Default agent \(claude, opencode, custom\)/);
+    assert.match(out, /Bot token \(not shown while you type\): +required\n/);
+    assert.doesNotMatch(out, /TYPED-SECRET/);
+    assert.doesNotMatch(out, /Claude auth|OpenCode auth/);
+    const env = parseDotEnv(await Deno.readTextFile(ctx.paths.globalEnv)).vars;
+    assert.equal(env.TELEGRAM_BOT_TOKEN, "123456:TYPED-SECRET");
+    const loaded = await loadGlobalConfig(ctx.paths, { HOME: home });
+    assert.equal(loaded.config.defaults.agent.type, "custom");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

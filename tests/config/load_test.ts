@@ -125,11 +125,15 @@ Deno.test("loadPylon() resolves ${VAR} from the pylon's .env before the process 
 
 Deno.test("loadPylon() reports a YAML syntax error with its line", async () => {
   await using ctx = await createTestContext();
-  await writePylon(ctx, "hook", "name: hook\ntrigger:\n  type: webhook\n   path: /x\n");
+  await writePylon(ctx, "hook", "name: hook\ntrigger:\n  type: webhook\n  path: [/x\n");
   const global = await loadGlobalConfig(ctx.paths, ctx.env);
   const e = await loadError(() => loadPylon(ctx.paths, "hook", global));
-  assert.equal(e.issues.length, 1);
-  assert.match(e.message, /pylon\.yaml:3:9: YAML syntax error: Nested mappings are not allowed/);
+  assert.match(e.message, /pylon\.yaml:\d+:\d+: YAML syntax error: /);
+  // A key indented one space too far is named at its own line, in words.
+  await writePylon(ctx, "hook", "name: hook\ntrigger:\n  type: webhook\n   path: /x\n");
+  const indent = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  assert.equal(indent.issues.length, 1);
+  assert.match(indent.message, /pylon\.yaml:4:4: `path` .*its indentation does not match/);
 });
 
 Deno.test("loadPylon() reports every problem at once", async () => {
@@ -230,7 +234,7 @@ Deno.test("resolvePylon() takes the pylon first, then config.yaml defaults, then
   assert.equal(hook.agent.timeoutMs, 20 * 60_000);
   assert.equal(hook.channel.type, "stdout");
   assert.equal(hook.timezone, "Europe/Berlin");
-  assert.equal(hook.webhookUrl, "http://0.0.0.0:8080/hook");
+  assert.equal(hook.webhookUrl, "http://localhost:8080/hook");
   const audit = resolvePylon(
     (await loadPylon(ctx.paths, "audit", global)).config,
     global.config,

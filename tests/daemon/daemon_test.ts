@@ -116,7 +116,14 @@ Deno.test("daemon answers every bad request with the right status and a one-line
     }
     const health = await fetch(`${d.url}/healthz`);
     assert.equal(health.status, 200);
-    assert.equal((await health.json()).pylons, 3);
+    assert.deepEqual(await health.json(), { status: "ok", service: "pylon" });
+    const closed = await fetch(`${d.url}/api/status`);
+    assert.equal(closed.status, 401);
+    await closed.body?.cancel();
+    const status = await (await d.api("/api/status")).json();
+    assert.equal(status.service, "pylon");
+    assert.equal(status.pylons, 3);
+    assert.match(status.version, /^\d+\.\d+\.\d+/);
   } finally {
     await d.stop();
     await Deno.remove(root, { recursive: true });
@@ -151,6 +158,39 @@ Deno.test("daemon returns the first job with 200 for a repeated delivery id", as
     });
     assert.equal(other.status, 202);
     await other.body?.cancel();
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("daemon answers 409 when a delivery id comes again with a different body", async () => {
+  const root = await home();
+  const d = await startTestDaemon(root);
+  try {
+    const post = async (body: string, delivery: string) => {
+      const res = await fetch(`${d.url}/gh`, {
+        method: "POST",
+        headers: await signed(body, delivery),
+        body,
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const first = await post(JSON.stringify({ number: 3, title: "a" }), "d-9");
+    assert.equal(first.status, 202);
+    const stored = await jobIn(root, "gh", first.body.job_id);
+    assert.match(stored?.bodyDigest ?? "", /^[0-9a-f]{64}$/);
+    // The same event re-serialised (other key order, spacing) is a redelivery.
+    const again = await post('{ "title": "a", "number": 3 }', "d-9");
+    assert.equal(again.status, 200);
+    assert.equal(again.body.duplicate, true);
+    assert.equal(again.body.job_id, first.body.job_id);
+    const other = await post(JSON.stringify({ number: 4, title: "a" }), "d-9");
+    assert.equal(other.status, 409);
+    assert.match(other.body.error, /already used by job [0-9a-f]{8} with a different body/);
+    assert.match(d.logs.join("\n"), /webhook.rejected .*status=409/);
+    const jobs = await (await d.api("/api/jobs?pylon=gh")).json();
+    assert.equal(jobs.length, 1, "the different body made no job");
   } finally {
     await d.stop();
     await Deno.remove(root, { recursive: true });

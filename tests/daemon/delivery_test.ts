@@ -223,3 +223,13 @@ Deno.test("deliveryIdOf() uses Slack's event_id and Stripe's event id", () => {
   );
   assert.equal(deliveryIdOf(stripe, { id: "ch_1", object: "charge" }), null);
 });
+
+Deno.test("payloadDigest() ignores key order and spacing but not values", async () => {
+  const { payloadDigest } = await import("../../src/daemon/delivery.ts");
+  const a = await payloadDigest(JSON.parse('{"a":1,"b":{"c":[1,2],"d":"x"}}'));
+  const b = await payloadDigest(JSON.parse('{ "b": { "d": "x", "c": [1, 2] }, "a": 1 }'));
+  const c = await payloadDigest(JSON.parse('{"a":1,"b":{"c":[2,1],"d":"x"}}'));
+  assert.match(a, /^[0-9a-f]{64}$/);
+  assert.equal(a, b);
+  assert.notEqual(a, c);
+});

@@ -27,6 +27,7 @@ Deno.test("hot reload applies pylon edits within a second and keeps the last goo
     await writeHome(root, { "pylons/hook/pylon.yaml": yaml("hook", "/new") });
     await eventually(async () => (await status(`${d.url}/new`)) === 202, 1000);
     const pathMs = Date.now() - t0;
+    await d.waitForLog(/event=pylon\.reloaded pylon=hook changed=trigger\b/, 2000);
     assert.equal(await status(`${d.url}/old`), 404);
 
     // An invalid edit: the old config keeps serving and the log says where and why.
@@ -57,7 +58,8 @@ Deno.test("hot reload applies pylon edits within a second and keeps the last goo
     await writeHome(root, {
       "pylons/fresh/pylon.yaml": yaml("fresh", "/fresh", "disabled: true\n"),
     });
-    await eventually(async () => (await status(`${d.url}/fresh`)) === 404, 1000);
+    // A disabled pylon's path says so (200: senders must not retry), unlike an unknown path.
+    await eventually(async () => (await status(`${d.url}/fresh`)) === 200, 1000);
     await writeHome(root, { "pylons/fresh/pylon.yaml": yaml("fresh", "/fresh") });
     await eventually(async () => (await status(`${d.url}/fresh`)) === 202, 1000);
     await Deno.remove(`${root}/pylons/fresh`, { recursive: true });

@@ -128,3 +128,38 @@ Deno.test("Dispatcher.stop() leaves an unrecorded outcome for the next daemon", 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("Dispatcher.reattach() logs job.reattached and times the job from its real start", async () => {
+  const root = await Deno.makeTempDir();
+  const stores = createStoreRegistry(createPylonPaths(root));
+  const store = await stores.open("work");
+  const logs: string[] = [];
+  const now = new Date("2026-11-24T10:00:21Z");
+  const dispatcher = new Dispatcher({
+    stores,
+    runner: {
+      run: () => Promise.reject(new Error("not a new run")),
+      reattach: () => Promise.resolve({ status: "completed", exitCode: 0, result: "done" }),
+    },
+    pylonOf: () => pylon,
+    maxConcurrent: () => 1,
+    log: createLogger({ write: (l) => logs.push(l) }),
+    clock: { now: () => now },
+  });
+  try {
+    const id = await queue(store);
+    // Started 21 s ago under an earlier daemon.
+    const running = await store.transition(id, "queued", "running", {
+      startedAt: new Date(now.getTime() - 21_000),
+    });
+    await dispatcher.reattach([running!]);
+    await eventually(() => Promise.resolve(logs.some((l) => /event=job\.finished/.test(l))));
+    assert.ok(logs.some((l) => /event=job\.reattached .*running_ms=21000/.test(l)), logs.join());
+    assert.ok(!logs.some((l) => /event=job\.started/.test(l)), "not started a second time");
+    assert.match(logs.find((l) => /event=job\.finished/.test(l))!, /ms=21000/);
+  } finally {
+    dispatcher.stop();
+    await stores.closeAll();
+    await Deno.remove(root, { recursive: true });
+  }
+});

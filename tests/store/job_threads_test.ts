@@ -63,9 +63,12 @@ Deno.test("the migration carries the thread of jobs announced by an earlier vers
   const job = (await store.insert(newJob())).job;
   await store.update(job.id, { threadKey: 'telegram|{"topic":3}' });
   await store.close();
-  // Back to schema 4, before job_threads existed.
+  // Back to schema 4, before job_threads (and the later body_digest) existed.
   const raw = new DatabaseSync(db.path);
-  raw.exec("DROP TABLE job_threads; UPDATE schema_version SET version = 4");
+  raw.exec(
+    "DROP TABLE job_threads; ALTER TABLE jobs DROP COLUMN body_digest; " +
+      "UPDATE schema_version SET version = 4",
+  );
   raw.close();
   const reopened = await openJobStore(db.path, { pylon: "triage" });
   try {

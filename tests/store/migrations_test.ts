@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { migrate } from "../../src/store/migrations.ts";
+import { migrate, MIGRATIONS } from "../../src/store/migrations.ts";
 import { openJobStore, SCHEMA_VERSION, StoreError } from "../../src/store/mod.ts";
 import { insertJob, tempStore } from "./_helpers.ts";
 
@@ -96,6 +96,29 @@ Deno.test("migrate() leaves the version alone when a step fails", async () => {
     assert.equal(c.length, 0, "the failed step's first statement was rolled back");
   } finally {
     db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a version-5 file gains body_digest; its jobs read back with bodyDigest null", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pylon-migrate-" });
+  const path = join(dir, "jobs.db");
+  try {
+    const db = new DatabaseSync(path);
+    migrate(db, path, MIGRATIONS.slice(0, 5));
+    db.prepare(
+      `INSERT INTO jobs (id, pylon, status, trigger_kind, delivery_id, payload, created_at)
+        VALUES (?, 'alpha', 'completed', 'webhook', 'x-github-delivery:1', '{}', 1)`,
+    ).run("0000aaaa-0000-4000-8000-000000000001");
+    db.close();
+    const store = await openJobStore(path, { pylon: "alpha" });
+    try {
+      const job = await store.findByDeliveryId("x-github-delivery:1");
+      assert.equal(job?.bodyDigest, null);
+    } finally {
+      await store.close();
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

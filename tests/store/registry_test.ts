@@ -122,3 +122,52 @@ Deno.test("StoreRegistry.findJob() finds a job by id or unique prefix in any pyl
     });
   });
 });
+
+Deno.test("StoreRegistry.listAcross() limits in all and pages with one cursor", async (t) => {
+  await using r = await tempRegistry();
+  const alpha = await r.registry.open("alpha");
+  const beta = await r.registry.open("beta");
+  const gamma = await r.registry.open("gamma");
+  // Newest first: b3 | (same ms) a2 b2 g1 g2 | a1 b1; same-ms ties go by pylon, then insertion.
+  const a1 = await insertJob(alpha);
+  const b1 = await insertJob(beta);
+  r.clock.advance(1_000);
+  const g1 = await insertJob(gamma);
+  const b2 = await insertJob(beta);
+  const a2 = await insertJob(alpha);
+  const g2 = await insertJob(gamma);
+  r.clock.advance(1_000);
+  const b3 = await insertJob(beta);
+  const order = [b3, a2, b2, g2, g1, b1, a1].map((j) => j.id);
+  // a1 and b1 share a millisecond too: alpha first.
+  order.splice(5, 2, a1.id, b1.id);
+
+  await t.step("limit counts across pylons, newest first", async () => {
+    const page = await r.registry.listAcross({ limit: 3 });
+    assert.deepEqual(page.map((j) => j.id), order.slice(0, 3));
+    assert.deepEqual((await r.registry.listAcross({})).map((j) => j.id), order);
+  });
+  await t.step("before pages through every job exactly once, whatever the page size", async () => {
+    for (const size of [1, 2, 3, 4]) {
+      const seen: string[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = await r.registry.listAcross({ limit: size, before });
+        seen.push(...page.map((j) => j.id));
+        if (page.length < size) break;
+        before = page.at(-1)!.id;
+      }
+      assert.deepEqual(seen, order, `pages of ${size}`);
+    }
+  });
+  await t.step("pylon and status filter; the cursor may be a prefix", async () => {
+    await beta.transition(b2.id, "queued", "running");
+    const one = await r.registry.listAcross({ pylon: "beta", before: b3.id.slice(0, 12) });
+    assert.deepEqual(one.map((j) => j.id), [b2.id, b1.id]);
+    const running = await r.registry.listAcross({ status: ["running"] });
+    assert.deepEqual(running.map((j) => j.id), [b2.id]);
+  });
+  await t.step("an unknown cursor is JobNotFoundError", async () => {
+    await assert.rejects(r.registry.listAcross({ before: "ffffffff" }), JobNotFoundError);
+  });
+});

@@ -12,6 +12,7 @@ import { openStoresForReading } from "../job_stores.ts";
 import { listPylonNames } from "../../config/mod.ts";
 import { UsageError } from "../../errors.ts";
 import type { Command } from "../command.ts";
+import { TEMPLATE_NAMES } from "../construct_templates.ts";
 
 /** Set by the registry, so this module does not import the list it is part of. */
 let allCommands: () => readonly Command[] = () => [];
@@ -97,8 +98,9 @@ function bashScript(commands: readonly Command[]): string {
   ).join("\n");
   return `# bash completion for pylon
 _pylon_complete() {
-  local cur cmd opts kind
+  local cur prev cmd opts kind
   cur="\${COMP_WORDS[COMP_CWORD]}"
+  prev="\${COMP_WORDS[COMP_CWORD-1]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=( $(compgen -W "${names} help" -- "$cur") )
     return 0
@@ -110,6 +112,10 @@ _pylon_complete() {
     completion) COMPREPLY=( $(compgen -W "bash zsh fish" -- "$cur") ); return 0 ;;
 ${cases}
   esac
+  if [ "$cmd" = construct ] && [ "$prev" = --from ]; then
+    COMPREPLY=( $(compgen -W "${TEMPLATE_NAMES.join(" ")}" -- "$cur") )
+    return 0
+  fi
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
   elif [ -n "$kind" ] && [ "$COMP_CWORD" -eq 2 ]; then
@@ -164,7 +170,9 @@ function fishScript(commands: readonly Command[]): string {
       lines.push(
         `complete -c pylon -n '__fish_seen_subcommand_from ${c.name}' -l ${name} -d '${
           spec.description.replace(/'/g, "")
-        }'${spec.type === "string" ? " -r" : ""}`,
+        }'${spec.type === "string" ? " -r" : ""}${
+          c.name === "construct" && name === "from" ? ` -a '${TEMPLATE_NAMES.join(" ")}'` : ""
+        }`,
       );
     }
     if (candidates(c)) {

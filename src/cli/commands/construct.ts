@@ -13,10 +13,12 @@ import {
   formatIssue,
   type GlobalConfig,
   globalConfigSchema,
+  hasPublicUrl,
   type LoadedGlobal,
   loadGlobalConfig,
   loadPylon,
   parseDotEnv,
+  pathClashOf,
   PRIVATE_FILE_MODE,
   webhookUrl,
 } from "../../config/mod.ts";
@@ -32,6 +34,8 @@ import {
   type WebhookSignature,
 } from "../construct_templates.ts";
 import { ask, askValid, choose } from "../shared.ts";
+import { connectDaemon, type DaemonConnection } from "../daemon_client.ts";
+import { fromCaller } from "../caller.ts";
 
 export const constructCommand: Command = {
   name: "construct",
@@ -222,12 +226,14 @@ async function wizard(
     );
     a.ref = await ask(io, "Branch or ref", flags.ref ?? "main");
   } else if (a.workspace === "local") {
-    a.localPath = await askValid(
+    const folder = await askValid(
       ctx.io,
       "Local folder",
       "",
-      (v) => v.startsWith("/") || v.startsWith("~") ? undefined : "use an absolute path or ~/…",
+      (v) => v.trim() ? undefined : "required (a relative path is read from this folder)",
     );
+    // A relative folder means the one `pylon` was run from, written out absolute.
+    a.localPath = folder.startsWith("~") ? folder : fromCaller(ctx, folder);
   }
   const agent = await choose(io, "Agent", ["default", "claude", "opencode"] as const, "default");
   if (agent !== "default") a.agentType = agent;
@@ -293,11 +299,20 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
       const loaded = await loadPylon(ctx.paths, name, { ...global, env });
       if (answers.trigger === "webhook") {
         io.out(`  Webhook: ${webhookUrl(loaded.config, globalConfig)}\n`);
+        if (!hasPublicUrl(loaded.config, globalConfig)) {
+          io.out(
+            "           (server.public_url is unset: this address works on this machine only;\n" +
+              "           for senders elsewhere set server.public_url in config.yaml, e.g.\n" +
+              "           https://pylon.example.com)\n",
+          );
+        }
       }
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       problems = e.issues.map((i) => formatIssue(e.file, i));
     }
+    const clash = await pathClashOf(ctx.paths, name, home);
+    if (clash) problems.push(clash);
   }
   if (answers.trigger === "cron") io.out(`  Schedule: ${answers.cron} (${answers.timezone})\n`);
   const sig = answers.signature;
@@ -317,13 +332,48 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
         `${answers.allowedRepos.patterns.join(", ")}) to the ones they may pick.\n`,
     );
   }
+  const daemon = await connectDaemon(ctx).catch(() => null);
   if (problems.length > 0) {
     io.out(`\n  Before it can run, fix:\n${problems.map((p) => `    ${p}\n`).join("")}`);
-    if (answers.repo === "") {
-      io.out(`  (or construct it again with --repo <url>)\n`);
-    }
+    if (answers.repo === "") io.out(`  (set workspace.repo with: pylon edit ${name})\n`);
+    io.out(
+      daemon
+        ? `\n  The running daemon (${daemon.base}) loads it as soon as it is fixed; no restart.\n`
+        : "\n  Once fixed, start the daemon:  pylon start\n",
+    );
+  } else if (daemon) {
+    io.out(`\n  ${await daemonState(daemon, name)}\n`);
+  } else {
+    io.out("\n  Start it:  pylon start   (the daemon serves every pylon)\n");
   }
-  io.out(`\n  Start it:  pylon start ${name}\n`);
   io.out(`  Test it:   pylon test ${name} --dry-run\n`);
   io.out(`  Edit it:   pylon edit ${name}\n`);
+}
+
+/**
+ * What the running daemon made of the new pylon: hot reload picks a new folder up within a
+ * moment, so this asks `GET /api/pylons` for up to two seconds.
+ */
+async function daemonState(daemon: DaemonConnection, name: string): Promise<string> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    let state: unknown;
+    try {
+      const list = await daemon.call("GET", "/api/pylons") as unknown;
+      const entry = Array.isArray(list)
+        ? list.find((p) => (p as { name?: unknown })?.name === name)
+        : undefined;
+      state = (entry as { state?: unknown } | undefined)?.state;
+    } catch {
+      state = undefined;
+    }
+    if (state === "active") {
+      return `The running daemon (${daemon.base}) picked it up: no restart needed.`;
+    }
+    if (state === "not_loaded" || Date.now() >= deadline) {
+      return `A daemon runs (${daemon.base}) but has not loaded it: see its log, or ` +
+        "`pylon doctor`.";
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -96,7 +96,13 @@ function explainCron(args: ParsedArgs, ctx: CommandContext): number {
   }
   const origin = schedule.timezone === undefined ? "" : " (from the expression)";
   const lines = [description, `Time zone: ${timezone}${origin}`];
-  lines.push(next.length === 0 ? "No fire times found." : `Next ${next.length} fire times:`);
+  lines.push(
+    next.length === 0
+      ? "No fire times found."
+      : next.length === 1
+      ? "Next fire time:"
+      : `Next ${next.length} fire times:`,
+  );
   for (const run of next) lines.push(`  ${formatRun(run, timezone)}`);
   ctx.io.out(`${lines.join("\n")}\n`);
   return 0;

@@ -18,6 +18,7 @@ import {
   loadAllPylons,
   type LoadedGlobal,
   loadGlobalConfig,
+  pylonConfigSchema,
   type ResolvedPylon,
   resolvePylon,
 } from "../../config/mod.ts";
@@ -26,25 +27,27 @@ import { createDockerClient, type DockerClient } from "../../docker/mod.ts";
 import { ConfigError } from "../../errors.ts";
 import type { GitRunner } from "../../workspace/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
-import { channelLiveChecks } from "../doctor_channels.ts";
 import {
   agentAuthCheck,
   caCertificateChecks,
   channelCheck,
+  channelLiveChecks,
   type Check,
   countChecks,
   cronCheck,
+  daemonChecks,
+  DEFAULTS_NAME,
+  dockerChecks,
   envFileCheck,
   type FetchFn,
+  forPylons,
+  gitChecks,
   homeCheck,
   renderReport,
+  serviceCheck,
+  signatureCheck,
   webhookCheck,
-} from "../doctor_checks.ts";
-import { daemonChecks } from "../doctor_daemon.ts";
-import { dockerChecks } from "../doctor_docker.ts";
-import { gitChecks } from "../doctor_git.ts";
-import { serviceCheck } from "../doctor_service.ts";
-import { signatureCheck } from "../doctor_security.ts";
+} from "../doctor/mod.ts";
 import { type ProgramRunner, programRunner, sudoUser } from "../systemd.ts";
 
 /** What doctor reaches outside the home folder; tests inject fakes. */
@@ -118,6 +121,11 @@ export async function runDoctor(ctx: CommandContext, opts: DoctorOptions = {}): 
   if (opts.fix) {
     fixed = await applyFixes(ctx, checks, opts.json !== true);
     if (fixed.length > 0) checks = await collectChecks(ctx, deps, { offline });
+    // A fix that just failed is not offered again; its error was printed above.
+    const failed = new Set(fixed.filter((f) => !f.ok).map((f) => f.fix));
+    checks = checks.map((
+      c,
+    ) => (c.fix && failed.has(c.fix.description) ? { ...c, fix: undefined } : c));
   }
   const { problems, warnings } = countChecks(checks);
   if (opts.json) {
@@ -221,9 +229,13 @@ export async function collectChecks(
     );
   }
 
+  // With no enabled pylon, config.yaml's defaults stand in for the images and chat APIs checks.
+  const active = pylons.filter((x) => !x.config.disabled);
+  const checked = active.length > 0 ? active : [defaultsPylon(global, zone)];
+
   // Docker
   using owned = deps.docker ? undefined : createDockerClient({ env: ctx.env });
-  checks.push(...await dockerChecks(deps.docker ?? owned!, pylons, global, home));
+  checks.push(...await dockerChecks(deps.docker ?? owned!, checked, global, home));
 
   // Daemon
   const daemon = await daemonChecks(ctx, global, fetchFn);
@@ -280,8 +292,7 @@ export async function collectChecks(
   }
 
   // Live checks: chat APIs and git remotes, once per token / repository.
-  const active = pylons.filter((x) => !x.config.disabled);
-  const usesChat = active.some((p) =>
+  const usesChat = checked.some((p) =>
     p.channel.types.some((t) => t === "telegram" || t === "slack" || t === "github")
   );
   const usesGit = active.some((p) => p.config.workspace.type === "git-clone");
@@ -300,21 +311,39 @@ export async function collectChecks(
   } else {
     const envFile = show(ctx.paths.globalEnv);
     const timeoutMs = deps.timeoutMs;
-    checks.push(...await channelLiveChecks(pylons, { fetch: fetchFn, envFile, timeoutMs }));
+    checks.push(...await channelLiveChecks(checked, { fetch: fetchFn, envFile, timeoutMs }));
     checks.push(...await gitChecks(pylons, { home, env: ctx.env, git: deps.git, timeoutMs }));
   }
 
-  // Agent auth: one row per distinct result, so ten pylons on one key print one line.
-  const seen = new Set<string>();
-  for (const p of pylons.filter((x) => !x.config.disabled)) {
+  // Agent auth: one row per distinct result, so ten pylons on one key print one line that
+  // names them.
+  const auth = new Map<string, { check: Check; names: string[] }>();
+  for (const p of active) {
     const envFiles = `${show(ctx.paths.pylonEnv(p.name))} or ${show(ctx.paths.globalEnv)}`;
     const c = await agentAuthCheck(p, { home, envFiles });
-    const key = `${c.label}|${c.status}|${c.status === "ok" ? c.detail : p.name}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    checks.push(c);
+    const key = `${c.label}|${c.status}|${
+      c.status === "ok" || c.status === "--" ? c.detail : p.name
+    }`;
+    const row = auth.get(key) ?? { check: c, names: [] };
+    row.names.push(p.name);
+    auth.set(key, row);
+  }
+  for (const { check, names } of auth.values()) {
+    // FAIL rows already name their pylon.
+    checks.push(
+      check.status === "FAIL" ? check : { ...check, detail: check.detail + forPylons(names) },
+    );
   }
   return checks;
+}
+
+/**
+ * A stand-in pylon made of config.yaml's defaults (agent type and image, channel), checked when
+ * no pylon is enabled so a fresh `pylon setup` is tested too.
+ */
+function defaultsPylon(global: LoadedGlobal, zone: string): ResolvedPylon {
+  const config = pylonConfigSchema.parse({ name: DEFAULTS_NAME, trigger: { type: "webhook" } });
+  return resolvePylon(config, global.config, { env: global.env, systemTimezone: zone });
 }
 
 /** `file:line:col: field: message` of the first issue, else the first line of the message. */

@@ -7,7 +7,7 @@
  */
 
 import { ConfigError } from "../../errors.ts";
-import { loadGlobalConfig, loadPylon, pylonNameProblem } from "../../config/mod.ts";
+import { loadGlobalConfig, loadPylon, pathClashOf, pylonNameProblem } from "../../config/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { assertPylonExists } from "../shared.ts";
 
@@ -36,6 +36,11 @@ export const editCommand: Command = {
         ? `run \`pylon edit ${name}\` again to fix it`
         : `fix: ${e.hint}`;
       ctx.io.err(`${e.message}\n  ${next}\n`);
+      return 1;
+    }
+    const clash = await pathClashOf(ctx.paths, name, ctx.env.HOME);
+    if (clash) {
+      ctx.io.err(`${clash}\n  run \`pylon edit ${name}\` again to fix it\n`);
       return 1;
     }
     ctx.io.out(`Pylon "${name}" is valid.\n`);

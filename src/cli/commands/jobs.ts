@@ -28,8 +28,9 @@ const DEFAULT_LIMIT = 20;
 export const jobsCommand: Command = {
   name: "jobs",
   summary: "List recent jobs of every pylon, or of one",
-  usage: "jobs [name] [--status STATUS] [--limit N] [--json]",
-  description: "Newest first. Reads the job databases directly, whether or not the daemon runs.\n" +
+  usage: "jobs [name] [--status STATUS] [--limit N] [--before ID] [--json]",
+  description: "Newest first across pylons. Reads the job databases directly, whether or not the " +
+    "daemon runs,\nand answers as `GET /api/jobs` does.\n" +
     `Statuses: ${JOB_STATUSES.join(", ")}.`,
   options: {
     status: {
@@ -40,8 +41,13 @@ export const jobsCommand: Command = {
     limit: {
       type: "string",
       short: "n",
-      description: `At most this many jobs per pylon (default ${DEFAULT_LIMIT})`,
+      description: `At most this many jobs in all (default ${DEFAULT_LIMIT})`,
       valueName: "N",
+    },
+    before: {
+      type: "string",
+      description: "Only jobs older than this one (the last ID of the previous page)",
+      valueName: "ID",
     },
     json: { type: "boolean", description: "Print a JSON array" },
   },
@@ -54,13 +60,13 @@ export const jobsCommand: Command = {
     await using open = await openStoresForReading(ctx);
     const names = open.stores.names();
     if (name !== undefined && !names.includes(name)) await assertPylonExists(ctx, name);
-    const jobs: Job[] = [];
-    for (const pylon of names.filter((n) => name === undefined || n === name)) {
-      jobs.push(...await open.stores.get(pylon)!.list({ status: statuses, limit }));
-    }
-    jobs.sort((a, b) =>
-      b.createdAt.getTime() - a.createdAt.getTime() || a.pylon.localeCompare(b.pylon)
-    );
+    const before = args.values.before === undefined
+      ? undefined
+      : String(args.values.before).trim() || undefined;
+    // The same query as `GET /api/jobs`: `limit` in all, newest first, `before` pages on.
+    const jobs = name !== undefined && !names.includes(name)
+      ? []
+      : await open.stores.listAcross({ pylon: name, status: statuses, limit, before });
 
     if (args.values.json) {
       const redactors = await pylonRedactors(ctx, [...new Set(jobs.map((j) => j.pylon))]);
@@ -81,6 +87,15 @@ export const jobsCommand: Command = {
       durationCell(j, now),
     ]);
     ctx.io.out(table(["ID", "PYLON", "STATUS", "TRIGGERED", "DURATION"], rows));
+    if (jobs.length === limit) {
+      const more = [
+        name,
+        statuses ? `--status ${statuses.join(",")}` : undefined,
+        limit !== DEFAULT_LIMIT ? `--limit ${limit}` : undefined,
+        `--before ${jobs.at(-1)!.id}`,
+      ];
+      ctx.io.out(`Older jobs: pylon jobs ${more.filter(Boolean).join(" ")}\n`);
+    }
     return 0;
   },
 };

@@ -12,7 +12,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PylonError, UsageError } from "../../errors.ts";
 import type { Command, CommandContext, ParsedArgs } from "../command.ts";
-import { execCommand, renderUnit, type ServiceScope } from "../service_unit.ts";
+import {
+  cachedPath,
+  execCommand,
+  hiddenByPrivateTmp,
+  renderUnit,
+  type ServiceScope,
+} from "../service_unit.ts";
 import { runProgram, type RunResult } from "../systemd.ts";
 
 export type { RunResult };
@@ -132,6 +138,19 @@ export function createServiceCommand(deps: ServiceDeps): Command {
     }
     const mainModule = deps.mainModulePath;
     const exec = execCommand(deps.execPath(), mainModule, join(dirname(mainModule), "deno.json"));
+    const cached = cachedPath(exec, ctx.env);
+    if (cached !== undefined) {
+      throw new PylonError(
+        `Cannot install the service: ExecStart would run ${cached}, which lies in a cache ` +
+          "that npm or deno may clean (the service would then stop starting)",
+        {
+          hint: "install a stable deno first (`npm install -g deno@2.9.6`, or " +
+            "`curl -fsSL https://deno.land/install.sh | sh`), then run `pylon service install` " +
+            "with it from this checkout (`deno task pylon service install`); or use a compiled " +
+            "pylon binary (`deno task compile`)",
+        },
+      );
+    }
     let home = ctx.env.HOME ?? "";
     let pylonHome = ctx.paths.root;
     let user: { name: string; group?: string | undefined } | undefined;
@@ -145,6 +164,14 @@ export function createServiceCommand(deps: ServiceDeps): Command {
       home = identity.home;
     }
     if (!home) throw new PylonError("Cannot install the service: HOME is not set");
+    if (hiddenByPrivateTmp(scope, pylonHome)) {
+      ctx.io.err(
+        `Warning: PYLON_HOME is ${pylonHome}, under /tmp, but the system unit has ` +
+          "PrivateTmp=yes: the daemon would get its own empty /tmp and not see your config, " +
+          "pylons or jobs (and lose them on restart). Move PYLON_HOME out of /tmp " +
+          "(e.g. ~/.pylon) before installing.\n",
+      );
+    }
     const text = renderUnit({ scope, exec, pylonHome, home, user });
     if (args.values.print === true) {
       ctx.io.out(text);

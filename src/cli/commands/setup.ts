@@ -31,7 +31,7 @@ import {
 } from "../setup_write.ts";
 
 const CHANNELS = ["stdout", "webhook", "telegram", "slack"] as const;
-const AGENTS = ["claude", "opencode"] as const;
+const AGENTS = ["claude", "opencode", "custom"] as const;
 const PROVIDERS = ["anthropic", "openai", "google"] as const;
 type Channel = (typeof CHANNELS)[number];
 type Agent = (typeof AGENTS)[number];
@@ -57,13 +57,14 @@ const SETUP_FLAGS = ["channel", "agent", "auth", "provider", "webhook-url", "pub
 export const setupCommand: Command = {
   name: "setup",
   summary: "Configure the default channel, agent and server (config.yaml and .env)",
-  usage: "setup [--channel stdout|webhook|telegram|slack] [--agent claude|opencode] " +
+  usage: "setup [--channel stdout|webhook|telegram|slack] [--agent claude|opencode|custom] " +
     "[--auth oauth|api_key|none] [--provider P] [--webhook-url URL] [--public-url URL] " +
     "[--port N] [--yes]",
   description: `On a terminal without flags, asks questions. With flags (for scripts), secrets
 come from the environment: TELEGRAM_BOT_TOKEN (TELEGRAM_CHAT_ID optional), SLACK_BOT_TOKEN,
 SLACK_APP_TOKEN, SLACK_CHANNEL_ID, and ANTHROPIC_API_KEY / OPENAI_API_KEY / GOOGLE_API_KEY for
---auth api_key. Secrets go to $PYLON_HOME/.env (mode 0600); config.yaml gets \${VAR}
+--auth api_key. A custom agent is your own image: each pylon names it in agent.image (no
+--auth). Flags are checked before anything else. Secrets go to $PYLON_HOME/.env (mode 0600); config.yaml gets \${VAR}
 references. Running it again keeps comments and other edits in config.yaml.`,
   options: {
     channel: { type: "string", description: "Default channel", valueName: "TYPE" },
@@ -90,14 +91,16 @@ references. Running it again keeps comments and other edits in config.yaml.`,
     if (!scripted && !ctx.io.isTty) {
       throw new UsageError("`pylon setup` without flags needs an interactive terminal", {
         hint: "for scripts: pylon setup --channel stdout|webhook|telegram|slack " +
-          "--agent claude|opencode --auth oauth|api_key|none (secrets from the environment)",
+          "--agent claude|opencode|custom --auth oauth|api_key|none (secrets from the environment)",
       });
     }
     const envFile = parseDotEnv(await readTextOrEmpty(ctx.paths.globalEnv)).vars;
     const lookup = (name: string) => ctx.env[name] || envFile[name] || undefined;
+    // Flags are checked first: a typo is reported before setup reaches for Docker.
+    const flagged = scripted ? fromFlags(values, lookup) : undefined;
     if (!scripted) ctx.io.out("\nPylon setup (press Enter to take the [default]).\n\n");
     await checkDocker(ctx);
-    const answers = scripted ? fromFlags(values, lookup) : await wizard(ctx, lookup);
+    const answers = flagged ?? await wizard(ctx, lookup);
     const written = await writeSetup(answers, ctx);
     if (!scripted) await offerCompletion(ctx);
     report(answers, written, ctx);
@@ -147,6 +150,12 @@ function portOrThrow(value: string): number {
 }
 
 function authFor(agent: Agent, value: unknown): Auth {
+  if (agent === "custom") {
+    if (value === undefined || value === "none") return "none";
+    throw new UsageError(`Invalid --auth "${String(value)}": it does not apply to --agent custom`, {
+      hint: "leave --auth out; a custom agent's image gets its credentials from agent.env",
+    });
+  }
   const allowed: readonly Auth[] = agent === "claude" ? ["oauth", "api_key"] : ["none", "api_key"];
   return oneOf("auth", value === "api-key" ? "api_key" : value, allowed);
 }
@@ -192,7 +201,10 @@ function fromFlags(
   return a;
 }
 
-/** A secret from the environment, else asked for (shown while typed: the terminal echoes it). */
+/**
+ * A secret from the environment, else asked for: read without echo on a terminal
+ * (`io.readSecret`), and never printed back.
+ */
 async function secretAnswer(
   ctx: CommandContext,
   name: string,
@@ -204,7 +216,14 @@ async function secretAnswer(
     ctx.io.out(`  Using ${name} from the environment\n`);
     return known;
   }
-  return await askValid(ctx.io, question, "", (v) => (v ? undefined : "required"));
+  const io = ctx.io;
+  for (;;) {
+    io.out(io.readSecret ? `${question} (not shown while you type): ` : `${question}: `);
+    const line = await (io.readSecret ?? io.readLine)();
+    if (line === null) throw new PylonError("Input ended before the question was answered");
+    if (line.trim() !== "") return line.trim();
+    io.out("  required\n");
+  }
 }
 
 const URL_PROBLEM = (v: string) =>
@@ -249,9 +268,17 @@ async function wizard(
     a.webhookUrl = (await askValid(ctx.io, "Webhook URL", "", URL_PROBLEM)).replace(/\/+$/, "");
   }
   a.agent = await choose(io, "Default agent", AGENTS, "claude");
+  if (a.agent === "custom") {
+    io.out(
+      "  Each pylon names its image in agent.image (and optionally agent.command);\n" +
+        "  the container contract is in the README (Bring your own image).\n",
+    );
+  }
   a.auth = a.agent === "claude"
     ? await choose(io, "Claude auth (oauth uses ~/.claude)", ["oauth", "api_key"] as const, "oauth")
-    : await choose(io, "OpenCode auth (none uses Zen)", ["none", "api_key"] as const, "none");
+    : a.agent === "opencode"
+    ? await choose(io, "OpenCode auth (none uses Zen)", ["none", "api_key"] as const, "none")
+    : "none";
   if (a.auth === "api_key") {
     if (a.agent === "opencode") a.provider = await choose(io, "Provider", PROVIDERS, "anthropic");
     const name = providerKeyVar(a.agent === "claude" ? "anthropic" : a.provider);
@@ -287,7 +314,9 @@ function configChanges(a: SetupAnswers): ConfigChange[] {
     changes.push([[...ch, "webhook", "url"], a.webhookUrl]);
   }
   const agent = ["defaults", "agent"];
-  changes.push([[...agent, "type"], a.agent], [[...agent, a.agent, "auth"], a.auth]);
+  changes.push([[...agent, "type"], a.agent]);
+  // A custom agent has no section under defaults.agent: each pylon sets its image and env.
+  if (a.agent !== "custom") changes.push([[...agent, a.agent, "auth"], a.auth]);
   if (a.provider !== undefined) changes.push([[...agent, a.agent, "provider"], a.provider]);
   if (a.publicUrl !== undefined) changes.push([["server", "public_url"], a.publicUrl]);
   if (a.port !== undefined) changes.push([["server", "port"], a.port]);
@@ -369,15 +398,22 @@ function report(a: SetupAnswers, written: string[], ctx: CommandContext): void {
   for (const path of written) {
     const what = path === ctx.paths.globalEnv
       ? `secrets: ${Object.keys(a.secrets).join(", ")}`
-      : `channel ${a.channel}, agent ${a.agent} (${a.auth})`;
+      : `channel ${a.channel}, agent ${a.agent}${a.agent === "custom" ? "" : ` (${a.auth})`}`;
     io.out(`  Wrote ${displayPath(path, home)} (${what})\n`);
   }
-  io.out(
-    `  The agent image ${builtinImage(a.agent)} is built on first use ` +
-      "(or now, with `pylon rebuild-images`).\n",
-  );
+  if (a.agent === "custom") {
+    io.out("  Each pylon names its own image: set agent.image in its pylon.yaml.\n");
+  } else {
+    io.out(
+      `  The agent image ${builtinImage(a.agent)} is built on first use ` +
+        `(or now, with \`pylon rebuild-images ${a.agent}\`).\n`,
+    );
+  }
   io.out("\nNext steps:\n");
   io.out("  pylon construct my-sentry --from sentry   # create your first pylon\n");
+  if (a.agent === "custom") {
+    io.out("  pylon edit my-sentry                      # set agent.image\n");
+  }
   io.out("  pylon start                               # run the daemon\n");
   io.out("  pylon doctor                              # check everything\n");
 }

@@ -1,6 +1,8 @@
 /**
- * `pylon test <name> --payload <json|@file> --dry-run [--json]`: renders a pylon's templates
- * against a payload without a daemon, so users see exactly what the agent and the channel get.
+ * `pylon test <name> [--payload <json|@file> | --sample] [--dry-run] [--json]`: sends a test
+ * event to the running daemon, or renders a pylon's templates against it without a daemon, so
+ * users see exactly what the agent and the channel get. Without `--payload` the event is the
+ * sample of the template the pylon looks made from (`construct_templates.ts`), with its headers.
  *
  * @module
  */
@@ -17,6 +19,9 @@ import { systemTimezone } from "../../cron/mod.ts";
 import { renderTemplate } from "../../template/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { loadNamedPylon } from "../shared.ts";
+import { fromCaller } from "../caller.ts";
+import { sampleEvent, sampleKindOf } from "../construct_templates.ts";
+import { explainWhen, formatWhenExplanation } from "./test_when.ts";
 import { sendToDaemon } from "./test_send.ts";
 import { evaluateWhen, renderDedupeKey } from "../../daemon/when.ts";
 import { parseDuration, type PylonConfig } from "../../config/mod.ts";
@@ -32,7 +37,8 @@ import {
 export const testCommand: Command = {
   name: "test",
   summary: "Send a test event to the running daemon, or render the templates with --dry-run",
-  usage: "test <name> [--payload JSON|@FILE] [--header 'NAME: VALUE']… [--dry-run] [--json]",
+  usage:
+    "test <name> [--payload JSON|@FILE | --sample] [--header 'NAME: VALUE']… [--dry-run] [--json]",
   description: `Without --dry-run: POSTs the payload to the pylon's webhook on the running daemon
 (signed with the pylon's secret when it has one) and prints the response; for a cron pylon,
 asks the daemon to run it now. Exits 1 when the daemon answers with an error.
@@ -43,7 +49,11 @@ event: accept it, ignore it (trigger.when), or count it on an existing job (trig
 looked up in the pylon's job database). A template error exits 1 and names the field, line and
 column.
 
-Without --payload, a small sample payload is used.`,
+Without --payload (or with --sample), the sample event of the pylon's kind is used, with the
+headers its sender sends: a GitHub pull_request event (X-GitHub-Event: pull_request) for a
+github-pr pylon, a Sentry issue alert for a sentry pylon, the scheduler's payload
+{"pylon","scheduled_at"} for a cron pylon, else a small generic event. --header adds or
+overrides headers. A relative @FILE is read from the folder you run pylon in.`,
   options: {
     payload: {
       type: "string",
@@ -56,6 +66,10 @@ Without --payload, a small sample payload is used.`,
       description: "A request header, e.g. 'X-GitHub-Event: pull_request' (repeatable)",
       valueName: "'NAME: VALUE'",
     },
+    sample: {
+      type: "boolean",
+      description: "Use the sample event of the pylon's template (the default without --payload)",
+    },
     "dry-run": { type: "boolean", description: "Only render, send nothing" },
     json: { type: "boolean", description: "Print the rendered fields as a JSON object" },
   },
@@ -65,19 +79,36 @@ Without --payload, a small sample payload is used.`,
     const { global, pylon } = args.values["dry-run"]
       ? await loadWithoutSecret(ctx, name)
       : await loadNamedPylon(ctx, name);
-    const body = await readPayload(args.values.payload as string | undefined, name);
+    const payload = args.values.payload as string | undefined;
+    if (payload !== undefined && args.values.sample) {
+      throw new UsageError("Use either --payload or --sample, not both");
+    }
+    const sample = payload === undefined
+      ? sampleEvent(sampleKindOf(pylon.config), name, ctx.clock.now())
+      : undefined;
+    const body = sample ? sample.body : await readPayload(ctx, payload!);
+    const headers = {
+      ...sample?.headers,
+      ...parseHeaders((args.values.header as string[] | undefined) ?? []),
+    };
+    if (sample && !args.values.json) {
+      const shown = Object.entries(sample.headers).map(([k, v]) => `${k}: ${v}`).join(", ");
+      ctx.io.err(
+        `Using the ${sample.kind === "blank" ? "generic" : sample.kind} sample event` +
+          `${shown ? ` (headers: ${shown})` : ""}; pass --payload to send your own\n`,
+      );
+    }
     if (!args.values["dry-run"]) {
       return await sendToDaemon(ctx, pylon.config, global.config, body, {
         json: Boolean(args.values.json),
-        payloadGiven: args.values.payload !== undefined,
-        headers: parseHeaders((args.values.header as string[] | undefined) ?? []),
+        payloadGiven: payload !== undefined,
+        headers,
       });
     }
     const resolved = resolvePylon(pylon.config, global.config, {
       env: pylon.env,
       systemTimezone: systemTimezone(ctx.env),
     });
-    const headers = parseHeaders((args.values.header as string[] | undefined) ?? []);
     const data = { body, headers };
     const verdict = evaluateWhen(pylon.config.trigger.when, data);
     const whenText = verdict.run
@@ -86,6 +117,9 @@ Without --payload, a small sample payload is used.`,
       ? `refused with 422: ${verdict.error}`
       : "ignored (trigger.when is false for this payload)";
     const outcome = verdict.run ? await dedupeOutcome(ctx, pylon.config, data) : undefined;
+    const why = !verdict.run && pylon.config.trigger.when
+      ? explainWhen(pylon.config.trigger.when, data)
+      : undefined;
     const fields = {
       prompt: resolved.agent.prompt,
       topic: resolved.channel.topic,
@@ -126,6 +160,7 @@ Without --payload, a small sample payload is used.`,
             pylon: name,
             outcome: outcome?.text ?? whenText,
             when: whenText,
+            when_explained: why ?? null,
             dedupe_key: outcome?.key ?? null,
             ...rendered,
             repo_refused: repoProblem ?? null,
@@ -139,6 +174,7 @@ Without --payload, a small sample payload is used.`,
     printHuman(ctx, name, resolved.config.trigger.type, rendered);
     if (repoProblem) ctx.io.out(`Repo refused: ${repoProblem}\n`);
     if (pylon.config.trigger.when) ctx.io.out(`When: ${whenText}\n`);
+    if (why) ctx.io.out(formatWhenExplanation(why));
     if (outcome?.key) ctx.io.out(`Dedupe key: ${outcome.key}\n`);
     ctx.io.out(`Outcome: ${outcome?.text ?? whenText}\n`);
     return 0;
@@ -261,21 +297,24 @@ function repoRefusal(
   }
 }
 
-async function readPayload(value: string | undefined, name: string): Promise<unknown> {
-  if (value === undefined) {
-    return {
-      error: `Test error from pylon test ${name}`,
-      issue: { title: `Test issue for ${name}`, culprit: "app.ts:42" },
-    };
-  }
+/** The `--payload` value: JSON text, or `@file` read from the caller's folder. */
+async function readPayload(ctx: CommandContext, value: string): Promise<unknown> {
   let text = value;
   let source = "--payload";
   if (value.startsWith("@")) {
-    source = value.slice(1);
+    source = fromCaller(ctx, value.slice(1));
     try {
       text = await Deno.readTextFile(source);
     } catch (e) {
-      throw new PylonError(`Cannot read the payload file ${source}`, { cause: e });
+      const reason = e instanceof Deno.errors.NotFound
+        ? "no such file"
+        : e instanceof Error
+        ? e.message
+        : String(e);
+      throw new PylonError(`Cannot read the payload file ${source}: ${reason}`, {
+        cause: e,
+        hint: "a relative @FILE is read from the folder you run pylon in",
+      });
     }
   }
   try {

@@ -8,6 +8,7 @@
 import type { GlobalConfig, PylonConfig } from "../../config/mod.ts";
 import { PylonError } from "../../errors.ts";
 import { readDaemonToken, signRequest } from "../../daemon/mod.ts";
+import { readPidFile } from "../../daemon/pidfile.ts";
 import type { CommandContext } from "../command.ts";
 
 /** The address a local client uses to reach the daemon. */
@@ -25,7 +26,11 @@ export async function sendToDaemon(
   payload: unknown,
   options: { json: boolean; payloadGiven: boolean; headers?: Record<string, string> },
 ): Promise<number> {
-  const base = daemonBaseUrl(global);
+  // The running daemon's own address (`pylon start --port` may differ from config.yaml).
+  const info = await readPidFile(ctx.paths.daemonPid);
+  const base = daemonBaseUrl(
+    info ? { ...global, server: { ...global.server, host: info.host, port: info.port } } : global,
+  );
   const text = JSON.stringify(payload, null, 2);
   const bytes = new TextEncoder().encode(text);
   let url: string;

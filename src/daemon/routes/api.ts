@@ -23,10 +23,11 @@ import { KeyedLock } from "../keyed_lock.ts";
 import { pylonFolderProblem, UnfinishedJobsError } from "../pylon_folders.ts";
 import type { PylonTable } from "../pylon_table.ts";
 import { readBody } from "./body.ts";
+import { listPylons, type PylonsDeps } from "./pylons.ts";
 import { reject, unreadable } from "./webhook.ts";
 
 /** What the control API needs. */
-export interface ApiDeps {
+export interface ApiDeps extends PylonsDeps {
   table: PylonTable;
   stores: StoreRegistry;
   dispatcher: Dispatcher;
@@ -67,20 +68,22 @@ export function createApiRoutes(deps: ApiDeps): Hono {
         `unknown status ${JSON.stringify(bad.slice(0, 40))}; use ${JOB_STATUSES.join(", ")}`,
       );
     }
-    const statuses = listed.length > 0 ? listed : undefined;
-    const names = pylon ? [pylon] : deps.stores.names();
+    const statuses = listed.length > 0 ? listed as JobStatus[] : undefined;
     if (pylon && !deps.stores.has(pylon)) return reject(404, `no pylon named "${pylon}"`);
-    const jobs: Job[] = [];
-    for (const name of names) {
-      const store = deps.stores.get(name);
-      if (store) {
-        jobs.push(
-          ...await store.list({ limit, ...(statuses ? { status: statuses as JobStatus[] } : {}) }),
-        );
-      }
+    const before = c.req.query("before")?.trim() || undefined;
+    // `limit` counts across pylons (newest first); `before=<id>` pages on from that job.
+    const jobs = await deps.stores.listAcross({ pylon, status: statuses, limit, before });
+    const last = jobs.at(-1);
+    if (last && jobs.length === limit) {
+      const next = new URL(c.req.url);
+      next.searchParams.set("before", last.id);
+      c.header("link", `<${next.pathname}${next.search}>; rel="next"`);
     }
-    jobs.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
     return c.json(jobs.map((j) => shown(j)));
+  });
+
+  api.get("/pylons", async function pylons(c) {
+    return c.json(await listPylons(deps));
   });
 
   api.get("/jobs/:id", async function showJob(c) {

@@ -9,7 +9,7 @@ import { shortId } from "../../errors.ts";
 import { type Logger, redactorFor } from "../../log/mod.ts";
 import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
 import type { Job, JobStore, StoreRegistry } from "../../store/mod.ts";
-import { deliveryIdOf } from "../delivery.ts";
+import { deliveryIdOf, payloadDigest } from "../delivery.ts";
 import { evaluateWhen, renderKey } from "../when.ts";
 import { TemplateBudgetError } from "../../template/mod.ts";
 import { gitHubFollowUp } from "../github_follow_up.ts";
@@ -86,12 +86,19 @@ export async function handleWebhook(
     payload,
     pylon.resolved.config.trigger.delivery_header,
   );
+  // Only a job with a delivery id can be delivered again; its digest tells a redelivery (same
+  // event) from a sender reusing the id for another event (409, so the bug shows).
+  const bodyDigest = deliveryId ? await payloadDigest(payload) : null;
+  if (deliveryId) {
+    const seen = await store.findByDeliveryId(deliveryId);
+    if (seen) return duplicate(seen, bodyDigest, log);
+  }
   const followUp = await gitHubFollowUp(pylon, payload as Record<string, unknown>, headers, store);
   if (followUp && "ignored" in followUp) {
     log.info("webhook.ignored", { reason: followUp.ignored });
     return Response.json({ status: "ignored", reason: followUp.ignored });
   }
-  if (followUp) return await acceptFollowUp(store, followUp, deliveryId, deps, log);
+  if (followUp) return await acceptFollowUp(store, followUp, deliveryId, bodyDigest, deps, log);
   const verdict = evaluateWhen(pylon.resolved.config.trigger.when, { body: payload, headers });
   if (!verdict.run) {
     if ("error" in verdict) return cannotRender("trigger.when", verdict.error, pylon, log);
@@ -100,10 +107,6 @@ export async function handleWebhook(
       event: headers["x-github-event"] ?? headers["sentry-hook-resource"],
     });
     return Response.json({ status: "ignored", reason: "trigger.when is false for this event" });
-  }
-  if (deliveryId) {
-    const seen = await store.findByDeliveryId(deliveryId);
-    if (seen) return duplicate(seen.id, seen.status, log);
   }
   const trigger = pylon.resolved.config.trigger;
   let dedupeKey: string, supersedeKey: string;
@@ -149,10 +152,11 @@ export async function handleWebhook(
       payload,
       headers,
       deliveryId,
+      bodyDigest,
       dedupeKey: key,
       supersedeKey: supersedeKey || null,
     });
-    if (!created) return duplicate(job.id, job.status, log);
+    if (!created) return duplicate(job, bodyDigest, log);
     if (supersedeKey) {
       await supersedeOlder(store, supersedeKey, job, trigger.supersede_running, deps, log);
     }
@@ -173,12 +177,13 @@ async function acceptFollowUp(
   store: JobStore,
   followUp: { parent: Job; prompt: string },
   deliveryId: string | null,
+  bodyDigest: string | null,
   deps: WebhookDeps,
   log: Logger,
 ): Promise<Response> {
   const { parent, prompt } = followUp;
   const { job, created } = await createFollowUp(store, parent, prompt, deliveryId);
-  if (!created) return duplicate(job.id, job.status, log);
+  if (!created) return duplicate(job, bodyDigest, log);
   log.info("job.follow_up", { job: shortId(job.id), of: shortId(parent.id), via: "github" });
   deps.onChange?.(job);
   deps.depth.added();
@@ -213,9 +218,27 @@ async function supersedeOlder(
   }
 }
 
-function duplicate(id: string, status: string, log: Logger): Response {
-  log.info("webhook.duplicate", { job: shortId(id) });
-  return Response.json({ job_id: id, status, duplicate: true }, { status: 200 });
+/**
+ * The answer to a delivery id already taken by `job`: `200 duplicate` for a redelivery, `409`
+ * when the body differs from the one the job was created from (jobs stored before digests were
+ * kept, or made without one, count as redeliveries).
+ */
+function duplicate(job: Job, bodyDigest: string | null, log: Logger): Response {
+  if (job.bodyDigest !== null && bodyDigest !== null && job.bodyDigest !== bodyDigest) {
+    log.warn("webhook.rejected", {
+      status: 409,
+      reason: "delivery id reused with another body",
+      job: shortId(job.id),
+    });
+    return reject(
+      409,
+      `delivery id ${JSON.stringify(job.deliveryId)} was already used by job ${
+        shortId(job.id)
+      } with a different body; a redelivery must repeat the body, a new event needs a new id`,
+    );
+  }
+  log.info("webhook.duplicate", { job: shortId(job.id) });
+  return Response.json({ job_id: job.id, status: job.status, duplicate: true }, { status: 200 });
 }
 
 /**

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { GlobalConfig, ResolvedPylon } from "../config/mod.ts";
-import { unsignedExposure } from "../daemon/mod.ts";
-import type { Check } from "./doctor_checks.ts";
+import type { GlobalConfig, ResolvedPylon } from "../../config/mod.ts";
+import { unsignedExposure } from "../../daemon/mod.ts";
+import type { Check } from "./checks.ts";
 
 /** Whether a webhook pylon is signed; WARN when it is not and others can reach it. */
 export function signatureCheck(

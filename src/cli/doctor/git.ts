@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ResolvedPylon } from "../config/mod.ts";
+import type { ResolvedPylon } from "../../config/mod.ts";
 import {
   createGitRunner,
   gitAuth,
@@ -20,8 +20,8 @@ import {
   repoHost,
   type RepoUrl,
   WorkspaceError,
-} from "../workspace/mod.ts";
-import type { Check } from "./doctor_checks.ts";
+} from "../../workspace/mod.ts";
+import type { Check } from "./checks.ts";
 
 const SECTION = "Git";
 

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { displayPath } from "../config/mod.ts";
-import type { Check } from "./doctor_checks.ts";
-import { type ProgramRunner, scopeArgs, type UnitState, unitState } from "./systemd.ts";
+import { displayPath } from "../../config/mod.ts";
+import type { Check } from "./checks.ts";
+import { type ProgramRunner, scopeArgs, type UnitState, unitState } from "../systemd.ts";
 
 const SECTION = "Service";
 const LABEL = "systemd service";

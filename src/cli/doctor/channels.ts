@@ -10,13 +10,13 @@
  * @module
  */
 
-import type { ResolvedPylon } from "../config/mod.ts";
-import { ChannelError } from "../channel/channel.ts";
-import { SlackApi } from "../channel/slack/mod.ts";
-import { TelegramApi } from "../channel/telegram/mod.ts";
-import { GitHubApi } from "../channel/github/mod.ts";
-import { createLogger } from "../log/mod.ts";
-import type { Check, CheckStatus, FetchFn } from "./doctor_checks.ts";
+import type { ResolvedPylon } from "../../config/mod.ts";
+import { ChannelError } from "../../channel/channel.ts";
+import { SlackApi } from "../../channel/slack/mod.ts";
+import { TelegramApi } from "../../channel/telegram/mod.ts";
+import { GitHubApi } from "../../channel/github/mod.ts";
+import { createLogger } from "../../log/mod.ts";
+import { type Check, type CheckStatus, type FetchFn, forPylons } from "./checks.ts";
 
 const SECTION = "Channels";
 
@@ -137,10 +137,6 @@ function fetchOf(fn: FetchFn): typeof fetch {
 
 function row(label: string, status: CheckStatus, detail: string, hint?: string): Check {
   return { section: SECTION, label, status, detail, ...(hint ? { hint } : {}) };
-}
-
-function forPylons(names: readonly string[]): string {
-  return ` (pylon${names.length === 1 ? "" : "s"} ${names.join(", ")})`;
 }
 
 function networkHint(what: string, apiUrl: string): string {

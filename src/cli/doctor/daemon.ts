@@ -5,10 +5,10 @@
  * @module
  */
 
-import { displayPath, type LoadedGlobal } from "../config/mod.ts";
-import { readPidFile } from "../daemon/pidfile.ts";
-import type { CommandContext } from "./command.ts";
-import type { Check, FetchFn } from "./doctor_checks.ts";
+import { displayPath, type LoadedGlobal } from "../../config/mod.ts";
+import { readPidFile } from "../../daemon/pidfile.ts";
+import type { CommandContext } from "../command.ts";
+import type { Check, FetchFn } from "./checks.ts";
 
 /** The daemon and port rows; `running` tells the webhook probes how to rate a failure. */
 export async function daemonChecks(
@@ -89,14 +89,14 @@ export async function daemonChecks(
   return { checks, running, host: info?.host };
 }
 
-/** Whether `url` answers like pylon's `/healthz` (`{"status":"ok","version":…}`). */
+/** Whether `url` answers like pylon's `/healthz` (`{"status":"ok","service":"pylon"}`). */
 async function answersHealthz(url: string, fetchFn: FetchFn): Promise<boolean> {
   try {
     const res = await fetchFn(url, { signal: AbortSignal.timeout(2000) });
     const body = await res.json().catch(() => null) as
-      | { status?: unknown; version?: unknown }
+      | { status?: unknown; service?: unknown }
       | null;
-    return res.ok && body?.status === "ok" && typeof body.version === "string";
+    return res.ok && body?.status === "ok" && body.service === "pylon";
   } catch {
     return false;
   }

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { displayPath, type ResolvedPylon, webhookUrl } from "../config/mod.ts";
-import type { GlobalConfig } from "../config/mod.ts";
-import { nextRuns, parseCron } from "../cron/mod.ts";
-import { readCaCertificates } from "../runner/images.ts";
+import { displayPath, type ResolvedPylon, webhookUrl } from "../../config/mod.ts";
+import type { GlobalConfig } from "../../config/mod.ts";
+import { nextRuns, parseCron } from "../../cron/mod.ts";
+import { readCaCertificates } from "../../runner/images.ts";
 
 /** `ok` passed, `FAIL` blocks, `WARN` is a recommendation, `--` does not apply. */
 export type CheckStatus = "ok" | "FAIL" | "WARN" | "--";
@@ -33,6 +33,18 @@ export interface Fix {
   /** What it does, e.g. `chmod 600 ~/.pylon/.env`. */
   description: string;
   run(): Promise<void>;
+}
+
+/**
+ * The name of the stand-in pylon doctor checks when no pylon is enabled: `config.yaml`'s
+ * defaults (chat API, agent image), so a fresh setup is not reported healthy untested.
+ */
+export const DEFAULTS_NAME = "config.yaml defaults";
+
+/** ` (pylon a)`, ` (pylons a, b)`; the zero-pylon check of config.yaml's defaults says so. */
+export function forPylons(names: readonly string[]): string {
+  if (names.length === 1 && names[0] === DEFAULTS_NAME) return ` (${DEFAULTS_NAME})`;
+  return ` (pylon${names.length === 1 ? "" : "s"} ${names.join(", ")})`;
 }
 
 /** The `fetch` the probes use; tests pass a fake so no test needs the internet. */
@@ -259,7 +271,7 @@ function formatInZone(date: Date, timeZone: string): string {
 
 /** The channel's type and whether its required settings are present (no API calls). */
 export function channelCheck(pylon: ResolvedPylon): Check {
-  // Presence only; the live API checks are in doctor_channels.ts (one per token, not per pylon).
+  // Presence only; the live API checks are in channels.ts (one per token, not per pylon).
   const ch = pylon.channel;
   const label = `${pylon.name} channel`;
   const missing: string[] = [];
@@ -324,7 +336,14 @@ export async function webhookCheck(
   const label = `${pylon.name} webhook`;
   const isPublic = pylon.config.trigger.public_url !== undefined ||
     global.server.public_url !== undefined;
-  if (!isPublic) return { section: "", label, status: "ok", detail: `${url} (no public_url)` };
+  if (!isPublic) {
+    return {
+      section: "",
+      label,
+      status: "ok",
+      detail: `${url} (server.public_url is unset: reachable from this machine only)`,
+    };
+  }
   if (opts.probe === false) {
     return { section: "", label, status: "--", detail: `${url} not probed (--offline)` };
   }
