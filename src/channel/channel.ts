@@ -1,12 +1,13 @@
 /**
  * The two interfaces channels implement, so the daemon's notifier never knows which one it talks
- * to: {@linkcode Channel} for places people read and answer (Telegram, Slack, and stdout, which
- * only prints), and {@linkcode Reporter} for places that receive whole jobs (the webhook events,
- * GitHub comments and commit statuses), which need the job itself rather than a chat thread.
+ * to: {@linkcode Channel} for places people read and answer (Telegram, Slack), and
+ * {@linkcode Reporter} for places that receive whole jobs (the webhook events, GitHub comments and
+ * commit statuses, and stdout, which prints one account per job), which need the job itself
+ * rather than a chat thread.
  *
  * Text handed to a channel is Markdown (what agents write); each channel converts it (Telegram
- * MarkdownV2, Slack mrkdwn, plain text for stdout) and splits it to fit its limits. Constructors do
- * no I/O: `start(signal)` begins polling or connecting, and ends when the signal aborts.
+ * MarkdownV2, Slack mrkdwn) and splits it to fit its limits. Constructors do no I/O:
+ * `start(signal)` begins polling or connecting, and ends when the signal aborts.
  *
  * @module
  */
@@ -61,14 +62,14 @@ export interface EditOptions {
 
 /** A place to report jobs and receive decisions and follow-ups. */
 export interface Channel {
-  /** `telegram`, `slack`, `stdout` or `webhook`. */
+  /** `telegram` or `slack` (and the fakes of tests). */
   readonly kind: string;
   /**
    * A stable key: two pylons whose channels share a key share one Channel object (one Telegram
    * poller per bot token, one Slack socket per app token).
    */
   readonly key: string;
-  /** Whether people can answer here (buttons, replies). stdout and webhook: false. */
+  /** Whether people can answer here (buttons, replies). */
   readonly interactive: boolean;
   /** Starts receiving (polling, sockets). Resolves once running; stops when `signal` aborts. */
   start(signal: AbortSignal): Promise<void>;
@@ -106,7 +107,7 @@ export type ReportState = Record<string, string | number | boolean | null>;
 
 /** A destination that is told about every status of a job, and keeps no chat. */
 export interface Reporter {
-  /** `webhook` or `github`. */
+  /** `webhook`, `github` or `stdout`. */
   readonly kind: string;
   /** Two pylons whose reporters share a key share one object. */
   readonly key: string;
@@ -116,6 +117,12 @@ export interface Reporter {
    * @throws {ChannelError} when the report did not reach its destination
    */
   report(update: JobReport, state: ReportState | undefined): Promise<ReportState | undefined>;
+  /**
+   * Receives the latest tool events of a running job (the end of its `events.ndjson`, oldest
+   * first), every few seconds and once more before its final report. Only reporters that show
+   * them (stdout) have it.
+   */
+  progress?(job: Job, events: readonly string[]): void;
 }
 
 /** Anything a pylon reports to. */

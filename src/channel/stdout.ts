@@ -1,50 +1,148 @@
 /**
- * The `stdout` channel: readable lines in the daemon's output, for local use and for logs
- * collected by journald. Not interactive: approval happens with `pylon approve|ignore <job>`.
+ * The `stdout` channel: one readable account of each job in the daemon's output, for local use
+ * and for logs collected by journald. Every line starts `[pylon id8] `, like the agent's own
+ * output lines that the runner prints as they come:
+ *
+ * ```
+ * [triage 1a2b3c4d] ▶ New webhook job: ZeroDivisionError
+ * [triage 1a2b3c4d] ⚙ Agent started.
+ * [triage 1a2b3c4d] <the agent's output, streamed by the runner>
+ * [triage 1a2b3c4d] • Bash: npm test
+ * [triage 1a2b3c4d] ✅ Completed in 42s. The result is the output above.
+ * ```
+ *
+ * The final line leaves out result text the output already showed ({@linkcode StreamedLines}),
+ * and prints a failed job's error and result plainly. Not interactive: approval happens with
+ * `pylon approve|ignore <job>`.
  *
  * @module
  */
 
-import type { Channel, MessageRef, PostOptions, ThreadRef } from "./channel.ts";
+import { formatDuration } from "../config/mod.ts";
+import { shortId } from "../errors.ts";
+import type { Job } from "../store/mod.ts";
+import type { JobReport, Reporter, ReportState } from "./channel.ts";
+import { alreadyPrinted, StreamedLines } from "./stdout_lines.ts";
 
-/** Prints job notifications as lines through `write`. */
-export class StdoutChannel implements Channel {
+/** Options of {@linkcode StdoutChannel}. */
+export interface StdoutChannelOptions {
+  /** What the runner printed of each job; without one, results are always printed. */
+  streamed?: StreamedLines | undefined;
+}
+
+/** Prints an account of each job as lines through `write`. */
+export class StdoutChannel implements Reporter {
   readonly kind = "stdout";
   readonly key = "stdout";
-  readonly interactive = false;
   readonly #write: (line: string) => void;
-  #count = 0;
+  readonly #streamed: StreamedLines;
+  /** The tool events printed of each running job (the last ones read). */
+  readonly #events = new Map<string, readonly string[]>();
 
-  constructor(write: (line: string) => void) {
+  constructor(write: (line: string) => void, options: StdoutChannelOptions = {}) {
     this.#write = write;
+    this.#streamed = options.streamed ?? new StreamedLines();
   }
 
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  createThread(title: string): Promise<ThreadRef | null> {
-    return Promise.resolve({ title });
-  }
-
-  post(thread: ThreadRef | null, text: string, options: PostOptions = {}): Promise<MessageRef> {
-    const prefix = thread?.title ? `[${thread.title}] ` : "";
-    for (const line of plain(text).replace(/\n+$/, "").split("\n")) this.#write(prefix + line);
-    if (options.approval) {
-      const id = options.approval.jobId.slice(0, 8);
-      this.#write(`${prefix}Waiting for approval: pylon approve ${id}  |  pylon ignore ${id}`);
+  /** Prints what changed: the header once, then approval, start, and the outcome. */
+  report(
+    { job, topic, message }: JobReport,
+    state: ReportState | undefined,
+  ): Promise<ReportState | undefined> {
+    const print = (text: string) => {
+      for (const line of text.replace(/\n+$/, "").split("\n")) {
+        this.#write(`[${job.pylon} ${shortId(job.id)}] ${line}`);
+      }
+    };
+    const id8 = shortId(job.id);
+    const before = typeof state?.status === "string" ? state.status : undefined;
+    if (!before) {
+      const kind = job.trigger === "follow-up" ? "Follow-up question" : `New ${job.trigger} job`;
+      print(`▶ ${kind}${topic ? `: ${plain(topic)}` : ""}`);
+      if (message) print(plain(message));
     }
-    return Promise.resolve({ n: ++this.#count });
+    // Statuses can be skipped (a job approved and started at once is reported running).
+    const decided = job.status === "dismissed" || job.status === "killed";
+    if (before === "awaiting_approval" && !decided) print("Approved.");
+    switch (job.status) {
+      case "awaiting_approval":
+        print(`Waiting for approval: pylon approve ${id8}  |  pylon ignore ${id8}`);
+        break;
+      case "queued":
+        break;
+      case "running":
+        print(`⚙ Agent started${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}.`);
+        break;
+      default:
+        print(this.#outcome(job));
+        this.#events.delete(job.id);
+        this.#streamed.forget(job.id);
+    }
+    return Promise.resolve({ status: job.status });
   }
 
-  edit(thread: ThreadRef | null, _message: MessageRef, text: string): Promise<void> {
-    // A terminal cannot change what it printed: print the new state instead.
-    return this.post(thread, text).then(() => {});
+  /** Prints the tool events not printed yet, one line each. */
+  progress(job: Job, events: readonly string[]): void {
+    const shown = this.#events.get(job.id) ?? [];
+    for (const event of newEvents(shown, events)) {
+      this.#write(`[${job.pylon} ${shortId(job.id)}] • ${event}`);
+    }
+    this.#events.set(job.id, events);
   }
 
-  onAction(): void {}
+  /** The footer: status, duration, and what the output did not show yet. */
+  #outcome(job: Job): string {
+    const took = job.startedAt && job.finishedAt
+      ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}`
+      : "";
+    const seen = job.repeats > 1 ? ` (event seen ${job.repeats}×)` : "";
+    const printed = this.#streamed.tail(job.id);
+    const result = job.result?.trim() ?? "";
+    const resultText = !result
+      ? ""
+      : alreadyPrinted(result, printed)
+      ? "The result is the output above."
+      : `Result:\n${result}`;
+    switch (job.status) {
+      case "completed":
+        return `✅ Completed${took}${seen}. ${resultText || "The agent returned no text."}`;
+      case "failed": {
+        const error = job.error?.trim() || "no reason was recorded";
+        const code = job.exitCode ? ` (exit code ${job.exitCode})` : "";
+        const shownError = alreadyPrinted(error, printed) && error.includes("\n")
+          ? "the error is the output above"
+          : error;
+        return `❌ Failed${took}${code}${seen}: ${shownError}` +
+          (result && result !== error ? `\n${resultText}` : "");
+      }
+      case "timed_out":
+        return `⏱ Timed out${took}${seen}: ${job.error ?? "the agent ran past its timeout"}` +
+          (result ? `\n${resultText}` : "");
+      case "killed": {
+        const why = job.error && job.error !== "killed by request" ? `: ${job.error}` : ".";
+        return `🛑 ${why === "." ? "Killed" : "Stopped"}${took}${seen}${why}`;
+      }
+      case "dismissed":
+        return job.error ? `🚫 Dismissed: ${job.error}` : "🚫 Dismissed.";
+      default:
+        return `Job ${shortId(job.id)} is ${job.status}.`;
+    }
+  }
+}
 
-  onMessage(): void {}
+/**
+ * The events at the end of `now` that `before` did not have. Both are the end of one growing
+ * list, so `now` continues the longest end of `before` it starts with.
+ */
+function newEvents(before: readonly string[], now: readonly string[]): readonly string[] {
+  for (let drop = 0; drop < before.length; drop++) {
+    const kept = before.length - drop;
+    if (kept > now.length) continue;
+    let same = true;
+    for (let i = 0; i < kept && same; i++) same = before[drop + i] === now[i];
+    if (same) return now.slice(kept);
+  }
+  return now;
 }
 
 /** Drops the Markdown emphasis a terminal would show literally (`**bold**` → `bold`). */

@@ -18,6 +18,7 @@ import { setupCommand } from "./commands/setup.ts";
 import { upgradeCommand } from "./commands/upgrade.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
+import { disableCommand, enableCommand } from "./commands/enable.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { listCommand } from "./commands/list.ts";
 import {
@@ -43,6 +44,8 @@ export const COMMANDS: readonly Command[] = [
   constructCommand,
   listCommand,
   editCommand,
+  enableCommand,
+  disableCommand,
   testCommand,
   jobsCommand,
   logsCommand,

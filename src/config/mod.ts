@@ -46,6 +46,7 @@ export { SECURITY_FIELDS, securityFingerprint, securityTouch } from "./security.
 export type { SecurityFingerprint, SecurityTouch } from "./security.ts";
 export { volumeProblem } from "./validate.ts";
 export { parseConfigText } from "./parse.ts";
+export { withDisabledFlag, writeDisabledFlag } from "./disabled_flag.ts";
 export { closest, formatIssue } from "./issues.ts";
 export {
   AGENT_TYPES,

@@ -18,17 +18,19 @@ import {
   parseDuration,
   pylonNameProblem,
   type PylonPaths,
+  writeDisabledFlag,
 } from "../config/mod.ts";
 import { systemTimezone } from "../cron/mod.ts";
 import { ConfigError, PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
 import { createStoreRegistry, moveLegacyDatabases, type StoreRegistry } from "../store/mod.ts";
-import { type ChannelFactory, ChannelSet, Notifier } from "../notify/mod.ts";
+import { type ChannelFactory, ChannelSet, Notifier, StreamedLines } from "../notify/mod.ts";
 import { createApp } from "./app.ts";
 import { PylonTable } from "./pylon_table.ts";
 import { problemFields, PylonLoader } from "./pylon_loader.ts";
 import { createApiRoutes } from "./routes/api.ts";
+import { createEventStream } from "./event_stream.ts";
 import { changedFields } from "./config_diff.ts";
 import { destroyPylon } from "./destroy_pylon.ts";
 import { handleWebhook } from "./routes/webhook.ts";
@@ -64,8 +66,14 @@ export interface DaemonOptions {
   channelFactories?: Partial<Record<string, ChannelFactory>>;
   /** Closes the chat channels' shared connections at shutdown. */
   closeChannels?(): Promise<void>;
-  /** Builds the runner once config.yaml is loaded (used when `runner` is not given). */
-  createRunner?(config: GlobalConfig): Promise<JobRunner>;
+  /**
+   * Builds the runner once config.yaml is loaded (used when `runner` is not given). `output`
+   * prints a line of a job's agent output, so the stdout channel does not print it again.
+   */
+  createRunner?(
+    config: GlobalConfig,
+    output: (line: string, jobId: string) => void,
+  ): Promise<JobRunner>;
   /** Stops the daemon when aborted (tests); SIGINT/SIGTERM do too. */
   signal?: AbortSignal;
   onListen?(addr: { host: string; port: number }): void;
@@ -114,7 +122,11 @@ async function serve(o: DaemonOptions): Promise<void> {
     file: global.exists ? displayPath(o.paths.globalConfig, home) : "built-in defaults",
   });
   const config = global.config;
-  const runner = o.runner ?? await o.createRunner?.(config);
+  const streamed = new StreamedLines();
+  const runner = o.runner ?? await o.createRunner?.(config, (line, jobId) => {
+    streamed.record(jobId, line);
+    o.out(line + "\n");
+  });
   const zone = systemTimezone(o.env);
   const table = new PylonTable();
   const only = new Set(o.only ?? []);
@@ -179,6 +191,7 @@ async function serve(o: DaemonOptions): Promise<void> {
     const channelStop = new AbortController();
     const channels = new ChannelSet({
       write: (line) => o.out(line + "\n"),
+      streamed,
       log,
       factories: o.channelFactories ?? {},
       onNew: (channel) => {
@@ -191,6 +204,7 @@ async function serve(o: DaemonOptions): Promise<void> {
         );
       },
     });
+    const events = createEventStream({ table, stores, jobsDir: o.paths.jobsDir, log });
     const notifier: Notifier = new Notifier({
       stores,
       dispatcher,
@@ -205,6 +219,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       log,
       clock: o.clock,
       ...(o.notifyRetryMs ? { retryMs: o.notifyRetryMs } : {}),
+      onChanged: (job) => events.changed(job),
     });
     await recover(stores, dispatcher, log, runner !== undefined);
     const removeFiles = runner?.removeJobFiles?.bind(runner);
@@ -263,6 +278,7 @@ async function serve(o: DaemonOptions): Promise<void> {
     const dedupeLock = new KeyedLock();
     const api = createApiRoutes({
       table,
+      events: events.routes,
       stores,
       dispatcher,
       depth,
@@ -275,6 +291,14 @@ async function serve(o: DaemonOptions): Promise<void> {
       pylonNames: async () =>
         (await listPylonNames(o.paths)).filter((n) => only.size === 0 || only.has(n)),
       onChange: (job) => notifier.changed(job),
+      jobsDir: o.paths.jobsDir,
+      setEnabled: async (name, enabled) => {
+        if (only.size > 0 && !only.has(name)) return null;
+        if (!(await listPylonNames(o.paths)).includes(name)) return null;
+        const changed = await writeDisabledFlag(o.paths.pylonConfig(name), !enabled);
+        await reload(name); // applied now; the watcher's reload of the same file changes nothing
+        return { changed };
+      },
       destroyPylon: async (name, { force }) => {
         const destroyed = await destroyPylon(name, {
           force,
@@ -327,6 +351,7 @@ async function serve(o: DaemonOptions): Promise<void> {
     });
     await scheduler.catchUp();
     await notifier.resume();
+    await events.resume();
     let pidWritten: Promise<void> = Promise.resolve();
     const retention = setInterval(() => {
       pruneExpiredJobs(stores, o.paths, config.jobs.retain_days, o.clock.now(), log, removeFiles)
@@ -434,6 +459,7 @@ async function serve(o: DaemonOptions): Promise<void> {
           log.info("daemon.stopping");
           dispatcher.stop();
           stopWatching();
+          events.close(); // open streams would hold the drain for its 5 s
         },
       });
     } finally {
@@ -442,6 +468,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       dispatcher.stop();
       await scheduler.stop();
       await notifier.stop();
+      events.close();
       channelStop.abort();
       await o.closeChannels?.();
       if (!o.runner) runner?.close?.(); // a runner we built, we close

@@ -15,13 +15,9 @@
 
 import {
   displayPath,
-  formatIssue,
   loadDotEnvFile,
   type LoadedGlobal,
-  type LoadedPylon,
   loadPylon,
-  pathClaim,
-  pathClashIssue,
   type PylonPaths,
   type RawPylon,
   rawTriggerPath,
@@ -33,6 +29,7 @@ import {
 } from "../config/mod.ts";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
+import { PathLosers } from "./path_losers.ts";
 import type { PylonTable } from "./pylon_table.ts";
 import { createSignatureVerifier } from "./signature.ts";
 
@@ -58,10 +55,15 @@ export class PylonLoader {
   /** The security fields of each active pylon's last good config. */
   readonly #fingerprints = new Map<string, SecurityFingerprint>();
   /** Pylons refused because another serves their path: retried when a path frees up. */
-  readonly #pathLosers = new Set<string>();
+  readonly #pathLosers: PathLosers;
 
   constructor(deps: PylonLoaderDeps) {
     this.#d = deps;
+    this.#pathLosers = new PathLosers({
+      paths: deps.paths,
+      table: deps.table,
+      home: deps.global.env.HOME,
+    });
   }
 
   /**
@@ -88,7 +90,7 @@ export class PylonLoader {
     const owner = t.path ? table.pathOwner(t.path, name) : undefined;
     if (owner) {
       this.#pathLosers.add(name);
-      throw this.#clashError(name, loaded, owner);
+      throw this.#pathLosers.clashError(name, loaded, owner);
     }
     this.#pathLosers.delete(name);
     const verifier = t.type === "webhook" && t.secret
@@ -107,72 +109,21 @@ export class PylonLoader {
   }
 
   /**
-   * Activates the pylons that lost a path clash and whose path is now free (its holder was
-   * destroyed, removed, disabled or moved), in name order. A path that a pylon failed closed on
-   * stays blocked. Returns the names activated; one that no longer loads for another reason is
-   * logged as a failed reload.
+   * Activates the pylons that lost a path clash and whose path is now free, in name order
+   * (see {@linkcode PathLosers.retry}). Returns the names activated.
    */
-  async retryPathLosers(): Promise<string[]> {
-    const { table } = this.#d;
-    const activated: string[] = [];
-    for (const name of [...this.#pathLosers].sort()) {
-      const claimed = rawTriggerPath(await this.#readRaw(name));
-      if (claimed === undefined) {
-        this.#pathLosers.delete(name); // gone, or no longer a webhook on a path: its own reload says
-        continue;
-      }
-      if (table.pathOwner(claimed, name) !== undefined) continue;
-      // A pylon that failed closed keeps its path blocked; other losers waiting do not.
-      if (table.blockersAt(claimed).some((b) => !this.#pathLosers.has(b))) continue;
-      this.#pathLosers.delete(name);
-      try {
-        if (await this.activate(name) === "ok") activated.push(name);
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        // A clash again puts it back in the set; anything else is its own problem now.
-        if (!this.#pathLosers.has(name)) await this.reloadFailed(name, e);
-      }
-    }
-    return activated;
+  retryPathLosers(): Promise<string[]> {
+    return this.#pathLosers.retry({
+      readRaw: (name) => this.#readRaw(name),
+      activate: (name) => this.activate(name),
+      reloadFailed: (name, e) => this.reloadFailed(name, e),
+    });
   }
 
   /** Forgets `name` (its folder is gone). */
   forget(name: string): void {
     this.#pathLosers.delete(name);
     this.#fingerprints.delete(name);
-  }
-
-  /** The log fields saying what the path of a pylon that did not load answers. */
-  #pathNote(name: string, claimed: string | undefined): { path?: string; note?: string } {
-    if (claimed === undefined) return {};
-    return {
-      path: claimed,
-      note: this.#pathLosers.has(name)
-        ? "it takes the path as soon as the other pylon leaves it"
-        : "the path answers 503 until the pylon loads",
-    };
-  }
-
-  /** Why `name` cannot take the path `owner` serves: both files and lines. */
-  #clashError(name: string, loaded: LoadedPylon, owner: string): ConfigError {
-    const { paths, table } = this.#d;
-    const claimOf = (n: string, source: string | undefined) =>
-      source === undefined ? undefined : pathClaim(n, source, this.#show(paths.pylonConfig(n)));
-    const own = claimOf(name, loaded.source);
-    const other = claimOf(owner, table.get(owner)?.loaded.source);
-    const file = this.#show(paths.pylonConfig(name));
-    const path = loaded.config.trigger.path!;
-    const issue = own && other ? pathClashIssue(own, other) : {
-      keyPath: "trigger.path",
-      message: `${path} is already served by pylon "${owner}" (${
-        this.#show(paths.pylonConfig(owner))
-      }); one path serves one pylon: give one of them another path, or disable one`,
-      line: own?.line,
-    };
-    return new ConfigError(
-      `Cannot load pylon "${name}": ${formatIssue(file, issue)}`,
-      { file, issues: [issue], hint: "give each webhook pylon its own path" },
-    );
   }
 
   /**
@@ -189,7 +140,7 @@ export class PylonLoader {
       this.#d.log.error("pylon.invalid", {
         ...describe(name, e),
         hint: e.hint,
-        ...this.#pathNote(name, claimed),
+        ...this.#pathLosers.pathNote(name, claimed),
       });
       return { ok: false, error: e };
     }
@@ -213,7 +164,7 @@ export class PylonLoader {
         ...base,
         kept: "not active",
         hint: error.hint,
-        ...this.#pathNote(name, claimed),
+        ...this.#pathLosers.pathNote(name, claimed),
       });
       return;
     }

@@ -15,3 +15,4 @@ export {
   redactorFor,
 } from "./redact.ts";
 export type { Redactor, StreamRedactor } from "./redact.ts";
+export { sanitizeAnsi, stripAnsi } from "./ansi.ts";

@@ -9,6 +9,7 @@
 import { type Channel, type Destination, isReporter } from "../channel/channel.ts";
 import { GitHubChannel } from "../channel/github/mod.ts";
 import { StdoutChannel } from "../channel/stdout.ts";
+import type { StreamedLines } from "../channel/stdout_lines.ts";
 import { WebhookChannel } from "../channel/webhook.ts";
 import type { ChannelType, PylonPaths, ResolvedChannel } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -39,6 +40,8 @@ export interface ChannelOrigin {
 export interface ChannelSetOptions {
   /** Lines printed by the stdout channel. */
   write(line: string): void;
+  /** What the runner printed of each job, which the stdout channel does not repeat. */
+  streamed?: StreamedLines | undefined;
   log: Logger;
   /** Factories of the chat channels (Telegram, Slack) by type. */
   factories?: Partial<Record<string, ChannelFactory>>;
@@ -73,8 +76,9 @@ export class ChannelSet {
   #one(type: ChannelType, settings: ResolvedChannel, origin: ChannelOrigin) {
     const pylon = origin.pylon;
     let channel: Destination | undefined;
-    if (type === "stdout") channel = new StdoutChannel(this.#o.write);
-    else if (type === "webhook") {
+    if (type === "stdout") {
+      channel = new StdoutChannel(this.#o.write, { streamed: this.#o.streamed });
+    } else if (type === "webhook") {
       if (!settings.webhook?.url) return this.#warn(pylon, "channel.webhook.url is not set");
       channel = new WebhookChannel({
         settings: settings.webhook,

@@ -7,4 +7,5 @@
 export { createFollowUp, Notifier, threadKey } from "./notifier.ts";
 export type { NotifierDeps } from "./notifier.ts";
 export { builtinChannels, ChannelSet } from "./channels.ts";
+export { StreamedLines } from "../channel/stdout_lines.ts";
 export type { ChannelFactory, ChannelKit, ChannelOrigin, ChannelSetOptions } from "./channels.ts";

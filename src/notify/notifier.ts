@@ -18,6 +18,7 @@ import {
   type Destination,
   isReporter,
   type MessageRef,
+  type Reporter,
   type ReportState,
   type ThreadRef,
 } from "../channel/channel.ts";
@@ -51,6 +52,8 @@ export interface NotifierDeps {
   retryMs?: number[];
   /** How often tool events of running jobs are shown (one edited message). */
   progressMs?: number;
+  /** Also told of every job change (the daemon's event stream). */
+  onChanged?(job: Job): void;
 }
 
 /** What one destination knows about a job. */
@@ -155,6 +158,7 @@ export class Notifier {
 
   /** A job changed: announce what is owed (serialised per job). */
   changed(job: Job): void {
+    this.#d.onChanged?.(job);
     if (this.#stopped) return;
     const previous = this.#chains.get(job.id) ?? Promise.resolve();
     const next = previous.then(() => this.#announce(job.pylon, job.id)).finally(() => {
@@ -219,6 +223,7 @@ export class Notifier {
       if (note.notified === job.status) continue;
       try {
         if (isReporter(destination)) {
+          if (destination.progress) await this.#reportProgress(shown, destination, redactor);
           const data = { body: job.payload, headers: job.headers };
           const state = await destination.report({
             job: shown,
@@ -337,6 +342,29 @@ export class Notifier {
     const timers = this.#progress.get(job.id) ?? [];
     timers.push(timer);
     this.#progress.set(job.id, timers);
+  }
+
+  /**
+   * Hands a reporter that shows tool events (stdout) those of a running job every few seconds,
+   * and once more when the job ended (the events since the last look come before the outcome).
+   */
+  async #reportProgress(job: Job, reporter: Reporter, redactor: Redactor): Promise<void> {
+    if (job.status !== "running" && !isTerminalStatus(job.status)) return;
+    const file = join(this.#d.jobsDir, job.id, "out", "events.ndjson");
+    const show = async () => {
+      try {
+        const events = (await readEvents(file)).map((e) => redactor.redact(e));
+        if (events.length > 0) reporter.progress?.(job, events);
+      } catch (e) {
+        this.#d.log.debug("channel.progress_failed", { error: String(e) });
+      }
+    };
+    if (isTerminalStatus(job.status)) {
+      this.#stopProgress(job.id);
+      return await show();
+    }
+    const timer = setInterval(show, this.#d.progressMs ?? 3000);
+    this.#progress.set(job.id, [...(this.#progress.get(job.id) ?? []), timer]);
   }
 
   #stopProgress(jobId: string): void {

@@ -16,7 +16,8 @@ import { DockerRunner } from "./docker_runner.ts";
 export interface CreateRunnerOptions {
   paths: PylonPaths;
   env: Record<string, string>;
-  output(line: string): void;
+  /** Receives each line of agent output (prefixed `[pylon id8]`) and the job's id. */
+  output(line: string, jobId: string): void;
   clock: { now(): Date };
 }
 

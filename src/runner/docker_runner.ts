@@ -50,8 +50,8 @@ export interface DockerRunnerDeps {
   caBundle?: string | undefined;
   caCertificates: string[];
   pidsLimit: number;
-  /** Receives each line of agent output, already prefixed `[pylon id8]`. */
-  output(line: string): void;
+  /** Receives each line of agent output, already prefixed `[pylon id8]`, and the job's id. */
+  output(line: string, jobId: string): void;
   clock: { now(): Date };
   /** Effective uid/gid of the daemon (null where unknown). */
   uid: number | null;
@@ -359,7 +359,7 @@ export class DockerRunner implements JobRunner {
       startedAt: since,
       resume,
       maxBytes: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
-      output: this.#deps.output,
+      output: (line) => this.#deps.output(line, job.id),
       prefix: `[${job.pylon} ${shortId(job.id)}] `,
       redactor,
       log: ctx.log,

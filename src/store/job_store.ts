@@ -40,6 +40,13 @@ import {
   type SqlRow,
 } from "./_rows.ts";
 import { GroupCommit } from "./_group_commit.ts";
+import {
+  cutReason,
+  HISTORY_SQL,
+  RECORD_INSERT_SQL,
+  recordChangeSql,
+  rowToChange,
+} from "./_history.ts";
 import { StoreError, storeError } from "./errors.ts";
 import { assertSchemaCurrent, migrate } from "./migrations.ts";
 import {
@@ -47,6 +54,7 @@ import {
   isTerminalStatus,
   type Job,
   type JobPatch,
+  type JobStatusChange,
   type JobStore,
   type ListOptions,
   type NewJob,
@@ -190,6 +198,14 @@ class SqliteJobStore implements JobStore {
     const op = `insert job ${shortId(job.id)}`;
     return await this.#write(op, () => {
       const { changes } = this.#statement(INSERT_SQL, "objects").run(...args);
+      if (changes === 1) {
+        this.#statement(RECORD_INSERT_SQL, "objects").run(
+          stored.id,
+          stored.status,
+          epochMs(stored.createdAt),
+          creationReason(stored),
+        );
+      }
       if (changes === 1 || stored.deliveryId === null) return { job: stored, created: true };
       // Inside the write transaction, so the job holding the delivery id is still there.
       const [existing] = this.#jobs(
@@ -299,12 +315,24 @@ class SqliteJobStore implements JobStore {
     // A job that leaves a terminal status (a caller allowed it) is unfinished again.
     if (isTerminalStatus(to)) stamp("finished_at");
     else stamps.push("finished_at = NULL");
+    const guard = `id = ? AND status IN (${allowed.map(() => "?").join(", ")})`;
     const sql = `UPDATE jobs SET ${[...stamps, ...sets].join(", ")}
-      WHERE id = ? AND status IN (${
-      allowed.map(() => "?").join(", ")
-    }) RETURNING ${JOB_COLUMNS_SQL}`;
+      WHERE ${guard} RETURNING ${JOB_COLUMNS_SQL}`;
     const op = `move job ${shortId(id)} to ${to}`;
-    return await this.#write(op, () => this.#one(op, sql, [...stampArgs, ...args, id, ...allowed]));
+    return await this.#write(op, () => {
+      // Before the UPDATE, under the same guard: it sees the status being left, and a
+      // transition that loses the race records nothing.
+      this.#statement(recordChangeSql(guard), "objects")
+        .run(to, now, cutReason(patch.error), id, ...allowed);
+      return this.#one(op, sql, [...stampArgs, ...args, id, ...allowed]);
+    });
+  }
+
+  history(id: string): Promise<JobStatusChange[]> {
+    return settle(() =>
+      this.#rows(`read the status history of job ${shortId(id)}`, HISTORY_SQL, [id])
+        .map(rowToChange)
+    );
   }
 
   async update(id: string, patch: JobPatch): Promise<Job | null> {
@@ -318,14 +346,17 @@ class SqliteJobStore implements JobStore {
   supersede(key: string, byId: string, reason: string): Promise<Job[]> {
     const op = `supersede the waiting jobs of key ${JSON.stringify(key.slice(0, 60))}`;
     const now = epochMs(this.#clock.now());
-    return this.#write(op, () =>
-      this.#jobs(
+    const guard = "supersede_key = ? AND id <> ? AND status IN ('queued', 'awaiting_approval')";
+    return this.#write(op, () => {
+      this.#statement(recordChangeSql(guard), "objects")
+        .run("dismissed", now, cutReason(reason), key, byId);
+      return this.#jobs(
         op,
         `UPDATE jobs SET status = 'dismissed', finished_at = ?, error = ?
-          WHERE supersede_key = ? AND id <> ? AND status IN ('queued', 'awaiting_approval')
-          RETURNING ${JOB_COLUMNS_SQL}`,
+          WHERE ${guard} RETURNING ${JOB_COLUMNS_SQL}`,
         [now, reason, key, byId],
-      ));
+      );
+    });
   }
 
   incrementRepeats(id: string): Promise<Job | null> {
@@ -490,6 +521,11 @@ class SqliteJobStore implements JobStore {
       });
     }
   }
+}
+
+/** Why a job exists, for the first row of its history: its trigger, and whose retry it is. */
+function creationReason(job: Job): string {
+  return job.parentId === null ? job.trigger : `${job.trigger} of ${shortId(job.parentId)}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import { NO_REDACTION, type Redactor } from "../log/mod.ts";
-import type { Job } from "./types.ts";
+import type { Job, JobStatusChange } from "./types.ts";
 
 /** Options of {@linkcode jobToJson}. */
 export interface JobJsonOptions {
@@ -47,6 +47,22 @@ export function jobToJson(job: Job, options: JobJsonOptions = {}): Record<string
     error: text(job.error),
     ...(options.payload ? { payload: job.payload, headers: redactHeaders(job.headers, r) } : {}),
   };
+}
+
+/**
+ * A job's status history as JSON (`GET /api/jobs/<id>`): oldest first, ISO times, `reason`
+ * only when there is one, redacted with the pylon's redactor like the job's error.
+ */
+export function historyToJson(
+  history: readonly JobStatusChange[],
+  redactor: Redactor = NO_REDACTION,
+): Record<string, unknown>[] {
+  return history.map((change) => ({
+    status: change.status,
+    from: change.from,
+    at: change.at.toISOString(),
+    ...(change.reason === null ? {} : { reason: redactor.redact(change.reason) }),
+  }));
 }
 
 function redactHeaders(headers: Job["headers"], r: Redactor): Job["headers"] {

@@ -81,6 +81,28 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // A delivery id seen again with a different body is a sender's bug (409), not a redelivery.
     "ALTER TABLE jobs ADD COLUMN body_digest TEXT",
   ],
+  [
+    // Status history (the dashboard's timeline): one row per status change, written in the
+    // transaction that changes the status; deleting (pruning) a job deletes its rows.
+    `CREATE TABLE job_events (
+      id          INTEGER PRIMARY KEY,
+      job_id      TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+      from_status TEXT,
+      to_status   TEXT NOT NULL,
+      at          INTEGER NOT NULL,
+      reason      TEXT
+    )`,
+    "CREATE INDEX job_events_job ON job_events (job_id, at, id)",
+    // Jobs from before: what their timestamps tell (the status they were created in is lost).
+    `INSERT INTO job_events (job_id, from_status, to_status, at, reason)
+      SELECT id, NULL, 'running', started_at, 'recorded before status history was kept'
+      FROM jobs WHERE started_at IS NOT NULL AND status <> 'running'`,
+    `INSERT INTO job_events (job_id, from_status, to_status, at, reason)
+      SELECT id, CASE WHEN started_at IS NOT NULL AND status <> 'running' THEN 'running' END,
+        status, coalesce(finished_at, started_at, queued_at, created_at),
+        'recorded before status history was kept'
+      FROM jobs`,
+  ],
 ];
 
 /** The schema version this build writes. */

@@ -20,10 +20,11 @@ export type {
   Clock,
   Job,
   JobPatch,
+  JobStatusChange,
   JobStore,
   ListOptions,
   NewJob,
   RecoverableJobs,
   TriggerKind,
 } from "./types.ts";
-export { jobToJson } from "./json.ts";
+export { historyToJson, jobToJson } from "./json.ts";

@@ -84,6 +84,17 @@ export interface Job {
   bodyDigest: string | null;
 }
 
+/** One change of a job's status, as kept in its history. */
+export interface JobStatusChange {
+  /** The status it left; null when the job was created (or for rows from before history). */
+  from: JobStatus | null;
+  /** The status it entered. */
+  status: JobStatus;
+  at: Date;
+  /** Why, when known: the job's error (cut short), the superseding job, the trigger. */
+  reason: string | null;
+}
+
 /** What a caller supplies to create a job; the store fills in the rest. */
 export type NewJob =
   & Pick<Job, "id" | "pylon" | "status" | "trigger" | "payload" | "headers">
@@ -185,6 +196,8 @@ export interface JobStore extends AsyncDisposable {
     to: JobStatus,
     patch?: JobPatch,
   ): Promise<Job | null>;
+  /** The status changes of a job, oldest first (empty for an unknown job). */
+  history(id: string): Promise<JobStatusChange[]>;
   /** Changes non-status fields; null when the job does not exist. */
   update(id: string, patch: JobPatch): Promise<Job | null>;
   /**

@@ -104,3 +104,18 @@ Deno.test("pylon completion zsh and fish name every visible command", async () =
     }
   }
 });
+
+Deno.test("pylon completion zsh and fish offer the templates after construct --from", async () => {
+  await using ctx = await createTestContext();
+  assert.equal(await cli(ctx, "completion", "zsh"), 0);
+  assert.match(
+    ctx.stdout(),
+    /if \[\[ "\$\{words\[2\]\}" == construct && "\$\{words\[CURRENT-1\]\}" == --from \]\]; then\n {4}compadd -- sentry github-pr cron-audit blank\n {4}return/,
+  );
+  const before = ctx.stdout().length;
+  assert.equal(await cli(ctx, "completion", "fish"), 0);
+  assert.match(
+    ctx.stdout().slice(before),
+    /subcommand_from construct' -l from .* -a 'sentry github-pr cron-audit blank'/,
+  );
+});

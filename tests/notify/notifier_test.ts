@@ -138,14 +138,12 @@ Deno.test("the stdout channel prints the job's messages and how to approve it", 
     const id8 = job_id.slice(0, 8);
     const printed = () => d.out.join("");
     await eventually(() => Promise.resolve(printed().includes(`pylon approve ${id8}`)));
-    assert.match(
-      printed(),
-      new RegExp(`\\[alert 7\\] New webhook job for gate \\(\`${id8}\`\\)\\.`),
-    );
+    assert.ok(printed().includes(`[gate ${id8}] ▶ New webhook job: alert 7\n`), printed());
     const ok = await d.api(`/api/jobs/${id8}/approve`, { method: "POST" });
     await ok.body?.cancel();
-    await eventually(() => Promise.resolve(printed().includes(`[alert 7] done ${id8}`)));
-    assert.match(printed(), /\[alert 7\] ✅ Done/);
+    await eventually(() => Promise.resolve(printed().includes(`[gate ${id8}] ✅ Completed`)));
+    assert.ok(printed().includes(`[gate ${id8}] Approved.\n`), printed());
+    assert.ok(printed().includes(`Result:\n[gate ${id8}] done ${id8}\n`), printed());
   } finally {
     await d.stop();
     await Deno.remove(root, { recursive: true });

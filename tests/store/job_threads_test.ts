@@ -63,10 +63,10 @@ Deno.test("the migration carries the thread of jobs announced by an earlier vers
   const job = (await store.insert(newJob())).job;
   await store.update(job.id, { threadKey: 'telegram|{"topic":3}' });
   await store.close();
-  // Back to schema 4, before job_threads (and the later body_digest) existed.
+  // Back to schema 4, before job_threads (and the later body_digest and job_events) existed.
   const raw = new DatabaseSync(db.path);
   raw.exec(
-    "DROP TABLE job_threads; ALTER TABLE jobs DROP COLUMN body_digest; " +
+    "DROP TABLE job_events; DROP TABLE job_threads; ALTER TABLE jobs DROP COLUMN body_digest; " +
       "UPDATE schema_version SET version = 4",
   );
   raw.close();

@@ -150,6 +150,10 @@ ${described}
     completion) compadd bash zsh fish; return ;;
 ${cases}
   esac
+  if [[ "\${words[2]}" == construct && "\${words[CURRENT-1]}" == --from ]]; then
+    compadd -- ${TEMPLATE_NAMES.join(" ")}
+    return
+  fi
   if [[ "\${words[CURRENT]}" == -* ]]; then
     compadd -- $opts
   elif [[ -n "$kind" ]] && (( CURRENT == 3 )); then

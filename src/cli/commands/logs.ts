@@ -13,6 +13,8 @@ import { shortId } from "../../errors.ts";
 import { LABELS } from "../../runner/mod.ts";
 import type { Job } from "../../store/mod.ts";
 import { findJob } from "../job_stores.ts";
+import { followThroughDaemon } from "../follow_stream.ts";
+import { sanitizeAnsi } from "../../log/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 
 /** What `pylon logs` reaches outside the home folder; tests inject fakes. */
@@ -45,6 +47,12 @@ output ends with the job's final status once its container ends.`,
     async run(args, ctx) {
       const follow = args.values.follow === true;
       const job = await findJob(ctx, args.positionals[0]!);
+      // A running daemon streams the log (GET /api/events); without one, Docker or the file.
+      const ended = follow ? await followThroughDaemon(ctx, job, { sleep }) : undefined;
+      if (ended) {
+        ctx.io.out(statusLine(ended));
+        return 0;
+      }
       const file = join(ctx.paths.jobsDir, `${job.id}.log`);
       if (job.status === "running") {
         using docker = openDocker(ctx.env);
@@ -53,7 +61,7 @@ output ends with the job's final status once its container ends.`,
           const dec = new TextDecoder();
           for await (const chunk of docker.containerLogs(container.Id, { follow })) {
             (chunk.stream === "stderr" ? ctx.io.err : ctx.io.out)(
-              dec.decode(chunk.data, { stream: true }),
+              sanitizeAnsi(dec.decode(chunk.data, { stream: true })),
             );
           }
           if (follow) ctx.io.out(statusLine(await finalJob(ctx, job.id, sleep)));
@@ -61,7 +69,7 @@ output ends with the job's final status once its container ends.`,
         }
       }
       try {
-        ctx.io.out(await Deno.readTextFile(file));
+        ctx.io.out(sanitizeAnsi(await Deno.readTextFile(file)));
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
         ctx.io.out(

@@ -52,11 +52,11 @@ Set PYLON_LOG_LEVEL=debug for more detail, PYLON_LOG_FORMAT=json for JSON log li
       port: parsePort(args.values.port as string | undefined),
       channelFactories: channels.factories,
       closeChannels: () => channels.close(),
-      createRunner: (config) =>
+      createRunner: (config, output) =>
         createDockerRunner(config, {
           paths: ctx.paths,
           env: ctx.env,
-          output: (line) => ctx.io.out(line + "\n"),
+          output,
           clock: ctx.clock,
         }),
     });

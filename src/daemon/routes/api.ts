@@ -17,12 +17,13 @@ import {
   type StoreRegistry,
   TERMINAL_STATUSES,
 } from "../../store/mod.ts";
-import { jobToJson } from "../../store/mod.ts";
+import { historyToJson, jobToJson } from "../../store/mod.ts";
 import type { DestroyReport } from "../destroy_pylon.ts";
 import { KeyedLock } from "../keyed_lock.ts";
 import { pylonFolderProblem, UnfinishedJobsError } from "../pylon_folders.ts";
 import type { PylonTable } from "../pylon_table.ts";
 import { readBody } from "./body.ts";
+import { MAX_LOG_READ, readLogSlice } from "./job_log.ts";
 import { listPylons, type PylonsDeps } from "./pylons.ts";
 import { reject, unreadable } from "./webhook.ts";
 
@@ -40,13 +41,23 @@ export interface ApiDeps extends PylonsDeps {
   /** How long a body may take to arrive (default 30 s). */
   bodyTimeoutMs?: number;
   onChange?(job: Job): void;
+  /** `$PYLON_HOME/jobs`, where `<id>.log` is. Absent: `GET /api/jobs/<id>/log` answers 501. */
+  jobsDir?: string;
+  /**
+   * Writes `disabled: true` into a pylon's file (or removes it) and applies it now; null when
+   * there is no such pylon. Absent: answers 501.
+   */
+  setEnabled?(name: string, enabled: boolean): Promise<{ changed: boolean } | null>;
   /** Destroys a pylon (see `destroyPylon`); null when there is none. Absent: answers 501. */
   destroyPylon?(name: string, options: { force: boolean }): Promise<DestroyReport | null>;
+  /** `GET /events`, the event stream (`routes/events.ts`), when the daemon has one. */
+  events?: Hono;
 }
 
 /** Builds the `/api` routes (mounted behind the token check). */
 export function createApiRoutes(deps: ApiDeps): Hono {
   const api = new Hono();
+  if (deps.events) api.route("/", deps.events);
   const destroying = new KeyedLock();
   /** A job as the API shows it: redacted with its pylon's secrets (issue 12, item 18). */
   const shown = (job: Job, options: { payload?: boolean } = {}) =>
@@ -88,7 +99,32 @@ export function createApiRoutes(deps: ApiDeps): Hono {
 
   api.get("/jobs/:id", async function showJob(c) {
     const job = await findJob(deps, c.req.param("id"));
-    return c.json(shown(job, { payload: true }));
+    const history = await deps.stores.get(job.pylon)!.history(job.id);
+    const redactor = redactorFor(deps.table.get(job.pylon)?.resolved);
+    return c.json({ ...shown(job, { payload: true }), history: historyToJson(history, redactor) });
+  });
+
+  api.get("/jobs/:id/log", async function jobLog(c) {
+    const job = await findJob(deps, c.req.param("id"));
+    if (deps.jobsDir === undefined) return reject(501, "this daemon does not serve job logs");
+    const offset = Number(c.req.query("offset") ?? 0);
+    const limit = Number(c.req.query("limit") ?? MAX_LOG_READ);
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      return reject(400, "offset must be a whole number of bytes from 0");
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      return reject(400, `limit must be a whole number of bytes from 1 (at most ${MAX_LOG_READ})`);
+    }
+    const slice = await readLogSlice(`${deps.jobsDir}/${job.id}.log`, offset, limit);
+    if (!slice.ok) return reject(409, slice.reason);
+    return new Response(slice.bytes, {
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        "x-log-size": String(slice.size),
+        "x-log-next-offset": String(offset + slice.bytes.length),
+        "cache-control": "no-store",
+      },
+    });
   });
 
   api.post("/pylons/:name/trigger", async function trigger(c) {
@@ -200,6 +236,29 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     deps.dispatcher.wake();
     return c.json({ job_id: again.id, status: again.status, attempt: again.attempt }, 202);
   });
+
+  for (const action of ["enable", "disable"] as const) {
+    api.post(`/pylons/:name/${action}`, async function toggle(c) {
+      const name = c.req.param("name");
+      const problem = pylonFolderProblem(name);
+      if (problem) return reject(400, `cannot ${action} "${name}": ${problem}`);
+      if (!deps.setEnabled) return reject(501, `this daemon cannot ${action} pylons`);
+      const enabled = action === "enable";
+      // The same lock as destroy: a pylon is not toggled while its folder is being removed.
+      const done = await destroying.run(name, () => deps.setEnabled!(name, enabled));
+      if (!done) return reject(404, `no pylon named "${name}"`);
+      const state = deps.table.get(name)
+        ? "active"
+        : deps.table.isBlocked(name)
+        ? "not_loaded"
+        : "disabled";
+      deps.log.info(enabled ? "pylon.enable_requested" : "pylon.disable_requested", {
+        pylon: name,
+        changed: done.changed,
+      });
+      return c.json({ name, enabled, changed: done.changed, state });
+    });
+  }
 
   api.delete("/pylons/:name", async function destroy(c) {
     const name = c.req.param("name");

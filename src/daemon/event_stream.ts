@@ -1,0 +1,75 @@
+/**
+ * Wires the event stream for the daemon: one hub, the follower that feeds it from job changes
+ * and job files, and the `GET /api/events` route. Kept apart so `daemon.ts` only hands it job
+ * changes and mounts its routes.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { type Logger, redactorFor } from "../log/mod.ts";
+import { type Job, jobToJson, type StoreRegistry } from "../store/mod.ts";
+import { EventHub } from "./events.ts";
+import { JobFileFollower } from "./event_files.ts";
+import type { PylonTable } from "./pylon_table.ts";
+import { createEventsRoutes, type EventsRouteDeps } from "./routes/events.ts";
+
+/** What the daemon's event stream needs. */
+export interface EventStreamDeps {
+  table: PylonTable;
+  stores: StoreRegistry;
+  jobsDir: string;
+  log: Logger;
+  /** Tests shorten these. */
+  heartbeatMs?: number;
+  maxQueuedBytes?: number;
+  followIntervalMs?: number;
+}
+
+/** The daemon's event stream (see {@linkcode createEventStream}). */
+export interface EventStream {
+  hub: EventHub;
+  /** The `/events` route, to mount under `/api`. */
+  routes: Hono;
+  /** A job changed (pass every `onChange` here). */
+  changed(job: Job): void;
+  /** Start-up: follows jobs left running by a previous daemon. */
+  resume(): Promise<void>;
+  /** Ends every client's stream and stops following files (shutdown). */
+  close(): void;
+}
+
+/** Builds the hub, its file follower and the route; no I/O until a job changes. */
+export function createEventStream(deps: EventStreamDeps): EventStream {
+  const hub = new EventHub();
+  const stop = new AbortController();
+  const shown = (job: Job) =>
+    jobToJson(job, { redactor: redactorFor(deps.table.get(job.pylon)?.resolved) });
+  const follower = new JobFileFollower({
+    hub,
+    jobsDir: deps.jobsDir,
+    log: deps.log,
+    shown,
+    ...(deps.followIntervalMs ? { intervalMs: deps.followIntervalMs } : {}),
+  });
+  const routeDeps: EventsRouteDeps = {
+    hub,
+    stores: deps.stores,
+    jobsDir: deps.jobsDir,
+    log: deps.log,
+    shown,
+    signal: stop.signal,
+    ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
+    ...(deps.maxQueuedBytes ? { maxQueuedBytes: deps.maxQueuedBytes } : {}),
+  };
+  return {
+    hub,
+    routes: createEventsRoutes(routeDeps),
+    changed: (job) => follower.changed(job),
+    resume: () => follower.resume(deps.stores),
+    close() {
+      stop.abort();
+      follower.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/** `pylon enable` / `pylon disable`: through the daemon when it runs, the file otherwise. */
+
+import assert from "node:assert/strict";
+import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
+import { startTestDaemon } from "../_helpers/daemon.ts";
+
+const YAML = `# Nightly audit.
+name: audit
+trigger:
+  type: webhook
+  path: /audit # sender posts here
+agent:
+  prompt: p
+workspace:
+  type: none
+`;
+
+Deno.test("pylon disable / enable edit pylon.yaml when no daemon runs, keeping comments", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "audit", YAML);
+  const file = ctx.paths.pylonConfig("audit");
+  assert.equal(await cli(ctx, "disable", "audit"), 0, ctx.stderr());
+  assert.match(ctx.stdout(), /Pylon "audit" disabled \(the daemon is not running/);
+  assert.equal(
+    await Deno.readTextFile(file),
+    YAML.replace("name: audit\n", "name: audit\ndisabled: true\n"),
+  );
+  assert.equal(await cli(ctx, "disable", "audit"), 0);
+  assert.match(ctx.stdout(), /Pylon "audit" is already disabled\.\n$/);
+  assert.equal(await cli(ctx, "enable", "audit"), 0);
+  assert.equal(await Deno.readTextFile(file), YAML);
+  assert.equal(await cli(ctx, "enable", "nope"), 1);
+  assert.match(ctx.stderr(), /Pylon "nope" does not exist/);
+});
+
+Deno.test("pylon disable / enable go through the running daemon, which applies them at once", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "audit", YAML);
+  const d = await startTestDaemon(ctx.paths.root);
+  try {
+    assert.equal(await cli(ctx, "disable", "audit"), 0, ctx.stderr());
+    assert.equal(ctx.stdout(), 'Pylon "audit" disabled.\n');
+    assert.ok(d.logs.some((l) => /event=pylon\.disable_requested/.test(l)));
+    const ignored = await fetch(`${d.url}/audit`, { method: "POST", body: "{}" });
+    assert.equal((await ignored.json()).status, "ignored");
+    assert.equal(await cli(ctx, "enable", "audit"), 0, ctx.stderr());
+    assert.match(ctx.stdout(), /Pylon "audit" enabled\.\n$/);
+    assert.equal(await Deno.readTextFile(ctx.paths.pylonConfig("audit")), YAML);
+    const accepted = await fetch(`${d.url}/audit`, { method: "POST", body: "{}" });
+    assert.equal(accepted.status, 202);
+    await accepted.body?.cancel();
+  } finally {
+    await d.stop();
+  }
+});
