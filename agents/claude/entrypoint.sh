@@ -16,6 +16,9 @@
 #                the rest of ~/.claude: other projects' transcripts); both are copied into
 #                CLAUDE_CONFIG_DIR
 #   NODE_EXTRA_CA_CERTS  an extra CA bundle (the runner mounts it at /pylon/ca.pem)
+#   PYLON_AGENT_ARGS  a JSON array of extra CLI arguments: the pylon's agent settings (--model,
+#                --tools, --disallowedTools, --mcp-config /pylon/mcp.json, agent.args, ...);
+#                with --permission-mode among them, permissions are not skipped
 # The workspace is the working directory (/workspace). Exit status: 0 when the agent completed,
 # non-zero when it failed; result.json says why.
 set -euo pipefail
@@ -81,12 +84,28 @@ fi
 git config --global --get-all safe.directory 2>/dev/null | grep -qx '\*' ||
   git config --global --add safe.directory '*' || true
 
+# The pylon's agent settings, one argument per NUL-terminated item (JSON parsed by node, never
+# by the shell).
+extra=()
+if [ -n "${PYLON_AGENT_ARGS:-}" ]; then
+  node -e 'const a = JSON.parse(process.env.PYLON_AGENT_ARGS);
+    if (!Array.isArray(a)) throw new TypeError("not an array");
+    for (const v of a) process.stdout.write(String(v) + "\0");' >/tmp/pylon-agent-args ||
+    fail 2 "PYLON_AGENT_ARGS is not a JSON array of arguments"
+  mapfile -d '' -t extra </tmp/pylon-agent-args
+fi
+permissions=(--dangerously-skip-permissions)
+for a in "${extra[@]}"; do
+  [ "$a" != --permission-mode ] || permissions=()
+done
+
 # The helper passes the prompt ($PROMPT_FILE, else $PROMPT) on stdin.
-args=(-p --output-format json --dangerously-skip-permissions)
+args=(-p --output-format json "${permissions[@]}")
 if [ -n "${SESSION_ID:-}" ]; then
   args+=(--resume "$SESSION_ID")
   log "resuming session $SESSION_ID"
 fi
+args+=("${extra[@]}")
 # Claude Code refuses to skip permissions as root unless told it runs in a sandbox.
 [ "$(id -u)" != 0 ] || export IS_SANDBOX=1
 

@@ -9,7 +9,10 @@
 //   node pylon-claude.mjs fail <code> <message> write a failed result.json, exit with <code>
 //
 // Output contract (pylon runner): $PYLON_OUT/result.json =
-//   {"status":"completed"|"failed","result":"…","session_id":"…","error":"…"}
+//   {"status":"completed"|"failed","result":"…","session_id":"…","error":"…",
+//    "cost_usd":0.42,"usage":{"input_tokens":…,"output_tokens":…,"cache_read_input_tokens":…,
+//    "cache_creation_input_tokens":…},"num_turns":18,"duration_api_ms":…,"models":["…"]}
+// (the usage fields only when the CLI reported them)
 // and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
 
 import { spawn } from "node:child_process";
@@ -101,6 +104,56 @@ export function parseClaudeOutput(stdout) {
   return null;
 }
 
+/** `value` when it is a finite number of at least 0, else undefined. */
+function count(value) {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** The token kinds of result.json's `usage`, with their names in Claude Code's `modelUsage`. */
+const TOKEN_KINDS = [
+  ["input_tokens", "inputTokens"],
+  ["output_tokens", "outputTokens"],
+  ["cache_read_input_tokens", "cacheReadInputTokens"],
+  ["cache_creation_input_tokens", "cacheCreationInputTokens"],
+];
+
+/**
+ * What the run cost and used, from Claude Code's JSON result: `total_cost_usd`, the tokens (summed
+ * over `modelUsage`, which covers every model the CLI called, else its `usage`), `num_turns`,
+ * `duration_api_ms` and the models. Only the fields the CLI reported are set.
+ * @returns {Record<string, unknown>}
+ */
+export function claudeUsage(parsed) {
+  /** @type {Record<string, unknown>} */
+  const out = {};
+  const cost = count(parsed.total_cost_usd);
+  if (cost !== undefined) out.cost_usd = cost;
+  const perModel = parsed.modelUsage && typeof parsed.modelUsage === "object" &&
+      !Array.isArray(parsed.modelUsage)
+    ? Object.entries(parsed.modelUsage).filter(([, u]) => u && typeof u === "object")
+    : [];
+  /** @type {Record<string, number>} */
+  const usage = {};
+  if (perModel.length > 0) {
+    for (const [kind, camel] of TOKEN_KINDS) {
+      usage[kind] = perModel.reduce((sum, [, u]) => sum + (count(u[camel]) ?? 0), 0);
+    }
+  } else if (parsed.usage && typeof parsed.usage === "object") {
+    for (const [kind] of TOKEN_KINDS) {
+      const n = count(parsed.usage[kind]);
+      if (n !== undefined) usage[kind] = n;
+    }
+  }
+  if (Object.keys(usage).length > 0) out.usage = usage;
+  const turns = count(parsed.num_turns);
+  if (turns !== undefined) out.num_turns = turns;
+  const apiMs = count(parsed.duration_api_ms);
+  if (apiMs !== undefined) out.duration_api_ms = apiMs;
+  const models = perModel.map(([name]) => name);
+  if (models.length > 0) out.models = models;
+  return out;
+}
+
 /**
  * The prompt: the file `PROMPT_FILE` names (always complete), else `PROMPT` (absent when the
  * prompt is longer than one environment variable may be, 128 KiB).
@@ -125,7 +178,7 @@ export function tail(text, max = ERROR_MAX) {
 /**
  * Decides result.json and the exit code from how the CLI ended.
  * @param {{stdout: string, stderr: string, code: number, signal?: string | null}} run
- * @returns {{result: Record<string, string>, exitCode: number}}
+ * @returns {{result: Record<string, unknown>, exitCode: number}}
  */
 export function claudeResult(run) {
   const parsed = parseClaudeOutput(run.stdout);
@@ -140,6 +193,7 @@ export function claudeResult(run) {
   const failed = parsed.is_error === true || run.code !== 0 || Boolean(run.signal);
   const result = { status: failed ? "failed" : "completed", result: text };
   if (sessionId) result.session_id = sessionId;
+  Object.assign(result, claudeUsage(parsed));
   if (failed) {
     const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String).join("; ") : "";
     result.error = tail(text) || errors || tail(run.stderr) || died ||

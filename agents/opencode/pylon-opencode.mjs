@@ -9,7 +9,10 @@
 //   node pylon-opencode.mjs fail <code> <message>   write a failed result.json, exit with <code>
 //
 // Output contract (pylon runner): $PYLON_OUT/result.json =
-//   {"status":"completed"|"failed","result":"…","session_id":"…","error":"…"}
+//   {"status":"completed"|"failed","result":"…","session_id":"…","error":"…",
+//    "cost_usd":0.42,"usage":{"input_tokens":…,"output_tokens":…,"cache_read_input_tokens":…,
+//    "cache_creation_input_tokens":…},"num_turns":3}
+// (cost and usage summed over OpenCode's `step_finish` events, only when it reported them)
 // and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
 
 import { spawn } from "node:child_process";
@@ -85,6 +88,11 @@ export class EventCollector {
   texts = [];
   /** @type {string[]} */
   errors = [];
+  /** Steps (model turns) that reported their cost or tokens, and their sums. */
+  steps = 0;
+  cost = 0;
+  hasCost = false;
+  tokens = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
 
   /**
    * Takes one line of output; returns the tool event it carried, if any.
@@ -107,6 +115,8 @@ export class EventCollector {
       const err = event.error ?? {};
       const message = err.data?.message ?? err.message ?? err.name ?? JSON.stringify(err);
       this.errors.push(String(message));
+    } else if (event.type === "step_finish") {
+      this.#addStep(part);
     } else if (event.type === "tool_use" && typeof part.tool === "string") {
       const state = part.state ?? {};
       const title = typeof state.title === "string" && state.title.trim()
@@ -115,6 +125,46 @@ export class EventCollector {
       return { tool: part.tool, summary: title || summarizeInput(state.input) };
     }
     return null;
+  }
+
+  /** Adds a `step-finish` part's `cost` and `tokens` ({input, output, reasoning, cache}). */
+  #addStep(part) {
+    const n = (v) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
+    const t = part.tokens && typeof part.tokens === "object" ? part.tokens : null;
+    const hasCost = typeof part.cost === "number" && Number.isFinite(part.cost) && part.cost >= 0;
+    if (!t && !hasCost) return;
+    this.steps++;
+    if (hasCost) {
+      this.hasCost = true;
+      this.cost += part.cost;
+    }
+    if (t) {
+      const cache = t.cache && typeof t.cache === "object" ? t.cache : {};
+      this.tokens.input += n(t.input);
+      // Reasoning tokens are billed as output.
+      this.tokens.output += n(t.output) + n(t.reasoning);
+      this.tokens.cacheRead += n(cache.read);
+      this.tokens.cacheWrite += n(cache.write);
+    }
+  }
+
+  /**
+   * The usage fields of result.json (none when OpenCode reported no step's cost or tokens).
+   * @returns {Record<string, unknown>}
+   */
+  usage() {
+    if (this.steps === 0) return {};
+    /** @type {Record<string, unknown>} */
+    const out = {};
+    if (this.hasCost) out.cost_usd = this.cost;
+    out.usage = {
+      input_tokens: this.tokens.input,
+      output_tokens: this.tokens.output,
+      cache_read_input_tokens: this.tokens.cacheRead,
+      cache_creation_input_tokens: this.tokens.cacheWrite,
+    };
+    out.num_turns = this.steps;
+    return out;
   }
 
   /** The answer: the text parts of the last message that had text. */
@@ -127,12 +177,13 @@ export class EventCollector {
 
   /**
    * Decides result.json and the exit code from how the CLI ended.
-   * @returns {{result: Record<string, string>, exitCode: number}}
+   * @returns {{result: Record<string, unknown>, exitCode: number}}
    */
   finish(run) {
     const failed = run.code !== 0 || Boolean(run.signal) || this.errors.length > 0;
     const result = { status: failed ? "failed" : "completed", result: this.answer() };
     if (this.sessionId) result.session_id = this.sessionId;
+    Object.assign(result, this.usage());
     if (failed) {
       result.error = tail(this.errors.join("\n")) || tail(stripAnsi(run.stderr ?? "")) ||
         (run.signal

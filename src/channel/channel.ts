@@ -13,7 +13,7 @@
  */
 
 import { PylonError } from "../errors.ts";
-import type { Job } from "../store/mod.ts";
+import type { Job, JobUsage } from "../store/mod.ts";
 
 /** Where a job's messages go: a forum topic, a Slack thread, … Opaque, JSON-serialisable. */
 export type ThreadRef = Record<string, string | number>;
@@ -100,6 +100,8 @@ export interface JobReport {
   /** The pylon's `channel.topic` and `channel.message`, rendered (null when unset). */
   topic: string | null;
   message: string | null;
+  /** A finished follow-up's conversation total (its usage and its parents'), when known. */
+  conversation?: JobUsage | null;
 }
 
 /** What a reporter keeps between reports of one job (a comment id, a commit), stored as JSON. */

@@ -20,7 +20,7 @@
 
 import { formatDuration } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
-import type { Job } from "../store/mod.ts";
+import { type Job, usageParts } from "../store/mod.ts";
 import type { JobReport, Reporter, ReportState } from "./channel.ts";
 import { alreadyPrinted, StreamedLines } from "./stdout_lines.ts";
 
@@ -92,9 +92,11 @@ export class StdoutChannel implements Reporter {
 
   /** The footer: status, duration, and what the output did not show yet. */
   #outcome(job: Job): string {
-    const took = job.startedAt && job.finishedAt
-      ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}`
-      : "";
+    const used = usageParts(job.usage);
+    const took =
+      (job.startedAt && job.finishedAt
+        ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}`
+        : "") + (used.length ? ` · ${used.join(" · ")}` : "");
     const seen = job.repeats > 1 ? ` (event seen ${job.repeats}×)` : "";
     const printed = this.#streamed.tail(job.id);
     const result = job.result?.trim() ?? "";

@@ -48,6 +48,8 @@ export interface ConstructAnswers {
   signature?: WebhookSignature | undefined;
   /** `workspace.allowed_repos`, with comment lines above it (templated `repo`). */
   allowedRepos?: { patterns: string[]; note: string[] } | undefined;
+  /** Lines placed last under `agent:` (tools, MCP servers), with their comments. */
+  agentLines?: string[] | undefined;
 }
 
 /** How a template's webhook is signed. */
@@ -116,6 +118,20 @@ export function templateAnswers(
           "Level: {{ .body.data.event.level }}\nPlatform: {{ .body.data.event.platform }}\n" +
           "Sentry URL: {{ .body.data.event.web_url }}\n",
         timeout: "10m",
+        agentLines: [
+          "# Sentry's MCP server lets the agent read the issue's events, stack traces and tags.",
+          "# Add SENTRY_ACCESS_TOKEN=<a Sentry user auth token> to this pylon's .env (it is",
+          "# written to a private file for the job, never to its logs); without it the server",
+          "# does not start and the agent works from the alert alone.",
+          "mcp_servers:",
+          "  sentry:",
+          "    command: npx",
+          '    args: ["-y", "@sentry/mcp-server@latest"]',
+          "    env:",
+          '      SENTRY_ACCESS_TOKEN: "${SENTRY_ACCESS_TOKEN:-}"',
+          "# Suggest, never publish: refused even though the agent needs no permission prompts.",
+          'disallowed_tools: ["Bash(git push:*)"]',
+        ],
       };
     case "github-pr":
       return {
@@ -179,6 +195,13 @@ export function templateAnswers(
           "Check for bugs, security issues, and suggest improvements.\n" +
           "Focus on the diff; do not rewrite files unless there is a clear defect.\n",
         timeout: "15m",
+        agentLines: [
+          "# A reviewer reads: these are the only tools the agent has (no Edit, Write or other",
+          "# commands; a Bash call no rule allows is refused). The review itself is the answer,",
+          "# which the github channel posts.",
+          'allowed_tools: [Read, Grep, Glob, "Bash(git diff:*)", "Bash(git log:*)", ' +
+          '"Bash(git show:*)"]',
+        ],
       };
     case "cron-audit":
       return {
@@ -283,6 +306,7 @@ export function renderPylonYaml(a: ConstructAnswers): string {
   out.push("  # A Go text/template; the webhook body is .body, e.g. {{ .body.action }}.");
   out.push(...block("prompt", a.prompt));
   out.push(`  timeout: ${a.timeout}`);
+  for (const line of a.agentLines ?? []) out.push(`  ${line}`);
   return out.join("\n") + "\n";
 }
 

@@ -19,6 +19,7 @@ import { upgradeCommand } from "./commands/upgrade.ts";
 import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
 import { disableCommand, enableCommand } from "./commands/enable.ts";
+import { costCommand } from "./commands/cost.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { listCommand } from "./commands/list.ts";
 import {
@@ -48,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
   disableCommand,
   testCommand,
   jobsCommand,
+  costCommand,
   logsCommand,
   attachCommand,
   approveCommand,

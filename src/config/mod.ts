@@ -39,6 +39,8 @@ export {
   webhookUrl,
 } from "./resolve.ts";
 export type { ResolvedAgent, ResolvedChannel, ResolvedPylon } from "./resolve.ts";
+export { unsupportedSettingsNote } from "./agent_settings.ts";
+export type { AgentSettings, McpServerConfig } from "./agent_settings.ts";
 export { assertPylonName, pylonNameProblem, suggestPylonName } from "./names.ts";
 export { rawTriggerPath, readRawPylon } from "./raw.ts";
 export type { RawPylon } from "./raw.ts";

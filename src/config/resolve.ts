@@ -5,6 +5,11 @@
  * @module
  */
 
+import {
+  type AgentSettings,
+  resolveAgentSettings,
+  unsupportedAgentSettings,
+} from "./agent_settings.ts";
 import { parseByteSize, parseDuration } from "./duration.ts";
 import type {
   AgentType,
@@ -69,6 +74,10 @@ export interface ResolvedAgent {
   network: "bridge" | "none" | "host";
   memoryBytes: number | undefined;
   cpus: number | undefined;
+  /** Model, tools, MCP servers…: the pylon's over `defaults.agent.<type>`. */
+  settings: AgentSettings;
+  /** Keys of {@linkcode settings} this agent type ignores (`construct`/`doctor` say so). */
+  unsupported: string[];
 }
 
 /** Everything the daemon and the CLI need to know about one pylon. */
@@ -136,6 +145,11 @@ function configSecrets(
     channel.slack?.app_token,
     channel.webhook?.secret,
     channel.github?.token,
+    // MCP servers' env and headers carry tokens (`Authorization: Bearer ${SENTRY_TOKEN}`).
+    ...Object.values(agent.settings.mcpServers).flatMap((s) => [
+      ...Object.values(s.env ?? {}),
+      ...Object.values(s.headers ?? {}),
+    ]),
   ];
   return values.filter((v): v is string => typeof v === "string" && v !== "");
 }
@@ -217,6 +231,7 @@ function resolveAgent(
   const apiKeyVar = providerKeyVar(provider);
   const image = agent.image ?? perType?.image ??
     (type === "custom" ? "" : builtinImage(type));
+  const settings = resolveAgentSettings(agent, perType);
   const timeout = agent.timeout ?? global.docker.default_timeout;
   const memory = agent.memory ?? global.docker.memory;
   return {
@@ -236,5 +251,7 @@ function resolveAgent(
     network: agent.network ?? "bridge",
     memoryBytes: memory === undefined ? undefined : parseByteSize(memory) ?? undefined,
     cpus: agent.cpus ?? global.docker.cpus,
+    settings,
+    unsupported: unsupportedAgentSettings(type, settings),
   };
 }

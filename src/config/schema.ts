@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { agentSettingsShape } from "./agent_settings.ts";
 import { parseByteSize, parseDuration } from "./duration.ts";
 
 /** Job statuses (ARCHITECTURE.md §3.3). */
@@ -133,6 +134,7 @@ const claudeDefaults = z.strictObject({
   base_image: z.string().optional(),
   auth: AUTH.default("oauth"),
   oauth_path: z.string().default("~/.claude"),
+  ...agentSettingsShape,
 });
 
 const opencodeDefaults = z.strictObject({
@@ -140,6 +142,8 @@ const opencodeDefaults = z.strictObject({
   base_image: z.string().optional(),
   auth: AUTH.default("none"),
   provider: z.enum(PROVIDERS).optional(),
+  /** `provider/model`; the other agent settings are Claude Code's only. */
+  model: agentSettingsShape.model,
 });
 
 /** config.yaml */
@@ -244,6 +248,7 @@ const agentSchema = z.strictObject({
   network: z.enum(NETWORK_MODES).optional(),
   memory: byteSize.optional(),
   cpus: z.number().positive().optional(),
+  ...agentSettingsShape,
 });
 
 /** pylon.yaml */

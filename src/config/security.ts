@@ -29,6 +29,9 @@ export const SECURITY_FIELDS: readonly string[] = [
   "trigger.when",
   ...(PYLON_KEY_HOMES.allowed_users ?? []).map((home) => `${home}.allowed_users`),
   ...(PYLON_KEY_HOMES.allowed_repos ?? []).map((home) => `${home}.allowed_repos`),
+  // What the agent may do: a broken edit must not fall back to fewer restrictions.
+  "agent.allowed_tools",
+  "agent.disallowed_tools",
 ];
 
 const SECURITY_LEAVES = [...new Set(SECURITY_FIELDS.map((f) => f.slice(f.lastIndexOf(".") + 1)))];

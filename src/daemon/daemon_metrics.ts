@@ -1,6 +1,6 @@
 /**
- * The daemon's Prometheus metrics: jobs by status (read from the stores at scrape time), queue
- * depth, slots in use, and webhook requests with their latency.
+ * The daemon's Prometheus metrics: jobs by status, cost and tokens (read from the stores at
+ * scrape time), queue depth, slots in use, and webhook requests with their latency.
  *
  * @module
  */
@@ -36,6 +36,43 @@ export function createDaemonMetrics(deps: DaemonMetricsDeps): DaemonMetrics {
         const counts = await deps.stores.get(pylon)!.countByStatus();
         for (const [status, value] of Object.entries(counts)) {
           samples.push({ labels: { pylon, status }, value });
+        }
+      }
+      return samples;
+    },
+  });
+  // Cost and tokens are summed from the stored jobs at scrape time, so they survive restarts
+  // (and drop when old jobs are pruned: hence gauges).
+  m.gauge(
+    "pylon_cost_usd_total",
+    "USD the agents reported, by pylon, over the kept jobs (auth: oauth counts what the " +
+      "tokens would cost at API prices)",
+    {
+      labels: ["pylon"],
+      collect: async () => {
+        const samples = [];
+        for (const pylon of deps.stores.names()) {
+          const usage = await deps.stores.get(pylon)!.usageTotals();
+          samples.push({ labels: { pylon }, value: usage?.costUsd ?? 0 });
+        }
+        return samples;
+      },
+    },
+  );
+  m.gauge("pylon_tokens_total", "Tokens the agents reported, by pylon and kind", {
+    labels: ["pylon", "kind"],
+    collect: async () => {
+      const samples = [];
+      for (const pylon of deps.stores.names()) {
+        const usage = await deps.stores.get(pylon)!.usageTotals();
+        const kinds = {
+          input: usage?.inputTokens,
+          output: usage?.outputTokens,
+          "cache_read": usage?.cacheReadTokens,
+          "cache_creation": usage?.cacheCreationTokens,
+        };
+        for (const [kind, value] of Object.entries(kinds)) {
+          samples.push({ labels: { pylon, kind }, value: value ?? 0 });
         }
       }
       return samples;

@@ -6,7 +6,7 @@
 
 import { formatDuration } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
-import type { Job } from "../store/mod.ts";
+import { type Job, type JobUsage, usageParts } from "../store/mod.ts";
 import { CHAT_COMMANDS } from "../channel/channel.ts";
 
 /** The line shown under an approval once decided. */
@@ -28,12 +28,18 @@ export function progressText(job: Job, agent: string, events: string[]): string 
   return `${startedText(job, agent)}\n\n${events.map((e) => `• ${e}`).join("\n")}`;
 }
 
-/** The final message of a job. */
-export function finishedText(job: Job): string {
+/**
+ * The final message of a job: "✅ **Done** in 3m · $0.42 · 18 turns." and the result; a
+ * follow-up's also gives its conversation's total (`conversation`, see `conversationUsage`).
+ */
+export function finishedText(job: Job, conversation?: JobUsage | null): string {
+  const used = usageParts(job.usage, conversation);
   const took =
     (job.startedAt && job.finishedAt
       ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}`
-      : "") + (job.repeats > 1 ? ` (event seen ${job.repeats}×)` : "");
+      : "") +
+    (used.length ? ` · ${used.join(" · ")}` : "") +
+    (job.repeats > 1 ? ` (event seen ${job.repeats}×)` : "");
   switch (job.status) {
     case "completed":
       return `✅ **Done**${took}.\n\n${job.result?.trim() || "_The agent returned no text._"}`;

@@ -26,7 +26,14 @@ import { shortId, TemplateError } from "../errors.ts";
 import { type Logger, type Redactor, redactorFor } from "../log/mod.ts";
 import type { Dispatcher } from "../queue/mod.ts";
 import { readAgentFile } from "../runner/mod.ts";
-import { isTerminalStatus, type Job, type JobStore, type StoreRegistry } from "../store/mod.ts";
+import {
+  conversationUsage,
+  isTerminalStatus,
+  type Job,
+  type JobStore,
+  type JobUsage,
+  type StoreRegistry,
+} from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
 import type { ActivePylon } from "../daemon/pylon_table.ts";
 import {
@@ -213,6 +220,10 @@ export class Notifier {
     // What is posted carries no secret of the pylon (issue 12, item 18).
     const redactor = redactorFor(pylon.resolved);
     const shown = redactJob(job, redactor);
+    // A finished follow-up also shows what its whole conversation used.
+    const conversation = isTerminalStatus(job.status)
+      ? await conversationUsage(store, job).catch(() => null)
+      : null;
     // Each destination on its own: an outage of one never holds back (or repeats) the others.
     // What was posted is written once, at the end, also when a post failed (so a retry goes on
     // from there instead of posting again).
@@ -229,10 +240,18 @@ export class Notifier {
             job: shown,
             topic: render(pylon.resolved.channel.topic, data, redactor) ?? null,
             message: render(pylon.resolved.channel.message, data, redactor) ?? null,
+            conversation,
           }, note.state);
           if (state) note.state = state;
         } else {
-          await this.#post(shown, pylon, destination, note, (key) => newThreadKeys.push(key));
+          await this.#post(
+            shown,
+            pylon,
+            destination,
+            note,
+            (key) => newThreadKeys.push(key),
+            conversation,
+          );
         }
         note.notified = job.status;
       } catch (e) {
@@ -286,6 +305,7 @@ export class Notifier {
     channel: Channel,
     note: Note,
     onThread: (threadKey: string) => void,
+    conversation: JobUsage | null = null,
   ): Promise<void> {
     const data = { body: job.payload, headers: job.headers };
     const redactor = redactorFor(pylon.resolved);
@@ -311,9 +331,9 @@ export class Notifier {
     if (isTerminalStatus(job.status)) {
       this.#stopProgress(job.id);
       if (job.status === "dismissed" && note.head) {
-        await channel.edit(thread, note.head, finishedText(job));
+        await channel.edit(thread, note.head, finishedText(job, conversation));
       } else if (job.status !== "dismissed") {
-        await channel.post(thread, finishedText(job));
+        await channel.post(thread, finishedText(job, conversation));
       }
     }
   }

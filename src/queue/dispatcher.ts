@@ -9,7 +9,7 @@
 import type { ResolvedPylon } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
-import type { Job, StoreRegistry } from "../store/mod.ts";
+import type { Job, JobUsage, StoreRegistry } from "../store/mod.ts";
 import type { JobRunner, RunContext, RunOutcome } from "./runner.ts";
 
 /** What the dispatcher needs. */
@@ -207,6 +207,13 @@ export class Dispatcher {
     });
   }
 
+  /** `usage` labelled with how its dollars read: a subscription's (`oauth`) are API-price figures. */
+  #withCostBasis(job: Job, usage: JobUsage): JobUsage {
+    if (usage.costBasis) return usage;
+    const auth = this.#deps.pylonOf(job.pylon)?.agent.auth;
+    return { ...usage, costBasis: auth === "oauth" ? "oauth" : auth ? "api" : null };
+  }
+
   /**
    * Records a finished job's outcome. A write the store refuses (a full disk, an I/O error) is
    * tried again with backoff while the job keeps its slot and the runner its container: an
@@ -225,6 +232,7 @@ export class Dispatcher {
           result: outcome.result ?? null,
           error: outcome.error ?? null,
           ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
+          ...(outcome.usage ? { usage: this.#withCostBasis(job, outcome.usage) } : {}),
         });
         if (attempt > 1) log.info("job.recorded", { status: outcome.status, attempts: attempt });
         return done;

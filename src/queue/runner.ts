@@ -6,7 +6,7 @@
 
 import type { ResolvedPylon } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { Job } from "../store/mod.ts";
+import type { Job, JobUsage } from "../store/mod.ts";
 
 /** How a job ended, as the runner saw it. */
 export interface RunOutcome {
@@ -15,6 +15,11 @@ export interface RunOutcome {
   result?: string | null;
   error?: string | null;
   sessionId?: string | null;
+  /**
+   * What the agent reported it used (result.json); the dispatcher fills in `costBasis` from the
+   * pylon's auth when the runner left it null.
+   */
+  usage?: JobUsage | null;
   /**
    * Drops what would let the runner find this outcome again (the finished container). The
    * dispatcher calls it once the outcome is recorded, never before: until then a retry, or the

@@ -9,6 +9,7 @@
 
 import type { ResolvedPylon } from "../config/mod.ts";
 import type { ContainerSpec, MountSpec } from "../docker/mod.ts";
+import { claudeArgs, MCP_CONFIG_PATH } from "./agent_args.ts";
 
 /** Where the contract puts things inside the container. */
 export const CONTAINER_PATHS = {
@@ -21,6 +22,7 @@ export const CONTAINER_PATHS = {
   oauthJson: "/pylon/oauth.json",
   ca: "/pylon/ca.pem",
   prompt: "/pylon/prompt",
+  mcpConfig: MCP_CONFIG_PATH,
 } as const;
 
 /**
@@ -47,6 +49,11 @@ export interface ContainerInput {
   prompt: string;
   /** Host path of the prompt file, mounted read-only at {@linkcode CONTAINER_PATHS.prompt}. */
   promptFile?: string | undefined;
+  /**
+   * Host path of the job's MCP config (0600, secrets expanded), mounted read-only at
+   * {@linkcode CONTAINER_PATHS.mcpConfig}: its values never travel in the environment.
+   */
+  mcpConfigFile?: string | undefined;
   sessionId: string | null;
   /** Host folders of the job. */
   workspace: string | null;
@@ -102,6 +109,13 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   if (input.sessionId) env.SESSION_ID = input.sessionId;
   if (agent.auth === "api_key" && agent.apiKey) env[agent.apiKeyVar] = agent.apiKey;
   if (agent.type === "opencode" && agent.provider) env.OPENCODE_PROVIDER = agent.provider;
+  if (agent.type === "opencode" && agent.settings.model) env.OPENCODE_MODEL = agent.settings.model;
+  if (agent.type === "claude") {
+    const mcp = input.mcpConfigFile ? CONTAINER_PATHS.mcpConfig : undefined;
+    const args = claudeArgs(agent.settings, mcp);
+    // The entrypoint appends these to the CLI's own (agents/claude/entrypoint.sh).
+    if (args.length > 0) env.PYLON_AGENT_ARGS = JSON.stringify(args);
+  }
   if (input.caBundle) env.NODE_EXTRA_CA_CERTS = CONTAINER_PATHS.ca;
   Object.assign(env, agent.env);
 
@@ -116,6 +130,9 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     bind(input.stateDir, CONTAINER_PATHS.state, false),
   ];
   if (input.promptFile) mounts.push(bind(input.promptFile, CONTAINER_PATHS.prompt, true));
+  if (input.mcpConfigFile) {
+    mounts.push(bind(input.mcpConfigFile, CONTAINER_PATHS.mcpConfig, true));
+  }
   if (input.workspace) {
     mounts.push(bind(input.workspace, CONTAINER_PATHS.workspace, input.workspaceReadOnly));
   }

@@ -31,7 +31,7 @@ import { buildContainerSpec, containerName, LABELS } from "./container_spec.ts";
 import { resolveVolumes } from "./volumes.ts";
 import { chownNewTree, ensureAgentDir } from "./agent_dirs.ts";
 import { jobSignal, stoppedOutcome, untilAborted } from "./deadline.ts";
-import { writePromptFile } from "./prompt_file.ts";
+import { writeMcpConfig, writePromptFile } from "./prompt_file.ts";
 import { oauthFiles } from "./oauth.ts";
 import { withOutOfMemory } from "./oom.ts";
 import { redactOutcome } from "./redaction.ts";
@@ -202,9 +202,11 @@ export class DockerRunner implements JobRunner {
     let image: string;
     let volumes;
     let promptFile: string;
+    let mcpConfigFile: string | undefined;
     try {
       image = await untilAborted(this.#imageFor(pylon, ctx.log), stop.signal);
       promptFile = await writePromptFile(jobDir, rendered.prompt, chownTo);
+      mcpConfigFile = await writeMcpConfig(jobDir, pylon, chownTo);
       volumes = await resolveVolumes(pylon.agent.volumes, {
         home: this.#deps.env.HOME,
         hostPaths: this.#deps.hostPaths,
@@ -220,6 +222,7 @@ export class DockerRunner implements JobRunner {
       image,
       prompt: rendered.prompt,
       promptFile,
+      mcpConfigFile,
       sessionId: job.sessionId,
       workspace: workspace.hostPath,
       workspaceReadOnly: workspace.readOnly,

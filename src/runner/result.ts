@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import type { RunOutcome } from "../queue/mod.ts";
+import type { JobUsage } from "../store/mod.ts";
 import { formatBytes, readAgentFile } from "./agent_file.ts";
 
 /** How much output is kept as the result or error when there is no result.json. */
@@ -55,12 +56,69 @@ export async function readResultFile(
   const r = data as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === "string" ? v : v == null ? null : JSON.stringify(v));
   const status = r.status === "completed" ? "completed" : "failed";
+  const usage = usageOf(r);
   return {
     status,
     result: str(r.result),
     error: status === "failed" ? str(r.error) ?? "the agent reported a failure" : str(r.error),
     sessionId: str(r.session_id),
+    ...(usage ? { usage } : {}),
   };
+}
+
+/** The largest dollar figure taken from result.json; above it the figure is dropped. */
+export const COST_MAX_USD = 1_000_000;
+/** The largest token count, turn count or API time (ms) taken from result.json. */
+export const COUNT_MAX = 1e13;
+/** At most this many model names, each at most {@linkcode MODEL_NAME_MAX} characters. */
+export const MODELS_MAX = 16;
+/** The longest model name kept. */
+export const MODEL_NAME_MAX = 200;
+
+/**
+ * The optional usage fields of result.json (`cost_usd`, `usage.{input_tokens, output_tokens,
+ * cache_read_input_tokens, cache_creation_input_tokens}`, `num_turns`, `duration_api_ms`,
+ * `models`). The agent writes the file, so each figure is checked on its own: a value that is
+ * not a finite number in range (or not a whole number, for counts) is dropped, never trusted;
+ * null when none is left.
+ */
+export function usageOf(r: Record<string, unknown>): JobUsage | null {
+  const tokens = r.usage && typeof r.usage === "object" && !Array.isArray(r.usage)
+    ? r.usage as Record<string, unknown>
+    : {};
+  const costUsd = bounded(r.cost_usd, COST_MAX_USD, false);
+  const models = Array.isArray(r.models)
+    ? [
+      ...new Set(
+        r.models.filter((m): m is string =>
+          typeof m === "string" && m.trim() !== "" && m.length <= MODEL_NAME_MAX &&
+          // deno-lint-ignore no-control-regex
+          !/[\u0000-\u001f\u007f]/.test(m)
+        ),
+      ),
+    ].slice(0, MODELS_MAX)
+    : [];
+  const usage: JobUsage = {
+    costUsd: costUsd === null ? null : Math.round(costUsd * 1e6) / 1e6,
+    costBasis: null,
+    inputTokens: bounded(tokens.input_tokens, COUNT_MAX, true),
+    outputTokens: bounded(tokens.output_tokens, COUNT_MAX, true),
+    cacheReadTokens: bounded(tokens.cache_read_input_tokens, COUNT_MAX, true),
+    cacheCreationTokens: bounded(tokens.cache_creation_input_tokens, COUNT_MAX, true),
+    numTurns: bounded(r.num_turns, COUNT_MAX, true),
+    durationApiMs: bounded(r.duration_api_ms, COUNT_MAX, true),
+    models,
+  };
+  const { costBasis: _, models: __, ...figures } = usage;
+  return Object.values(figures).some((v) => v !== null) || models.length ? usage : null;
+}
+
+/** `value` when it is a finite number in [0, max] (and whole when `integer`), else null. */
+function bounded(value: unknown, max: number, integer: boolean): number | null {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max) {
+    return null;
+  }
+  return integer && !Number.isInteger(value) ? null : value;
 }
 
 /** The outcome of a container that exited with `exitCode`, given its result file and output. */

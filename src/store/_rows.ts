@@ -10,6 +10,7 @@ import { JOB_STATUSES, type JobStatus } from "../config/mod.ts";
 import {
   type Job,
   type JobPatch,
+  type JobUsage,
   type ListOptions,
   type NewJob,
   TRIGGER_KINDS,
@@ -21,8 +22,8 @@ export type SqlRow = Record<string, SQLOutputValue>;
 
 const ID_REGEXP = /^[0-9a-f][0-9a-f-]{7,63}$/;
 
-/** Patchable fields and their columns. */
-const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
+/** Patchable fields and their columns (`usage` spreads over {@linkcode USAGE_COLUMNS}). */
+const PATCH_COLUMNS: Record<Exclude<keyof JobPatch, "usage">, string> = {
   containerId: "container_id",
   exitCode: "exit_code",
   result: "result",
@@ -44,12 +45,76 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
 export function patchAssignments(patch: JobPatch): { sets: string[]; args: SQLInputValue[] } {
   const sets: string[] = [];
   const args: SQLInputValue[] = [];
-  for (const [key, column] of Object.entries(PATCH_COLUMNS) as [keyof JobPatch, string][]) {
+  type Plain = Exclude<keyof JobPatch, "usage">;
+  for (const [key, column] of Object.entries(PATCH_COLUMNS) as [Plain, string][]) {
     if (!Object.hasOwn(patch, key) || patch[key] === undefined) continue;
     sets.push(`${column} = ?`);
     args.push(toSql(patch[key]!));
   }
+  if (patch.usage !== undefined) {
+    const values = usageValues(patch.usage);
+    USAGE_COLUMNS.forEach((column, i) => {
+      sets.push(`${column} = ?`);
+      args.push(values[i]!);
+    });
+  }
   return { sets, args };
+}
+
+/** The columns of {@linkcode JobUsage}, in the order {@linkcode usageValues} gives them. */
+export const USAGE_COLUMNS = [
+  "cost_usd",
+  "cost_basis",
+  "input_tokens",
+  "output_tokens",
+  "cache_read_tokens",
+  "cache_creation_tokens",
+  "num_turns",
+  "duration_api_ms",
+  "models",
+] as const;
+
+function usageValues(usage: JobUsage | null): SQLInputValue[] {
+  if (!usage) return USAGE_COLUMNS.map(() => null);
+  return [
+    usage.costUsd,
+    usage.costBasis,
+    usage.inputTokens,
+    usage.outputTokens,
+    usage.cacheReadTokens,
+    usage.cacheCreationTokens,
+    usage.numTurns,
+    usage.durationApiMs,
+    usage.models.length ? JSON.stringify(usage.models) : null,
+  ];
+}
+
+/** The usage read back from the {@linkcode USAGE_COLUMNS}; null when all are null. */
+export function usageOf(values: SQLOutputValue[]): JobUsage | null {
+  if (values.every((v) => v === null || v === undefined)) return null;
+  const [cost, basis, input, output, cacheRead, cacheCreation, turns, apiMs, models] = values;
+  let names: string[] = [];
+  try {
+    const parsed = models == null ? [] : JSON.parse(String(models));
+    if (Array.isArray(parsed)) names = parsed.map(String);
+  } catch {
+    names = [];
+  }
+  return {
+    costUsd: numOrNull(cost),
+    costBasis: basis === "api" || basis === "oauth" ? basis : null,
+    inputTokens: numOrNull(input),
+    outputTokens: numOrNull(output),
+    cacheReadTokens: numOrNull(cacheRead),
+    cacheCreationTokens: numOrNull(cacheCreation),
+    numTurns: numOrNull(turns),
+    durationApiMs: numOrNull(apiMs),
+    models: names,
+  };
+}
+
+function numOrNull(value: SQLOutputValue | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value);
 }
 
 function toSql(value: string | number | Date | null): SQLInputValue {
@@ -144,6 +209,7 @@ export function insertRow(
     repeats: 1,
     supersedeKey: job.supersedeKey ?? null,
     bodyDigest: job.bodyDigest ?? null,
+    usage: null,
   };
   const values: Record<(typeof INSERT_COLUMNS)[number], SQLInputValue> = {
     id: stored.id,
@@ -248,6 +314,7 @@ const JOB_COLUMNS = [
   "repeats",
   "supersede_key",
   "body_digest",
+  ...USAGE_COLUMNS,
 ] as const;
 
 /** {@linkcode JOB_COLUMNS} as a SELECT list or RETURNING clause. */
@@ -285,6 +352,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     repeats,
     supersedeKey,
     bodyDigest,
+    ...usage
   ] = row;
   return {
     id: String(id),
@@ -316,6 +384,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     repeats: Number(repeats),
     supersedeKey: textOrNull(supersedeKey),
     bodyDigest: textOrNull(bodyDigest),
+    usage: usageOf(usage),
   };
 }
 

@@ -38,6 +38,8 @@ import {
   patchAssignments,
   rowToJob,
   type SqlRow,
+  USAGE_COLUMNS,
+  usageOf,
 } from "./_rows.ts";
 import { GroupCommit } from "./_group_commit.ts";
 import {
@@ -56,10 +58,12 @@ import {
   type JobPatch,
   type JobStatusChange,
   type JobStore,
+  type JobUsage,
   type ListOptions,
   type NewJob,
   type RecoverableJobs,
   TERMINAL_STATUSES,
+  type UsageRecord,
 } from "./types.ts";
 
 /** Options of {@linkcode openJobStore}. */
@@ -406,6 +410,46 @@ class SqliteJobStore implements JobStore {
         if (Object.hasOwn(counts, status)) counts[status as JobStatus] = Number(row.n);
       }
       return counts;
+    });
+  }
+
+  usageTotals(): Promise<JobUsage | null> {
+    return settle(() => {
+      const [row] = this.#rows(
+        "sum the jobs' usage",
+        `SELECT sum(cost_usd) AS cost_usd,
+            CASE WHEN count(cost_usd) = 0 THEN NULL
+              WHEN max(cost_basis = 'oauth') THEN 'oauth' ELSE max(cost_basis) END AS cost_basis,
+            sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+            sum(cache_read_tokens) AS cache_read_tokens,
+            sum(cache_creation_tokens) AS cache_creation_tokens,
+            sum(num_turns) AS num_turns, sum(duration_api_ms) AS duration_api_ms,
+            NULL AS models
+          FROM jobs`,
+        [],
+      );
+      return row ? usageOf(USAGE_COLUMNS.map((c) => row[c] ?? null)) : null;
+    });
+  }
+
+  usageSince(since: Date | null): Promise<UsageRecord[]> {
+    return settle(() => {
+      const any = USAGE_COLUMNS.map((c) => `${c} IS NOT NULL`).join(" OR ");
+      const rows = this.#rows(
+        "read the jobs' usage",
+        `SELECT id, pylon, parent_id, coalesce(finished_at, created_at) AS at,
+            ${USAGE_COLUMNS.join(", ")}
+          FROM jobs WHERE (${any}) AND coalesce(finished_at, created_at) >= ?
+          ORDER BY at, rowid`,
+        [since ? epochMs(since) : 0],
+      );
+      return rows.map((row) => ({
+        id: String(row.id),
+        pylon: String(row.pylon),
+        parentId: row.parent_id == null ? null : String(row.parent_id),
+        at: new Date(Number(row.at)),
+        usage: usageOf(USAGE_COLUMNS.map((c) => row[c] ?? null))!,
+      }));
     });
   }
 

@@ -5,7 +5,8 @@
  */
 
 import { NO_REDACTION, type Redactor } from "../log/mod.ts";
-import type { Job, JobStatusChange } from "./types.ts";
+import type { Job, JobStatusChange, JobUsage } from "./types.ts";
+import { totalTokens } from "./usage.ts";
 
 /** Options of {@linkcode jobToJson}. */
 export interface JobJsonOptions {
@@ -45,7 +46,32 @@ export function jobToJson(job: Job, options: JobJsonOptions = {}): Record<string
     session_id: job.sessionId,
     result: text(job.result),
     error: text(job.error),
+    ...usageToJson(job.usage),
     ...(options.payload ? { payload: job.payload, headers: redactHeaders(job.headers, r) } : {}),
+  };
+}
+
+/**
+ * A job's cost and usage as JSON fields (`cost_usd`, `cost_basis`, `usage`, `num_turns`,
+ * `duration_api_ms`, `models`), null when the agent reported none. `cost_basis: "oauth"` marks
+ * a dollar figure that is what a subscription's tokens would cost at API prices.
+ */
+export function usageToJson(usage: JobUsage | null): Record<string, unknown> {
+  return {
+    cost_usd: usage?.costUsd ?? null,
+    cost_basis: usage?.costUsd == null ? null : usage.costBasis,
+    usage: usage
+      ? {
+        input_tokens: usage.inputTokens,
+        output_tokens: usage.outputTokens,
+        cache_read_input_tokens: usage.cacheReadTokens,
+        cache_creation_input_tokens: usage.cacheCreationTokens,
+        total_tokens: totalTokens(usage),
+      }
+      : null,
+    num_turns: usage?.numTurns ?? null,
+    duration_api_ms: usage?.durationApiMs ?? null,
+    models: usage?.models ?? [],
   };
 }
 

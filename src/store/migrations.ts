@@ -103,6 +103,20 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
         'recorded before status history was kept'
       FROM jobs`,
   ],
+  [
+    // Cost and usage as the agent reported them (result.json); cost_basis says whether the
+    // dollars are billed ("api") or what a subscription's tokens would cost at API prices
+    // ("oauth"). Columns, not JSON: `pylon cost` and /metrics sum them in SQL.
+    "ALTER TABLE jobs ADD COLUMN cost_usd REAL",
+    "ALTER TABLE jobs ADD COLUMN cost_basis TEXT",
+    "ALTER TABLE jobs ADD COLUMN input_tokens INTEGER",
+    "ALTER TABLE jobs ADD COLUMN output_tokens INTEGER",
+    "ALTER TABLE jobs ADD COLUMN cache_read_tokens INTEGER",
+    "ALTER TABLE jobs ADD COLUMN cache_creation_tokens INTEGER",
+    "ALTER TABLE jobs ADD COLUMN num_turns INTEGER",
+    "ALTER TABLE jobs ADD COLUMN duration_api_ms INTEGER",
+    "ALTER TABLE jobs ADD COLUMN models TEXT",
+  ],
 ];
 
 /** The schema version this build writes. */

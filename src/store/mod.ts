@@ -18,13 +18,25 @@ export { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 export { isTerminalStatus, TERMINAL_STATUSES, TRIGGER_KINDS } from "./types.ts";
 export type {
   Clock,
+  CostBasis,
   Job,
   JobPatch,
   JobStatusChange,
   JobStore,
+  JobUsage,
   ListOptions,
   NewJob,
   RecoverableJobs,
   TriggerKind,
+  UsageRecord,
 } from "./types.ts";
-export { historyToJson, jobToJson } from "./json.ts";
+export { historyToJson, jobToJson, usageToJson } from "./json.ts";
+export {
+  conversationUsage,
+  costText,
+  formatTokens,
+  formatUsd,
+  sumUsage,
+  totalTokens,
+  usageParts,
+} from "./usage.ts";

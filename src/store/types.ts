@@ -33,6 +33,34 @@ export function isTerminalStatus(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
+/**
+ * What a job's agent reported it used (result.json's `cost_usd`, `usage`, `num_turns`,
+ * `duration_api_ms`, `models`); each figure is null when the agent did not report it.
+ */
+export interface JobUsage {
+  /** In US dollars, as the agent computed it (see {@linkcode JobUsage.costBasis}). */
+  costUsd: number | null;
+  /**
+   * How to read `costUsd`: `"api"` is what the provider bills for the tokens; `"oauth"` means a
+   * subscription ran the job, so the figure is what the tokens would cost at API prices, not
+   * what the subscriber pays. Null when the pylon's auth was unknown.
+   */
+  costBasis: CostBasis | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cacheReadTokens: number | null;
+  cacheCreationTokens: number | null;
+  /** Model turns (Claude Code's `num_turns`, OpenCode's steps). */
+  numTurns: number | null;
+  /** Time spent waiting for the model's API, in milliseconds. */
+  durationApiMs: number | null;
+  /** The models the agent called. */
+  models: string[];
+}
+
+/** How a job's dollar figure was computed: see {@linkcode JobUsage.costBasis}. */
+export type CostBasis = "api" | "oauth";
+
 /** One run of a pylon, as stored. */
 export interface Job {
   /** uuid v4, supplied by the caller. */
@@ -82,6 +110,8 @@ export interface Job {
   supersedeKey: string | null;
   /** SHA-256 (hex) of the request body that created the job, when it came with a delivery id. */
   bodyDigest: string | null;
+  /** What the agent reported it used; null when it reported nothing (or has not finished). */
+  usage: JobUsage | null;
 }
 
 /** One change of a job's status, as kept in its history. */
@@ -132,6 +162,7 @@ export type JobPatch = Partial<
     | "supersedeKey"
     | "deadlineAt"
     | "startedAt"
+    | "usage"
   >
 >;
 
@@ -150,6 +181,16 @@ export interface ListOptions {
    * before it, or at the same millisecond and inserted before it. Unknown ids match nothing.
    */
   beforeJob?: string | undefined;
+}
+
+/** One job's usage, as `JobStore.usageSince()` reads it. */
+export interface UsageRecord {
+  id: string;
+  pylon: string;
+  parentId: string | null;
+  /** When it finished (or was created, when it has no finish time). */
+  at: Date;
+  usage: JobUsage;
 }
 
 /** Jobs the daemon must pick up again after a restart. */
@@ -216,6 +257,10 @@ export interface JobStore extends AsyncDisposable {
   countByStatus(): Promise<Record<JobStatus, number>>;
   /** How many jobs are queued. */
   countQueued(): Promise<number>;
+  /** The sum of every kept job's usage (SQL sums, for `/metrics`); null when none has any. */
+  usageTotals(): Promise<JobUsage | null>;
+  /** The jobs with usage that finished at or after `since` (all when null), oldest first. */
+  usageSince(since: Date | null): Promise<UsageRecord[]>;
   /** Non-terminal jobs, for recovery after a restart. */
   recoverable(): Promise<RecoverableJobs>;
   /** Deletes terminal jobs finished before `olderThan`; returns their ids. */

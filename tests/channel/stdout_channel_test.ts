@@ -45,6 +45,7 @@ function job(overrides: Partial<Job> = {}): Job {
     repeats: 1,
     supersedeKey: null,
     bodyDigest: null,
+    usage: null,
     ...overrides,
   };
 }

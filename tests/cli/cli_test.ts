@@ -4,6 +4,7 @@ import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
 
 const COMMAND_NAMES = [
   "jobs",
+  "cost",
   "stop",
   "restart",
   "start",
@@ -298,6 +299,23 @@ Deno.test("pylon test --dry-run reads @file payloads and prints <no value> for m
   );
   assert.match(ctx.stdout(), /Topic: ZeroDivisionError\n/);
   assert.match(ctx.stdout(), / {2}Culprit: <no value>\n/);
+});
+
+Deno.test("pylon test --dry-run names the agent settings the pylon's agent ignores", async () => {
+  await using ctx = await createTestContext();
+  await cli(ctx, "construct", "oc", "--from", "blank");
+  const file = ctx.paths.pylonConfig("oc");
+  await Deno.writeTextFile(file, "  type: opencode\n  max_turns: 3\n", { append: true });
+  assert.equal(await cli(ctx, "test", "oc", "--sample", "--dry-run"), 0, ctx.stderr());
+  assert.match(
+    ctx.stdout(),
+    /Note: agent\.max_turns is not supported by OpenCode and will be ignored/,
+  );
+  assert.equal(await cli(ctx, "test", "oc", "--sample", "--dry-run", "--json"), 0);
+  const out = ctx.stdout();
+  assert.deepEqual(JSON.parse(out.slice(out.lastIndexOf("{\n"))).ignored_agent_settings, [
+    "max_turns",
+  ]);
 });
 
 Deno.test("pylon test --dry-run exits 1 naming the field and position of a template error", async () => {

@@ -47,6 +47,7 @@ Deno.test("pylon completion bash completes commands, options and pylon names", a
   assert.deepEqual(await complete(script, ["pylon", "con"], bin, home), ["construct"]);
   assert.deepEqual(await complete(script, ["pylon", "c"], bin, home), [
     "construct",
+    "cost",
     "cron",
     "completion",
   ]);

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { jobsCommand, timeAgo } from "../../src/cli/commands/jobs.ts";
 import type { ParsedArgs } from "../../src/cli/command.ts";
 import { PylonError, UsageError } from "../../src/errors.ts";
-import { createStoreRegistry, type StoreRegistry } from "../../src/store/mod.ts";
+import {
+  createStoreRegistry,
+  type JobPatch,
+  type JobUsage,
+  type StoreRegistry,
+} from "../../src/store/mod.ts";
 import { createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
 import { startTestDaemon } from "../_helpers/daemon.ts";
 
@@ -13,7 +18,21 @@ function args(positionals: string[] = [], values: ParsedArgs["values"] = {}): Pa
   return { positionals, values };
 }
 
-type Step = ["running" | "completed" | "failed", number];
+type Step = ["running" | "completed" | "failed", number, JobPatch?];
+
+function usage(costUsd: number | null, costBasis: "api" | "oauth", tokens = 1000): JobUsage {
+  return {
+    costUsd,
+    costBasis,
+    inputTokens: tokens,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheCreationTokens: 0,
+    numTurns: 3,
+    durationApiMs: 1000,
+    models: ["claude-sonnet-4-5"],
+  };
+}
 
 /** Stores whose clock the test sets before each write. */
 function storesAt(ctx: TestContext): { stores: StoreRegistry; at(agoMs: number): void } {
@@ -42,9 +61,9 @@ async function addJob(
     deliveryId: `d-${id}`,
   });
   let from: "queued" | "running" = "queued";
-  for (const [to, stepAgo] of steps) {
+  for (const [to, stepAgo, patch] of steps) {
     at(stepAgo);
-    assert.ok(await store.transition(id, from, to), `cannot move ${id} to ${to}`);
+    assert.ok(await store.transition(id, from, to, patch), `cannot move ${id} to ${to}`);
     from = "running";
   }
 }
@@ -57,7 +76,7 @@ async function setup(): Promise<TestContext> {
   const s = storesAt(ctx);
   await addJob(s, "alpha", "aaaa0001-0000-4000-8000-000000000001", 3 * 60 * MIN, [
     ["running", 3 * 60 * MIN - MIN],
-    ["completed", 3 * 60 * MIN - MIN - 94_000],
+    ["completed", 3 * 60 * MIN - MIN - 94_000, { usage: usage(0.4219, "api") }],
   ]);
   await addJob(s, "beta", "bbbb0001-0000-4000-8000-000000000002", 5 * MIN, [
     ["running", 2 * MIN],
@@ -65,23 +84,24 @@ async function setup(): Promise<TestContext> {
   await addJob(s, "alpha", "aaaa0002-0000-4000-8000-000000000003", 10_000);
   await addJob(s, "beta", "bbbb0002-0000-4000-8000-000000000004", 2 * 86_400_000, [
     ["running", 2 * 86_400_000 - 1000],
-    ["failed", 2 * 86_400_000 - 6000],
+    ["failed", 2 * 86_400_000 - 6000, { usage: usage(1.5, "oauth") }],
   ]);
   await s.stores.closeAll();
   return ctx;
 }
 
-Deno.test("jobs lists every pylon's jobs newest first with age and duration", async () => {
+Deno.test("jobs lists every pylon's jobs newest first with age, duration and cost", async () => {
   await using ctx = await setup();
   assert.equal(await jobsCommand.run(args(), ctx), 0);
   assert.equal(
     ctx.stdout(),
     [
-      "ID        PYLON  STATUS     TRIGGERED    DURATION",
-      "aaaa0002  alpha  queued     just now     --",
-      "bbbb0001  beta   running    5 min ago    running 2m",
-      "aaaa0001  alpha  completed  3 hours ago  1m34s",
-      "bbbb0002  beta   failed     2 days ago   5s",
+      "ID        PYLON  STATUS     TRIGGERED    DURATION    COST",
+      "aaaa0002  alpha  queued     just now     --          -",
+      "bbbb0001  beta   running    5 min ago    running 2m  -",
+      "aaaa0001  alpha  completed  3 hours ago  1m34s       $0.42",
+      "bbbb0002  beta   failed     2 days ago   5s          ~$1.50",
+      "~ what the tokens would cost at API prices (auth: oauth; not what was paid)",
       "",
     ].join("\n"),
   );

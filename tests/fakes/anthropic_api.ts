@@ -94,7 +94,7 @@ export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnth
         content: [block],
         stop_reason: block.type === "tool_use" ? "tool_use" : "end_turn",
         stop_sequence: null,
-        usage: { input_tokens: 10, output_tokens: 5 },
+        usage: { ...FAKE_USAGE, output_tokens: 5 },
       });
     },
   );
@@ -108,6 +108,17 @@ export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnth
     },
   };
 }
+
+/**
+ * The usage each answer reports (output tokens: 5, in `message_delta` when streaming), cache
+ * tokens included, so a test can check what the agent adds up.
+ */
+export const FAKE_USAGE = {
+  "input_tokens": 10,
+  "output_tokens": 5,
+  "cache_read_input_tokens": 7,
+  "cache_creation_input_tokens": 3,
+} as const;
 
 type Block =
   | { type: "text"; text: string }
@@ -123,7 +134,7 @@ function wantsTool(body: Record<string, unknown>): boolean {
 }
 
 function sse(id: string, model: string, block: Block): Response {
-  const usage = { "input_tokens": 10, "output_tokens": 0 };
+  const usage = { ...FAKE_USAGE, "output_tokens": 0 };
   const events: [string, unknown][] = [
     ["message_start", {
       type: "message_start",

@@ -4,8 +4,9 @@
  * certificates, then run against the fake Messages API on loopback (`--network host`): a tool
  * call (PostToolUse hook → events.ndjson), result.json with the fake's answer and a session id,
  * a follow-up that resumes the session from the kept state folder, a failed resume, a prompt over
- * 128 KiB read from `PROMPT_FILE`, and OAuth credentials copied from the read-only credential
- * files.
+ * 128 KiB read from `PROMPT_FILE`, OAuth credentials copied from the read-only credential
+ * files, and a pylon's agent settings (`model`, `allowed_tools`, an http MCP server on loopback)
+ * reaching the requests the fake receives.
  *
  * The agent image is cached by its digest tag like in production, so a rerun without changes to
  * `agents/claude` skips the build.
@@ -15,7 +16,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FAKE_ANSWER, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
+import { globalConfigSchema, pylonConfigSchema, resolvePylon } from "../../src/config/mod.ts";
+import { claudeArgs } from "../../src/runner/agent_args.ts";
+import { buildContainerSpec } from "../../src/runner/container_spec.ts";
+import { writeMcpConfig } from "../../src/runner/prompt_file.ts";
+import { usageOf } from "../../src/runner/result.ts";
+import { FAKE_ANSWER, FAKE_USAGE, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
+import { startFakeMcpServer } from "../fakes/mcp_server.ts";
 import { openTestDocker } from "./_docker.ts";
 import {
   buildOnDebian,
@@ -63,6 +70,34 @@ Deno.test({
         );
         const first = JSON.stringify(api.messageRequests()[0]?.body?.messages ?? []);
         assert.ok(first.includes("--say hello"), "the prompt reaches the API verbatim");
+      });
+      await t.step("usage: the fake's tokens summed, the CLI's total_cost_usd", async () => {
+        const before = api.messageRequests().length;
+        const r = await runAgent(docker, image, dirs, { ...env, PROMPT: "count tokens" });
+        assert.equal(r.result?.status, "completed", JSON.stringify(r.result));
+        const calls = api.messageRequests().length - before;
+        assert.ok(calls >= 1);
+        assert.deepEqual(r.result?.usage, {
+          input_tokens: FAKE_USAGE.input_tokens * calls,
+          output_tokens: FAKE_USAGE.output_tokens * calls,
+          cache_read_input_tokens: FAKE_USAGE.cache_read_input_tokens * calls,
+          cache_creation_input_tokens: FAKE_USAGE.cache_creation_input_tokens * calls,
+        });
+        const cli = r.stdout.trim().split("\n").map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return null;
+          }
+        }).findLast((v) => v?.type === "result");
+        assert.equal(typeof cli?.total_cost_usd, "number", r.stdout);
+        assert.equal(r.result?.cost_usd, cli.total_cost_usd);
+        assert.equal(r.result?.num_turns, cli.num_turns);
+        assert.ok(Array.isArray(r.result?.models) && r.result.models.length >= 1);
+        // What the runner stores from it.
+        const usage = usageOf(r.result!);
+        assert.equal(usage?.inputTokens, FAKE_USAGE.input_tokens * calls);
+        assert.equal(usage?.costUsd, Math.round(cli.total_cost_usd * 1e6) / 1e6);
       });
       await t.step("follow-up resumes the session from the kept state folder", async () => {
         const before = api.messageRequests().length;
@@ -145,6 +180,114 @@ Deno.test({
           await Deno.readTextFile(join(oauthState, "claude", ".credentials.json")),
         );
         assert.equal(copied.claudeAiOauth.accessToken, "sk-ant-oat01-fake-token");
+      });
+      await t.step(
+        "agent settings: the model, only the allowed tools, the MCP server's tools",
+        async () => {
+          await using settingsApi = startFakeAnthropicApi();
+          await using mcp = startFakeMcpServer({
+            sentry: ["get_issue"],
+            other: ["other_tool"],
+          });
+          const pylon = resolvePylon(
+            pylonConfigSchema.parse({
+              name: "sentry",
+              trigger: { type: "webhook", path: "/sentry" },
+              agent: {
+                prompt: "p",
+                model: "claude-sonnet-4-5",
+                fallback_model: "claude-haiku-4-5",
+                max_turns: 5,
+                allowed_tools: ["Read", "Grep", "mcp__sentry__*"],
+                disallowed_tools: ["Bash(git push:*)"],
+                append_system_prompt: "pylon-appended-marker",
+                mcp_servers: {
+                  sentry: {
+                    url: `${mcp.url}/sentry`,
+                    headers: { Authorization: "Bearer mcp-tok" },
+                  },
+                  other: { url: `${mcp.url}/other` },
+                },
+              },
+            }),
+            globalConfigSchema.parse({}),
+            { env: {}, systemTimezone: "UTC" },
+          );
+          // What the runner does: the MCP file in the job's folder, the arguments in the env.
+          const jobDir = join(dirs.root, "job");
+          const mcpFile = await writeMcpConfig(jobDir, pylon, Deno.uid() === 0 ? 1000 : undefined);
+          assert.ok(mcpFile);
+          if (Deno.uid() !== 0) await Deno.chmod(mcpFile, 0o644);
+          const spec = buildContainerSpec({
+            jobId: "00000000-0000-4000-8000-00000000abcd",
+            pylon,
+            image,
+            prompt: "hello",
+            mcpConfigFile: mcpFile,
+            sessionId: null,
+            workspace: dirs.workspace,
+            workspaceReadOnly: false,
+            extraMounts: [],
+            outDir: dirs.out,
+            stateDir: join(dirs.root, "settings-state"),
+            volumes: [],
+            user: "1000:1000",
+            home: "test",
+            pidsLimit: 512,
+          });
+          const agentArgs = spec.Env!.find((e) => e.startsWith("PYLON_AGENT_ARGS="))!.slice(17);
+          const r = await runAgent(docker, image, dirs, {
+            ...env,
+            ANTHROPIC_BASE_URL: settingsApi.url,
+            PROMPT: "hello",
+            PYLON_AGENT_ARGS: agentArgs,
+          }, [`${mcpFile}:/pylon/mcp.json:ro`]);
+          assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+          assert.equal(r.result?.status, "completed", JSON.stringify(r.result));
+          const main = settingsApi.messageRequests().filter((q) =>
+            Array.isArray(q.body?.tools) && q.body.tools.length > 0
+          );
+          assert.ok(main.length > 0, "no request offered tools");
+          for (const q of main) {
+            assert.equal(q.body?.model, "claude-sonnet-4-5");
+            const names = (q.body?.tools as { name: string }[]).map((tool) => tool.name).sort();
+            assert.deepEqual(names, ["Grep", "Read", "mcp__sentry__get_issue"]);
+            assert.ok(JSON.stringify(q.body?.system).includes("pylon-appended-marker"));
+          }
+          // The CLI read the file: the sentry server was asked for its tools, with the token.
+          const listed = mcp.requests.filter((q) => q.method === "tools/list");
+          assert.ok(listed.some((q) => q.server === "sentry"), JSON.stringify(mcp.requests));
+          const init = mcp.requests.find((q) => q.server === "sentry" && q.method === "initialize");
+          assert.equal(init?.headers.get("authorization"), "Bearer mcp-tok");
+        },
+      );
+      await t.step("allowed_tools with a rule: a call no rule allows is refused", async () => {
+        await using ruleApi = startFakeAnthropicApi({
+          toolUse: { name: "Bash", input: { command: "touch pushed.txt", description: "push" } },
+        });
+        const pylon = resolvePylon(
+          pylonConfigSchema.parse({
+            name: "review",
+            trigger: { type: "webhook", path: "/review" },
+            agent: { prompt: "p", allowed_tools: ["Read", "Bash(git log:*)"] },
+          }),
+          globalConfigSchema.parse({}),
+          { env: {}, systemTimezone: "UTC" },
+        );
+        const r = await runAgent(docker, image, dirs, {
+          ...env,
+          ANTHROPIC_BASE_URL: ruleApi.url,
+          PROMPT: "hello",
+          PYLON_AGENT_ARGS: JSON.stringify(claudeArgs(pylon.agent.settings)),
+        });
+        assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+        const names = (ruleApi.messageRequests()[0]?.body?.tools as { name: string }[])
+          .map((tool) => tool.name).filter((n) => n !== "DeferredToolPlaceholder").sort();
+        // (Outside bypass mode the CLI adds a placeholder of its own, which runs nothing.)
+        assert.deepEqual(names, ["Bash", "Read"]);
+        await assert.rejects(Deno.stat(join(dirs.workspace, "pushed.txt")), Deno.errors.NotFound);
+        const answered = JSON.stringify(ruleApi.messageRequests().at(-1)?.body?.messages);
+        assert.match(answered, /"is_error":true/);
       });
     } finally {
       // Files the agent wrote belong to uid 1000; a non-root test user may not remove them.

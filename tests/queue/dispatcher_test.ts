@@ -163,3 +163,43 @@ Deno.test("Dispatcher.reattach() logs job.reattached and times the job from its 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("Dispatcher records the agent's usage, its dollars labelled by the pylon's auth", async () => {
+  const root = await Deno.makeTempDir();
+  const stores = createStoreRegistry(createPylonPaths(root));
+  const store = await stores.open("work");
+  const usage = {
+    costUsd: 0.42,
+    costBasis: null,
+    inputTokens: 10,
+    outputTokens: 5,
+    cacheReadTokens: null,
+    cacheCreationTokens: null,
+    numTurns: 3,
+    durationApiMs: null,
+    models: ["claude-sonnet-4-5"],
+  };
+  const dispatcher = new Dispatcher({
+    stores,
+    runner: { run: () => Promise.resolve({ status: "completed", result: "ok", usage }) },
+    // The default auth of a claude pylon is oauth: the figure is an API-price estimate.
+    pylonOf: () => pylon,
+    maxConcurrent: () => 1,
+    log: createLogger({ write: () => {} }),
+    clock: { now: () => new Date() },
+  });
+  try {
+    assert.equal(pylon.agent.auth, "oauth");
+    const id = await queue(store);
+    dispatcher.wake();
+    const done = await eventually(async () => {
+      const j = await store.get(id);
+      return j?.status === "completed" ? j : undefined;
+    });
+    assert.deepEqual(done!.usage, { ...usage, costBasis: "oauth" });
+  } finally {
+    dispatcher.stop();
+    await stores.closeAll();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -133,3 +133,45 @@ Deno.test("buildContainerSpec() runs a custom agent's command", () => {
   assert.equal(spec.Image, "ghcr.io/acme/agent:1");
   assert.deepEqual(spec.Cmd, ["run", "--fast"]);
 });
+
+Deno.test("buildContainerSpec() passes Claude's agent settings as PYLON_AGENT_ARGS, MCP as a read-only file", () => {
+  const spec = buildContainerSpec({
+    ...BASE,
+    pylon: pylon({
+      model: "claude-sonnet-4-5",
+      allowed_tools: ["Read"],
+      mcp_servers: {
+        sentry: { url: "https://mcp.sentry.dev/mcp", headers: { Authorization: "Bearer tok-1" } },
+      },
+    }),
+    mcpConfigFile: "/home/u/.pylon/jobs/x/mcp.json",
+  });
+  const env = Object.fromEntries(spec.Env!.map((e) => e.split(/=(.*)/s).slice(0, 2)));
+  assert.deepEqual(JSON.parse(env.PYLON_AGENT_ARGS!), [
+    "--model",
+    "claude-sonnet-4-5",
+    "--tools",
+    "Read",
+    "--allowedTools",
+    "Read",
+    "--disallowedTools",
+    "mcp__sentry",
+    "--mcp-config",
+    "/pylon/mcp.json",
+    "--strict-mcp-config",
+  ]);
+  // The server's token stays in the file: never in the environment `docker inspect` shows.
+  assert.ok(!spec.Env!.some((e) => e.includes("tok-1")));
+  const mcp = spec.HostConfig!.Mounts!.find((m) => m.Target === "/pylon/mcp.json");
+  assert.equal(mcp?.Source, "/home/u/.pylon/jobs/x/mcp.json");
+  assert.equal(mcp?.ReadOnly, true);
+});
+
+Deno.test("buildContainerSpec() passes OpenCode's model as OPENCODE_MODEL and nothing else", () => {
+  const spec = buildContainerSpec({
+    ...BASE,
+    pylon: pylon({ type: "opencode", model: "anthropic/claude-sonnet-4-5", max_turns: 3 }),
+  });
+  assert.ok(spec.Env!.includes("OPENCODE_MODEL=anthropic/claude-sonnet-4-5"));
+  assert.ok(!spec.Env!.some((e) => e.startsWith("PYLON_AGENT_ARGS=")));
+});

@@ -43,6 +43,7 @@ Deno.test("JobStore.insert() stores every field and get() reads it back", async 
     repeats: 1,
     supersedeKey: null,
     bodyDigest: null,
+    usage: null,
   });
   assert.deepEqual(await t.store.get(input.id), job);
   assert.equal(await t.store.get(crypto.randomUUID()), null);

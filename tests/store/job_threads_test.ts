@@ -63,11 +63,23 @@ Deno.test("the migration carries the thread of jobs announced by an earlier vers
   const job = (await store.insert(newJob())).job;
   await store.update(job.id, { threadKey: 'telegram|{"topic":3}' });
   await store.close();
-  // Back to schema 4, before job_threads (and the later body_digest and job_events) existed.
+  // Back to schema 4, before job_threads (and the later body_digest, job_events and usage
+  // columns) existed.
   const raw = new DatabaseSync(db.path);
+  const usageColumns = [
+    "cost_usd",
+    "cost_basis",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "num_turns",
+    "duration_api_ms",
+    "models",
+  ].map((c) => `ALTER TABLE jobs DROP COLUMN ${c}; `).join("");
   raw.exec(
     "DROP TABLE job_events; DROP TABLE job_threads; ALTER TABLE jobs DROP COLUMN body_digest; " +
-      "UPDATE schema_version SET version = 4",
+      usageColumns + "UPDATE schema_version SET version = 4",
   );
   raw.close();
   const reopened = await openJobStore(db.path, { pylon: "triage" });

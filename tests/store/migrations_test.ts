@@ -122,3 +122,45 @@ Deno.test("a version-5 file gains body_digest; its jobs read back with bodyDiges
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a version-7 file gains the usage columns; old jobs read back with usage null", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pylon-migrate-" });
+  const path = join(dir, "jobs.db");
+  try {
+    const db = new DatabaseSync(path);
+    migrate(db, path, MIGRATIONS.slice(0, 7));
+    db.prepare(
+      `INSERT INTO jobs (id, pylon, status, trigger_kind, payload, created_at, finished_at)
+        VALUES (?, 'alpha', 'completed', 'webhook', '{}', 1, 2)`,
+    ).run("0000aaaa-0000-4000-8000-000000000007");
+    db.close();
+    const store = await openJobStore(path, { pylon: "alpha" });
+    try {
+      const id = "0000aaaa-0000-4000-8000-000000000007";
+      assert.equal((await store.get(id))?.usage, null);
+      assert.equal(await store.usageTotals(), null);
+      const usage = {
+        costUsd: 0.42,
+        costBasis: "oauth" as const,
+        inputTokens: 10,
+        outputTokens: 5,
+        cacheReadTokens: 100,
+        cacheCreationTokens: 20,
+        numTurns: 3,
+        durationApiMs: 1234,
+        models: ["claude-sonnet-4-5", "claude-haiku-4-5"],
+      };
+      assert.deepEqual((await store.update(id, { usage }))?.usage, usage);
+      assert.deepEqual((await store.get(id))?.usage, usage);
+      assert.deepEqual(await store.usageTotals(), { ...usage, models: [] });
+      const [record] = await store.usageSince(null);
+      assert.deepEqual(record, { id, pylon: "alpha", parentId: null, at: new Date(2), usage });
+      assert.deepEqual(await store.usageSince(new Date(3)), []);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(rawQuery(path, "SELECT version FROM schema_version"), [{ version: 8 }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -21,7 +21,7 @@ import { githubRepoAllowed } from "../../allowed_repos.ts";
 import { formatDuration } from "../../config/mod.ts";
 import { shortId } from "../../errors.ts";
 import type { Logger } from "../../log/mod.ts";
-import type { Job } from "../../store/mod.ts";
+import { type Job, type JobUsage, usageParts } from "../../store/mod.ts";
 import type { JobReport, Reporter, ReportState } from "../channel.ts";
 import { GitHubApi, type StatusState } from "./api.ts";
 import { type GitHubTarget, githubTarget } from "./target.ts";
@@ -64,7 +64,10 @@ export class GitHubChannel implements Reporter {
     this.key = `github:${options.apiUrl.replace(/\/+$/, "")}:${fingerprint(options.token)}${repos}`;
   }
 
-  async report({ job }: JobReport, state: ReportState | undefined): Promise<ReportState> {
+  async report(
+    { job, conversation }: JobReport,
+    state: ReportState | undefined,
+  ): Promise<ReportState> {
     const target = githubTarget(job.payload);
     if (!target) {
       this.#log.debug("github.skipped", {
@@ -85,7 +88,9 @@ export class GitHubChannel implements Reporter {
     }
     const lockKey = `${target.owner}/${target.repo}#${target.number ?? target.sha}`;
     const previous = this.#locks.get(lockKey) ?? Promise.resolve();
-    const run = previous.catch(() => {}).then(() => this.#report(job, target, { ...state }));
+    const run = previous.catch(() => {}).then(() =>
+      this.#report(job, target, { ...state }, conversation ?? null)
+    );
     this.#locks.set(lockKey, run);
     try {
       return await run;
@@ -94,7 +99,12 @@ export class GitHubChannel implements Reporter {
     }
   }
 
-  async #report(job: Job, target: GitHubTarget, state: ReportState): Promise<ReportState> {
+  async #report(
+    job: Job,
+    target: GitHubTarget,
+    state: ReportState,
+    conversation: JobUsage | null,
+  ): Promise<ReportState> {
     if (typeof state.sha !== "string") {
       const sha = target.sha ??
         (target.isPull && target.number
@@ -104,7 +114,7 @@ export class GitHubChannel implements Reporter {
     }
     const sha = typeof state.sha === "string" ? state.sha : undefined;
     const status = statusOf(job);
-    const comment = commentOf(job, sha);
+    const comment = commentOf(job, sha, conversation);
     const followUp = job.trigger === "follow-up";
     if (comment && target.number) {
       // A follow-up's answer is a comment of its own, under the question.
@@ -215,8 +225,15 @@ export function statusOf(job: Job): { state: StatusState; description: string } 
   }
 }
 
-/** The comment a finished job leaves; `undefined` while it is not finished (or was not run). */
-export function commentOf(job: Job, sha: string | undefined): string | undefined {
+/**
+ * The comment a finished job leaves; `undefined` while it is not finished (or was not run). Its
+ * footer gives the cost and turns, and a follow-up's its conversation's total (`conversation`).
+ */
+export function commentOf(
+  job: Job,
+  sha: string | undefined,
+  conversation: JobUsage | null = null,
+): string | undefined {
   const on = sha ? ` on \`${sha.slice(0, 7)}\`` : "";
   let text: string;
   switch (job.status) {
@@ -245,20 +262,23 @@ export function commentOf(job: Job, sha: string | undefined): string | undefined
     const question = job.prompt ?? "";
     const shown = question.length > 500 ? question.slice(0, 500) + "…" : question;
     const quoted = shown.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n");
-    return `${followUpMarker(job.pylon, job.id)}\n${quoted}\n\n${text}\n\n${footer(job, sha)}`;
+    return `${followUpMarker(job.pylon, job.id)}\n${quoted}\n\n${text}\n\n${
+      footer(job, sha, conversation)
+    }`;
   }
-  return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha)}`;
+  return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha, conversation)}`;
 }
 
 /** Room for a result in a comment: GitHub refuses bodies over 65,536 characters. */
 const MAX_TEXT = 60_000;
 
-function footer(job: Job, sha: string | undefined): string {
+function footer(job: Job, sha: string | undefined, conversation: JobUsage | null): string {
   const parts = [`pylon · ${job.pylon}`, `job ${shortId(job.id)}`];
   if (sha) parts.push(`commit ${sha.slice(0, 7)}`);
   if (job.startedAt && job.finishedAt) {
     parts.push(formatDuration(job.finishedAt.getTime() - job.startedAt.getTime()));
   }
+  parts.push(...usageParts(job.usage, conversation));
   if (job.repeats > 1) parts.push(`event seen ${job.repeats}×`);
   if (job.trigger === "follow-up") parts.push("follow-up");
   return `<sub>${parts.join(" · ")}</sub>`;

@@ -20,6 +20,8 @@ import {
   parseDotEnv,
   pathClashOf,
   PRIVATE_FILE_MODE,
+  resolvePylon,
+  unsupportedSettingsNote,
   webhookUrl,
 } from "../../config/mod.ts";
 import { isValidTimezone, parseCron, systemTimezone } from "../../cron/mod.ts";
@@ -297,6 +299,12 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
         ? { ...global.env, [sig.envVar]: "(to be added)" }
         : global.env;
       const loaded = await loadPylon(ctx.paths, name, { ...global, env });
+      const { agent } = resolvePylon(loaded.config, globalConfig, {
+        env: loaded.env,
+        systemTimezone: "UTC",
+      });
+      const ignored = unsupportedSettingsNote(agent.type, agent.unsupported);
+      if (ignored) io.out(`  Note: ${ignored}\n`);
       if (answers.trigger === "webhook") {
         io.out(`  Webhook: ${webhookUrl(loaded.config, globalConfig)}\n`);
         if (!hasPublicUrl(loaded.config, globalConfig)) {

@@ -29,6 +29,7 @@ import type { GitRunner } from "../../workspace/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import {
   agentAuthCheck,
+  agentSettingsCheck,
   caCertificateChecks,
   channelCheck,
   channelLiveChecks,
@@ -289,6 +290,8 @@ export async function collectChecks(
     const signature = signatureCheck(p, global.config, daemon.host ?? global.config.server.host);
     if (signature) checks.push({ ...signature, section });
     checks.push({ ...channelCheck(p), section });
+    const settings = agentSettingsCheck(p);
+    if (settings) checks.push({ ...settings, section });
   }
 
   // Live checks: chat APIs and git remotes, once per token / repository.

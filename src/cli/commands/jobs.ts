@@ -13,7 +13,7 @@ import {
   JOB_STATUSES,
   type JobStatus,
 } from "../../config/mod.ts";
-import { jobToJson } from "../../store/mod.ts";
+import { formatTokens, formatUsd, jobToJson, totalTokens } from "../../store/mod.ts";
 import { loadGlobalConfig, loadPylon, resolvePylon } from "../../config/mod.ts";
 import { type Redactor, redactorFor } from "../../log/mod.ts";
 import type { CommandContext } from "../command.ts";
@@ -85,8 +85,12 @@ export const jobsCommand: Command = {
       j.repeats > 1 ? `${j.status} (seen ${j.repeats}×)` : j.status,
       timeAgo(j.createdAt, now),
       durationCell(j, now),
+      costCell(j),
     ]);
-    ctx.io.out(table(["ID", "PYLON", "STATUS", "TRIGGERED", "DURATION"], rows));
+    ctx.io.out(table(["ID", "PYLON", "STATUS", "TRIGGERED", "DURATION", "COST"], rows));
+    if (jobs.some((j) => j.usage?.costBasis === "oauth" && j.usage.costUsd !== null)) {
+      ctx.io.out("~ what the tokens would cost at API prices (auth: oauth; not what was paid)\n");
+    }
     if (jobs.length === limit) {
       const more = [
         name,
@@ -99,6 +103,19 @@ export const jobsCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * What a job cost: "$0.42", "~$0.42" for a subscription's (`auth: oauth`) API-price figure, its
+ * tokens when the agent reported no dollars ("12k tok"), or "-".
+ */
+export function costCell(job: Job): string {
+  const usage = job.usage;
+  if (usage?.costUsd != null) {
+    return `${usage.costBasis === "oauth" ? "~" : ""}${formatUsd(usage.costUsd)}`;
+  }
+  const tokens = totalTokens(usage);
+  return tokens === null ? "-" : `${formatTokens(tokens)} tok`;
+}
 
 function emptyMessage(statuses: JobStatus[] | undefined, name: string | undefined): string {
   if (statuses) {

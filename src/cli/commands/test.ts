@@ -14,6 +14,7 @@ import {
   loadGlobalConfig,
   loadPylon,
   resolvePylon,
+  unsupportedSettingsNote,
 } from "../../config/mod.ts";
 import { systemTimezone } from "../../cron/mod.ts";
 import { renderTemplate } from "../../template/mod.ts";
@@ -164,6 +165,7 @@ overrides headers. A relative @FILE is read from the folder you run pylon in.`,
             dedupe_key: outcome?.key ?? null,
             ...rendered,
             repo_refused: repoProblem ?? null,
+            ignored_agent_settings: resolved.agent.unsupported,
           },
           null,
           2,
@@ -172,6 +174,8 @@ overrides headers. A relative @FILE is read from the folder you run pylon in.`,
       return 0;
     }
     printHuman(ctx, name, resolved.config.trigger.type, rendered);
+    const ignored = unsupportedSettingsNote(resolved.agent.type, resolved.agent.unsupported);
+    if (ignored) ctx.io.out(`Note: ${ignored}\n`);
     if (repoProblem) ctx.io.out(`Repo refused: ${repoProblem}\n`);
     if (pylon.config.trigger.when) ctx.io.out(`When: ${whenText}\n`);
     if (why) ctx.io.out(formatWhenExplanation(why));

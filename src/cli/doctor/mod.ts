@@ -6,6 +6,7 @@
  * @module
  */
 
+export { agentSettingsCheck } from "./agent_settings.ts";
 export { channelLiveChecks } from "./channels.ts";
 export type { ChannelLiveOptions } from "./channels.ts";
 export {

@@ -1,0 +1,154 @@
+/**
+ * What steers an agent run: model, turns, tools, system prompt, MCP servers and extra CLI
+ * arguments (issue 14 §1). Written in `pylon.yaml` under `agent`, and as defaults per agent type
+ * in `config.yaml` (`defaults.agent.claude`, `defaults.agent.opencode`).
+ *
+ * Claude Code has every setting; OpenCode has only `model`; a custom image has none. Which ones a
+ * pylon sets that its agent cannot honour is {@linkcode unsupportedAgentSettings}, so `construct`,
+ * `test --dry-run` and `doctor` say so instead of dropping them silently.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** One MCP server of Claude Code's `.mcp.json` `mcpServers` map: stdio or http (sse). */
+export const mcpServerSchema = z.strictObject({
+  /** Default: `stdio` with a `command`, `http` with a `url`. */
+  type: z.enum(["stdio", "http", "sse"]).optional(),
+  command: z.string().min(1).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  url: z.string().refine((s) => /^https?:\/\/[^\s/]+/.test(s), {
+    message: "must be an http:// or https:// URL",
+  }).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+}).superRefine((server, ctx) => {
+  const type = server.type ?? (server.url !== undefined ? "http" : "stdio");
+  if (type === "stdio" && server.command === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: "names no command; give a stdio server a command (or an http server a url)",
+    });
+  }
+  if (type !== "stdio" && server.url === undefined) {
+    ctx.addIssue({ code: "custom", message: `is a ${type} server without a url; add url` });
+  }
+});
+
+export type McpServerConfig = z.output<typeof mcpServerSchema>;
+
+const MCP_NAME_REGEXP = /^[A-Za-z0-9_-]+$/;
+
+/** A tool name or permission rule (`Read`, `Bash(git push:*)`, `mcp__sentry__*`). */
+const toolRule = z.string().trim().min(1, { message: "is empty; write a tool name like Read" });
+
+/** The agent settings shared by `pylon.yaml` `agent` and `defaults.agent.<type>`. */
+export const agentSettingsShape = {
+  /** Model id or alias (`claude-sonnet-4-5`, `sonnet`; OpenCode: `provider/model`). */
+  model: z.string().min(1).optional(),
+  "fallback_model": z.string().min(1).optional(),
+  "max_turns": z.int().min(1).optional(),
+  /** The only tools the agent has; the rest are absent from the model's tool list. */
+  "allowed_tools": z.array(toolRule).optional(),
+  /** Denied even when permissions are skipped (`Bash(git push:*)`). */
+  "disallowed_tools": z.array(toolRule).optional(),
+  "append_system_prompt": z.string().min(1).optional(),
+  /** The `mcpServers` map of Claude Code's `.mcp.json`; values may use `${VAR}`. */
+  "mcp_servers": z.record(
+    z.string().regex(MCP_NAME_REGEXP, {
+      message: "is not an MCP server name; use letters, digits, - and _",
+    }),
+    mcpServerSchema,
+  ).optional(),
+  /** Extra CLI arguments (the escape hatch). */
+  args: z.array(z.string()).optional(),
+};
+
+/** Settings as written in one file; absent keys fall back to the other file. */
+export interface AgentSettingsInput {
+  model?: string | undefined;
+  "fallback_model"?: string | undefined;
+  "max_turns"?: number | undefined;
+  "allowed_tools"?: string[] | undefined;
+  "disallowed_tools"?: string[] | undefined;
+  "append_system_prompt"?: string | undefined;
+  "mcp_servers"?: Record<string, McpServerConfig> | undefined;
+  args?: string[] | undefined;
+}
+
+/** Agent settings after resolution (pylon over `defaults.agent.<type>`). */
+export interface AgentSettings {
+  model: string | undefined;
+  fallbackModel: string | undefined;
+  maxTurns: number | undefined;
+  /** `undefined`: every tool; `[]`: none. */
+  allowedTools: string[] | undefined;
+  disallowedTools: string[];
+  appendSystemPrompt: string | undefined;
+  /** The defaults' servers with the pylon's on top (same name: the pylon's). */
+  mcpServers: Record<string, McpServerConfig>;
+  args: string[];
+}
+
+/** The pylon's own settings over its agent type's defaults. Pure. */
+export function resolveAgentSettings(
+  own: AgentSettingsInput,
+  defaults: AgentSettingsInput | undefined,
+): AgentSettings {
+  const d = defaults ?? {};
+  return {
+    model: own.model ?? d.model,
+    fallbackModel: own.fallback_model ?? d.fallback_model,
+    maxTurns: own.max_turns ?? d.max_turns,
+    allowedTools: own.allowed_tools ?? d.allowed_tools,
+    disallowedTools: own.disallowed_tools ?? d.disallowed_tools ?? [],
+    appendSystemPrompt: own.append_system_prompt ?? d.append_system_prompt,
+    mcpServers: { ...d.mcp_servers, ...own.mcp_servers },
+    args: own.args ?? d.args ?? [],
+  };
+}
+
+/** The settings each agent type honours (custom images: none). */
+const SUPPORTED: Record<string, ReadonlySet<string>> = {
+  claude: new Set([
+    "model",
+    "fallback_model",
+    "max_turns",
+    "allowed_tools",
+    "disallowed_tools",
+    "append_system_prompt",
+    "mcp_servers",
+    "args",
+  ]),
+  opencode: new Set(["model"]),
+};
+
+/**
+ * The `agent.*` keys a pylon sets (itself or through defaults) that its agent type ignores, e.g.
+ * `["max_turns", "mcp_servers"]` for OpenCode; empty when all are honoured.
+ */
+export function unsupportedAgentSettings(type: string, settings: AgentSettings): string[] {
+  const set: Record<string, boolean> = {
+    model: settings.model !== undefined,
+    "fallback_model": settings.fallbackModel !== undefined,
+    "max_turns": settings.maxTurns !== undefined,
+    "allowed_tools": settings.allowedTools !== undefined,
+    "disallowed_tools": settings.disallowedTools.length > 0,
+    "append_system_prompt": settings.appendSystemPrompt !== undefined,
+    "mcp_servers": Object.keys(settings.mcpServers).length > 0,
+    args: settings.args.length > 0,
+  };
+  const supported = SUPPORTED[type] ?? new Set<string>();
+  return Object.entries(set).filter(([key, isSet]) => isSet && !supported.has(key))
+    .map(([key]) => key);
+}
+
+/** One sentence for `construct`, `test --dry-run` and `doctor`, or null when nothing is ignored. */
+export function unsupportedSettingsNote(type: string, keys: readonly string[]): string | null {
+  if (keys.length === 0) return null;
+  const agent = type === "custom" ? "a custom image" : type === "opencode" ? "OpenCode" : type;
+  const list = keys.map((k) => `agent.${k}`).join(", ");
+  return `${list} ${keys.length === 1 ? "is" : "are"} not supported by ${agent} and will be ` +
+    `ignored (only Claude Code honours them${type === "opencode" ? "; OpenCode takes model" : ""})`;
+}

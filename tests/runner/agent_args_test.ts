@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import type { AgentSettings } from "../../src/config/mod.ts";
+import { claudeArgs, mcpConfigJson } from "../../src/runner/agent_args.ts";
+
+const NONE: AgentSettings = {
+  model: undefined,
+  fallbackModel: undefined,
+  maxTurns: undefined,
+  allowedTools: undefined,
+  disallowedTools: [],
+  appendSystemPrompt: undefined,
+  mcpServers: {},
+  args: [],
+};
+
+Deno.test("claudeArgs() passes nothing when no setting is set", () => {
+  assert.deepEqual(claudeArgs(NONE, "/pylon/mcp.json"), []);
+});
+
+Deno.test("claudeArgs() maps model, turns, prompt, MCP and extra args onto CLI flags", () => {
+  const args = claudeArgs({
+    ...NONE,
+    model: "claude-sonnet-4-5",
+    fallbackModel: "haiku",
+    maxTurns: 12,
+    disallowedTools: ["Bash(git push:*)", "WebFetch"],
+    appendSystemPrompt: "Never push.",
+    mcpServers: { sentry: { url: "https://mcp.sentry.dev/mcp" } },
+    args: ["--effort", "high"],
+  }, "/pylon/mcp.json");
+  assert.deepEqual(args, [
+    "--model",
+    "claude-sonnet-4-5",
+    "--fallback-model",
+    "haiku",
+    "--max-turns",
+    "12",
+    "--disallowedTools",
+    "Bash(git push:*),WebFetch",
+    "--append-system-prompt",
+    "Never push.",
+    "--mcp-config",
+    "/pylon/mcp.json",
+    "--strict-mcp-config",
+    "--effort",
+    "high",
+  ]);
+});
+
+Deno.test("claudeArgs() makes allowed_tools the only tools", async (t) => {
+  await t.step("built-in names go to --tools, keeping permissions skipped", () => {
+    assert.deepEqual(claudeArgs({ ...NONE, allowedTools: ["Read", "Grep", "Glob"] }), [
+      "--tools",
+      "Read,Grep,Glob",
+      "--allowedTools",
+      "Read,Grep,Glob",
+    ]);
+  });
+  await t.step("an empty list leaves no built-in tool", () => {
+    assert.deepEqual(claudeArgs({ ...NONE, allowedTools: [] }), ["--tools", ""]);
+  });
+  await t.step("a rule makes its tool available and permissions dontAsk", () => {
+    assert.deepEqual(claudeArgs({ ...NONE, allowedTools: ["Read", "Bash(git log:*)"] }), [
+      "--tools",
+      "Read,Bash",
+      "--allowedTools",
+      "Read,Bash(git log:*)",
+      "--permission-mode",
+      "dontAsk",
+    ]);
+  });
+  await t.step("MCP servers no entry names are denied whole", () => {
+    const args = claudeArgs({
+      ...NONE,
+      allowedTools: ["Read", "mcp__sentry__*"],
+      mcpServers: { sentry: { url: "https://s.example/mcp" }, github: { command: "gh-mcp" } },
+    }, "/pylon/mcp.json");
+    assert.deepEqual(args, [
+      "--tools",
+      "Read",
+      "--allowedTools",
+      "Read,mcp__sentry__*",
+      "--disallowedTools",
+      "mcp__github",
+      "--mcp-config",
+      "/pylon/mcp.json",
+      "--strict-mcp-config",
+    ]);
+  });
+});
+
+Deno.test("claudeArgs() leaves out --mcp-config when the runner wrote no file", () => {
+  const args = claudeArgs({ ...NONE, mcpServers: { s: { command: "s" } } });
+  assert.ok(!args.includes("--mcp-config"));
+});
+
+Deno.test("mcpConfigJson() writes Claude Code's mcpServers map with each server's type", () => {
+  const json = JSON.parse(mcpConfigJson({
+    docs: { command: "npx", args: ["-y", "docs-mcp"], env: { TOKEN: "t" } },
+    sentry: { url: "https://mcp.sentry.dev/mcp", headers: { Authorization: "Bearer x" } },
+    legacy: { type: "sse", url: "https://old.example/sse" },
+  }));
+  assert.deepEqual(json, {
+    mcpServers: {
+      docs: { type: "stdio", command: "npx", args: ["-y", "docs-mcp"], env: { TOKEN: "t" } },
+      sentry: {
+        type: "http",
+        url: "https://mcp.sentry.dev/mcp",
+        headers: { Authorization: "Bearer x" },
+      },
+      legacy: { type: "sse", url: "https://old.example/sse", headers: {} },
+    },
+  });
+});
