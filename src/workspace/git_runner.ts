@@ -39,6 +39,8 @@ export interface CreateGitRunnerOptions {
   gitPath?: string | undefined;
   /** Added to the inherited environment of every command (after the safety defaults). */
   env?: Record<string, string> | undefined;
+  /** The environment commands inherit (before the dropped variables). @default {this process's} */
+  inheritedEnv?: Record<string, string> | undefined;
 }
 
 /** Transports git may use; `ext::` and other remote helpers are refused by git itself. */
@@ -61,7 +63,7 @@ const decoder = new TextDecoder();
 /** Creates the real runner, which starts `git` through `Deno.Command`. */
 export function createGitRunner(options: CreateGitRunnerOptions = {}): GitRunner {
   const gitPath = options.gitPath ?? "git";
-  const base = Deno.env.toObject();
+  const base = { ...(options.inheritedEnv ?? Deno.env.toObject()) };
   for (const name of DROPPED_VARS) delete base[name];
   const env: Record<string, string> = {
     ...base,

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { prepareWorkspace, WorkspaceError } from "../../src/workspace/mod.ts";
+import { createGitRunner, prepareWorkspace, WorkspaceError } from "../../src/workspace/mod.ts";
 import {
   createFixture,
+  HERMETIC_ENV,
   jobDir,
   memoryLog,
   recordingGit,
@@ -123,13 +124,14 @@ Deno.test("createGitRunner() runs no shell and never prompts", async () => {
 
 Deno.test("createGitRunner() ignores a GIT_DIR set in the daemon's environment", async () => {
   await using fx = await createFixture();
-  Deno.env.set("GIT_DIR", fx.bare);
-  try {
-    const r = await testGit().run(["rev-parse", "--is-bare-repository"], { cwd: fx.work });
-    assert.equal(r.stdout.trim(), "false");
-  } finally {
-    Deno.env.delete("GIT_DIR");
-  }
+  // Passed as the inherited environment, not set on this process: test files run in parallel
+  // in one process, and a GIT_DIR set here leaked into other files' git commands.
+  const git = createGitRunner({
+    env: HERMETIC_ENV,
+    inheritedEnv: { ...Deno.env.toObject(), GIT_DIR: fx.bare },
+  });
+  const r = await git.run(["rev-parse", "--is-bare-repository"], { cwd: fx.work });
+  assert.equal(r.stdout.trim(), "false");
 });
 
 Deno.test("createGitRunner() reports a missing git binary as WorkspaceError", async () => {
