@@ -176,11 +176,37 @@ export function tail(text, max = ERROR_MAX) {
 }
 
 /**
- * Decides result.json and the exit code from how the CLI ended.
+ * The reason a run stopped at a cap (`--max-budget-usd`, `--max-turns`), or "" when it did not:
+ * "budget of $0.50 reached after 7 turns". `args`: the CLI's arguments, which hold the cap.
+ * @param {Record<string, unknown>} parsed
+ * @param {readonly string[]} args
+ */
+export function capReason(parsed, args = []) {
+  const turns = typeof parsed.num_turns === "number" ? parsed.num_turns : null;
+  const after = turns === null ? "" : ` after ${turns} turn${turns === 1 ? "" : "s"}`;
+  const argOf = (flag) => {
+    const i = args.indexOf(flag);
+    return i >= 0 && i + 1 < args.length ? args[i + 1] : undefined;
+  };
+  if (parsed.subtype === "error_max_budget_usd") {
+    const cap = Number(argOf("--max-budget-usd"));
+    return `budget of ${Number.isFinite(cap) ? "$" + cap.toFixed(2) : "the job"} reached${after}`;
+  }
+  if (parsed.subtype === "error_max_turns") {
+    const cap = argOf("--max-turns");
+    return `turn limit${cap ? " of " + cap : ""} reached${after}`;
+  }
+  return "";
+}
+
+/**
+ * Decides result.json and the exit code from how the CLI ended. A run stopped by a cap keeps
+ * its partial result and says which cap stopped it.
  * @param {{stdout: string, stderr: string, code: number, signal?: string | null}} run
+ * @param {readonly string[]} [args] the CLI's arguments (for the caps' values)
  * @returns {{result: Record<string, unknown>, exitCode: number}}
  */
-export function claudeResult(run) {
+export function claudeResult(run, args = []) {
   const parsed = parseClaudeOutput(run.stdout);
   const died = run.signal ? `claude was stopped by ${run.signal}` : "";
   if (!parsed) {
@@ -190,13 +216,15 @@ export function claudeResult(run) {
   }
   const text = typeof parsed.result === "string" ? parsed.result : "";
   const sessionId = typeof parsed.session_id === "string" ? parsed.session_id : "";
-  const failed = parsed.is_error === true || run.code !== 0 || Boolean(run.signal);
+  const capped = capReason(parsed, args);
+  const failed = Boolean(capped) || parsed.is_error === true || run.code !== 0 ||
+    Boolean(run.signal);
   const result = { status: failed ? "failed" : "completed", result: text };
   if (sessionId) result.session_id = sessionId;
   Object.assign(result, claudeUsage(parsed));
   if (failed) {
     const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String).join("; ") : "";
-    result.error = tail(text) || errors || tail(run.stderr) || died ||
+    result.error = capped || tail(text) || errors || tail(run.stderr) || died ||
       (typeof parsed.subtype === "string" && parsed.subtype !== "success"
         ? `claude ended with ${parsed.subtype}`
         : `claude exited with code ${run.code}`);
@@ -256,7 +284,7 @@ function runCli(argv) {
   });
   child.on("close", (code, signal) => {
     if (stdout.trim() !== "") process.stdout.write(stdout.endsWith("\n") ? stdout : stdout + "\n");
-    const { result, exitCode } = claudeResult({ stdout, stderr, code: code ?? 1, signal });
+    const { result, exitCode } = claudeResult({ stdout, stderr, code: code ?? 1, signal }, args);
     writeResult(outDir(), result);
     process.exit(exitCode);
   });

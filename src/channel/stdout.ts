@@ -70,6 +70,9 @@ export class StdoutChannel implements Reporter {
         break;
       case "queued":
         break;
+      case "held":
+        print(`Held: ${plain(job.error ?? "over budget")}  |  pylon approve ${id8} runs it anyway`);
+        break;
       case "running":
         print(`⚙ Agent started${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}.`);
         break;

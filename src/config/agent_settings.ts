@@ -49,6 +49,8 @@ export const agentSettingsShape = {
   model: z.string().min(1).optional(),
   "fallback_model": z.string().min(1).optional(),
   "max_turns": z.int().min(1).optional(),
+  /** Dollars one run may spend (Claude Code's `--max-budget-usd`); also its budget reservation. */
+  "max_cost_usd": z.number().positive().optional(),
   /** The only tools the agent has; the rest are absent from the model's tool list. */
   "allowed_tools": z.array(toolRule).optional(),
   /** Denied even when permissions are skipped (`Bash(git push:*)`). */
@@ -70,6 +72,7 @@ export interface AgentSettingsInput {
   model?: string | undefined;
   "fallback_model"?: string | undefined;
   "max_turns"?: number | undefined;
+  "max_cost_usd"?: number | undefined;
   "allowed_tools"?: string[] | undefined;
   "disallowed_tools"?: string[] | undefined;
   "append_system_prompt"?: string | undefined;
@@ -82,6 +85,7 @@ export interface AgentSettings {
   model: string | undefined;
   fallbackModel: string | undefined;
   maxTurns: number | undefined;
+  maxCostUsd: number | undefined;
   /** `undefined`: every tool; `[]`: none. */
   allowedTools: string[] | undefined;
   disallowedTools: string[];
@@ -101,6 +105,7 @@ export function resolveAgentSettings(
     model: own.model ?? d.model,
     fallbackModel: own.fallback_model ?? d.fallback_model,
     maxTurns: own.max_turns ?? d.max_turns,
+    maxCostUsd: own.max_cost_usd ?? d.max_cost_usd,
     allowedTools: own.allowed_tools ?? d.allowed_tools,
     disallowedTools: own.disallowed_tools ?? d.disallowed_tools ?? [],
     appendSystemPrompt: own.append_system_prompt ?? d.append_system_prompt,
@@ -115,6 +120,7 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     "model",
     "fallback_model",
     "max_turns",
+    "max_cost_usd",
     "allowed_tools",
     "disallowed_tools",
     "append_system_prompt",
@@ -133,6 +139,7 @@ export function unsupportedAgentSettings(type: string, settings: AgentSettings):
     model: settings.model !== undefined,
     "fallback_model": settings.fallbackModel !== undefined,
     "max_turns": settings.maxTurns !== undefined,
+    "max_cost_usd": settings.maxCostUsd !== undefined,
     "allowed_tools": settings.allowedTools !== undefined,
     "disallowed_tools": settings.disallowedTools.length > 0,
     "append_system_prompt": settings.appendSystemPrompt !== undefined,

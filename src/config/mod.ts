@@ -40,6 +40,7 @@ export {
 } from "./resolve.ts";
 export type { ResolvedAgent, ResolvedChannel, ResolvedPylon } from "./resolve.ts";
 export { unsupportedSettingsNote } from "./agent_settings.ts";
+export { type Budget, type BudgetConfig, budgetSchema, resolveBudget } from "./budget.ts";
 export type { AgentSettings, McpServerConfig } from "./agent_settings.ts";
 export { assertPylonName, pylonNameProblem, suggestPylonName } from "./names.ts";
 export { rawTriggerPath, readRawPylon } from "./raw.ts";

@@ -10,6 +10,7 @@ import {
   resolveAgentSettings,
   unsupportedAgentSettings,
 } from "./agent_settings.ts";
+import { type Budget, resolveBudget } from "./budget.ts";
 import { parseByteSize, parseDuration } from "./duration.ts";
 import type {
   AgentType,
@@ -88,6 +89,8 @@ export interface ResolvedPylon {
   agent: ResolvedAgent;
   /** IANA zone cron schedules are evaluated in. */
   timezone: string;
+  /** Its spending caps (`budget` over `defaults.budget`); absent: none. */
+  budget?: Budget | undefined;
   /** Full URL to register with the sender, for webhook pylons. */
   webhookUrl: string | undefined;
   /**
@@ -117,13 +120,16 @@ export function resolvePylon(
 ): ResolvedPylon {
   const channel = resolveChannel(config, global);
   const agent = resolveAgent(config, global, ctx.env);
+  const timezone = config.trigger.timezone ?? global.defaults.timezone ?? ctx.systemTimezone;
+  const budget = resolveBudget(config.budget, global.defaults.budget, timezone);
   return {
     name: config.name,
     config,
     channel,
     agent,
     secrets: [...ctx.secrets ?? [], ...configSecrets(config, channel, agent)],
-    timezone: config.trigger.timezone ?? global.defaults.timezone ?? ctx.systemTimezone,
+    timezone,
+    ...(budget ? { budget } : {}),
     webhookUrl: config.trigger.type === "webhook" && config.trigger.path
       ? webhookUrl(config, global)
       : undefined,

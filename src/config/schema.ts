@@ -10,12 +10,15 @@
 
 import { z } from "zod";
 import { agentSettingsShape } from "./agent_settings.ts";
+import { budgetSchema } from "./budget.ts";
 import { parseByteSize, parseDuration } from "./duration.ts";
 
 /** Job statuses (ARCHITECTURE.md §3.3). */
 export const JOB_STATUSES = [
   "awaiting_approval",
   "queued",
+  /** Would start, but its pylon's (or the daemon's) budget window is at its cap. */
+  "held",
   "running",
   "completed",
   "failed",
@@ -169,7 +172,11 @@ export const globalConfigSchema = z.strictObject({
       opencode: opencodeDefaults.prefault({}),
     }).prefault({}),
     timezone: z.string().optional(),
+    /** Each pylon's budget unless its pylon.yaml sets the field. */
+    budget: budgetSchema.optional(),
   }).prefault({}),
+  /** A cap on all pylons together. */
+  budget: budgetSchema.optional(),
   docker: z.strictObject({
     max_concurrent: z.int().min(1).default(3),
     max_queue: z.int().min(0).default(100),
@@ -261,6 +268,7 @@ export const pylonConfigSchema = z.strictObject({
   workspace: workspaceSchema.prefault({ type: "none" }),
   channel: pylonChannelSchema.optional(),
   agent: agentSchema.prefault({}),
+  budget: budgetSchema.optional(),
 });
 
 export type GlobalConfig = z.output<typeof globalConfigSchema>;
@@ -297,6 +305,7 @@ export const PYLON_KEY_HOMES: Record<string, string[]> = collectHomes({
   "channel.webhook": webhookSettings,
   "channel.github": githubSettings,
   agent: agentSchema,
+  budget: budgetSchema,
 });
 
 export const GLOBAL_KEY_HOMES: Record<string, string[]> = collectHomes({
@@ -311,6 +320,8 @@ export const GLOBAL_KEY_HOMES: Record<string, string[]> = collectHomes({
   "defaults.agent": globalConfigSchema.shape.defaults.unwrap().shape.agent.unwrap(),
   "defaults.agent.claude": claudeDefaults,
   "defaults.agent.opencode": opencodeDefaults,
+  "defaults.budget": budgetSchema,
+  budget: budgetSchema,
   docker: globalConfigSchema.shape.docker.unwrap(),
   jobs: globalConfigSchema.shape.jobs.unwrap(),
 });

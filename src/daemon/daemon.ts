@@ -18,6 +18,7 @@ import {
   parseDuration,
   pylonNameProblem,
   type PylonPaths,
+  resolveBudget,
   writeDisabledFlag,
 } from "../config/mod.ts";
 import { systemTimezone } from "../cron/mod.ts";
@@ -178,12 +179,15 @@ async function serve(o: DaemonOptions): Promise<void> {
     const storeNames = names.filter((name) => pylonNameProblem(name) === undefined);
     for (const name of storeNames) await stores.open(name);
     log.info("stores.opened", { count: storeNames.length });
+    // config.yaml is read once per daemon, so its cap on all pylons is too.
+    const globalBudget = resolveBudget(config.budget, undefined, config.defaults.timezone ?? zone);
     const dispatcher = new Dispatcher({
       stores,
       runner: runner,
       pylonOf: (name) => table.get(name)?.resolved,
       isWaiting: (name) => table.isBlocked(name),
       maxConcurrent: () => config.docker.max_concurrent,
+      globalBudget: () => globalBudget,
       log,
       clock: o.clock,
       onChange: (job) => notifier.changed(job),

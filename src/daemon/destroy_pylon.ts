@@ -158,9 +158,14 @@ async function stopJobs(
     if (open.length === 0 && ending.length === 0) return;
     for (const job of open) {
       if (job.status !== "running") {
-        const moved = await store.transition(job.id, ["queued", "awaiting_approval"], "killed", {
-          error: CANCELLED_REASON,
-        });
+        const moved = await store.transition(
+          job.id,
+          ["queued", "held", "awaiting_approval"],
+          "killed",
+          {
+            error: CANCELLED_REASON,
+          },
+        );
         if (moved) {
           stopped.cancelled.add(job.id);
           o.onChange?.(moved);

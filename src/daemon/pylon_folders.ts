@@ -13,7 +13,12 @@ import type { Logger } from "../log/mod.ts";
 import type { Job, JobStore } from "../store/mod.ts";
 
 /** Statuses of a job that has not ended yet: destroy refuses them without force. */
-export const UNFINISHED_STATUSES: readonly JobStatus[] = ["running", "queued", "awaiting_approval"];
+export const UNFINISHED_STATUSES: readonly JobStatus[] = [
+  "running",
+  "queued",
+  "held",
+  "awaiting_approval",
+];
 
 /** The error recorded on a running job that a destroy killed. */
 export const KILLED_REASON = "killed: its pylon was destroyed";

@@ -6,10 +6,11 @@
  * @module
  */
 
-import type { ResolvedPylon } from "../config/mod.ts";
+import type { Budget, ResolvedPylon } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Job, JobUsage, StoreRegistry } from "../store/mod.ts";
+import { type BudgetBlock, budgetBlock, RUN_ANYWAY, SKIPPED_OVER_BUDGET } from "./budget.ts";
 import type { JobRunner, RunContext, RunOutcome } from "./runner.ts";
 
 /** What the dispatcher needs. */
@@ -25,6 +26,8 @@ export interface DispatcherDeps {
    */
   isWaiting?(name: string): boolean;
   maxConcurrent(): number;
+  /** The cap on all pylons together (`budget` at the top of config.yaml); absent: none. */
+  globalBudget?(): Budget | undefined;
   log: Logger;
   clock: { now(): Date };
   /** Told about every status change this dispatcher makes (channels announce them). */
@@ -46,6 +49,10 @@ export class Dispatcher {
   #idle: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
+  /** Wakes the queue at the next budget window reset while jobs are held. */
+  #resetTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The earliest reset of a budget that held a job in the current pass (epoch ms). */
+  #nextReset: number | undefined;
   /** Aborted by {@linkcode stop}: ends the waits between attempts to record an outcome. */
   readonly #stopping = new AbortController();
 
@@ -102,6 +109,8 @@ export class Dispatcher {
     this.#stopping.abort();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    clearTimeout(this.#resetTimer);
+    this.#resetTimer = undefined;
   }
 
   /** Hands jobs left `running` by a previous daemon to the runner. */
@@ -115,6 +124,15 @@ export class Dispatcher {
   }
 
   async #pump(): Promise<void> {
+    this.#nextReset = undefined;
+    try {
+      await this.#pumpJobs();
+    } finally {
+      this.#scheduleReset();
+    }
+  }
+
+  async #pumpJobs(): Promise<void> {
     const { stores, runner, log } = this.#deps;
     while (!this.#stopped && runner && this.#running.size < this.#deps.maxConcurrent()) {
       if (runner.available && !(await runner.available())) {
@@ -134,6 +152,7 @@ export class Dispatcher {
         this.#paused = false;
         log.info("queue.resumed");
       }
+      await this.#releaseHeld();
       // A pylon that exists but cannot load now (a broken edit) keeps its jobs queued.
       const next = await stores.oldestQueuedAcross((name) => this.#deps.isWaiting?.(name) ?? false);
       if (!next) return;
@@ -148,6 +167,12 @@ export class Dispatcher {
         log.warn("job.unrunnable", { pylon: next.pylon, job: shortId(next.id) });
         continue;
       }
+      // Approved over budget (pylon approve on a held job): starts once whatever the budget.
+      const block = next.error === RUN_ANYWAY ? null : await this.#budgetBlock(pylon);
+      if (block) {
+        await this.#hold(next, block);
+        continue;
+      }
       const claimed = await store.transition(next.id, "queued", "running", {
         startedAt: now,
         deadlineAt: new Date(now.getTime() + pylon.agent.timeoutMs),
@@ -156,6 +181,91 @@ export class Dispatcher {
       this.#deps.onChange?.(claimed);
       this.#launch(claimed, (p, ctx) => runner.run(claimed, p!, ctx));
     }
+  }
+
+  /** The first budget (the pylon's, then all pylons') whose window is at its cap, or null. */
+  async #budgetBlock(pylon: ResolvedPylon): Promise<BudgetBlock | null> {
+    const { stores } = this.#deps;
+    const now = this.#deps.clock.now();
+    const pylonOf = (name: string) => this.#deps.pylonOf(name);
+    const own = stores.get(pylon.name);
+    if (pylon.budget && own) {
+      const block = await budgetBlock(pylon.budget, { stores: [own], pylonOf, now });
+      if (block) return this.#noteReset(block);
+    }
+    const global = this.#deps.globalBudget?.();
+    if (global) {
+      const all = stores.names().map((n) => stores.get(n)).filter((s) => s !== undefined);
+      const block = await budgetBlock(global, {
+        stores: all,
+        pylonOf,
+        now,
+        label: "all pylons' ",
+      });
+      if (block) return this.#noteReset(block);
+    }
+    return null;
+  }
+
+  #noteReset(block: BudgetBlock): BudgetBlock {
+    const at = block.resetsAt.getTime();
+    if (this.#nextReset === undefined || at < this.#nextReset) this.#nextReset = at;
+    return block;
+  }
+
+  /**
+   * Moves `job` from `queued` to `held` with the reason; a cron run is dismissed as skipped
+   * instead, so runs over budget do not pile up.
+   */
+  async #hold(job: Job, block: BudgetBlock): Promise<void> {
+    const store = this.#deps.stores.get(job.pylon);
+    if (!store) return;
+    const log = this.#deps.log.with({ pylon: job.pylon, job: shortId(job.id) });
+    const moved = job.trigger === "cron"
+      ? await store.transition(job.id, "queued", "dismissed", {
+        error: `${SKIPPED_OVER_BUDGET} (${block.reason})`,
+      })
+      : await store.transition(job.id, "queued", "held", { error: block.reason });
+    if (!moved) return;
+    log.info(moved.status === "held" ? "job.held" : "job.skipped", { reason: block.reason });
+    this.#deps.onChange?.(moved);
+  }
+
+  /**
+   * Releases the oldest held job of each pylon whose budgets (its own and all pylons') are
+   * under their caps again, back to `queued` where it keeps its place; one per pylon per call,
+   * so the reservation of each job started counts before the next is released.
+   */
+  async #releaseHeld(): Promise<void> {
+    const { stores } = this.#deps;
+    for (const name of stores.names()) {
+      const store = stores.get(name);
+      const pylon = this.#deps.pylonOf(name);
+      if (!store || !pylon) continue;
+      // Newest first: on a tie the later entry is the older job.
+      const held = await store.list({ status: "held", limit: 1000 });
+      const oldest = held.reduce<Job | undefined>(
+        (a, j) => !a || (j.queuedAt ?? j.createdAt) <= (a.queuedAt ?? a.createdAt) ? j : a,
+        undefined,
+      );
+      if (!oldest || await this.#budgetBlock(pylon)) continue;
+      const moved = await store.transition(oldest.id, "held", "queued", { error: null });
+      if (!moved) continue;
+      this.#deps.log.info("job.released", { pylon: name, job: shortId(moved.id) });
+      this.#deps.onChange?.(moved);
+    }
+  }
+
+  /** While a budget holds jobs, looks again when its window resets (at most hourly). */
+  #scheduleReset(): void {
+    clearTimeout(this.#resetTimer);
+    this.#resetTimer = undefined;
+    if (this.#stopped || this.#nextReset === undefined) return;
+    const delay = this.#nextReset - this.#deps.clock.now().getTime();
+    this.#resetTimer = setTimeout(() => {
+      this.#resetTimer = undefined;
+      this.wake();
+    }, Math.min(Math.max(delay, 0) + 1000, 3_600_000));
   }
 
   #launch(

@@ -7,5 +7,12 @@
 
 export { Dispatcher } from "./dispatcher.ts";
 export { QueueDepth } from "./depth.ts";
+export {
+  approveJob,
+  budgetBlock,
+  budgetWindow,
+  RUN_ANYWAY,
+  SKIPPED_OVER_BUDGET,
+} from "./budget.ts";
 export type { DispatcherDeps } from "./dispatcher.ts";
 export type { JobRunner, RunContext, RunOutcome } from "./runner.ts";

@@ -26,6 +26,9 @@ export function claudeArgs(settings: AgentSettings, mcpConfig?: string): string[
   if (settings.model !== undefined) args.push("--model", settings.model);
   if (settings.fallbackModel !== undefined) args.push("--fallback-model", settings.fallbackModel);
   if (settings.maxTurns !== undefined) args.push("--max-turns", String(settings.maxTurns));
+  if (settings.maxCostUsd !== undefined) {
+    args.push("--max-budget-usd", String(settings.maxCostUsd));
+  }
   const denied = [...settings.disallowedTools];
   const allowed = settings.allowedTools;
   if (allowed !== undefined) {

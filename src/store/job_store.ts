@@ -255,7 +255,7 @@ class SqliteJobStore implements JobStore {
       this.#one(
         "find a job by dedupe key",
         `SELECT ${JOB_COLUMNS_SQL} FROM jobs WHERE dedupe_key = ?
-           AND (status IN ('awaiting_approval', 'queued', 'running') OR finished_at >= ?)
+           AND (status IN ('awaiting_approval', 'queued', 'held', 'running') OR finished_at >= ?)
          ORDER BY created_at DESC, rowid DESC LIMIT 1`,
         [key, since.getTime()],
       )
@@ -314,7 +314,8 @@ class SqliteJobStore implements JobStore {
       stamps.push(`${column} = ?`);
       stampArgs.push(now);
     };
-    if (to === "queued") stamp("queued_at");
+    // A held job released keeps its place in the FIFO order.
+    if (to === "queued" && !allowed.every((s) => s === "held")) stamp("queued_at");
     if (to === "running" && patch.startedAt === undefined) stamp("started_at");
     // A job that leaves a terminal status (a caller allowed it) is unfinished again.
     if (isTerminalStatus(to)) stamp("finished_at");
@@ -350,7 +351,8 @@ class SqliteJobStore implements JobStore {
   supersede(key: string, byId: string, reason: string): Promise<Job[]> {
     const op = `supersede the waiting jobs of key ${JSON.stringify(key.slice(0, 60))}`;
     const now = epochMs(this.#clock.now());
-    const guard = "supersede_key = ? AND id <> ? AND status IN ('queued', 'awaiting_approval')";
+    const guard =
+      "supersede_key = ? AND id <> ? AND status IN ('queued', 'held', 'awaiting_approval')";
     return this.#write(op, () => {
       this.#statement(recordChangeSql(guard), "objects")
         .run("dismissed", now, cutReason(reason), key, byId);
@@ -457,7 +459,8 @@ class SqliteJobStore implements JobStore {
     return settle(() => {
       const rows = this.#rows(
         "count queued jobs",
-        "SELECT count(*) AS n FROM jobs WHERE status = 'queued'",
+        // Held jobs wait like queued ones, so they count toward docker.max_queue.
+        "SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'held')",
         [],
       );
       return Number(rows[0]?.n ?? 0);

@@ -218,7 +218,7 @@ Deno.test("jobs rejects an unknown pylon, status or limit", async (t) => {
       assert.ok(e instanceof UsageError);
       assert.match(e.message, /"queud"/);
       assert.match(e.hint ?? "", /did you mean "queued"/);
-      assert.match(e.hint ?? "", /awaiting_approval, queued, running/);
+      assert.match(e.hint ?? "", /awaiting_approval, queued, held, running/);
       return true;
     });
   });

@@ -6,6 +6,7 @@ const NONE: AgentSettings = {
   model: undefined,
   fallbackModel: undefined,
   maxTurns: undefined,
+  maxCostUsd: undefined,
   allowedTools: undefined,
   disallowedTools: [],
   appendSystemPrompt: undefined,
@@ -111,4 +112,13 @@ Deno.test("mcpConfigJson() writes Claude Code's mcpServers map with each server'
       legacy: { type: "sse", url: "https://old.example/sse", headers: {} },
     },
   });
+});
+
+Deno.test("claudeArgs() passes agent.max_cost_usd as --max-budget-usd", () => {
+  assert.deepEqual(claudeArgs({ ...NONE, maxCostUsd: 0.5, maxTurns: 7 }), [
+    "--max-turns",
+    "7",
+    "--max-budget-usd",
+    "0.5",
+  ]);
 });

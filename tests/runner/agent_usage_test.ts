@@ -99,6 +99,29 @@ Deno.test("claude helper: a failed run still reports what it used", () => {
   assert.equal(result.num_turns, 18);
 });
 
+Deno.test("claude helper: a run stopped by its budget fails with the cap and keeps its partial result", () => {
+  const out = { ...CLAUDE_OUTPUT, subtype: "error_max_budget_usd", is_error: true, num_turns: 7 };
+  const { result, exitCode } = claudeHelper.claudeResult(
+    { stdout: JSON.stringify(out), stderr: "", code: 1 },
+    ["--max-turns", "30", "--max-budget-usd", "0.5"],
+  );
+  assert.equal(exitCode, 1);
+  assert.equal(result.status, "failed");
+  assert.equal(result.error, "budget of $0.50 reached after 7 turns");
+  assert.equal(result.result, "Fixed the null check in parser.ts.");
+  assert.equal(result.cost_usd, 0.4213757);
+});
+
+Deno.test("claude helper: a run stopped by max turns names the limit", () => {
+  const out = { ...CLAUDE_OUTPUT, subtype: "error_max_turns", is_error: false, num_turns: 3 };
+  const { result } = claudeHelper.claudeResult(
+    { stdout: JSON.stringify(out), stderr: "", code: 0 },
+    ["--max-turns", "3"],
+  );
+  assert.equal(result.status, "failed");
+  assert.equal(result.error, "turn limit of 3 reached after 3 turns");
+});
+
 Deno.test("opencode helper: step_finish events sum to result.json's cost and usage", () => {
   const sid = "ses_1";
   const c = new opencodeHelper.EventCollector();

@@ -201,6 +201,11 @@ export function statusOf(job: Job): { state: StatusState; description: string } 
       };
     case "queued":
       return { state: "pending", description: "Queued" };
+    case "held":
+      return {
+        state: "pending",
+        description: `held: budget (pylon approve ${shortId(job.id)} runs it anyway)`,
+      };
     case "running":
       return { state: "pending", description: "The agent is working" };
     case "completed":

@@ -172,9 +172,14 @@ async function stopJob(
   ctx: CommandContext,
 ): Promise<void> {
   if (job.status !== "running") {
-    const moved = await store.transition(job.id, ["queued", "awaiting_approval"], "killed", {
-      error: CANCELLED_REASON,
-    });
+    const moved = await store.transition(
+      job.id,
+      ["queued", "held", "awaiting_approval"],
+      "killed",
+      {
+        error: CANCELLED_REASON,
+      },
+    );
     if (moved) report.cancelled.push(job.id);
     return;
   }

@@ -8,6 +8,7 @@
 
 import { createDockerClient } from "../../docker/mod.ts";
 import { PylonError, shortId } from "../../errors.ts";
+import { approveJob } from "../../queue/mod.ts";
 import { LABELS } from "../../runner/mod.ts";
 import { TERMINAL_STATUSES } from "../../store/mod.ts";
 import { openStoresForWriting } from "../job_stores.ts";
@@ -17,7 +18,7 @@ import { connectDaemon } from "../daemon_client.ts";
 type Action = "approve" | "ignore" | "kill" | "retry";
 
 const SUMMARIES: Record<Action, string> = {
-  approve: "Approve a job that waits for approval (it is queued and runs)",
+  approve: "Approve a job that waits for approval, or run a held job once over budget",
   ignore: "Dismiss a job that waits for approval",
   kill: "Kill a running job, or cancel a waiting one",
   retry: "Run a finished job again with the same payload (attempt + 1)",
@@ -66,6 +67,12 @@ async function offline(action: Action, idOrPrefix: string, ctx: CommandContext):
   const job = await stores.findJob(idOrPrefix);
   const store = stores.get(job.pylon)!;
   const note = "(the daemon is not running; this takes effect when it starts)";
+  if (action === "approve" && job.status === "held") {
+    const moved = await approveJob(store, job);
+    if (!moved) throw conflict(job.id, job.status, action, "awaiting_approval or held");
+    ctx.io.out(`Job ${shortId(job.id)} released to run once over budget ${note}.\n`);
+    return 0;
+  }
   if (action === "approve" || action === "ignore") {
     const moved = await store.transition(
       job.id,
@@ -109,10 +116,12 @@ async function offline(action: Action, idOrPrefix: string, ctx: CommandContext):
     ctx.io.out(`Job ${shortId(job.id)} killed.\n`);
     return 0;
   }
-  const moved = await store.transition(job.id, ["queued", "awaiting_approval"], "killed", {
+  const moved = await store.transition(job.id, ["queued", "held", "awaiting_approval"], "killed", {
     error: "killed before it started",
   });
-  if (!moved) throw conflict(job.id, job.status, action, "running, queued or awaiting_approval");
+  if (!moved) {
+    throw conflict(job.id, job.status, action, "running, queued, held or awaiting_approval");
+  }
   ctx.io.out(`Job ${shortId(job.id)} cancelled.\n`);
   return 0;
 }

@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import { JOB_STATUSES, type JobStatus } from "../../config/mod.ts";
 import { PylonError, shortId } from "../../errors.ts";
 import { type Logger, redactorFor } from "../../log/mod.ts";
-import type { Dispatcher, QueueDepth } from "../../queue/mod.ts";
+import { approveJob, type Dispatcher, type QueueDepth } from "../../queue/mod.ts";
 import {
   type Job,
   JobNotFoundError,
@@ -166,12 +166,8 @@ export function createApiRoutes(deps: ApiDeps): Hono {
 
   api.post("/jobs/:id/approve", async function approve(c) {
     const job = await findJob(deps, c.req.param("id"));
-    const moved = await deps.stores.get(job.pylon)!.transition(
-      job.id,
-      "awaiting_approval",
-      "queued",
-    );
-    if (!moved) return conflict(job, "approve", "awaiting_approval");
+    const moved = await approveJob(deps.stores.get(job.pylon)!, job);
+    if (!moved) return conflict(job, "approve", "awaiting_approval or held");
     deps.log.info("job.approved", { pylon: job.pylon, job: shortId(job.id) });
     deps.onChange?.(moved);
     deps.dispatcher.wake();
@@ -204,11 +200,11 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     }
     const moved = await deps.stores.get(job.pylon)!.transition(
       job.id,
-      ["queued", "awaiting_approval"],
+      ["queued", "held", "awaiting_approval"],
       "killed",
       { error: "killed before it started" },
     );
-    if (!moved) return conflict(job, "kill", "running, queued or awaiting_approval");
+    if (!moved) return conflict(job, "kill", "running, queued, held or awaiting_approval");
     deps.onChange?.(moved);
     return c.json(shown(moved));
   });
