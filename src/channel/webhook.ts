@@ -15,6 +15,7 @@ import { ChannelError, type JobReport, type Reporter, type ReportState } from ".
 export type JobEventName =
   | "job.awaiting_approval"
   | "job.queued"
+  | "job.held"
   | "job.started"
   | "job.completed"
   | "job.failed"
