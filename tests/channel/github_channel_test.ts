@@ -10,44 +10,17 @@ import { createLogger } from "../../src/log/mod.ts";
 import type { Job } from "../../src/store/mod.ts";
 import { startFakeGitHub } from "../fakes/github_server.ts";
 import { issueCommentEvent, OWNER, PR_NUMBER, prEvent, REPO } from "../fixtures/github/mod.ts";
+import { fakeJob } from "../fakes/job.ts";
 
 const SHA = "c".repeat(40);
 
 function job(overrides: Partial<Job> = {}): Job {
-  const at = new Date("2026-11-24T10:00:00Z");
-  return {
-    id: crypto.randomUUID(),
+  return fakeJob({
     pylon: "review",
-    status: "queued",
-    trigger: "webhook",
-    deliveryId: null,
     payload: prEvent("opened", { headSha: SHA }),
     headers: { "x-github-event": "pull_request" },
-    createdAt: at,
-    queuedAt: at,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    containerId: null,
-    exitCode: null,
-    attempt: 1,
-    parentId: null,
-    result: null,
-    error: null,
-    sessionId: null,
-    prompt: null,
-    repo: null,
-    ref: null,
-    thread: null,
-    threadKey: null,
-    notified: null,
-    dedupeKey: null,
-    repeats: 1,
-    supersedeKey: null,
-    bodyDigest: null,
-    usage: null,
     ...overrides,
-  };
+  });
 }
 
 function done(j: Job, result: string): Job {

@@ -12,42 +12,14 @@ import { alreadyPrinted, StreamedLines } from "../../src/channel/stdout_lines.ts
 import type { JobRunner } from "../../src/queue/mod.ts";
 import type { Job } from "../../src/store/mod.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { fakeJob } from "../fakes/job.ts";
 
 function job(overrides: Partial<Job> = {}): Job {
-  const at = new Date("2026-11-24T10:00:00Z");
-  return {
+  return fakeJob({
     id: "1a2b3c4d-0000-4000-8000-000000000000",
     pylon: "triage",
-    status: "queued",
-    trigger: "webhook",
-    deliveryId: null,
-    payload: {},
-    headers: {},
-    createdAt: at,
-    queuedAt: at,
-    startedAt: null,
-    finishedAt: null,
-    deadlineAt: null,
-    containerId: null,
-    exitCode: null,
-    attempt: 1,
-    parentId: null,
-    result: null,
-    error: null,
-    sessionId: null,
-    prompt: null,
-    repo: null,
-    ref: null,
-    thread: null,
-    threadKey: null,
-    notified: null,
-    dedupeKey: null,
-    repeats: 1,
-    supersedeKey: null,
-    bodyDigest: null,
-    usage: null,
     ...overrides,
-  };
+  });
 }
 
 const P = "[triage 1a2b3c4d] ";

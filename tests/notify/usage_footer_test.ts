@@ -8,6 +8,7 @@ import {
   openJobStore,
   usageParts,
 } from "../../src/store/mod.ts";
+import { FAKE_JOB_AT, fakeJob } from "../fakes/job.ts";
 
 const USAGE: JobUsage = {
   costUsd: 0.4213,
@@ -22,40 +23,18 @@ const USAGE: JobUsage = {
 };
 
 function job(overrides: Partial<Job> = {}): Job {
-  const at = new Date("2026-11-24T10:00:00Z");
-  return {
+  return fakeJob({
     id: "1a2b3c4d-0000-4000-8000-000000000001",
     pylon: "review",
     status: "completed",
-    trigger: "webhook",
-    deliveryId: null,
     payload: { repository: { full_name: "o/r" } },
-    headers: {},
-    createdAt: at,
-    queuedAt: at,
-    startedAt: at,
-    finishedAt: new Date(at.getTime() + 180_000),
-    deadlineAt: null,
-    containerId: null,
+    startedAt: FAKE_JOB_AT,
+    finishedAt: new Date(FAKE_JOB_AT.getTime() + 180_000),
     exitCode: 0,
-    attempt: 1,
-    parentId: null,
     result: "All good.",
-    error: null,
-    sessionId: null,
-    prompt: null,
-    repo: null,
-    ref: null,
-    thread: null,
-    threadKey: null,
-    notified: null,
-    dedupeKey: null,
-    repeats: 1,
-    supersedeKey: null,
-    bodyDigest: null,
     usage: USAGE,
     ...overrides,
-  };
+  });
 }
 
 Deno.test("finishedText() shows the cost and turns in the result line", () => {
