@@ -21,7 +21,9 @@ import {
   type StoreRegistry,
 } from "../store/mod.ts";
 import { acquireHomeLock, type HomeLock, HomeLockedError } from "../daemon/mod.ts";
+import { assertPylonName } from "../config/mod.ts";
 import type { CommandContext } from "./command.ts";
+import { assertPylonExists } from "./shared.ts";
 
 /** The job stores a command opened; dispose to close them and release the lock. */
 export interface CliStores extends AsyncDisposable {
@@ -96,4 +98,33 @@ async function openStores(ctx: CommandContext, mode: "read" | "write"): Promise<
 export async function findJob(ctx: CommandContext, idOrPrefix: string): Promise<Job> {
   await using open = await openStoresForReading(ctx);
   return await open.stores.findJob(idOrPrefix);
+}
+
+/** {@linkcode CliStores} narrowed to the pylons a command reports on. */
+export interface PylonStores extends CliStores {
+  /** Every pylon with a database, or only `name` (none when it has no jobs yet). */
+  pylons: string[];
+}
+
+/**
+ * Opens every job database for reading, narrowed to the pylon `name` when given.
+ *
+ * @throws {UsageError} when `name` is not a valid pylon name
+ * @throws {PylonError} when the pylon `name` does not exist
+ */
+export async function openStoresForPylon(
+  ctx: CommandContext,
+  name: string | undefined,
+): Promise<PylonStores> {
+  if (name !== undefined) assertPylonName(name);
+  const open = await openStoresForReading(ctx);
+  const names = open.stores.names();
+  if (name === undefined) return { ...open, pylons: names };
+  try {
+    if (!names.includes(name)) await assertPylonExists(ctx, name);
+  } catch (e) {
+    await open[Symbol.asyncDispose]();
+    throw e;
+  }
+  return { ...open, pylons: names.filter((n) => n === name) };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assertPylonName, parseDuration } from "../../config/mod.ts";
+import { parseDuration } from "../../config/mod.ts";
 import { UsageError } from "../../errors.ts";
 import {
   formatTokens,
@@ -17,8 +17,8 @@ import {
   type UsageRecord,
 } from "../../store/mod.ts";
 import type { Command } from "../command.ts";
-import { openStoresForReading } from "../job_stores.ts";
-import { assertPylonExists, table } from "../shared.ts";
+import { openStoresForPylon } from "../job_stores.ts";
+import { table } from "../shared.ts";
 
 const DEFAULT_SINCE = "7d";
 const DAY_MS = 86_400_000;
@@ -54,13 +54,9 @@ export const costCommand: Command = {
     const since = parseSince(sinceText, now);
     const by = parseBy(args.values.by);
     const name = args.positionals[0];
-    if (name !== undefined) assertPylonName(name);
-    await using open = await openStoresForReading(ctx);
-    const names = open.stores.names();
-    if (name !== undefined && !names.includes(name)) await assertPylonExists(ctx, name);
+    await using open = await openStoresForPylon(ctx, name);
     const records: UsageRecord[] = [];
-    for (const pylon of names) {
-      if (name !== undefined && pylon !== name) continue;
+    for (const pylon of open.pylons) {
       records.push(...await open.stores.get(pylon)!.usageSince(since));
     }
     const groups = groupUsage(records, by);

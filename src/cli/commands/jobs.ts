@@ -6,22 +6,16 @@
  * @module
  */
 
-import {
-  assertPylonName,
-  closest,
-  formatDuration,
-  JOB_STATUSES,
-  type JobStatus,
-} from "../../config/mod.ts";
+import { closest, formatDuration, JOB_STATUSES, type JobStatus } from "../../config/mod.ts";
 import { formatTokens, formatUsd, jobToJson, totalTokens } from "../../store/mod.ts";
 import { loadGlobalConfig, loadPylon, resolvePylon } from "../../config/mod.ts";
 import { type Redactor, redactorFor } from "../../log/mod.ts";
 import type { CommandContext } from "../command.ts";
 import { shortId, UsageError } from "../../errors.ts";
 import type { Job } from "../../store/mod.ts";
-import { openStoresForReading } from "../job_stores.ts";
+import { openStoresForPylon } from "../job_stores.ts";
 import type { Command } from "../command.ts";
-import { assertPylonExists, table } from "../shared.ts";
+import { table } from "../shared.ts";
 
 const DEFAULT_LIMIT = 20;
 
@@ -56,15 +50,12 @@ export const jobsCommand: Command = {
     const statuses = parseStatuses(args.values.status);
     const limit = parseLimit(args.values.limit);
     const name = args.positionals[0];
-    if (name !== undefined) assertPylonName(name);
-    await using open = await openStoresForReading(ctx);
-    const names = open.stores.names();
-    if (name !== undefined && !names.includes(name)) await assertPylonExists(ctx, name);
+    await using open = await openStoresForPylon(ctx, name);
     const before = args.values.before === undefined
       ? undefined
       : String(args.values.before).trim() || undefined;
     // The same query as `GET /api/jobs`: `limit` in all, newest first, `before` pages on.
-    const jobs = name !== undefined && !names.includes(name)
+    const jobs = open.pylons.length === 0
       ? []
       : await open.stores.listAcross({ pylon: name, status: statuses, limit, before });
 
