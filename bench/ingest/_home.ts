@@ -8,10 +8,12 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { signRequest } from "../../src/daemon/mod.ts";
+import { BUSY_SLOTS } from "./_busy.ts";
 
 /** The webhook pylon every scenario loads: `gh` at `/gh`, GitHub-signed. */
 export const GH_PATH = "/gh";
-const GH_SECRET = "bench-secret-0123456789abcdef";
+/** The `gh` pylon's signing secret (the floor and adnanh/webhook check the same one). */
+export const GH_SECRET = "bench-secret-0123456789abcdef";
 const SIGNATURE_HEADER = "X-Hub-Signature-256";
 
 /** ≈200 bytes of GitHub `pull_request` JSON. */
@@ -62,6 +64,11 @@ export interface PylonMix {
 export interface HomeOptions extends Partial<PylonMix> {
   /** An unsigned webhook pylon `edit` at this path (the hot-reload scenario rewrites it). */
   editPath?: string;
+  /**
+   * A manual pylon `busy` whose jobs sleep for an hour in this image, and
+   * `docker.max_concurrent: BUSY_SLOTS` (the real-Engine set-up, `_busy.ts`).
+   */
+  busyImage?: string;
 }
 
 /** A temp PYLON_HOME, removed on dispose. */
@@ -86,8 +93,17 @@ export async function createBenchHome(options: HomeOptions = {}): Promise<BenchH
   try {
     await Deno.writeTextFile(
       join(root, "config.yaml"),
-      "server:\n  host: 127.0.0.1\ndocker:\n  max_queue: 100000000\n",
+      "server:\n  host: 127.0.0.1\ndocker:\n  max_queue: 100000000\n" +
+        (options.busyImage ? `  max_concurrent: ${BUSY_SLOTS}\n` : ""),
     );
+    if (options.busyImage) {
+      await write(
+        "busy",
+        `name: busy\ntrigger:\n  type: webhook\n  path: /busy\nagent:\n  type: custom\n` +
+          `  image: ${JSON.stringify(options.busyImage)}\n  command: ["sleep", "3600"]\n` +
+          `  prompt: hold a slot\n  timeout: 2h\n`,
+      );
+    }
     await write("gh", signedYaml("gh", GH_PATH), `GH_SECRET=${GH_SECRET}\n`);
     for (let i = 2; i <= (options.webhookPylons ?? 1); i++) {
       const name = `hook-${String(i).padStart(2, "0")}`;

@@ -8,12 +8,16 @@
  */
 
 import { join } from "node:path";
-import { startEngineStub, STUB_API_VERSION } from "./_engine_stub.ts";
+import { type EngineStub, startEngineStub, STUB_API_VERSION } from "./_engine_stub.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const DENO_JSON = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
 const MAIN = new URL("main.ts", ROOT).pathname;
 const BASELINE = new URL("baseline_server.ts", import.meta.url).pathname;
+const FLOOR = new URL("floor_server.ts", import.meta.url).pathname;
+
+/** How to install adnanh/webhook, the peer baseline. */
+export const WEBHOOK_INSTALL = "apt-get install -y webhook";
 
 /** The `--allow-*` flags of `deno task pylon`. */
 export const PYLON_FLAGS: string[] = (DENO_JSON.tasks.pylon as string)
@@ -52,6 +56,8 @@ export function freePort(): number {
 export interface DaemonOptions {
   /** Extra `deno run` flags, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`. */
   denoArgs?: string[];
+  /** `stub` (default): an Engine that runs nothing; `real`: this process's Docker Engine. */
+  engine?: "stub" | "real";
 }
 
 /**
@@ -63,7 +69,9 @@ export interface DaemonOptions {
  */
 export async function startDaemon(root: string, options: DaemonOptions = {}): Promise<Server> {
   const port = freePort();
-  const engine = startEngineStub(join(root, "docker-stub.sock"));
+  const engine = options.engine === "real"
+    ? realEngine()
+    : startEngineStub(join(root, "docker-stub.sock"));
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -82,7 +90,7 @@ export async function startDaemon(root: string, options: DaemonOptions = {}): Pr
       HOME: root,
       DENO_DIR: await denoDir(),
       DOCKER_HOST: engine.dockerHost,
-      DOCKER_API_VERSION: STUB_API_VERSION,
+      ...(options.engine === "real" ? {} : { DOCKER_API_VERSION: STUB_API_VERSION }),
     },
     stdin: "null",
     stdout: "piped",
@@ -100,6 +108,14 @@ export async function startDaemon(root: string, options: DaemonOptions = {}): Pr
     await engine[Symbol.asyncDispose]();
   };
   return { ...daemon, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** The Docker Engine this process would use (`DOCKER_HOST`, else the default socket). */
+function realEngine(): EngineStub {
+  return {
+    dockerHost: Deno.env.get("DOCKER_HOST") ?? "unix:///var/run/docker.sock",
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
 }
 
 /**
@@ -126,17 +142,108 @@ export async function startBaseline(pathFile?: string): Promise<Server> {
   });
 }
 
+/**
+ * Starts the floor server (`floor_server.ts`): the signature, the parse, a group-committed
+ * INSERT into `dbPath` and one stdout line per job, serving `path`.
+ */
+export async function startFloor(dbPath: string, secret: string, path: string): Promise<Server> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      FLOOR,
+      "--db",
+      dbPath,
+      "--secret",
+      secret,
+      "--path",
+      path,
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return await spawnUntilListening(command, (out) => {
+    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    return `http://127.0.0.1:${port}`;
+  });
+}
+
+/**
+ * Starts adnanh/webhook (Debian's `webhook`) with one hook, `id`, that checks the GitHub
+ * signature (`payload-hmac-sha256` on `X-Hub-Signature-256`) and then runs `/bin/true`, answering
+ * 202; the URL returned is the hook's. Null when `webhook` is not installed.
+ */
+export async function startAdnanhWebhook(
+  scratch: string,
+  id: string,
+  secret: string,
+): Promise<Server | null> {
+  const hooks = join(scratch, "hooks.json");
+  await Deno.writeTextFile(
+    hooks,
+    JSON.stringify([{
+      id,
+      "execute-command": "/bin/true",
+      "success-http-response-code": 202,
+      "trigger-rule": {
+        match: {
+          type: "payload-hmac-sha256",
+          secret,
+          parameter: { source: "header", name: "X-Hub-Signature-256" },
+        },
+      },
+    }]),
+  );
+  const port = freePort();
+  const command = new Deno.Command("webhook", {
+    args: ["-hooks", hooks, "-ip", "127.0.0.1", "-port", String(port)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  try {
+    // It prints nothing without -verbose (which logs every request): wait for the port instead.
+    return await spawnUntilListening(
+      command,
+      () => `http://127.0.0.1:${port}/hooks`,
+      () =>
+        Deno.connect({ hostname: "127.0.0.1", port }).then((c) => {
+          c.close();
+          return true;
+        }, () => false),
+    );
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
 async function spawnUntilListening(
   command: Deno.Command,
   urlOf: (stdout: string) => string,
+  ready: RegExp | (() => Promise<boolean>) = /listening on \S+:\d+/,
 ): Promise<Server> {
   const child = command.spawn();
   let tail = "";
   const { promise: listening, resolve } = Promise.withResolvers<string>();
+  let polling = typeof ready === "function";
+  if (typeof ready === "function") {
+    (async () => {
+      while (polling) {
+        if (await ready()) return resolve(urlOf(tail));
+        await delay(50);
+      }
+    })();
+  }
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       tail = (tail + text).slice(-8192);
-      const url = /listening on \S+:\d+/.test(tail) ? urlOf(tail) : undefined;
+      const url = ready instanceof RegExp && ready.test(tail) ? urlOf(tail) : undefined;
       if (url) resolve(url);
     }
   };
@@ -177,6 +284,7 @@ async function spawnUntilListening(
     await stop();
     throw e;
   } finally {
+    polling = false;
     clearTimeout(timer);
   }
   exited.catch(() => {}); // it exits when stopped: not an error any more

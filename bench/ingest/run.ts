@@ -29,6 +29,8 @@ import { hasWrk } from "./_wrk.ts";
 const USAGE = `Usage: deno run <flags of deno task pylon> bench/ingest/run.ts
   [--throughput] [--latency] [--memory] [--reload]  (none: all four)
   [--seconds N]      wrk duration (default 6)
+  [--rounds N]       throughput rounds per server, median reported (default 3)
+  [--engine stub|real|both]  throughput set-up (default both; real needs a Docker Engine)
   [--connections N]  wrk connections (default 32)
   [--rate N]         open-loop rate, req/s (default 500)
   [--latency-seconds N]  measured open-loop duration (default 10)
@@ -50,6 +52,8 @@ export async function main(args: string[]): Promise<number> {
       memory: { type: "boolean" },
       reload: { type: "boolean" },
       seconds: { type: "string", default: "6" },
+      rounds: { type: "string", default: "3" },
+      engine: { type: "string", default: "both" },
       connections: { type: "string", default: "32" },
       rate: { type: "string", default: "500" },
       "latency-seconds": { type: "string", default: "10" },
@@ -63,8 +67,13 @@ export async function main(args: string[]): Promise<number> {
   }
   const loaded = { webhookPylons: 50, cronPylons: 3 };
   const all = !values.throughput && !values.latency && !values.memory && !values.reload;
+  if (!["stub", "real", "both"].includes(values.engine)) {
+    console.error(`--engine must be stub, real or both, not ${JSON.stringify(values.engine)}`);
+    return 2;
+  }
+  const engines = values.engine === "both" ? ["stub", "real"] as const : [values.engine as "stub"];
   const scenarios: Scenario[] = [
-    {
+    ...engines.map((engine): Scenario => ({
       selected: values.throughput,
       needsWrk: true,
       run: () =>
@@ -72,9 +81,11 @@ export async function main(args: string[]): Promise<number> {
           threads: 2,
           connections: Number(values.connections),
           seconds: Number(values.seconds),
+          rounds: Number(values.rounds),
+          engine,
           loaded,
         }),
-    },
+    })),
     {
       selected: values.latency,
       run: () =>
