@@ -113,7 +113,8 @@ class StartEvents {
 
   async #read(body: ReadableStream<Uint8Array>): Promise<void> {
     let buffered = "";
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = body.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>)
+      .getReader();
     this.#reader = reader;
     for (;;) {
       const { done, value: text } = await reader.read();

@@ -3,8 +3,9 @@
 # (the one place the compiled binary runs: the embedded agent files, node:sqlite and every npm
 # dependency inside it break there or nowhere). On a temporary PYLON_HOME it starts the daemon,
 # sends a signed webhook to a hand-written pylon (and an unsigned one, which must be refused),
-# reads the job back with `pylon jobs --json`, and runs `pylon doctor --offline`. Any failure
-# exits non-zero and prints the daemon log.
+# reads the job back with `pylon jobs --json`, approves it, logs in to the web dashboard through
+# `pylon dashboard`'s link, starts `pylon nexus --help`, and runs `pylon doctor --offline`. Any
+# failure exits non-zero and prints the daemon log.
 #
 #   scripts/smoke_binary.sh dist/pylon-linux-x64 [port]
 set -eu
@@ -97,6 +98,23 @@ jq -e --arg id "$job_id" \
   'map(select(.id == $id and .pylon == "smoke" and .status == "awaiting_approval")) | length == 1' \
   "$home/jobs.json" >/dev/null || fail "pylon jobs --json does not list job $job_id: $(cat "$home/jobs.json")"
 echo "pylon jobs --json lists it"
+
+"$bin" approve "$job_id" >/dev/null || fail "pylon approve $job_id exited $?"
+"$bin" jobs --json >"$home/jobs.json"
+jq -e --arg id "$job_id" 'map(select(.id == $id and .status != "awaiting_approval")) | length == 1' \
+  "$home/jobs.json" >/dev/null || fail "pylon approve left job $job_id waiting: $(cat "$home/jobs.json")"
+echo "pylon approve released it"
+
+# The dashboards' code is only reachable in the binary through these: the web pages (embedded
+# assets) and the terminal UI (Ink, React, their optional imports).
+"$bin" dashboard --no-open >"$home/dashboard.txt" || fail "pylon dashboard exited $?"
+grep -q "/dashboard/login?code=" "$home/dashboard.txt" || fail "no login link: $(cat "$home/dashboard.txt")"
+link="$(grep -o 'http://[^ ]*/dashboard/login?code=[A-Za-z0-9_-]*' "$home/dashboard.txt" | head -n1)"
+page="$(curl -sS -c "$home/cookies" -L "$link")" || fail "the login link did not answer"
+printf '%s' "$page" | grep -q "$job_id" || printf '%s' "$page" | grep -q "smoke" ||
+  fail "the dashboard after login shows neither the pylon nor the job"
+echo "pylon dashboard logs in and serves the pages"
+"$bin" nexus --help >/dev/null || fail "pylon nexus --help exited $?"
 
 "$bin" doctor --offline || fail "pylon doctor --offline exited $?"
 

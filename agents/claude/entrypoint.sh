@@ -19,6 +19,10 @@
 #   PYLON_AGENT_ARGS  a JSON array of extra CLI arguments: the pylon's agent settings (--model,
 #                --tools, --disallowedTools, --mcp-config /pylon/mcp.json, agent.args, ...);
 #                with --permission-mode among them, permissions are not skipped
+#   tool approval (agent.approve_tools; mounted by the daemon, nothing to do here):
+#                /etc/claude-code/managed-settings.json (read-only) runs the PreToolUse hook
+#                /pylon/approval/pylon-approve.mjs (read-only, with its config and the
+#                daemon's decisions); the hook writes requests into /pylon/tool-requests
 # The workspace is the working directory (/workspace). Exit status: 0 when the agent completed,
 # non-zero when it failed; result.json says why.
 set -euo pipefail

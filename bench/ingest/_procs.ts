@@ -241,7 +241,11 @@ async function spawnUntilListening(
     })();
   }
   const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    for await (
+      const text of stream.pipeThrough(
+        new TextDecoderStream() as TransformStream<Uint8Array, string>,
+      )
+    ) {
       tail = (tail + text).slice(-8192);
       const url = ready instanceof RegExp && ready.test(tail) ? urlOf(tail) : undefined;
       if (url) resolve(url);

@@ -14,6 +14,7 @@
 
 import { PylonError } from "../errors.ts";
 import type { Job, JobUsage } from "../store/mod.ts";
+import type { ToolCallDecided, ToolCallRequest } from "../tools/types.ts";
 
 /** Where a job's messages go: a forum topic, a Slack thread, … Opaque, JSON-serialisable. */
 export type ThreadRef = Record<string, string | number>;
@@ -26,10 +27,41 @@ export interface ApprovalButtons {
   jobId: string;
 }
 
+/** The **Run anyway** button of a job held by a budget. */
+export interface RunAnywayButton {
+  jobId: string;
+}
+
+/** The **Allow** / **Deny** / **Allow for this job** buttons of one tool call of a job. */
+export interface ToolButtons {
+  jobId: string;
+  /** ≤ 16 characters of `[a-z0-9]` (see `ToolCallRequest.callId`). */
+  callId: string;
+}
+
+/** What a button asks for. */
+export type ActionKind =
+  | "investigate"
+  | "ignore"
+  | "run_anyway"
+  | "tool_allow"
+  | "tool_deny"
+  | "tool_allow_job";
+
+/** The actions of tool-approval buttons. */
+export const TOOL_ACTIONS: readonly ActionKind[] = ["tool_allow", "tool_deny", "tool_allow_job"];
+
+/** Whether `action` decides a tool call (refused when no `allowed_users` is configured). */
+export function isToolAction(action: ActionKind): boolean {
+  return TOOL_ACTIONS.includes(action);
+}
+
 /** A button press from a person. */
 export interface ActionEvent {
   jobId: string;
-  action: "investigate" | "ignore";
+  action: ActionKind;
+  /** The tool call a `tool_*` action decides. */
+  callId?: string | undefined;
   /** The channel's user id, as a string. */
   userId: string;
   /** Display name for messages ("approved by @ada"), when the channel knows it. */
@@ -48,17 +80,18 @@ export interface MessageEvent {
   userName?: string | undefined;
 }
 
-/** Options of a posted message. */
+/** Options of a posted message (at most one kind of buttons). */
 export interface PostOptions {
   /** Show Investigate/Ignore buttons for this job. */
   approval?: ApprovalButtons | undefined;
+  /** Show a Run anyway button for this held job. */
+  runAnyway?: RunAnywayButton | undefined;
+  /** Show Allow / Deny / Allow for this job for one tool call. */
+  tool?: ToolButtons | undefined;
 }
 
-/** Options of an edit. */
-export interface EditOptions {
-  /** Keep (true) or remove (false, default) the approval buttons. */
-  approval?: ApprovalButtons | undefined;
-}
+/** Options of an edit: the buttons to keep (none by default: an edit removes them). */
+export type EditOptions = PostOptions;
 
 /** A place to report jobs and receive decisions and follow-ups. */
 export interface Channel {
@@ -88,7 +121,10 @@ export interface Channel {
   typing?(thread: ThreadRef | null): Promise<void>;
   /** Marks a thread finished (Telegram closes the topic, Slack adds a ✅). */
   close?(thread: ThreadRef): Promise<void>;
-  /** Registers the handler of button presses (already filtered by `allowed_users`). */
+  /**
+   * Registers the handler of button presses, already filtered by `allowed_users` (an empty list
+   * lets everyone press Investigate, Ignore and Run anyway, but no one decide a tool call).
+   */
   onAction(handler: (event: ActionEvent) => void | Promise<void>): void;
   /** Registers the handler of messages (already filtered by `allowed_users`). */
   onMessage(handler: (event: MessageEvent) => void | Promise<void>): void;
@@ -102,6 +138,8 @@ export interface JobReport {
   message: string | null;
   /** A finished follow-up's conversation total (its usage and its parents'), when known. */
   conversation?: JobUsage | null;
+  /** The job's dashboard page (`<server.public_url>/dashboard/jobs/<id>`), when a public URL is set. */
+  jobUrl?: string | null;
 }
 
 /** What a reporter keeps between reports of one job (a comment id, a commit), stored as JSON. */
@@ -125,7 +163,18 @@ export interface Reporter {
    * them (stdout) have it.
    */
   progress?(job: Job, events: readonly string[]): void;
+  /**
+   * Told that a tool call of a running job waits for a person (`request`), or was decided
+   * (`decided`). Only reporters that pass it on (the webhook channel) have it.
+   * @throws {ChannelError} when the event did not reach its destination
+   */
+  toolCall?(event: ToolCallEvent): Promise<void>;
 }
+
+/** A tool call waiting or decided, as handed to {@linkcode Reporter.toolCall}. */
+export type ToolCallEvent =
+  | { kind: "requested"; request: ToolCallRequest; jobUrl: string | null }
+  | { kind: "decided"; decided: ToolCallDecided; jobUrl: string | null };
 
 /** Anything a pylon reports to. */
 export type Destination = Channel | Reporter;

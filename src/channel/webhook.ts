@@ -2,14 +2,21 @@
  * The `webhook` channel: POSTs one JSON event per job change to `channel.webhook.url`
  * (`{"event":"job.completed","job":{…}}`), signed with HMAC-SHA256 in `X-Pylon-Signature:
  * sha256=<hex>` when `channel.webhook.secret` is set, and retried with backoff. Not interactive:
- * approval happens through the CLI or the API.
+ * approval happens through the CLI or the API. Tool calls waiting for a person are sent as
+ * `job.tool_approval`, their decisions as `job.tool_decision`.
  *
  * @module
  */
 
 import type { WebhookSettings } from "../config/mod.ts";
 import { jobToJson } from "../store/mod.ts";
-import { ChannelError, type JobReport, type Reporter, type ReportState } from "./channel.ts";
+import {
+  ChannelError,
+  type JobReport,
+  type Reporter,
+  type ReportState,
+  type ToolCallEvent,
+} from "./channel.ts";
 
 /** Events the webhook channel sends. */
 export type JobEventName =
@@ -21,7 +28,9 @@ export type JobEventName =
   | "job.failed"
   | "job.timed_out"
   | "job.killed"
-  | "job.dismissed";
+  | "job.dismissed"
+  | "job.tool_approval"
+  | "job.tool_decision";
 
 /** Options of {@linkcode WebhookChannel}. */
 export interface WebhookChannelOptions {
@@ -45,10 +54,49 @@ export class WebhookChannel implements Reporter {
   }
 
   /** Sends `job.<status>` (`job.started` for running) with the job as JSON. */
-  async report({ job, topic, message }: JobReport): Promise<ReportState | undefined> {
+  async report({ job, topic, message, jobUrl }: JobReport): Promise<ReportState | undefined> {
     const name = (job.status === "running" ? "job.started" : `job.${job.status}`) as JobEventName;
-    await this.event(name, { pylon: job.pylon, topic, message, job: jobToJson(job) });
+    await this.event(name, {
+      pylon: job.pylon,
+      topic,
+      message,
+      job: jobToJson(job),
+      ...(jobUrl ? { "job_url": jobUrl } : {}),
+    });
     return undefined;
+  }
+
+  /**
+   * Sends `job.tool_approval` when a tool call waits for a person and `job.tool_decision` once
+   * it was decided (by a person or the timeout). Decide with `pylon allow|deny` or the API.
+   */
+  async toolCall(event: ToolCallEvent): Promise<void> {
+    const request = event.kind === "requested" ? event.request : event.decided.request;
+    const call = {
+      id: request.callId,
+      tool: request.tool,
+      input: request.input,
+      digest: request.digest,
+      summary: request.summary,
+      rule: request.rule,
+      "requested_at": request.requestedAt.toISOString(),
+      "expires_at": request.expiresAt.toISOString(),
+    };
+    const base = {
+      pylon: request.pylon,
+      "job_id": request.jobId,
+      ...(event.jobUrl ? { "job_url": event.jobUrl } : {}),
+    };
+    if (event.kind === "requested") return await this.event("job.tool_approval", { ...base, call });
+    const { decision, source, decidedAt } = event.decided;
+    await this.event("job.tool_decision", {
+      ...base,
+      call,
+      decision,
+      by: source.by,
+      via: source.via,
+      "decided_at": decidedAt.toISOString(),
+    });
   }
 
   /** Sends one event; retries retryable failures with backoff. @throws {ChannelError} */

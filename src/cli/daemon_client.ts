@@ -16,7 +16,12 @@ import { daemonBaseUrl } from "./commands/test_send.ts";
 export interface DaemonConnection {
   base: string;
   /** Calls the control API; throws a readable error on a failed answer. */
-  call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Record<string, unknown>>;
 }
 
 /** The running daemon of this PYLON_HOME, or null when none answers. */
@@ -30,7 +35,9 @@ export async function connectDaemon(ctx: CommandContext): Promise<DaemonConnecti
     base = daemonBaseUrl((await loadGlobalConfig(ctx.paths, ctx.env)).config);
   }
   try {
-    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) });
+    // Generous: a daemon busy with a webhook flood (or a loaded machine) must not pass for a
+    // stopped one, which would send the command around it.
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) });
     // Recognise pylon's answer (`{"status":"ok","service":"pylon"}`), not just any 200 on the port.
     const health = await res.json().catch(() => null) as { service?: unknown } | null;
     if (!res.ok || health?.service !== "pylon") return null;
@@ -41,10 +48,14 @@ export async function connectDaemon(ctx: CommandContext): Promise<DaemonConnecti
   if (!token) return null;
   return {
     base,
-    async call(method, path, body) {
+    async call(method, path, body, headers = {}) {
       const res = await fetch(base + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        headers: {
+          ...headers,
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const data = await res.json().catch(() => ({}));

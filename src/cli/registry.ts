@@ -20,6 +20,7 @@ import { destroyCommand } from "./commands/destroy.ts";
 import { editCommand } from "./commands/edit.ts";
 import { disableCommand, enableCommand } from "./commands/enable.ts";
 import { costCommand } from "./commands/cost.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { listCommand } from "./commands/list.ts";
 import {
@@ -29,7 +30,10 @@ import {
   retryCommand,
 } from "./commands/job_actions.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { allowCommand, denyCommand } from "./commands/tool_calls.ts";
+import { nexusCommand } from "./commands/nexus.ts";
 import { attachCommand } from "./commands/attach.ts";
+import { askCommand } from "./commands/ask.ts";
 import { rebuildImagesCommand } from "./commands/rebuild_images.ts";
 import { startCommand } from "./commands/start.ts";
 import { restartCommand, stopCommand } from "./commands/stop.ts";
@@ -44,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
   restartCommand,
   constructCommand,
   listCommand,
+  nexusCommand,
   editCommand,
   enableCommand,
   disableCommand,
@@ -52,10 +57,14 @@ export const COMMANDS: readonly Command[] = [
   costCommand,
   logsCommand,
   attachCommand,
+  dashboardCommand,
   approveCommand,
   ignoreCommand,
   killCommand,
   retryCommand,
+  allowCommand,
+  denyCommand,
+  askCommand,
   destroyCommand,
   doctorCommand,
   serviceCommand,

@@ -11,6 +11,8 @@
  */
 
 import { z } from "zod";
+import { parseDuration } from "./duration.ts";
+import { permissionRuleProblem } from "./permission_rule.ts";
 
 /** One MCP server of Claude Code's `.mcp.json` `mcpServers` map: stdio or http (sse). */
 export const mcpServerSchema = z.strictObject({
@@ -65,7 +67,21 @@ export const agentSettingsShape = {
   ).optional(),
   /** Extra CLI arguments (the escape hatch). */
   args: z.array(z.string()).optional(),
+  /** Calls that wait for a person's Allow / Deny while the agent runs (`Bash(git push:*)`). */
+  "approve_tools": z.array(
+    z.string().trim().superRefine((rule, ctx) => {
+      const problem = permissionRuleProblem(rule);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  ).optional(),
+  /** How long a call waits for a decision before it is denied. @default {"10m"} */
+  "approve_timeout": z.string().refine((s) => (parseDuration(s) ?? 0) >= 1000, {
+    message: "is not a duration of at least 1s; write it like 10m or 1h",
+  }).optional(),
 };
+
+/** `approve_timeout` when none is set. */
+export const DEFAULT_APPROVE_TIMEOUT_MS = 10 * 60_000;
 
 /** Settings as written in one file; absent keys fall back to the other file. */
 export interface AgentSettingsInput {
@@ -78,6 +94,8 @@ export interface AgentSettingsInput {
   "append_system_prompt"?: string | undefined;
   "mcp_servers"?: Record<string, McpServerConfig> | undefined;
   args?: string[] | undefined;
+  "approve_tools"?: string[] | undefined;
+  "approve_timeout"?: string | undefined;
 }
 
 /** Agent settings after resolution (pylon over `defaults.agent.<type>`). */
@@ -93,6 +111,10 @@ export interface AgentSettings {
   /** The defaults' servers with the pylon's on top (same name: the pylon's). */
   mcpServers: Record<string, McpServerConfig>;
   args: string[];
+  /** Permission rules whose calls wait for a person (empty: none wait). */
+  approveTools: string[];
+  /** How long such a call waits before it is denied (ms). */
+  approveTimeoutMs: number;
 }
 
 /** The pylon's own settings over its agent type's defaults. Pure. */
@@ -111,6 +133,9 @@ export function resolveAgentSettings(
     appendSystemPrompt: own.append_system_prompt ?? d.append_system_prompt,
     mcpServers: { ...d.mcp_servers, ...own.mcp_servers },
     args: own.args ?? d.args ?? [],
+    approveTools: own.approve_tools ?? d.approve_tools ?? [],
+    approveTimeoutMs: parseDuration(own.approve_timeout ?? d.approve_timeout ?? "") ??
+      DEFAULT_APPROVE_TIMEOUT_MS,
   };
 }
 
@@ -126,6 +151,8 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     "append_system_prompt",
     "mcp_servers",
     "args",
+    "approve_tools",
+    "approve_timeout",
   ]),
   opencode: new Set(["model"]),
 };
@@ -145,6 +172,7 @@ export function unsupportedAgentSettings(type: string, settings: AgentSettings):
     "append_system_prompt": settings.appendSystemPrompt !== undefined,
     "mcp_servers": Object.keys(settings.mcpServers).length > 0,
     args: settings.args.length > 0,
+    "approve_tools": settings.approveTools.length > 0,
   };
   const supported = SUPPORTED[type] ?? new Set<string>();
   return Object.entries(set).filter(([key, isSet]) => isSet && !supported.has(key))

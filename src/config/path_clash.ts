@@ -10,6 +10,33 @@
 import type { ConfigIssue } from "../errors.ts";
 import { rawTriggerPath, rawValueAt, readRawPylon } from "./raw.ts";
 
+/**
+ * Path prefixes the daemon serves itself, whether or not the dashboard is on (turning it on
+ * later must not take a pylon's path): a webhook may take neither these nor anything under
+ * them.
+ */
+export const RESERVED_PATHS: readonly string[] = ["/api", "/dashboard", "/healthz", "/metrics"];
+
+/**
+ * Why a pylon may not take webhook path `path` (it is one of {@linkcode RESERVED_PATHS} or under
+ * one), as a `trigger.path` issue message; undefined when it may.
+ */
+export function reservedPathProblem(path: string): string | undefined {
+  const taken = RESERVED_PATHS.find((p) => path === p || path.startsWith(p + "/"));
+  if (taken === undefined) return undefined;
+  const what = taken === "/dashboard"
+    ? "the web dashboard"
+    : taken === "/api"
+    ? "the control API"
+    : taken === "/healthz"
+    ? "the health check"
+    : "the Prometheus metrics";
+  return `"${path}" is ${
+    path === taken ? "" : `under ${taken}, `
+  }where the daemon serves ${what}; ` +
+    `pick a path outside ${RESERVED_PATHS.join(", ")}, e.g. /hooks/${path.replace(/^\/+/, "")}`;
+}
+
 /** The webhook path an enabled pylon's file claims, and where it says so. */
 export interface PathClaim {
   name: string;

@@ -75,6 +75,8 @@ export interface ResolvedAgent {
   network: "bridge" | "none" | "host";
   memoryBytes: number | undefined;
   cpus: number | undefined;
+  /** At most this many of the pylon's jobs run at once; undefined: only `docker.max_concurrent`. */
+  maxConcurrent: number | undefined;
   /** Model, tools, MCP servers…: the pylon's over `defaults.agent.<type>`. */
   settings: AgentSettings;
   /** Keys of {@linkcode settings} this agent type ignores (`construct`/`doctor` say so). */
@@ -257,6 +259,7 @@ function resolveAgent(
     network: agent.network ?? "bridge",
     memoryBytes: memory === undefined ? undefined : parseByteSize(memory) ?? undefined,
     cpus: agent.cpus ?? global.docker.cpus,
+    maxConcurrent: agent.max_concurrent,
     settings,
     unsupported: unsupportedAgentSettings(type, settings),
   };

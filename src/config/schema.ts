@@ -163,6 +163,10 @@ export const globalConfigSchema = z.strictObject({
     body_timeout: positiveDuration.default("30s"),
     /** Most connections open at once; absent: sized from the open-files limit, at most 4096. */
     max_connections: z.int().min(1).optional(),
+    /** Serve the web dashboard under `/dashboard` (behind its login); `false` turns it off. */
+    dashboard: z.boolean({
+      error: "must be true or false (false turns the web dashboard off)",
+    }).default(true),
   }).prefault({}),
   defaults: z.strictObject({
     channel: defaultChannelSchema.prefault({ type: "stdout" }),
@@ -255,6 +259,8 @@ const agentSchema = z.strictObject({
   network: z.enum(NETWORK_MODES).optional(),
   memory: byteSize.optional(),
   cpus: z.number().positive().optional(),
+  /** At most this many of the pylon's jobs run at once (within `docker.max_concurrent`). */
+  max_concurrent: z.number().int().positive().optional(),
   ...agentSettingsShape,
 });
 

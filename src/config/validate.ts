@@ -19,6 +19,7 @@ import { keyPathString, type PositionFinder } from "./issues.ts";
 import type { ChannelType, DefaultChannelConfig, GlobalConfig, PylonConfig } from "./schema.ts";
 import { channelTypes } from "./resolve.ts";
 import { parseDuration } from "./duration.ts";
+import { reservedPathProblem } from "./path_clash.ts";
 
 /** Collects issues at key paths, positioned in the file. */
 class IssueList {
@@ -43,8 +44,6 @@ class IssueList {
 /** A `.` or `..` path segment, which URL parsing removes before a request is routed. */
 const DOT_SEGMENT_REGEXP = /(^|\/)\.\.?(\/|$)/;
 
-/** Paths the daemon serves itself; a webhook may not take them. */
-const RESERVED_PATHS = ["/healthz", "/metrics", "/api"];
 const WEBHOOK_ONLY = [
   "path",
   "secret",
@@ -112,10 +111,8 @@ function checkTrigger({ trigger }: PylonConfig, list: IssueList): void {
         ["trigger", "path"],
         `"${trigger.path}" cannot be reached: URLs resolve . and .. segments; write the path without them`,
       );
-    } else if (
-      RESERVED_PATHS.some((p) => trigger.path === p || trigger.path!.startsWith(p + "/"))
-    ) {
-      list.add(["trigger", "path"], `"${trigger.path}" is used by the daemon itself; pick another`);
+    } else if (reservedPathProblem(trigger.path) !== undefined) {
+      list.add(["trigger", "path"], reservedPathProblem(trigger.path)!);
     }
     checkSecret(trigger, list);
     if (trigger.secret && !trigger.signature_header) {

@@ -1,6 +1,7 @@
 /**
- * The daemon's HTTP routes: `/healthz` (open), `/metrics`, `/api/status` and `/api/*` (bearer
- * token), and every webhook pylon's `POST <trigger.path>`. Routes only: handlers delegate.
+ * The daemon's HTTP routes: `/healthz` (open), `/metrics` (bearer token), `/api/status` and
+ * `/api/*` (bearer token, or a dashboard session cookie plus CSRF token), the web dashboard under
+ * `/dashboard/`, and every webhook pylon's `POST <trigger.path>`. Routes only: handlers delegate.
  *
  * `/healthz` says only that a pylon daemon answers: the version and the pylon count would tell
  * anyone who can reach the port which release (and its known bugs) runs there.
@@ -8,12 +9,14 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { Logger } from "../log/mod.ts";
+import { type AuthVia, bearerMatches, csrfProblem, sessionOf } from "./dashboard/auth.ts";
+import { createDashboardRoutes, createLoginCodeRoutes } from "./dashboard/routes.ts";
+import type { SessionStore } from "./dashboard/sessions.ts";
 import { VERSION } from "../version.ts";
 import type { ActivePylon } from "./pylon_table.ts";
 import { reject } from "./routes/webhook.ts";
-import { tokenMatches } from "./token.ts";
 
 /** What the HTTP app needs from the daemon. */
 export interface AppDeps {
@@ -34,19 +37,35 @@ export interface AppDeps {
   log: Logger;
   /** Called with each webhook's status and duration (seconds). */
   observe?(pylon: string, status: number, seconds: number): void;
+  /** The web dashboard; absent (`server.dashboard: false`): no pages, no cookie auth (404). */
+  dashboard?: DashboardOptions | undefined;
 }
+
+/** What the dashboard needs from the daemon. */
+export interface DashboardOptions {
+  sessions: SessionStore;
+  /** `server.public_url`: its origin counts as ours; https makes the cookie Secure. */
+  publicUrl?: string | undefined;
+  /** `$PYLON_HOME/jobs` (job logs and tool events for the job page). */
+  jobsDir?: string | undefined;
+  clock?: { now(): Date };
+}
+
+/** Per-request variables: how `/api/*` requests were authenticated. */
+type AppEnv = { Variables: { authVia: AuthVia } };
 
 /** The body of `GET /healthz`, by which the CLI and `doctor` recognise a pylon daemon. */
 export const HEALTH_BODY = { status: "ok", service: "pylon" } as const;
 
 /** Builds the HTTP app; does no I/O until a request arrives. */
 export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
+  const dashboard = deps.dashboard;
   app.get("/healthz", function health(c) {
     return c.json(HEALTH_BODY);
   });
   app.use("/metrics", requireToken(deps.token));
-  app.use("/api/*", requireToken(deps.token));
+  app.use("/api/*", requireTokenOrSession(deps.token, dashboard));
   app.get("/metrics", async function metrics() {
     const { body, contentType } = await deps.metrics();
     return new Response(body, { headers: { "content-type": contentType } });
@@ -54,7 +73,24 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/status", function status(c) {
     return c.json({ ...HEALTH_BODY, version: VERSION, pylons: deps.activeCount() });
   });
+  if (dashboard) {
+    app.route("/api/dashboard", createLoginCodeRoutes({ ...dashboard, log: deps.log }));
+  }
   app.route("/api", deps.api);
+  if (dashboard) {
+    app.get("/dashboard", (c) => c.redirect("/dashboard/", 308));
+    app.route(
+      "/",
+      createDashboardRoutes({
+        ...dashboard,
+        log: deps.log,
+        fetchApp: async (req, env) => await app.fetch(req, env),
+      }) as unknown as Hono<AppEnv>,
+    );
+  } else {
+    app.all("/dashboard/*", () => reject(404, "the dashboard is off (server.dashboard: false)"));
+    app.all("/dashboard", () => reject(404, "the dashboard is off (server.dashboard: false)"));
+  }
   app.all("*", async function webhookRoute(c) {
     const pylon = deps.pylonAt(c.req.path);
     if (!pylon) {
@@ -83,21 +119,38 @@ export function createApp(deps: AppDeps): Hono {
     deps.log.error("http.error", { path: c.req.path, error: err.message, stack: err.stack });
     return c.json({ error: "internal error; see the daemon log" }, 500);
   });
-  return app;
+  return app as unknown as Hono;
+}
+
+function unauthorized(): Response {
+  return reject(401, "missing or wrong bearer token (see $PYLON_HOME/daemon.token)", {
+    "www-authenticate": 'Bearer realm="pylon"',
+  });
 }
 
 function requireToken(token: string) {
-  return async function checkToken(
-    c: { req: { header(name: string): string | undefined } },
-    next: () => Promise<void>,
-  ): Promise<Response | void> {
-    const header = c.req.header("authorization");
-    const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
-    if (!tokenMatches(presented, token)) {
-      return reject(401, "missing or wrong bearer token (see $PYLON_HOME/daemon.token)", {
-        "www-authenticate": 'Bearer realm="pylon"',
-      });
+  return async function checkToken(c: Context, next: () => Promise<void>) {
+    if (!bearerMatches(c, token)) return unauthorized();
+    await next();
+  };
+}
+
+/**
+ * `/api/*`: the bearer token, or (dashboard on) a session cookie; with the cookie, a request that
+ * changes something must come from our origin and carry the session's `x-csrf-token`.
+ */
+function requireTokenOrSession(token: string, dashboard: DashboardOptions | undefined) {
+  return async function checkTokenOrSession(c: Context<AppEnv>, next: () => Promise<void>) {
+    if (c.req.header("authorization") !== undefined || !dashboard) {
+      if (!bearerMatches(c, token)) return unauthorized();
+      c.set("authVia", "bearer");
+      return await next();
     }
+    const session = await sessionOf(c, dashboard);
+    if (!session) return unauthorized();
+    const problem = csrfProblem(c, session, c.req.header("x-csrf-token"), dashboard.publicUrl);
+    if (problem) return reject(403, problem);
+    c.set("authVia", "cookie");
     await next();
   };
 }

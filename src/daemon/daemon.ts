@@ -27,10 +27,14 @@ import type { Logger } from "../log/mod.ts";
 import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
 import { createStoreRegistry, moveLegacyDatabases, type StoreRegistry } from "../store/mod.ts";
 import { type ChannelFactory, ChannelSet, Notifier, StreamedLines } from "../notify/mod.ts";
+import { redactorFor } from "../log/mod.ts";
+import { asToolApprovalListener, ToolApprovalService } from "../tools/mod.ts";
 import { createApp } from "./app.ts";
+import { dashboardSessionsFile, SessionStore } from "./dashboard/mod.ts";
 import { PylonTable } from "./pylon_table.ts";
 import { problemFields, PylonLoader } from "./pylon_loader.ts";
 import { createApiRoutes } from "./routes/api.ts";
+import { createInactiveReader } from "./routes/pylons.ts";
 import { createEventStream } from "./event_stream.ts";
 import { changedFields } from "./config_diff.ts";
 import { destroyPylon } from "./destroy_pylon.ts";
@@ -224,7 +228,25 @@ async function serve(o: DaemonOptions): Promise<void> {
       clock: o.clock,
       ...(o.notifyRetryMs ? { retryMs: o.notifyRetryMs } : {}),
       onChanged: (job) => events.changed(job),
+      // Chat messages and GitHub comments link to <public_url>/dashboard/jobs/<id>.
+      publicUrl: () => config.server.public_url,
+      globalBudget: () => globalBudget,
+      noticesFile: `${o.paths.dataDir}/budget_notices.json`,
     });
+    // Tool approval: the runner hands it running jobs (re-attached ones too, in recover()).
+    const toolApprovals = new ToolApprovalService({
+      stores,
+      clock: o.clock,
+      log,
+      listener: asToolApprovalListener(notifier),
+      redactorOf: (name) => redactorFor(table.get(name)?.resolved),
+      onWaitingChanged: (job) => events.changed(job),
+    });
+    // Allow / Deny / Allow for this job pressed in chat decide through the same service.
+    notifier.useToolApprovals(toolApprovals);
+    if (runner && "useApprovals" in runner && typeof runner.useApprovals === "function") {
+      runner.useApprovals(toolApprovals);
+    }
     await recover(stores, dispatcher, log, runner !== undefined);
     const removeFiles = runner?.removeJobFiles?.bind(runner);
     await pruneExpiredJobs(
@@ -275,14 +297,33 @@ async function serve(o: DaemonOptions): Promise<void> {
       }
     };
     const token = await ensureDaemonToken(o.paths.daemonToken);
-    const metrics = createDaemonMetrics({ stores, dispatcher, table, config });
+    // `server.dashboard: false` turns the pages and cookie auth off (read defensively).
+    const dashboardOn = (config.server as { dashboard?: unknown }).dashboard !== false;
+    const sessions = new SessionStore({ file: dashboardSessionsFile(o.paths), clock: o.clock });
+    if (dashboardOn) await sessions.load();
+    const metrics = createDaemonMetrics({
+      stores,
+      dispatcher,
+      table,
+      config,
+      toolCallsWaiting: () => {
+        const byPylon = new Map<string, number>();
+        for (const r of toolApprovals.pending()) {
+          byPylon.set(r.pylon, (byPylon.get(r.pylon) ?? 0) + 1);
+        }
+        return byPylon;
+      },
+    });
     const maxBody = parseByteSize(config.server.max_body) ?? 1_048_576;
     const bodyTimeoutMs = parseDuration(config.server.body_timeout) ?? 30_000;
     const depth = new QueueDepth(stores);
     const dedupeLock = new KeyedLock();
+    /** Where the daemon listens, once it does (webhook URLs in `GET /api/pylons`). */
+    let listenAddress: { host: string; port: number } | undefined;
     const api = createApiRoutes({
       table,
       events: events.routes,
+      toolApprovals,
       stores,
       dispatcher,
       depth,
@@ -292,6 +333,10 @@ async function serve(o: DaemonOptions): Promise<void> {
       maxBody: () => maxBody,
       bodyTimeoutMs,
       clock: o.clock,
+      zone,
+      inactive: createInactiveReader({ paths: o.paths, global, table, zone }),
+      listenAddress: () => listenAddress,
+      serverPublicUrl: config.server.public_url,
       pylonNames: async () =>
         (await listPylonNames(o.paths)).filter((n) => only.size === 0 || only.has(n)),
       onChange: (job) => notifier.changed(job),
@@ -326,6 +371,14 @@ async function serve(o: DaemonOptions): Promise<void> {
       activeCount: () => table.names().length,
       token,
       api,
+      dashboard: dashboardOn
+        ? {
+          sessions,
+          publicUrl: config.server.public_url,
+          jobsDir: o.paths.jobsDir,
+          clock: o.clock,
+        }
+        : undefined,
       log,
       metrics: () => metrics.render(),
       observe: (pylon, status, seconds) => metrics.observeWebhook(pylon, status, seconds),
@@ -433,6 +486,7 @@ async function serve(o: DaemonOptions): Promise<void> {
         reserveDescriptors: 64 + 8 * config.docker.max_concurrent,
         ...(o.signal ? { signal: o.signal } : {}),
         onListen: (addr) => {
+          listenAddress = addr;
           pidWritten = writePidFile(o.paths.daemonPid, {
             pid: Deno.pid,
             host: addr.host,
@@ -472,6 +526,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       dispatcher.stop();
       await scheduler.stop();
       await notifier.stop();
+      toolApprovals.close();
       events.close();
       channelStop.abort();
       await o.closeChannels?.();

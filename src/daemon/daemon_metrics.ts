@@ -17,6 +17,8 @@ export interface DaemonMetricsDeps {
   dispatcher: Dispatcher;
   table: PylonTable;
   config: GlobalConfig;
+  /** Tool calls waiting for a person now, by pylon (tool approval). */
+  toolCallsWaiting?(): Map<string, number>;
 }
 
 /** The daemon's metrics and the hooks that feed them. */
@@ -59,6 +61,15 @@ export function createDaemonMetrics(deps: DaemonMetricsDeps): DaemonMetrics {
       },
     },
   );
+  m.gauge("pylon_tool_calls_waiting", "Tool calls waiting for a person's decision, by pylon", {
+    labels: ["pylon"],
+    collect: () => {
+      const waiting = deps.toolCallsWaiting?.() ?? new Map<string, number>();
+      return Promise.resolve(
+        deps.stores.names().map((pylon) => ({ labels: { pylon }, value: waiting.get(pylon) ?? 0 })),
+      );
+    },
+  });
   m.gauge("pylon_tokens_total", "Tokens the agents reported, by pylon and kind", {
     labels: ["pylon", "kind"],
     collect: async () => {

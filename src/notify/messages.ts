@@ -8,11 +8,38 @@ import { formatDuration } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
 import { type Job, type JobUsage, usageParts } from "../store/mod.ts";
 import { CHAT_COMMANDS } from "../channel/channel.ts";
+import { RUN_ANYWAY } from "../queue/budget.ts";
 
 /** The line shown under an approval once decided. */
 export function decisionLine(action: "investigate" | "ignore", who: string | undefined): string {
   const by = who ? ` by ${who}` : "";
   return action === "investigate" ? `✅ Approved${by}: the agent is queued.` : `🚫 Dismissed${by}.`;
+}
+
+/** A held job's head message: its usual text, why it waits, and what Run anyway does. */
+export function heldLine(head: string, job: Job, url: string | null): string {
+  return `${head}\n\n⏸️ **Held**: ${job.error ?? "over budget"}. It starts when the budget ` +
+    `has room again; **Run anyway** starts it now.${url ? `\n[Open job](${url})` : ""}`;
+}
+
+/**
+ * The line that replaces "Held" once the job left `held`, from its history's reason: Run anyway
+ * by a person ("approved: runs once over budget · by @ada via telegram"), `pylon approve`, or
+ * the budget's new window.
+ */
+export function releasedLine(reason: string | null): string {
+  if (reason?.startsWith(RUN_ANYWAY)) {
+    const by = / · by (.+) via (\S+)$/.exec(reason);
+    return by
+      ? `▶️ Released by ${by[1]} (Run anyway, ${by[2]}): the agent runs once over budget.`
+      : "▶️ Released with `pylon approve`: the agent runs once over budget.";
+  }
+  return "▶️ Released: the budget has room again.";
+}
+
+/** The footer link of a job's final message, when `server.public_url` is set. */
+export function jobLink(job: Job, url: string | null): string {
+  return url ? `\n\n[Job ${shortId(job.id)}](${url})` : "";
 }
 
 /** The notice posted when the agent starts. */

@@ -13,18 +13,19 @@
 
 import { join } from "node:path";
 import {
+  type ActionEvent,
   type Channel,
   ChannelError,
   type Destination,
   isReporter,
-  type MessageRef,
+  isToolAction,
   type Reporter,
-  type ReportState,
   type ThreadRef,
 } from "../channel/channel.ts";
+import type { Budget } from "../config/mod.ts";
 import { shortId, TemplateError } from "../errors.ts";
 import { type Logger, type Redactor, redactorFor } from "../log/mod.ts";
-import type { Dispatcher } from "../queue/mod.ts";
+import { approveJob, type Dispatcher } from "../queue/mod.ts";
 import { readAgentFile } from "../runner/mod.ts";
 import {
   conversationUsage,
@@ -36,10 +37,23 @@ import {
 } from "../store/mod.ts";
 import { renderTemplate } from "../template/mod.ts";
 import type { ActivePylon } from "../daemon/pylon_table.ts";
+import type {
+  ToolApprovalListener,
+  ToolApprovals,
+  ToolCallDecided,
+  ToolCallRequest,
+} from "../tools/types.ts";
+import { type Note, type Notes, readNotes, writeNotes } from "./_notes.ts";
+import { BudgetNotices } from "./budget_notices.ts";
+import { showHead } from "./head.ts";
+import { decideToolPress, showToolCall, type ToolCallDeps } from "./tool_calls.ts";
+
+export { readNotes } from "./_notes.ts";
 import {
   decisionLine,
   finishedText,
   helpText,
+  jobLink,
   progressText,
   runningText,
   startedText,
@@ -61,23 +75,15 @@ export interface NotifierDeps {
   progressMs?: number;
   /** Also told of every job change (the daemon's event stream). */
   onChanged?(job: Job): void;
+  /** `server.public_url`: messages link to the job's dashboard page when it is set. */
+  publicUrl?: (() => string | undefined) | undefined;
+  /** The cap on all pylons together (`budget` in config.yaml), for the budget notices. */
+  globalBudget?: (() => Budget | undefined) | undefined;
+  /** The record of budget notices already posted (see `budget_notices.ts`). */
+  noticesFile?: string | undefined;
+  /** Decides tool calls pressed in chat (or later: {@linkcode Notifier.useToolApprovals}). */
+  toolApprovals?: ToolApprovals | undefined;
 }
-
-/** What one destination knows about a job. */
-interface Note {
-  /** Chat: the job's thread (`null`: the channel has none), once created. */
-  thread?: ThreadRef | null;
-  /** Chat: the first message (with the approval buttons) and the "started" message. */
-  head?: MessageRef;
-  status?: MessageRef;
-  /** Reporter (webhook, GitHub): what it keeps between reports. */
-  state?: ReportState;
-  /** The last job status this destination was told about. */
-  notified?: string;
-}
-
-/** A job's notes by destination key, stored as JSON in `job.thread`. */
-type Notes = Record<string, Note>;
 
 /** Posts that keep failing are given up after this many tries (until the next start). */
 const MAX_ATTEMPTS = 12;
@@ -86,23 +92,6 @@ const MAX_ATTEMPTS = 12;
 export function threadKey(channelKey: string, thread: ThreadRef): string {
   const sorted = Object.fromEntries(Object.entries(thread).sort(([a], [b]) => a.localeCompare(b)));
   return `${channelKey}|${JSON.stringify(sorted)}`;
-}
-
-/**
- * Reads `job.thread`: `{"channels": {<key>: note}}`, or the single-channel shape of earlier
- * versions (`{"channel": <key>, "thread", "head", "status"}`, announced up to `job.notified`).
- */
-export function readNotes(job: Pick<Job, "thread" | "notified">): Notes {
-  if (!job.thread) return {};
-  const parsed = JSON.parse(job.thread) as { channels?: Notes; channel?: string } & Note;
-  if (parsed.channels) return parsed.channels;
-  if (typeof parsed.channel !== "string") return {};
-  const { channel, ...note } = parsed;
-  return { [channel]: { ...note, ...(job.notified ? { notified: job.notified } : {}) } };
-}
-
-function writeNotes(notes: Notes): string {
-  return JSON.stringify({ channels: notes });
 }
 
 /**
@@ -144,9 +133,11 @@ export async function createFollowUp(
   return { job: job ?? inserted.job, created: true };
 }
 
-/** Posts job changes to channels and handles answers. */
-export class Notifier {
+/** Posts job changes to channels and handles answers; shows tool calls waiting for a person. */
+export class Notifier implements ToolApprovalListener {
   readonly #d: NotifierDeps;
+  readonly #budget: BudgetNotices;
+  #toolApprovals: ToolApprovals | undefined;
   readonly #chains = new Map<string, Promise<void>>();
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #progress = new Map<string, ReturnType<typeof setInterval>[]>();
@@ -155,6 +146,21 @@ export class Notifier {
 
   constructor(deps: NotifierDeps) {
     this.#d = deps;
+    this.#toolApprovals = deps.toolApprovals;
+    this.#budget = new BudgetNotices({
+      stores: deps.stores,
+      pylonOf: deps.pylonOf,
+      channelsFor: deps.channelsFor,
+      globalBudget: deps.globalBudget,
+      file: deps.noticesFile,
+      clock: deps.clock,
+      log: deps.log,
+    });
+  }
+
+  /** Sets the service that Allow / Deny / Allow for this job presses decide with. */
+  useToolApprovals(approvals: ToolApprovals): void {
+    this.#toolApprovals = approvals;
   }
 
   /** Wires a channel's buttons and replies to this notifier (once per channel). */
@@ -167,11 +173,43 @@ export class Notifier {
   changed(job: Job): void {
     this.#d.onChanged?.(job);
     if (this.#stopped) return;
-    const previous = this.#chains.get(job.id) ?? Promise.resolve();
-    const next = previous.then(() => this.#announce(job.pylon, job.id)).finally(() => {
-      if (this.#chains.get(job.id) === next) this.#chains.delete(job.id);
+    // A job nothing was announced about yet, and that no announcement is under way for, is
+    // exactly the row in hand (only announcements write `thread` and `notified`): reading it
+    // again cost a sixteenth of the daemon's CPU under a webhook flood (issue 17).
+    const fresh = !this.#chains.has(job.id) && job.notified === null && job.thread === null
+      ? job
+      : undefined;
+    this.#enqueue(job.id, () => this.#announce(job.pylon, job.id, fresh));
+    this.#budget.changed(job);
+  }
+
+  /** A tool call waits: post it in the job's threads with its buttons; tell webhook reporters. */
+  requested(request: ToolCallRequest): void {
+    if (this.#stopped) return;
+    this.#enqueue(request.jobId, () => showToolCall(this.#toolDeps(), request));
+  }
+
+  /** A tool call was decided (or timed out): edit its messages, drop the buttons. */
+  decided(decided: ToolCallDecided): void {
+    if (this.#stopped) return;
+    this.#enqueue(
+      decided.request.jobId,
+      () => showToolCall(this.#toolDeps(), decided.request, decided),
+    );
+  }
+
+  /** Runs `work` after what is already queued for the job (one change of its notes at a time). */
+  #enqueue(jobId: string, work: () => Promise<void>): void {
+    const previous = this.#chains.get(jobId) ?? Promise.resolve();
+    const next = previous.then(work).catch((e) =>
+      this.#d.log.error("channel.notify_failed", {
+        job: shortId(jobId),
+        error: e instanceof Error ? e.message : String(e),
+      })
+    ).finally(() => {
+      if (this.#chains.get(jobId) === next) this.#chains.delete(jobId);
     });
-    this.#chains.set(job.id, next);
+    this.#chains.set(jobId, next);
   }
 
   /** Start-up: announces what a previous daemon could not (recent jobs only). */
@@ -205,12 +243,19 @@ export class Notifier {
     this.#retries.clear();
     this.#progress.clear();
     await Promise.allSettled([...this.#chains.values()]);
+    await this.#budget.settled();
   }
 
-  async #announce(pylonName: string, jobId: string): Promise<void> {
+  /** The job's dashboard page, when `server.public_url` is set. */
+  #jobUrl(jobId: string): string | null {
+    const base = this.#d.publicUrl?.()?.replace(/\/+$/, "");
+    return base ? `${base}/dashboard/jobs/${jobId}` : null;
+  }
+
+  async #announce(pylonName: string, jobId: string, fresh?: Job): Promise<void> {
     if (this.#stopped) return;
     // The job's own store: looking it up across every pylon's store costs O(pylons).
-    const job = await this.#d.stores.get(pylonName)?.get(jobId).catch(() => null);
+    const job = fresh ?? await this.#d.stores.get(pylonName)?.get(jobId).catch(() => null);
     if (!job || job.notified === job.status) return;
     const pylon = this.#d.pylonOf(job.pylon);
     const destinations = pylon ? this.#d.channelsFor(pylon) : [];
@@ -241,6 +286,7 @@ export class Notifier {
             topic: render(pylon.resolved.channel.topic, data, redactor) ?? null,
             message: render(pylon.resolved.channel.message, data, redactor) ?? null,
             conversation,
+            jobUrl: this.#jobUrl(job.id),
           }, note.state);
           if (state) note.state = state;
         } else {
@@ -259,7 +305,9 @@ export class Notifier {
       }
     }
     try {
-      await store.update(job.id, {
+      // Nothing is read back: an UPDATE ... RETURNING here cost a tenth of the daemon's CPU
+      // under a webhook flood (issue 17).
+      await store.patch(job.id, {
         thread: writeNotes(notes),
         ...(newThreadKeys.length > 0 && !job.threadKey ? { threadKey: newThreadKeys[0] } : {}),
         ...(failure ? {} : { notified: job.status }),
@@ -295,7 +343,11 @@ export class Notifier {
       attempt: attempt + 1,
     });
     clearTimeout(this.#retries.get(job.id));
-    this.#retries.set(job.id, setTimeout(() => this.changed(job), delay));
+    // By id: what was posted before the failure is in the stored row now, not in `job`.
+    this.#retries.set(
+      job.id,
+      setTimeout(() => this.#enqueue(job.id, () => this.#announce(job.pylon, job.id)), delay),
+    );
   }
 
   /** Posts what a chat channel is owed: thread, first message, "started", the result. */
@@ -316,13 +368,18 @@ export class Notifier {
       if (note.thread) onThread(threadKey(channel.key, note.thread));
     }
     const thread = note.thread ?? null;
-    if (!note.head) {
-      const text = render(pylon.resolved.channel.message, data, redactor) ??
-        `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
-      note.head = await channel.post(thread, text, {
-        approval: job.status === "awaiting_approval" ? { jobId: job.id } : undefined,
-      });
-    }
+    const head = render(pylon.resolved.channel.message, data, redactor) ??
+      `New ${job.trigger} job for **${job.pylon}** (\`${shortId(job.id)}\`).`;
+    const url = this.#jobUrl(job.id);
+    await showHead(
+      channel,
+      thread,
+      note,
+      job,
+      head,
+      url,
+      () => this.#d.stores.get(job.pylon)?.history(job.id).catch(() => []) ?? Promise.resolve([]),
+    );
     const agent = pylon.resolved.agent.type;
     if (job.status === "running" && !note.status) {
       note.status = await channel.post(thread, startedText(job, agent));
@@ -333,7 +390,7 @@ export class Notifier {
       if (job.status === "dismissed" && note.head) {
         await channel.edit(thread, note.head, finishedText(job, conversation));
       } else if (job.status !== "dismissed") {
-        await channel.post(thread, finishedText(job, conversation));
+        await channel.post(thread, finishedText(job, conversation) + jobLink(job, url));
       }
     }
   }
@@ -392,12 +449,18 @@ export class Notifier {
     this.#progress.delete(jobId);
   }
 
-  async #onAction(channel: Channel, e: Parameters<Parameters<Channel["onAction"]>[0]>[0]) {
+  async #onAction(channel: Channel, e: ActionEvent) {
+    if (e.action === "run_anyway") return await this.#runAnyway(channel, e);
+    if (isToolAction(e.action)) return await this.#decideTool(channel, e);
+    if (e.action !== "investigate" && e.action !== "ignore") return;
     const job = await this.#d.stores.findJob(e.jobId).catch(() => null);
     if (!job) return;
     const store = this.#d.stores.get(job.pylon)!;
     const to = e.action === "investigate" ? "queued" : "dismissed";
-    const moved = await store.transition(job.id, "awaiting_approval", to);
+    const by = `${e.action === "investigate" ? "approved" : "dismissed"} · by ${
+      e.userName ?? e.userId
+    } via ${channel.kind}`;
+    const moved = await store.transition(job.id, "awaiting_approval", to, {}, by);
     if (!moved) return; // a second click, or decided elsewhere: nothing to do
     this.#d.log.info(e.action === "investigate" ? "job.approved" : "job.dismissed", {
       pylon: job.pylon,
@@ -424,6 +487,44 @@ export class Notifier {
     }
     if (to === "queued") this.#d.dispatcher.wake();
     this.changed(moved);
+  }
+
+  /**
+   * Run anyway: releases one held job like `pylon approve` (it starts once over budget); its
+   * history records who pressed and where, and the head message is edited when it is announced.
+   */
+  async #runAnyway(channel: Channel, e: ActionEvent): Promise<void> {
+    const job = await this.#d.stores.findJob(e.jobId).catch(() => null);
+    if (!job || job.status !== "held") return; // released already, or gone
+    const store = this.#d.stores.get(job.pylon);
+    if (!store) return;
+    const by = e.userName ?? e.userId;
+    const moved = await approveJob(store, job, { by, via: channel.kind });
+    if (!moved) return; // a second press, or released elsewhere
+    this.#d.log.info("job.run_anyway", {
+      pylon: job.pylon,
+      job: shortId(job.id),
+      by,
+      via: channel.kind,
+    });
+    this.#d.dispatcher.wake();
+    this.changed(moved);
+  }
+
+  /** Allow / Deny / Allow for this job: decided through the tool-approval service. */
+  async #decideTool(channel: Channel, e: ActionEvent): Promise<void> {
+    await decideToolPress(
+      this.#toolDeps(),
+      this.#toolApprovals,
+      channel,
+      e,
+      (d) => this.decided(d),
+    );
+  }
+
+  #toolDeps(): ToolCallDeps {
+    const d = this.#d;
+    return { ...d, jobUrl: (id) => this.#jobUrl(id) };
   }
 
   async #onMessage(channel: Channel, e: Parameters<Parameters<Channel["onMessage"]>[0]>[0]) {

@@ -27,12 +27,18 @@ export const SKIPPED_OVER_BUDGET = "skipped: over budget";
 /**
  * Approves `job`: one awaiting approval is queued; a held one is queued to start once whatever
  * the budget (marked {@linkcode RUN_ANYWAY}, which its history also records). Null when it is
- * in neither status (someone moved it first).
+ * in neither status (someone moved it first). With `source` (who pressed, from where), the
+ * history's reason names them: "approved: runs once over budget · by @ada via telegram".
  */
-export function approveJob(store: JobStore, job: Job): Promise<Job | null> {
+export function approveJob(
+  store: JobStore,
+  job: Job,
+  source?: { by: string; via: string },
+): Promise<Job | null> {
+  const by = source ? ` · by ${source.by} via ${source.via}` : "";
   return job.status === "held"
-    ? store.transition(job.id, "held", "queued", { error: RUN_ANYWAY })
-    : store.transition(job.id, "awaiting_approval", "queued");
+    ? store.transition(job.id, "held", "queued", { error: RUN_ANYWAY }, `${RUN_ANYWAY}${by}`)
+    : store.transition(job.id, "awaiting_approval", "queued", {}, by ? `approved${by}` : undefined);
 }
 
 /** A budget window: from `start` (inclusive) to `end` (the next reset). */

@@ -43,6 +43,8 @@ const RECORD_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 export class Dispatcher {
   readonly #deps: DispatcherDeps;
   readonly #running = new Map<string, AbortController>();
+  /** Running jobs per pylon, for `agent.max_concurrent`. */
+  readonly #perPylon = new Map<string, number>();
   #pumping = false;
   #again = false;
   #stopped = false;
@@ -153,8 +155,11 @@ export class Dispatcher {
         log.info("queue.resumed");
       }
       await this.#releaseHeld();
-      // A pylon that exists but cannot load now (a broken edit) keeps its jobs queued.
-      const next = await stores.oldestQueuedAcross((name) => this.#deps.isWaiting?.(name) ?? false);
+      // A pylon that exists but cannot load now (a broken edit) keeps its jobs queued, and so
+      // does one running its `agent.max_concurrent` jobs: the others' jobs go first meanwhile.
+      const next = await stores.oldestQueuedAcross((name) =>
+        (this.#deps.isWaiting?.(name) ?? false) || this.#atOwnLimit(name)
+      );
       if (!next) return;
       const pylon = this.#deps.pylonOf(next.pylon);
       const store = stores.get(next.pylon);
@@ -181,6 +186,12 @@ export class Dispatcher {
       this.#deps.onChange?.(claimed);
       this.#launch(claimed, (p, ctx) => runner.run(claimed, p!, ctx));
     }
+  }
+
+  /** Whether `name` runs as many jobs as its `agent.max_concurrent` allows. */
+  #atOwnLimit(name: string): boolean {
+    const limit = this.#deps.pylonOf(name)?.agent.maxConcurrent;
+    return limit !== undefined && (this.#perPylon.get(name) ?? 0) >= limit;
   }
 
   /** The first budget (the pylon's, then all pylons') whose window is at its cap, or null. */
@@ -276,6 +287,7 @@ export class Dispatcher {
     const { stores, log } = this.#deps;
     const controller = new AbortController();
     this.#running.set(job.id, controller);
+    this.#perPylon.set(job.pylon, (this.#perPylon.get(job.pylon) ?? 0) + 1);
     const jobLog = log.with({ pylon: job.pylon, job: shortId(job.id) });
     const store = stores.get(job.pylon)!;
     const ctx: RunContext = {
@@ -313,6 +325,9 @@ export class Dispatcher {
       });
     })().catch((e) => jobLog.error("job.finish_failed", { error: errorText(e) })).finally(() => {
       this.#running.delete(job.id);
+      const left = (this.#perPylon.get(job.pylon) ?? 1) - 1;
+      if (left > 0) this.#perPylon.set(job.pylon, left);
+      else this.#perPylon.delete(job.pylon);
       this.wake();
     });
   }

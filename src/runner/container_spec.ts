@@ -10,6 +10,7 @@
 import type { ResolvedPylon } from "../config/mod.ts";
 import type { ContainerSpec, MountSpec } from "../docker/mod.ts";
 import { claudeArgs, MCP_CONFIG_PATH } from "./agent_args.ts";
+import { APPROVAL_PATHS, type ApprovalFolders } from "./approval_files.ts";
 
 /** Where the contract puts things inside the container. */
 export const CONTAINER_PATHS = {
@@ -78,6 +79,12 @@ export interface ContainerInput {
   pidsLimit: number;
   /** `docker.max_log`: sizes the rotation of Docker's own log of the container. */
   maxLog?: number | undefined;
+  /**
+   * Tool approval's folders (`approval_files.ts`), when the pylon has `approve_tools`: the
+   * daemon's read-only (with the managed settings over Claude Code's own path), the requests
+   * folder read-write.
+   */
+  approval?: ApprovalFolders | undefined;
 }
 
 /** Docker keeps at least this much of a container's output (the runner reads it back). */
@@ -142,6 +149,13 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   }
   if (input.oauthJson) mounts.push(bind(input.oauthJson, CONTAINER_PATHS.oauthJson, true));
   if (input.caBundle) mounts.push(bind(input.caBundle, CONTAINER_PATHS.ca, true));
+  if (input.approval) {
+    mounts.push(
+      bind(input.approval.dir, APPROVAL_PATHS.dir, true),
+      bind(`${input.approval.dir}/managed-settings.json`, APPROVAL_PATHS.managedSettings, true),
+      bind(input.approval.requests, APPROVAL_PATHS.requests, false),
+    );
+  }
   mounts.push(...input.volumes);
 
   return {

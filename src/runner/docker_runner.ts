@@ -38,6 +38,18 @@ import { redactOutcome } from "./redaction.ts";
 import { outcomeOf, readResultFile } from "./result.ts";
 import { DEFAULT_MAX_LOG_BYTES, JobLog } from "./job_log.ts";
 import { prepareAgentImages } from "./prepare.ts";
+import { type ApprovalFolders, approvalFolders, writeApprovalFiles } from "./approval_files.ts";
+
+/**
+ * Tool approval (`src/tools/`), told which jobs' containers run: it watches their requests
+ * folders while they do.
+ */
+export interface ApprovalWatch {
+  /** The container of `job` runs (started, or found again after a restart). */
+  watch(job: Job, folders: ApprovalFolders): void;
+  /** It ended: calls still waiting are closed. */
+  unwatch(jobId: string): void;
+}
 
 /** What the runner needs. */
 export interface DockerRunnerDeps {
@@ -60,6 +72,8 @@ export interface DockerRunnerDeps {
   hostPaths: HostPathContext;
   /** `docker.max_log`: the most output kept in `jobs/<id>.log` per job. @default {10 MiB} */
   maxLog?: number | undefined;
+  /** Tool approval, when the daemon has it. */
+  approvals?: ApprovalWatch | undefined;
 }
 
 /** The longest read of a finished container's kept log (at most twice `docker.max_log`). */
@@ -87,6 +101,11 @@ export class DockerRunner implements JobRunner {
   constructor(deps: DockerRunnerDeps) {
     this.#deps = deps;
     this.#home = homeLabel(deps.jobsDir);
+  }
+
+  /** Hands running jobs' tool approval requests to `approvals` (the daemon's service). */
+  useApprovals(approvals: ApprovalWatch): void {
+    this.#deps.approvals = approvals;
   }
 
   /** Releases the Docker connection (daemon shutdown). */
@@ -203,10 +222,15 @@ export class DockerRunner implements JobRunner {
     let volumes;
     let promptFile: string;
     let mcpConfigFile: string | undefined;
+    let approval: ApprovalFolders | undefined;
     try {
       image = await untilAborted(this.#imageFor(pylon, ctx.log), stop.signal);
       promptFile = await writePromptFile(jobDir, rendered.prompt, chownTo);
       mcpConfigFile = await writeMcpConfig(jobDir, pylon, chownTo);
+      approval = await writeApprovalFiles(this.#deps.jobsDir, job.id, pylon, {
+        uid: chownTo,
+        log: ctx.log,
+      });
       volumes = await resolveVolumes(pylon.agent.volumes, {
         home: this.#deps.env.HOME,
         hostPaths: this.#deps.hostPaths,
@@ -236,6 +260,7 @@ export class DockerRunner implements JobRunner {
       home: this.#home,
       pidsLimit: this.#deps.pidsLimit,
       maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
+      approval,
     });
     const docker = this.#deps.docker;
     const name = containerName(pylon.name, job.id);
@@ -272,6 +297,7 @@ export class DockerRunner implements JobRunner {
       return { status: "failed", error: errorText(e) };
     }
     ctx.log.info("container.started", { container: id.slice(0, 12), image });
+    if (approval) this.#deps.approvals?.watch(job, approval);
     return await this.#follow(job, id, wait.exitCode, outDir, ctx, new Date(), false, redactor);
   }
 
@@ -298,6 +324,12 @@ export class DockerRunner implements JobRunner {
       : docker.inspectContainer(found.Id).then((i) => i?.State.ExitCode ?? 1);
     // Its output since the last daemon went down is copied on from where the log left off.
     const since = this.#deps.clock.now();
+    // Calls that waited while no daemon ran are found again (the service reads the folders).
+    if (found.State === "running" && this.#deps.approvals) {
+      const folders = approvalFolders(this.#deps.jobsDir, job.id);
+      const exists = await Deno.stat(folders.dir).then(() => true, () => false);
+      if (exists) this.#deps.approvals.watch(job, folders);
+    }
     return redactOutcome(
       await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor),
       redactor,
@@ -385,6 +417,7 @@ export class DockerRunner implements JobRunner {
       }),
     ]);
     clearTimeout(timer);
+    this.#deps.approvals?.unwatch(job.id);
     if (ended.kind !== "exited") {
       // Bounded: a hung Engine must not hold a stopped job (issue 12, item 11).
       const signal = AbortSignal.timeout(STOP_GRACE_MS);

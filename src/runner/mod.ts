@@ -5,7 +5,14 @@
  */
 
 export { DockerRunner } from "./docker_runner.ts";
-export type { DockerRunnerDeps } from "./docker_runner.ts";
+export type { ApprovalWatch, DockerRunnerDeps } from "./docker_runner.ts";
+export {
+  APPROVAL_PATHS,
+  approvalFolders,
+  approvesTools,
+  writeApprovalFiles,
+} from "./approval_files.ts";
+export type { ApprovalFolders } from "./approval_files.ts";
 export { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
 export { resolveVolumes } from "./volumes.ts";
 export { outcomeOf, readResultFile } from "./result.ts";

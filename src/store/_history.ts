@@ -4,6 +4,12 @@
  * `UPDATE` with the same guard, so a guarded change that loses writes no row. Private to
  * `store/`.
  *
+ * A job's creation is not written: its row says it all (the status it was created in is the
+ * `from` of its first change, or its status while it has none; the time is `created_at`; the
+ * reason is its trigger and whose retry or follow-up it is), and the INSERT of that history row
+ * cost as much as the job's own, on the path that acknowledges webhooks (issue 17). Jobs whose
+ * creation was written by earlier versions keep that row, and get no second one.
+ *
  * @module
  */
 
@@ -23,10 +29,6 @@ export function cutReason(reason: string | null | undefined): string | null {
   return chars.length <= REASON_MAX ? text : chars.slice(0, REASON_MAX - 1).join("") + "…";
 }
 
-/** Records the creation of job `?` (arguments: id, status, at, reason). */
-export const RECORD_INSERT_SQL =
-  "INSERT INTO job_events (job_id, from_status, to_status, at, reason) VALUES (?, NULL, ?, ?, ?)";
-
 /**
  * Records a change of the jobs that `where` selects from their current status (arguments: to,
  * at, reason, then those of `where`).
@@ -36,9 +38,19 @@ export function recordChangeSql(where: string): string {
     SELECT id, status, ?, ?, ? FROM jobs WHERE ${where}`;
 }
 
-/** The history of one job, oldest first (argument: the job id). */
-export const HISTORY_SQL = `SELECT from_status, to_status, at, reason FROM job_events
-  WHERE job_id = ? ORDER BY at, id`;
+/** The history of one job, oldest first, its creation included (argument: the job id). */
+export const HISTORY_SQL = `SELECT NULL AS from_status,
+    coalesce((SELECT from_status FROM job_events WHERE job_id = ?1 ORDER BY at, id LIMIT 1),
+      status) AS to_status,
+    created_at AS at,
+    CASE WHEN parent_id IS NULL THEN trigger_kind
+      ELSE trigger_kind || ' of ' || substr(parent_id, 1, 8) END AS reason,
+    0 AS written, 0 AS id
+  FROM jobs WHERE id = ?1
+    AND NOT EXISTS (SELECT 1 FROM job_events WHERE job_id = ?1 AND from_status IS NULL)
+  UNION ALL
+  SELECT from_status, to_status, at, reason, 1 AS written, id FROM job_events WHERE job_id = ?1
+  ORDER BY at, written, id`;
 
 /** A `job_events` row (as read by {@linkcode HISTORY_SQL}) as a {@linkcode JobStatusChange}. */
 export function rowToChange(row: Record<string, SQLOutputValue>): JobStatusChange {

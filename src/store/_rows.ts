@@ -12,6 +12,7 @@ import {
   type JobPatch,
   type JobUsage,
   type ListOptions,
+  MAX_SEARCH_CHARS,
   type NewJob,
   TRIGGER_KINDS,
   type TriggerKind,
@@ -266,11 +267,42 @@ export function listQuery(options: ListOptions): { sql: string; args: SQLInputVa
     where.push(`(created_at, rowid) < (SELECT created_at, rowid FROM jobs WHERE id = ?)`);
     args.push(options.beforeJob);
   }
+  if (options.parent !== undefined) {
+    where.push("parent_id = ?");
+    args.push(options.parent);
+  }
+  if (options.trigger !== undefined) {
+    options.trigger.forEach(assertTriggerKind);
+    if (options.trigger.length === 0) return null;
+    where.push(`trigger_kind IN (${options.trigger.map(() => "?").join(", ")})`);
+    args.push(...options.trigger);
+  }
+  if (options.text !== undefined && options.text !== "") {
+    if (options.text.length > MAX_SEARCH_CHARS) {
+      throw new RangeError(
+        `Cannot search jobs: the text is longer than ${MAX_SEARCH_CHARS} characters`,
+      );
+    }
+    // Bound as a parameter; LIKE's wildcards in the text are escaped, so they match themselves.
+    const like = options.text.replace(/[\\%_]/g, (c) => `\\${c}`);
+    where.push(
+      "(id LIKE ? ESCAPE '\\' OR pylon LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\'" +
+        " OR result LIKE ? ESCAPE '\\')",
+    );
+    args.push(`${like}%`, `%${like}%`, `%${like}%`, `%${like}%`);
+  }
   return {
     sql: `SELECT ${JOB_COLUMNS_SQL} FROM jobs ${where.length ? "WHERE " + where.join(" AND ") : ""}
       ORDER BY created_at DESC, rowid DESC LIMIT ?`,
     args: [...args, limit],
   };
+}
+
+/** @throws {TypeError} unless `kind` is a known trigger kind */
+function assertTriggerKind(kind: string): asserts kind is TriggerKind {
+  if (!(TRIGGER_KINDS as readonly string[]).includes(kind)) {
+    throw new TypeError(`Unknown trigger kind "${kind}": use one of ${TRIGGER_KINDS.join(", ")}`);
+  }
 }
 
 /** @throws {TypeError} unless `status` is a known job status */
@@ -314,6 +346,8 @@ const JOB_COLUMNS = [
   "repeats",
   "supersede_key",
   "body_digest",
+  // Tool calls waiting for a person (tool approval); counted, never stored twice.
+  "(SELECT count(*) FROM tool_calls WHERE tool_calls.job_id = jobs.id AND decision IS NULL)",
   ...USAGE_COLUMNS,
 ] as const;
 
@@ -352,6 +386,7 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     repeats,
     supersedeKey,
     bodyDigest,
+    toolCallsWaiting,
     ...usage
   ] = row;
   return {
@@ -384,6 +419,8 @@ export function rowToJob(row: SQLOutputValue[]): Job {
     repeats: Number(repeats),
     supersedeKey: textOrNull(supersedeKey),
     bodyDigest: textOrNull(bodyDigest),
+    // Only when some wait: a job as inserted and as read back are the same object otherwise.
+    ...(Number(toolCallsWaiting ?? 0) > 0 ? { toolCallsWaiting: Number(toolCallsWaiting) } : {}),
     usage: usageOf(usage),
   };
 }

@@ -42,14 +42,16 @@ import {
   usageOf,
 } from "./_rows.ts";
 import { GroupCommit } from "./_group_commit.ts";
-import {
-  cutReason,
-  HISTORY_SQL,
-  RECORD_INSERT_SQL,
-  recordChangeSql,
-  rowToChange,
-} from "./_history.ts";
+import { cutReason, HISTORY_SQL, recordChangeSql, rowToChange } from "./_history.ts";
 import { StoreError, storeError } from "./errors.ts";
+import {
+  DECIDE_TOOL_CALL_SQL,
+  INSERT_TOOL_CALL_SQL,
+  PENDING_TOOL_CALLS_SQL,
+  rowToToolCall,
+  TOOL_CALLS_SQL,
+  toolCallArgs,
+} from "./_tool_calls.ts";
 import { assertSchemaCurrent, migrate } from "./migrations.ts";
 import {
   type Clock,
@@ -63,6 +65,8 @@ import {
   type NewJob,
   type RecoverableJobs,
   TERMINAL_STATUSES,
+  type ToolCallDecision,
+  type ToolCallRecord,
   type UsageRecord,
 } from "./types.ts";
 
@@ -201,15 +205,8 @@ class SqliteJobStore implements JobStore {
     const { args, stored } = insertRow(job, this.#clock.now());
     const op = `insert job ${shortId(job.id)}`;
     return await this.#write(op, () => {
+      // Its creation needs no history row: HISTORY_SQL reads it from the job's own.
       const { changes } = this.#statement(INSERT_SQL, "objects").run(...args);
-      if (changes === 1) {
-        this.#statement(RECORD_INSERT_SQL, "objects").run(
-          stored.id,
-          stored.status,
-          epochMs(stored.createdAt),
-          creationReason(stored),
-        );
-      }
       if (changes === 1 || stored.deliveryId === null) return { job: stored, created: true };
       // Inside the write transaction, so the job holding the delivery id is still there.
       const [existing] = this.#jobs(
@@ -302,6 +299,7 @@ class SqliteJobStore implements JobStore {
     from: JobStatus | readonly JobStatus[],
     to: JobStatus,
     patch: JobPatch = {},
+    reason?: string,
   ): Promise<Job | null> {
     const allowed: readonly JobStatus[] = typeof from === "string" ? [from] : from;
     for (const s of [...allowed, to]) assertStatus(s);
@@ -328,7 +326,7 @@ class SqliteJobStore implements JobStore {
       // Before the UPDATE, under the same guard: it sees the status being left, and a
       // transition that loses the race records nothing.
       this.#statement(recordChangeSql(guard), "objects")
-        .run(to, now, cutReason(patch.error), id, ...allowed);
+        .run(to, now, cutReason(reason ?? patch.error), id, ...allowed);
       return this.#one(op, sql, [...stampArgs, ...args, id, ...allowed]);
     });
   }
@@ -337,6 +335,51 @@ class SqliteJobStore implements JobStore {
     return settle(() =>
       this.#rows(`read the status history of job ${shortId(id)}`, HISTORY_SQL, [id])
         .map(rowToChange)
+    );
+  }
+
+  async recordToolCall(
+    call: Parameters<JobStore["recordToolCall"]>[0],
+  ): Promise<boolean> {
+    const op = `record a tool call of job ${shortId(call.jobId)}`;
+    return await this.#write(
+      op,
+      () =>
+        this.#statement(INSERT_TOOL_CALL_SQL, "objects").run(...toolCallArgs(call)).changes === 1,
+    );
+  }
+
+  async decideToolCall(
+    jobId: string,
+    callId: string,
+    d: ToolCallDecision,
+  ): Promise<ToolCallRecord | null> {
+    const op = `decide tool call ${callId} of job ${shortId(jobId)}`;
+    return await this.#write(op, () => {
+      const rows = this.#statement(DECIDE_TOOL_CALL_SQL, "objects")
+        .all(d.decision, d.by, d.via, epochMs(d.at), cutReason(d.reason), jobId, callId);
+      return rows[0] ? rowToToolCall(rows[0] as SqlRow) : null;
+    });
+  }
+
+  toolCalls(jobId: string, options: { pending?: boolean } = {}): Promise<ToolCallRecord[]> {
+    return settle(() =>
+      this.#rows(
+        `read the tool calls of job ${shortId(jobId)}`,
+        options.pending ? PENDING_TOOL_CALLS_SQL : TOOL_CALLS_SQL,
+        [jobId],
+      ).map(rowToToolCall)
+    );
+  }
+
+  async patch(id: string, patch: JobPatch): Promise<boolean> {
+    const { sets, args } = patchAssignments(patch);
+    if (sets.length === 0) return (await this.get(id)) !== null;
+    const sql = `UPDATE jobs SET ${sets.join(", ")} WHERE id = ?`;
+    const op = `update job ${shortId(id)}`;
+    return await this.#write(
+      op,
+      () => this.#statement(sql, "objects").run(...args, id).changes === 1,
     );
   }
 
@@ -396,12 +439,15 @@ class SqliteJobStore implements JobStore {
     );
   }
 
-  countByStatus(): Promise<Record<JobStatus, number>> {
+  countByStatus(options: { finishedSince?: Date } = {}): Promise<Record<JobStatus, number>> {
     return settle(() => {
+      const since = options.finishedSince;
       const rows = this.#rows(
         "count jobs by status",
-        "SELECT status, count(*) AS n FROM jobs GROUP BY status",
-        [],
+        since
+          ? "SELECT status, count(*) AS n FROM jobs WHERE finished_at >= ? GROUP BY status"
+          : "SELECT status, count(*) AS n FROM jobs GROUP BY status",
+        since ? [epochMs(since)] : [],
       );
       const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<
         JobStatus,
@@ -568,11 +614,6 @@ class SqliteJobStore implements JobStore {
       });
     }
   }
-}
-
-/** Why a job exists, for the first row of its history: its trigger, and whose retry it is. */
-function creationReason(job: Job): string {
-  return job.parentId === null ? job.trigger : `${job.trigger} of ${shortId(job.parentId)}`;
 }
 
 /**

@@ -47,8 +47,18 @@ export function jobToJson(job: Job, options: JobJsonOptions = {}): Record<string
     result: text(job.result),
     error: text(job.error),
     ...usageToJson(job.usage),
+    ...waitingToJson(job),
     ...(options.payload ? { payload: job.payload, headers: redactHeaders(job.headers, r) } : {}),
   };
+}
+
+/**
+ * What a running job waits for: `waiting: "tool approval"` while tool calls wait for a person
+ * (the job stays `running`, its deadline too), with their number; `null` and 0 otherwise.
+ */
+export function waitingToJson(job: Job): { waiting: string | null; "tool_calls_waiting": number } {
+  const n = job.status === "running" ? job.toolCallsWaiting ?? 0 : 0;
+  return { waiting: n > 0 ? "tool approval" : null, "tool_calls_waiting": n };
 }
 
 /**

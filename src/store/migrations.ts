@@ -117,6 +117,28 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "ALTER TABLE jobs ADD COLUMN duration_api_ms INTEGER",
     "ALTER TABLE jobs ADD COLUMN models TEXT",
   ],
+  [
+    // Tool approval (issue 14 §4): each call the agent's hook asked about, and who decided it
+    // from where (the audit). A call with no decision yet is waiting; its requested_at is when
+    // the daemon first saw it, so a restart does not restart its timeout.
+    `CREATE TABLE tool_calls (
+      job_id       TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+      call_id      TEXT NOT NULL,
+      tool         TEXT NOT NULL,
+      rule         TEXT NOT NULL,
+      digest       TEXT NOT NULL,
+      input        TEXT NOT NULL,
+      summary      TEXT NOT NULL,
+      requested_at INTEGER NOT NULL,
+      expires_at   INTEGER NOT NULL,
+      decision     TEXT,
+      decided_by   TEXT,
+      decided_via  TEXT,
+      decided_at   INTEGER,
+      reason       TEXT,
+      PRIMARY KEY (job_id, call_id)
+    ) WITHOUT ROWID`,
+  ],
 ];
 
 /** The schema version this build writes. */

@@ -15,7 +15,7 @@ export { createStoreRegistry, listJobDbNames } from "./registry.ts";
 export type { ListAcrossOptions, StoreRegistry, StoreRegistryOptions } from "./registry.ts";
 export { JobNotFoundError, StoreError } from "./errors.ts";
 export { MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
-export { isTerminalStatus, TERMINAL_STATUSES, TRIGGER_KINDS } from "./types.ts";
+export { isTerminalStatus, MAX_SEARCH_CHARS, TERMINAL_STATUSES, TRIGGER_KINDS } from "./types.ts";
 export type {
   Clock,
   CostBasis,
@@ -27,10 +27,12 @@ export type {
   ListOptions,
   NewJob,
   RecoverableJobs,
+  ToolCallDecision,
+  ToolCallRecord,
   TriggerKind,
   UsageRecord,
 } from "./types.ts";
-export { historyToJson, jobToJson, usageToJson } from "./json.ts";
+export { historyToJson, jobToJson, usageToJson, waitingToJson } from "./json.ts";
 export {
   conversationUsage,
   costText,

@@ -11,7 +11,7 @@ import { assertPylonName, type JobStatus, type PylonPaths } from "../config/mod.
 import { PylonError } from "../errors.ts";
 import { JobNotFoundError } from "./errors.ts";
 import { openJobStore } from "./job_store.ts";
-import type { Clock, Job, JobStore, ListOptions } from "./types.ts";
+import type { Clock, Job, JobStore, ListOptions, TriggerKind } from "./types.ts";
 
 /** Options of {@linkcode createStoreRegistry}. */
 export interface StoreRegistryOptions {
@@ -73,6 +73,10 @@ export interface ListAcrossOptions {
   limit?: number | undefined;
   /** The id (or unique prefix) of the last job of the previous page. */
   before?: string | undefined;
+  /** Only jobs started by these trigger kinds (see `ListOptions.trigger`). */
+  trigger?: readonly TriggerKind[] | undefined;
+  /** Only jobs matching this text (see `ListOptions.text`). */
+  text?: string | undefined;
 }
 
 /** Creates an empty registry over `paths`; does no I/O until {@linkcode StoreRegistry.open}. */
@@ -229,7 +233,12 @@ class Registry implements StoreRegistry {
       options.pylon === undefined || s.pylon === options.pylon
     );
     const pages = await Promise.all(stores.map((store) => {
-      const query: ListOptions = { limit, status: options.status };
+      const query: ListOptions = {
+        limit,
+        status: options.status,
+        trigger: options.trigger,
+        text: options.text,
+      };
       // Jobs of the same millisecond sort by pylon name, then by insertion within a store.
       if (cursor && store.pylon === cursor.pylon) query.beforeJob = cursor.id;
       else if (cursor && store.pylon < cursor.pylon) query.before = cursor.createdAt;

@@ -112,6 +112,39 @@ export interface Job {
   bodyDigest: string | null;
   /** What the agent reported it used; null when it reported nothing (or has not finished). */
   usage: JobUsage | null;
+  /** Tool calls waiting for a person's decision (tool approval); absent is 0. */
+  toolCallsWaiting?: number;
+}
+
+/** One tool call the agent's approval hook asked about (`tool_calls`), and its decision. */
+export interface ToolCallRecord {
+  jobId: string;
+  callId: string;
+  tool: string;
+  /** The `approve_tools` rule it matched. */
+  rule: string;
+  /** SHA-256 (hex) of the exact input JSON the hook holds. */
+  digest: string;
+  /** The input as shown (JSON text, redacted). */
+  input: string;
+  summary: string;
+  requestedAt: Date;
+  expiresAt: Date;
+  /** null while it waits. */
+  decision: string | null;
+  decidedBy: string | null;
+  decidedVia: string | null;
+  decidedAt: Date | null;
+  reason: string | null;
+}
+
+/** A decision as {@linkcode JobStore.decideToolCall} records it. */
+export interface ToolCallDecision {
+  decision: string;
+  by: string;
+  via: string;
+  at: Date;
+  reason: string;
 }
 
 /** One change of a job's status, as kept in its history. */
@@ -181,7 +214,20 @@ export interface ListOptions {
    * before it, or at the same millisecond and inserted before it. Unknown ids match nothing.
    */
   beforeJob?: string | undefined;
+  /** Only the jobs that retry or follow up this job (`parentId`). */
+  parent?: string | undefined;
+  /** Only jobs started by one of these trigger kinds. */
+  trigger?: readonly TriggerKind[] | undefined;
+  /**
+   * Only jobs whose id starts with this text, or whose pylon name, error or result contains it
+   * (case-insensitive for ASCII; `%` and `_` match themselves). At most
+   * {@linkcode MAX_SEARCH_CHARS} characters.
+   */
+  text?: string | undefined;
 }
+
+/** The longest `ListOptions.text` (a search, not a document). */
+export const MAX_SEARCH_CHARS = 200;
 
 /** One job's usage, as `JobStore.usageSince()` reads it. */
 export interface UsageRecord {
@@ -230,17 +276,38 @@ export interface JobStore extends AsyncDisposable {
   addThreadKeys(id: string, keys: readonly string[]): Promise<void>;
   /** The chat threads of a job, oldest first. */
   threadKeys(id: string): Promise<string[]>;
-  /** Moves a job from one of `from` to `to` in one guarded UPDATE; null when it was not in `from`. */
+  /**
+   * Moves a job from one of `from` to `to` in one guarded UPDATE; null when it was not in `from`.
+   * Its history records `reason` when given (who decided, from where), else the patch's error.
+   */
   transition(
     id: string,
     from: JobStatus | readonly JobStatus[],
     to: JobStatus,
     patch?: JobPatch,
+    reason?: string,
   ): Promise<Job | null>;
   /** The status changes of a job, oldest first (empty for an unknown job). */
   history(id: string): Promise<JobStatusChange[]>;
+  /** Records a tool call that waits; false when the job already has one with this call id. */
+  recordToolCall(
+    call: Omit<ToolCallRecord, "decision" | "decidedBy" | "decidedVia" | "decidedAt" | "reason">,
+  ): Promise<boolean>;
+  /** Decides a waiting call in one guarded UPDATE; null when it is unknown or decided already. */
+  decideToolCall(
+    jobId: string,
+    callId: string,
+    decision: ToolCallDecision,
+  ): Promise<ToolCallRecord | null>;
+  /** A job's tool calls, oldest first; only the waiting ones with `pending`. */
+  toolCalls(jobId: string, options?: { pending?: boolean }): Promise<ToolCallRecord[]>;
   /** Changes non-status fields; null when the job does not exist. */
   update(id: string, patch: JobPatch): Promise<Job | null>;
+  /**
+   * Changes non-status fields without reading the job back (what a writer that needs no answer
+   * uses on a hot path); false when the job does not exist.
+   */
+  patch(id: string, patch: JobPatch): Promise<boolean>;
   /**
    * Dismisses the jobs with `supersede_key = key`, other than `byId`, that are still queued or
    * awaiting approval (running ones finish), recording `reason` as their error.
@@ -253,8 +320,11 @@ export interface JobStore extends AsyncDisposable {
   list(options?: ListOptions): Promise<Job[]>;
   /** The queued job that has waited longest, or null. */
   oldestQueued(): Promise<Job | null>;
-  /** How many jobs are in each status (every status present). */
-  countByStatus(): Promise<Record<JobStatus, number>>;
+  /**
+   * How many jobs are in each status (every status present); with `finishedSince`, only the
+   * jobs that finished at or after it.
+   */
+  countByStatus(options?: { finishedSince?: Date }): Promise<Record<JobStatus, number>>;
   /** How many jobs are queued. */
   countQueued(): Promise<number>;
   /** The sum of every kept job's usage (SQL sums, for `/metrics`); null when none has any. */

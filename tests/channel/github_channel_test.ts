@@ -194,3 +194,11 @@ Deno.test("long descriptions and results are cut to what GitHub accepts", async 
   assert.match(body, /cut at 60000 characters/);
   assert.equal(commentOf({ ...huge, status: "running" }, SHA), undefined);
 });
+
+Deno.test("commentOf links the job to its dashboard page when a public URL is set", () => {
+  const job = fakeJob({ status: "completed", result: "LGTM", pylon: "review" });
+  const url = `https://pylon.example.com/dashboard/jobs/${job.id}`;
+  const linked = commentOf(job, SHA, null, url)!;
+  assert.ok(linked.includes(`[job ${job.id.slice(0, 8)}](${url})`), linked);
+  assert.ok(!commentOf(job, SHA)!.includes("dashboard"), "no link without a public URL");
+});

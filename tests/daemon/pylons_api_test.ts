@@ -41,7 +41,11 @@ Deno.test("GET /api/pylons lists triggers, next cron runs, URLs and job counts",
     ]);
     assert.equal(byName.hook.enabled, true);
     assert.equal(byName.hook.state, "active");
-    assert.deepEqual(byName.hook.trigger, { type: "webhook", path: "/hook" });
+    assert.deepEqual(byName.hook.trigger, {
+      type: "webhook",
+      path: "/hook",
+      url: "https://hooks.example.com/hook",
+    });
     assert.equal(byName.hook.webhook_url, "https://hooks.example.com/hook");
     assert.equal(byName.hook.jobs.queued, 2);
     assert.equal(byName.hook.jobs.completed, 0);

@@ -6,7 +6,9 @@
 
 import type {
   ActionEvent,
+  ActionKind,
   Channel,
+  EditOptions,
   MessageEvent,
   MessageRef,
   PostOptions,
@@ -18,12 +20,16 @@ export interface FakeMessage {
   id: number;
   thread: ThreadRef | null;
   text: string;
+  /** The job of the Investigate/Ignore buttons, while the message has them. */
   buttonsFor?: string | undefined;
+  /** Every kind of button the message has now (Run anyway, tool decisions, …). */
+  buttons?: PostOptions | undefined;
+  edits: number;
 }
 
 /** A channel whose traffic the test drives. */
 export class FakeChannel implements Channel {
-  readonly kind = "fake";
+  readonly kind: string;
   readonly interactive = true;
   readonly messages: FakeMessage[] = [];
   readonly threads: ThreadRef[] = [];
@@ -32,8 +38,13 @@ export class FakeChannel implements Channel {
   #message?: (e: MessageEvent) => void | Promise<void>;
   failPosts = 0;
 
-  /** `key` tells two fakes apart (two chat channels of one pylon). */
-  constructor(readonly key = "fake:1") {}
+  /**
+   * `key` tells two fakes apart (two chat channels of one pylon); `kind` poses as a real one
+   * (tool decisions are taken only from `telegram` and `slack`).
+   */
+  constructor(readonly key = "fake:1", kind = "fake") {
+    this.kind = kind;
+  }
 
   start(): Promise<void> {
     return Promise.resolve();
@@ -51,15 +62,29 @@ export class FakeChannel implements Channel {
       return Promise.reject(new Error("fake outage"));
     }
     const id = this.messages.length + 1;
-    this.messages.push({ id, thread, text, buttonsFor: options.approval?.jobId });
+    this.messages.push({
+      id,
+      thread,
+      text,
+      buttonsFor: options.approval?.jobId,
+      buttons: hasButtons(options) ? options : undefined,
+      edits: 0,
+    });
     return Promise.resolve({ id });
   }
 
-  edit(_thread: ThreadRef | null, message: MessageRef, text: string): Promise<void> {
+  edit(
+    _thread: ThreadRef | null,
+    message: MessageRef,
+    text: string,
+    options: EditOptions = {},
+  ): Promise<void> {
     const m = this.messages.find((x) => x.id === message.id);
     if (m) {
       m.text = text;
-      m.buttonsFor = undefined;
+      m.buttonsFor = options.approval?.jobId;
+      m.buttons = hasButtons(options) ? options : undefined;
+      m.edits++;
     }
     return Promise.resolve();
   }
@@ -78,9 +103,19 @@ export class FakeChannel implements Channel {
   }
 
   /** A person presses a button on a message. */
-  async press(messageId: number, action: "investigate" | "ignore", userId = "u1"): Promise<void> {
+  async press(messageId: number, action: ActionKind, userId = "u1"): Promise<void> {
     const m = this.messages.find((x) => x.id === messageId)!;
-    await this.#action?.({ jobId: m.buttonsFor ?? "", action, userId, message: { id: messageId } });
+    const b = m.buttons;
+    const jobId = m.buttonsFor ?? b?.runAnyway?.jobId ?? b?.tool?.jobId ?? "";
+    await this.#action?.({
+      jobId,
+      action,
+      ...(b?.tool ? { callId: b.tool.callId } : {}),
+      userId,
+      userName: userId,
+      message: { id: messageId },
+      thread: m.thread ?? undefined,
+    });
   }
 
   /** A person writes in a thread. */
@@ -94,4 +129,8 @@ export class FakeChannel implements Channel {
       m,
     ) => m.text);
   }
+}
+
+function hasButtons(options: PostOptions): boolean {
+  return Boolean(options.approval ?? options.runAnyway ?? options.tool);
 }

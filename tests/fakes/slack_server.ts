@@ -79,6 +79,8 @@ export class FakeSlack {
   readonly messages: FakeMessage[] = [];
   /** Envelope ids in the order their acks arrived. */
   readonly acks: string[] = [];
+  /** Messages only one person saw (`chat.postEphemeral`), oldest first. */
+  readonly ephemerals: { channel: string; user: string; text: string; threadTs?: string }[] = [];
   /** Every envelope sent, redeliveries included. */
   readonly sent: Envelope[] = [];
   /** Sockets that completed the handshake, over the fake's life. */
@@ -403,6 +405,21 @@ export class FakeSlack {
           });
         }
         return { ok: true, channel, ts: message.ts, text: message.text };
+      }
+      case "chat.postEphemeral": {
+        if (!/^[CGD][A-Z0-9]+$/.test(channel)) return { ok: false, error: "channel_not_found" };
+        if (typeof p.user !== "string" || !p.user) {
+          return { ok: false, error: "user_not_in_channel" };
+        }
+        const invalid = checkContent(p);
+        if (invalid) return { ok: false, error: invalid };
+        this.ephemerals.push({
+          channel,
+          user: p.user,
+          text: String(p.text ?? ""),
+          ...(typeof p.thread_ts === "string" ? { threadTs: p.thread_ts } : {}),
+        });
+        return { ok: true, "message_ts": this.#nextTs() };
       }
       case "reactions.add": {
         const message = find(p.timestamp);

@@ -41,7 +41,9 @@ export function delay(ms: number): Promise<void> {
 
 async function collectLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
   let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+  for await (
+    const text of stream.pipeThrough(new TextDecoderStream() as TransformStream<Uint8Array, string>)
+  ) {
     const parts = (rest + text).split("\n");
     rest = parts.pop()!;
     into.push(...parts);

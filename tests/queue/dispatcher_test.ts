@@ -203,3 +203,68 @@ Deno.test("Dispatcher records the agent's usage, its dollars labelled by the pyl
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("agent.max_concurrent: a pylon at its own limit lets another pylon's later job start", async () => {
+  const root = await Deno.makeTempDir();
+  const stores = createStoreRegistry(createPylonPaths(root));
+  try {
+    const resolve = (name: string, agent: Record<string, unknown>) =>
+      resolvePylon(
+        pylonConfigSchema.parse({
+          name,
+          trigger: { type: "webhook", path: `/${name}` },
+          agent: { prompt: "go", ...agent },
+        }),
+        globalConfigSchema.parse({}),
+        { env: {}, systemTimezone: "UTC" },
+      );
+    const pylons = { storm: resolve("storm", { max_concurrent: 1 }), quiet: resolve("quiet", {}) };
+    const storm = await stores.open("storm");
+    const quiet = await stores.open("quiet");
+    const started: string[] = [];
+    const release = Promise.withResolvers<void>();
+    const runner: JobRunner = {
+      run: async (job) => {
+        started.push(job.pylon);
+        await release.promise;
+        return { status: "completed", exitCode: 0, result: "done" };
+      },
+    };
+    const dispatcher = new Dispatcher({
+      stores,
+      runner,
+      pylonOf: (name) => pylons[name as keyof typeof pylons],
+      maxConcurrent: () => 3,
+      log: createLogger({ write: () => {} }),
+      clock: { now: () => new Date() },
+    });
+    const add = async (store: JobStore) => {
+      await store.insert({
+        id: crypto.randomUUID(),
+        pylon: store.pylon,
+        status: "queued",
+        trigger: "webhook",
+        payload: {},
+        headers: {},
+      });
+    };
+    // An alert storm: three of storm's jobs queued before quiet's one.
+    await add(storm);
+    await add(storm);
+    await add(storm);
+    await add(quiet);
+    dispatcher.wake();
+    await eventually(() => Promise.resolve(started.length === 2));
+    await dispatcher.settled();
+    // storm runs one (its limit), quiet's later job runs beside it; two slots of three are used.
+    assert.deepEqual(started.sort(), ["quiet", "storm"]);
+    assert.equal(dispatcher.runningCount, 2);
+    assert.equal((await storm.list({ status: "queued" })).length, 2);
+    release.resolve();
+    await eventually(async () => (await storm.list({ status: "completed" })).length === 3);
+    dispatcher.stop();
+  } finally {
+    await stores.closeAll();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -12,6 +12,8 @@ const NONE: AgentSettings = {
   appendSystemPrompt: undefined,
   mcpServers: {},
   args: [],
+  approveTools: [],
+  approveTimeoutMs: 600_000,
 };
 
 Deno.test("claudeArgs() passes nothing when no setting is set", () => {

@@ -100,6 +100,7 @@ Deno.test("prune() deletes the history rows of the jobs it deletes", async () =>
   const old = await insertJob(t.store);
   await t.store.transition(old.id, "queued", "killed");
   const kept = await insertJob(t.store);
+  await t.store.transition(kept.id, "queued", "running");
   t.clock.advance(10 * 86_400_000);
   assert.deepEqual(await t.store.prune(new Date(t.clock.now().getTime() - 86_400_000)), [old.id]);
   await t.store.close();

@@ -197,6 +197,17 @@ Deno.test("JobStore.update() changes fields but not the status", async () => {
   assert.equal(await t.store.update(crypto.randomUUID(), { thread: "t" }), null);
 });
 
+Deno.test("JobStore.patch() changes fields without reading the job back", async () => {
+  await using t = await tempStore();
+  const job = await insertJob(t.store);
+  assert.equal(await t.store.patch(job.id, { thread: '{"k":1}', notified: "queued" }), true);
+  const read = await t.store.get(job.id);
+  assert.equal(read?.thread, '{"k":1}');
+  assert.equal(read?.notified, "queued");
+  assert.equal(read?.status, "queued");
+  assert.equal(await t.store.patch(crypto.randomUUID(), { notified: "queued" }), false);
+});
+
 Deno.test("JobStore.incrementRepeats() counts in SQL", async () => {
   await using t = await tempStore();
   const job = await insertJob(t.store);

@@ -78,7 +78,7 @@ Deno.test("the migration carries the thread of jobs announced by an earlier vers
     "models",
   ].map((c) => `ALTER TABLE jobs DROP COLUMN ${c}; `).join("");
   raw.exec(
-    "DROP TABLE job_events; DROP TABLE job_threads; ALTER TABLE jobs DROP COLUMN body_digest; " +
+    "DROP TABLE tool_calls; DROP TABLE job_events; DROP TABLE job_threads; ALTER TABLE jobs DROP COLUMN body_digest; " +
       usageColumns + "UPDATE schema_version SET version = 4",
   );
   raw.close();

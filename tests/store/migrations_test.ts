@@ -159,7 +159,9 @@ Deno.test("a version-7 file gains the usage columns; old jobs read back with usa
     } finally {
       await store.close();
     }
-    assert.deepEqual(rawQuery(path, "SELECT version FROM schema_version"), [{ version: 8 }]);
+    assert.deepEqual(rawQuery(path, "SELECT version FROM schema_version"), [{
+      version: SCHEMA_VERSION,
+    }]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -65,7 +65,7 @@ export class GitHubChannel implements Reporter {
   }
 
   async report(
-    { job, conversation }: JobReport,
+    { job, conversation, jobUrl }: JobReport,
     state: ReportState | undefined,
   ): Promise<ReportState> {
     const target = githubTarget(job.payload);
@@ -89,7 +89,7 @@ export class GitHubChannel implements Reporter {
     const lockKey = `${target.owner}/${target.repo}#${target.number ?? target.sha}`;
     const previous = this.#locks.get(lockKey) ?? Promise.resolve();
     const run = previous.catch(() => {}).then(() =>
-      this.#report(job, target, { ...state }, conversation ?? null)
+      this.#report(job, target, { ...state }, conversation ?? null, jobUrl ?? null)
     );
     this.#locks.set(lockKey, run);
     try {
@@ -104,6 +104,7 @@ export class GitHubChannel implements Reporter {
     target: GitHubTarget,
     state: ReportState,
     conversation: JobUsage | null,
+    jobUrl: string | null,
   ): Promise<ReportState> {
     if (typeof state.sha !== "string") {
       const sha = target.sha ??
@@ -114,7 +115,7 @@ export class GitHubChannel implements Reporter {
     }
     const sha = typeof state.sha === "string" ? state.sha : undefined;
     const status = statusOf(job);
-    const comment = commentOf(job, sha, conversation);
+    const comment = commentOf(job, sha, conversation, jobUrl);
     const followUp = job.trigger === "follow-up";
     if (comment && target.number) {
       // A follow-up's answer is a comment of its own, under the question.
@@ -131,7 +132,11 @@ export class GitHubChannel implements Reporter {
       await this.#api.createStatus(target, sha, {
         ...status,
         context: `pylon/${job.pylon}`,
-        ...(typeof state.comment_url === "string" ? { target_url: state.comment_url } : {}),
+        ...(typeof state.comment_url === "string"
+          ? { target_url: state.comment_url }
+          : jobUrl
+          ? { target_url: jobUrl }
+          : {}),
       });
     }
     if (comment && !target.number && sha && !state.comment_url) {
@@ -232,12 +237,14 @@ export function statusOf(job: Job): { state: StatusState; description: string } 
 
 /**
  * The comment a finished job leaves; `undefined` while it is not finished (or was not run). Its
- * footer gives the cost and turns, and a follow-up's its conversation's total (`conversation`).
+ * footer gives the cost and turns, and a follow-up's its conversation's total (`conversation`);
+ * with `jobUrl` (`server.public_url` set) the job's id links to its dashboard page.
  */
 export function commentOf(
   job: Job,
   sha: string | undefined,
   conversation: JobUsage | null = null,
+  jobUrl: string | null = null,
 ): string | undefined {
   const on = sha ? ` on \`${sha.slice(0, 7)}\`` : "";
   let text: string;
@@ -268,17 +275,23 @@ export function commentOf(
     const shown = question.length > 500 ? question.slice(0, 500) + "…" : question;
     const quoted = shown.split("\n").map((l) => `> ${l}`.trimEnd()).join("\n");
     return `${followUpMarker(job.pylon, job.id)}\n${quoted}\n\n${text}\n\n${
-      footer(job, sha, conversation)
+      footer(job, sha, conversation, jobUrl)
     }`;
   }
-  return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha, conversation)}`;
+  return `${marker(job.pylon)}\n${text}\n\n${footer(job, sha, conversation, jobUrl)}`;
 }
 
 /** Room for a result in a comment: GitHub refuses bodies over 65,536 characters. */
 const MAX_TEXT = 60_000;
 
-function footer(job: Job, sha: string | undefined, conversation: JobUsage | null): string {
-  const parts = [`pylon · ${job.pylon}`, `job ${shortId(job.id)}`];
+function footer(
+  job: Job,
+  sha: string | undefined,
+  conversation: JobUsage | null,
+  jobUrl: string | null,
+): string {
+  const id = `job ${shortId(job.id)}`;
+  const parts = [`pylon · ${job.pylon}`, jobUrl ? `[${id}](${jobUrl})` : id];
   if (sha) parts.push(`commit ${sha.slice(0, 7)}`);
   if (job.startedAt && job.finishedAt) {
     parts.push(formatDuration(job.finishedAt.getTime() - job.startedAt.getTime()));

@@ -14,6 +14,7 @@ import {
   type Channel,
   ChannelError,
   type EditOptions,
+  isToolAction,
   type MessageEvent,
   type MessageRef,
   type PostOptions,
@@ -99,15 +100,13 @@ export class SlackChannel implements Channel {
     let ts = "";
     for (const [i, chunk] of chunks.entries()) {
       const last = i === chunks.length - 1;
-      const blocks = last && options.approval
-        ? messageBlocks(chunk, options.approval.jobId)
-        : undefined;
+      const blocks = last && hasButtons(options) ? messageBlocks(chunk, options) : undefined;
       ts = await this.#postMessage(channel, threadTs, chunk, blocks);
     }
     return slackRef(channel, ts);
   }
 
-  /** Replaces a message's text; its buttons stay only when `options.approval` is given. */
+  /** Replaces a message's text; it keeps only the buttons `options` names. */
   async edit(
     _thread: ThreadRef | null,
     message: MessageRef,
@@ -122,7 +121,7 @@ export class SlackChannel implements Channel {
       channel,
       ts,
       text: shown,
-      blocks: messageBlocks(shown, options.approval?.jobId),
+      blocks: messageBlocks(shown, options),
     });
   }
 
@@ -159,8 +158,14 @@ export class SlackChannel implements Channel {
   /** Called by the hub for a press in this conversation. */
   deliverAction(parsed: ParsedAction): void {
     const log = this.#settings.log;
-    if (!this.#allowed(parsed.userId)) {
+    const tool = isToolAction(parsed.action);
+    if (!this.#allowed(parsed.userId, tool)) {
       log.info("slack.action.denied", { user: parsed.userId, action: parsed.action });
+      const text = tool && this.#settings.allowedUsers.length === 0
+        ? "Tool calls cannot be decided from Slack: channel.slack.allowed_users is empty. " +
+          "Add your Slack user id there, or use `pylon allow|deny`."
+        : "You may not decide here: your Slack user id is not in channel.slack.allowed_users.";
+      this.#invoke(() => this.#ephemeral(parsed, text), "refusal");
       return;
     }
     const handler = this.#onAction;
@@ -168,6 +173,7 @@ export class SlackChannel implements Channel {
     const event: ActionEvent = {
       jobId: parsed.jobId,
       action: parsed.action,
+      ...(parsed.callId !== undefined ? { callId: parsed.callId } : {}),
       userId: parsed.userId,
       // A mention renders as the person's current display name wherever the daemon shows it.
       userName: `<@${parsed.userId}>`,
@@ -175,6 +181,17 @@ export class SlackChannel implements Channel {
       thread: parsed.thread,
     };
     this.#invoke(() => handler(event), "action");
+  }
+
+  /** Answers only the presser (an ephemeral message where the button was). */
+  async #ephemeral(parsed: ParsedAction, text: string): Promise<void> {
+    const threadTs = typeof parsed.thread?.ts === "string" ? parsed.thread.ts : undefined;
+    await this.#api.call("chat.postEphemeral", this.#settings.botToken, {
+      channel: parsed.channelId,
+      user: parsed.userId,
+      text,
+      ...(threadTs ? { "thread_ts": threadTs } : {}),
+    });
   }
 
   /** Called by the hub for a person's message in this conversation. */
@@ -189,9 +206,10 @@ export class SlackChannel implements Channel {
     this.#invoke(() => handler(event), "message");
   }
 
-  #allowed(userId: string): boolean {
+  /** An empty list lets everyone act, except on tool calls (`strict`), where it lets no one. */
+  #allowed(userId: string, strict = false): boolean {
     const allowed = this.#settings.allowedUsers;
-    return allowed.length === 0 || allowed.includes(userId);
+    return allowed.length === 0 ? !strict : allowed.includes(userId);
   }
 
   #invoke(fn: () => void | Promise<void>, what: string): void {
@@ -227,25 +245,54 @@ export class SlackChannel implements Channel {
   }
 }
 
-/** A section with the text, plus Investigate/Ignore buttons when `jobId` is given. */
-export function messageBlocks(text: string, jobId?: string): Block[] {
+/** Whether a post carries buttons. */
+function hasButtons(options: PostOptions): boolean {
+  return Boolean(options.approval ?? options.runAnyway ?? options.tool);
+}
+
+/**
+ * A section with the text, plus the buttons `options` names: Investigate/Ignore, Run anyway, or
+ * Allow / Deny / Allow for this job. (A job id alone, as before, means Investigate/Ignore.)
+ */
+export function messageBlocks(text: string, options: PostOptions | string = {}): Block[] {
+  const o: PostOptions = typeof options === "string" ? { approval: { jobId: options } } : options;
   const blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text } }];
-  if (jobId === undefined) return blocks;
-  const button = (action: string, label: string, style: string) => ({
+  const button = (actionId: string, label: string, style?: string) => ({
     type: "button",
-    "action_id": `${action}:${jobId}`,
+    "action_id": actionId,
     text: { type: "plain_text", text: label },
-    style,
-    value: action,
+    ...(style ? { style } : {}),
+    value: actionId.split(":")[0],
   });
-  blocks.push({
-    type: "actions",
-    "block_id": `approval:${jobId}`,
-    elements: [
-      button("investigate", "Investigate", "primary"),
-      button("ignore", "Ignore", "danger"),
-    ],
-  });
+  if (o.approval) {
+    const { jobId } = o.approval;
+    blocks.push({
+      type: "actions",
+      "block_id": `approval:${jobId}`,
+      elements: [
+        button(`investigate:${jobId}`, "Investigate", "primary"),
+        button(`ignore:${jobId}`, "Ignore", "danger"),
+      ],
+    });
+  } else if (o.runAnyway) {
+    const { jobId } = o.runAnyway;
+    blocks.push({
+      type: "actions",
+      "block_id": `held:${jobId}`,
+      elements: [button(`run_anyway:${jobId}`, "Run anyway", "primary")],
+    });
+  } else if (o.tool) {
+    const { jobId, callId } = o.tool;
+    blocks.push({
+      type: "actions",
+      "block_id": `tool:${jobId}:${callId}`,
+      elements: [
+        button(`tool_allow:${jobId}:${callId}`, "Allow", "primary"),
+        button(`tool_deny:${jobId}:${callId}`, "Deny", "danger"),
+        button(`tool_allow_job:${jobId}:${callId}`, "Allow for this job"),
+      ],
+    });
+  }
   return blocks;
 }
 

@@ -5,14 +5,16 @@
  * @module
  */
 
-import { CHAT_COMMANDS, type MessageRef, type ThreadRef } from "../channel.ts";
+import { type ActionKind, CHAT_COMMANDS, type MessageRef, type ThreadRef } from "../channel.ts";
 
 /** A button press, before the `allowed_users` check. */
 export interface ParsedAction {
   channelId: string;
   userId: string;
   jobId: string;
-  action: "investigate" | "ignore";
+  action: ActionKind;
+  /** The tool call of a `tool_*` action. */
+  callId?: string | undefined;
   message: MessageRef | undefined;
   thread: ThreadRef | undefined;
 }
@@ -57,18 +59,34 @@ export function parseBlockActions(payload: Json): ParsedAction[] {
   const threadTs = str(message?.thread_ts) ?? str(container?.thread_ts);
   const parsed: ParsedAction[] = [];
   for (const item of payload.actions) {
-    const match = /^(investigate|ignore):(.+)$/.exec(str(obj(item)?.action_id) ?? "");
-    if (!match) continue;
+    const button = parseActionId(str(obj(item)?.action_id) ?? "");
+    if (!button) continue;
     parsed.push({
       channelId,
       userId,
-      action: match[1] as "investigate" | "ignore",
-      jobId: match[2]!,
+      ...button,
       message: messageTs ? slackRef(channelId, messageTs) : undefined,
       thread: threadTs ? slackRef(channelId, threadTs) : undefined,
     });
   }
   return parsed;
+}
+
+/**
+ * A button's `action_id`: `investigate:<job>`, `ignore:<job>`, `run_anyway:<job>`, or
+ * `tool_allow|tool_deny|tool_allow_job:<job>:<call>` (Slack allows 255 characters, so the ids
+ * stay readable). Parsed strictly: anything else is not a pylon button.
+ */
+export function parseActionId(
+  actionId: string,
+): { action: ActionKind; jobId: string; callId?: string } | undefined {
+  const tool = /^(tool_allow|tool_deny|tool_allow_job):([0-9a-f-]{36}):([a-z0-9]{1,16})$/.exec(
+    actionId,
+  );
+  if (tool) return { action: tool[1] as ActionKind, jobId: tool[2]!, callId: tool[3]! };
+  const match = /^(investigate|ignore|run_anyway):(.+)$/.exec(actionId);
+  if (!match) return undefined;
+  return { action: match[1] as ActionKind, jobId: match[2]! };
 }
 
 /** A person's message from an Events API `message` event; `null` for bots, edits, joins, …. */

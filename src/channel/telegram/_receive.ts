@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ActionEvent, MessageEvent } from "../channel.ts";
+import { type ActionEvent, isToolAction, type MessageEvent } from "../channel.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { TelegramApi } from "./api.ts";
 import { displayName, isAllowed, normalizeCommand, parseButtonData, threadOf } from "./inbound.ts";
@@ -25,11 +25,17 @@ export async function handleCallback(
   query: TgCallbackQuery,
   ctx: ReceiveContext,
 ): Promise<ActionEvent | undefined> {
-  const allowed = isAllowed(query.from, ctx.allowed);
   const data = parseButtonData(query.data);
-  await answerCallback(ctx.api, ctx.log, query.id, allowed ? undefined : "You may not decide here");
+  const tool = data !== undefined && isToolAction(data.action);
+  const allowed = isAllowed(query.from, ctx.allowed, tool);
+  await answerCallback(
+    ctx.api,
+    ctx.log,
+    query.id,
+    allowed ? undefined : refusal(tool, ctx.allowed),
+  );
   if (!allowed) {
-    ctx.log.info("telegram.action_refused", { user: query.from.id });
+    ctx.log.info("telegram.action_refused", { user: query.from.id, action: data?.action });
     return undefined;
   }
   if (data === undefined) {
@@ -40,11 +46,21 @@ export async function handleCallback(
   return {
     jobId: data.jobId,
     action: data.action,
+    ...(data.callId !== undefined ? { callId: data.callId } : {}),
     userId: String(query.from.id),
     userName: displayName(query.from),
     message: message ? { chatId: message.chat.id, messageId: message.message_id } : undefined,
     thread: message ? threadOf(message, ctx.anchorOf) : undefined,
   };
+}
+
+/** The answer to a refused press. */
+function refusal(tool: boolean, allowed: readonly number[]): string {
+  if (tool && allowed.length === 0) {
+    return "Tool calls cannot be decided from this chat: channel.telegram.allowed_users is " +
+      "empty. Add your Telegram user id there, or use pylon allow|deny.";
+  }
+  return "You may not decide here";
 }
 
 /** The event of a person's text message, or undefined when it is filtered out. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ChannelError, type ThreadRef } from "../channel.ts";
+import { type ActionKind, ChannelError, type PostOptions, type ThreadRef } from "../channel.ts";
 import type { Logger } from "../../log/mod.ts";
 import { isParseError, type TelegramApi } from "./api.ts";
 import type { TelegramChunk } from "./format.ts";
@@ -39,20 +39,47 @@ export async function sendWithFallback<T>(
 
 /** The Investigate / Ignore keyboard of a job. */
 export function approvalKeyboard(jobId: string): TgInlineKeyboard {
-  const investigate = buttonData("investigate", jobId);
-  if (new TextEncoder().encode(investigate).length > 64) {
-    throw new ChannelError(`Cannot add approval buttons: job id "${jobId}" is too long`, {
-      channel: "telegram",
-      method: "sendMessage",
-      retryable: false,
-    });
-  }
-  return {
-    inline_keyboard: [[
-      { text: "Investigate", callback_data: investigate },
-      { text: "Ignore", callback_data: buttonData("ignore", jobId) },
-    ]],
+  return keyboardOf({ approval: { jobId } })!;
+}
+
+/** The inline keyboard of a post's (or an edit's) buttons; undefined when it has none. */
+export function keyboardOf(options: PostOptions): TgInlineKeyboard | undefined {
+  const button = (text: string, action: ActionKind, jobId: string, callId?: string) => {
+    try {
+      return { text, callback_data: buttonData(action, jobId, callId) };
+    } catch (error) {
+      throw new ChannelError(`Cannot add buttons: ${(error as Error).message}`, {
+        channel: "telegram",
+        method: "sendMessage",
+        retryable: false,
+      });
+    }
   };
+  if (options.approval) {
+    const { jobId } = options.approval;
+    return {
+      inline_keyboard: [[
+        button("Investigate", "investigate", jobId),
+        button("Ignore", "ignore", jobId),
+      ]],
+    };
+  }
+  if (options.runAnyway) {
+    return { inline_keyboard: [[button("Run anyway", "run_anyway", options.runAnyway.jobId)]] };
+  }
+  if (options.tool) {
+    const { jobId, callId } = options.tool;
+    return {
+      inline_keyboard: [
+        [
+          button("Allow", "tool_allow", jobId, callId),
+          button("Deny", "tool_deny", jobId, callId),
+        ],
+        [button("Allow for this job", "tool_allow_job", jobId, callId)],
+      ],
+    };
+  }
+  return undefined;
 }
 
 /** A topic name Telegram accepts: one line, 1–128 characters. */

@@ -26,9 +26,9 @@ import { isNotModified, type TelegramApi } from "./api.ts";
 import { escapeMarkdownV2, formatTelegram, type TelegramChunk } from "./format.ts";
 import { AnchorMemory } from "./inbound.ts";
 import {
-  approvalKeyboard,
   chatOf,
   EMPTY_TEXT,
+  keyboardOf,
   numberOf,
   sendWithFallback,
   topicName,
@@ -40,7 +40,10 @@ import type { TgChat, TgForumTopic, TgInlineKeyboard, TgMessage, TgUpdate } from
 export interface TelegramChannelSettings {
   /** The chat to post to; 0 or undefined: detect it from the first message (see the hub). */
   chatId?: number | undefined;
-  /** Telegram user ids allowed to press buttons and write follow-ups; empty: everyone. */
+  /**
+   * Telegram user ids allowed to press buttons and write follow-ups; empty: everyone, except for
+   * tool approvals, which then no one may decide from the chat.
+   */
   allowedUsers?: readonly number[] | undefined;
   log?: Logger | undefined;
 }
@@ -131,7 +134,7 @@ export class TelegramChannel implements Channel {
     const chatId = chatOf(thread) ?? this.#requireChat("sendMessage");
     const chunks = formatTelegram(text);
     if (chunks.length === 0) chunks.push({ text: escapeMarkdownV2(EMPTY_TEXT), raw: EMPTY_TEXT });
-    const keyboard = options.approval ? approvalKeyboard(options.approval.jobId) : undefined;
+    const keyboard = keyboardOf(options);
     let last: TgMessage | undefined;
     for (const [i, chunk] of chunks.entries()) {
       last = await this.#send(
@@ -164,7 +167,8 @@ export class TelegramChannel implements Channel {
       "link_preview_options": { is_disabled: true },
     };
     // Without reply_markup Telegram removes the buttons, which is what an edit does by default.
-    if (options.approval) params.reply_markup = approvalKeyboard(options.approval.jobId);
+    const keyboard = keyboardOf(options);
+    if (keyboard) params.reply_markup = keyboard;
     try {
       await sendWithFallback(this.#link.api, this.#log, "editMessageText", params, chunk);
     } catch (error) {

@@ -37,6 +37,7 @@ import {
   countChecks,
   cronCheck,
   daemonChecks,
+  dashboardCheck,
   DEFAULTS_NAME,
   dockerChecks,
   envFileCheck,
@@ -241,6 +242,7 @@ export async function collectChecks(
   // Daemon
   const daemon = await daemonChecks(ctx, global, fetchFn);
   checks.push(...daemon.checks);
+  checks.push(dashboardCheck(global.config, daemon.host ?? global.config.server.host));
   const run = deps.run ?? programRunner(ctx.env);
   const uid = deps.uid !== undefined ? deps.uid : Deno.uid();
   checks.push(await serviceCheck(run, { sudoUser: sudoUser(ctx.env, uid), home }));

@@ -16,6 +16,7 @@ import type { Job } from "../../store/mod.ts";
 import { openStoresForPylon } from "../job_stores.ts";
 import type { Command } from "../command.ts";
 import { table } from "../shared.ts";
+import { waitingToJson } from "../../store/mod.ts";
 
 const DEFAULT_LIMIT = 20;
 
@@ -73,7 +74,7 @@ export const jobsCommand: Command = {
     const rows = jobs.map((j) => [
       shortId(j.id),
       j.pylon,
-      j.repeats > 1 ? `${j.status} (seen ${j.repeats}×)` : j.status,
+      statusCell(j),
       timeAgo(j.createdAt, now),
       durationCell(j, now),
       costCell(j),
@@ -209,4 +210,11 @@ async function pylonRedactors(
     }
   }
   return out;
+}
+
+/** `running (waiting: tool approval)`, `queued (seen 3×)`, or the status. */
+function statusCell(job: Job): string {
+  const waiting = waitingToJson(job).waiting;
+  if (waiting !== null) return `${job.status} (waiting: ${waiting})`;
+  return job.repeats > 1 ? `${job.status} (seen ${job.repeats}×)` : job.status;
 }

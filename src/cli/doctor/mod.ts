@@ -28,6 +28,6 @@ export { daemonChecks } from "./daemon.ts";
 export { dockerChecks } from "./docker.ts";
 export { gitChecks } from "./git.ts";
 export type { GitCheckOptions } from "./git.ts";
-export { signatureCheck } from "./security.ts";
+export { dashboardCheck, signatureCheck } from "./security.ts";
 export { serviceCheck } from "./service.ts";
 export type { ServiceCheckOptions } from "./service.ts";

@@ -1,13 +1,14 @@
 /**
- * The security rows of `pylon doctor` for one pylon: a webhook anyone can trigger (unsigned and
- * reachable from other machines) spends the operator's agent key on every request, so it is a
- * WARN; a signed one says how.
+ * The security rows of `pylon doctor`: a webhook anyone can trigger (unsigned and reachable from
+ * other machines) spends the operator's agent key on every request, so it is a WARN; a signed
+ * one says how. The web dashboard served over plain http to other machines is a WARN too: its
+ * login link and session cookie cross the network in clear.
  *
  * @module
  */
 
 import type { GlobalConfig, ResolvedPylon } from "../../config/mod.ts";
-import { unsignedExposure } from "../../daemon/mod.ts";
+import { isLoopbackHost, unsignedExposure } from "../../daemon/mod.ts";
 import type { Check } from "./checks.ts";
 
 /** Whether a webhook pylon is signed; WARN when it is not and others can reach it. */
@@ -31,5 +32,34 @@ export function signatureCheck(
     detail: `${why}: anyone who reaches ${t.path} runs the agent on your agent key`,
     hint: `set trigger.secret and trigger.signature_header (\`pylon edit ${pylon.name}\`), or ` +
       "listen on 127.0.0.1 (server.host)",
+  };
+}
+
+/**
+ * Whether the web dashboard is served safely: WARN when it is on, the daemon listens on a
+ * non-loopback address, and no https `server.public_url` says a TLS proxy fronts it. `host` is
+ * the address the daemon listens on.
+ */
+export function dashboardCheck(global: GlobalConfig, host: string): Check {
+  const label = "Web dashboard";
+  const section = "Daemon";
+  if (!global.server.dashboard) {
+    return { section, label, status: "--", detail: "off (server.dashboard: false)" };
+  }
+  const publicUrl = global.server.public_url;
+  if (publicUrl?.toLowerCase().startsWith("https://")) {
+    return { section, label, status: "ok", detail: `on, behind ${publicUrl}` };
+  }
+  if (isLoopbackHost(host)) {
+    return { section, label, status: "ok", detail: `on, this machine only (${host})` };
+  }
+  return {
+    section,
+    label,
+    status: "WARN",
+    detail: `on, over plain http on ${host}: its login link and session cookie cross the ` +
+      "network unencrypted",
+    hint: "put a TLS proxy in front and set server.public_url to its https:// URL, listen on " +
+      "127.0.0.1 (server.host), or turn the dashboard off (server.dashboard: false)",
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The control API (ARCHITECTURE.md §3.10) behind the bearer token: list and show jobs, trigger a
- * pylon, approve, ignore, kill or retry a job, and destroy a pylon. Every status change is one
- * guarded UPDATE.
+ * pylon, approve, ignore, kill or retry a job, ask a finished job a follow-up, and destroy a
+ * pylon. Every status change is one guarded UPDATE.
  *
  * @module
  */
@@ -14,8 +14,11 @@ import { approveJob, type Dispatcher, type QueueDepth } from "../../queue/mod.ts
 import {
   type Job,
   JobNotFoundError,
+  MAX_SEARCH_CHARS,
   type StoreRegistry,
   TERMINAL_STATUSES,
+  TRIGGER_KINDS,
+  type TriggerKind,
 } from "../../store/mod.ts";
 import { historyToJson, jobToJson } from "../../store/mod.ts";
 import type { DestroyReport } from "../destroy_pylon.ts";
@@ -23,9 +26,13 @@ import { KeyedLock } from "../keyed_lock.ts";
 import { pylonFolderProblem, UnfinishedJobsError } from "../pylon_folders.ts";
 import type { PylonTable } from "../pylon_table.ts";
 import { readBody } from "./body.ts";
+import { followUpHandler, jobRelations } from "./follow_up.ts";
+import { jobLinks } from "./job_links.ts";
 import { MAX_LOG_READ, readLogSlice } from "./job_log.ts";
 import { listPylons, type PylonsDeps } from "./pylons.ts";
 import { reject, unreadable } from "./webhook.ts";
+import { createToolCallRoutes } from "./tool_calls.ts";
+import type { ToolApprovals } from "../../tools/mod.ts";
 
 /** What the control API needs. */
 export interface ApiDeps extends PylonsDeps {
@@ -52,12 +59,17 @@ export interface ApiDeps extends PylonsDeps {
   destroyPylon?(name: string, options: { force: boolean }): Promise<DestroyReport | null>;
   /** `GET /events`, the event stream (`routes/events.ts`), when the daemon has one. */
   events?: Hono;
+  /** Tool approval (`/jobs/<id>/tool-calls`, `routes/tool_calls.ts`), when the daemon has it. */
+  toolApprovals?: ToolApprovals;
 }
 
 /** Builds the `/api` routes (mounted behind the token check). */
 export function createApiRoutes(deps: ApiDeps): Hono {
   const api = new Hono();
   if (deps.events) api.route("/", deps.events);
+  if (deps.toolApprovals) {
+    api.route("/", createToolCallRoutes({ stores: deps.stores, approvals: deps.toolApprovals }));
+  }
   const destroying = new KeyedLock();
   /** A job as the API shows it: redacted with its pylon's secrets (issue 12, item 18). */
   const shown = (job: Job, options: { payload?: boolean } = {}) =>
@@ -71,7 +83,7 @@ export function createApiRoutes(deps: ApiDeps): Hono {
       return reject(400, "limit must be a whole number from 1 to 1000");
     }
     // Empty entries (`?status=`, `?status=queued,`) are ignored; no status at all: every job.
-    const listed = (statusText ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const listed = listParam(statusText);
     const bad = listed.find((s) => !(JOB_STATUSES as readonly string[]).includes(s));
     if (bad !== undefined) {
       return reject(
@@ -82,8 +94,29 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     const statuses = listed.length > 0 ? listed as JobStatus[] : undefined;
     if (pylon && !deps.stores.has(pylon)) return reject(404, `no pylon named "${pylon}"`);
     const before = c.req.query("before")?.trim() || undefined;
+    const triggers = listParam(c.req.query("trigger"));
+    const badTrigger = triggers.find((t) => !(TRIGGER_KINDS as readonly string[]).includes(t));
+    if (badTrigger !== undefined) {
+      return reject(
+        400,
+        `unknown trigger ${JSON.stringify(badTrigger.slice(0, 40))}; use ${
+          TRIGGER_KINDS.join(", ")
+        }`,
+      );
+    }
+    const text = c.req.query("q")?.trim() || undefined;
+    if (text !== undefined && text.length > MAX_SEARCH_CHARS) {
+      return reject(400, `q is longer than ${MAX_SEARCH_CHARS} characters; search for less`);
+    }
     // `limit` counts across pylons (newest first); `before=<id>` pages on from that job.
-    const jobs = await deps.stores.listAcross({ pylon, status: statuses, limit, before });
+    const jobs = await deps.stores.listAcross({
+      pylon,
+      status: statuses,
+      limit,
+      before,
+      trigger: triggers.length > 0 ? triggers as TriggerKind[] : undefined,
+      text,
+    });
     const last = jobs.at(-1);
     if (last && jobs.length === limit) {
       const next = new URL(c.req.url);
@@ -99,10 +132,19 @@ export function createApiRoutes(deps: ApiDeps): Hono {
 
   api.get("/jobs/:id", async function showJob(c) {
     const job = await findJob(deps, c.req.param("id"));
-    const history = await deps.stores.get(job.pylon)!.history(job.id);
+    const store = deps.stores.get(job.pylon)!;
+    const history = await store.history(job.id);
     const redactor = redactorFor(deps.table.get(job.pylon)?.resolved);
-    return c.json({ ...shown(job, { payload: true }), history: historyToJson(history, redactor) });
+    return c.json({
+      ...shown(job, { payload: true }),
+      history: historyToJson(history, redactor),
+      prompt: job.prompt === null ? null : redactor.redact(job.prompt),
+      ...await jobRelations(store, job),
+      links: jobLinks(job),
+    });
   });
+
+  api.post("/jobs/:id/follow-up", followUpHandler(deps));
 
   api.get("/jobs/:id/log", async function jobLog(c) {
     const job = await findJob(deps, c.req.param("id"));
@@ -281,6 +323,11 @@ export function createApiRoutes(deps: ApiDeps): Hono {
     throw err;
   });
   return api;
+}
+
+/** A comma-separated query parameter's entries; empty ones (`?status=`, `a,`) are dropped. */
+function listParam(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
 async function findJob(deps: ApiDeps, id: string): Promise<Job> {

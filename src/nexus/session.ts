@@ -1,0 +1,154 @@
+/**
+ * One `pylon nexus` session on a real terminal: the alternate screen, Ink's rendering, resizes,
+ * suspending the screen while a CLI wizard runs, and putting the terminal back however the
+ * session ends (q, Ctrl+C, SIGINT/SIGTERM/SIGHUP, an exception).
+ *
+ * Design note (library choice, issue 16): Ink 6 (React for the terminal) under Deno 2.9.6 with
+ * the compile task's permissions renders, reads raw keys (arrows, Esc, Enter) and unmounts
+ * cleanly, checked in tmux. Two gaps of Deno's Node layer are bridged here: `process.stdout`
+ * emits no `resize` and keeps its first size, so SIGWINCH updates `columns`/`rows` and emits
+ * `resize` itself; and Ink does not use the alternate screen, so the session enters and leaves
+ * it. Ink has no suspend: the screen is unmounted while a wizard runs as a child `pylon`
+ * process on the inherited terminal, then rendered again from the same controller state.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { createElement } from "react";
+import { type Instance, render } from "ink";
+import type { CommandContext } from "../cli/command.ts";
+import { VERSION } from "../version.ts";
+import { NexusController } from "./controller.ts";
+import {
+  checkForUpdate,
+  releaseApiUrl,
+  runCliAttached,
+  startDaemon,
+  stopDaemon,
+} from "./outside.ts";
+import { NexusView } from "./view.tsx";
+
+const ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
+const LEAVE = "\x1b[?25h\x1b[?1049l";
+
+/** Writes to the terminal synchronously (used while the process may be ending). */
+function writeNow(text: string): void {
+  try {
+    Deno.stdout.writeSync(new TextEncoder().encode(text));
+  } catch {
+    // the terminal is gone
+  }
+}
+
+/** Puts the terminal back in its normal mode: cursor shown, main screen, cooked input. */
+function restoreTerminal(): void {
+  writeNow(LEAVE);
+  try {
+    Deno.stdin.setRaw(false);
+  } catch {
+    // not a terminal, or already cooked
+  }
+}
+
+type SizedStdout = { columns: number; rows: number; emit(event: string): boolean };
+
+function terminalSize(): { columns: number; rows: number } {
+  try {
+    return Deno.consoleSize();
+  } catch {
+    return { columns: 80, rows: 24 };
+  }
+}
+
+/** Keeps Node's `process.stdout` size in step with the terminal (Deno does not). */
+function syncStdoutSize(size: { columns: number; rows: number }): void {
+  const out = process.stdout as unknown as SizedStdout;
+  for (const key of ["columns", "rows"] as const) {
+    Object.defineProperty(out, key, { value: size[key], configurable: true, writable: true });
+  }
+}
+
+/** Runs the dashboard until the user quits; returns the exit code. */
+export async function runNexusSession(ctx: CommandContext): Promise<number> {
+  let size = terminalSize();
+  syncStdoutSize(size);
+  const quiet: CommandContext = {
+    ...ctx,
+    io: { ...ctx.io, out: () => {}, err: () => {} },
+  };
+  const quit = Promise.withResolvers<void>();
+  let instance: Instance | undefined;
+  let suspended = false;
+
+  const controller: NexusController = new NexusController({
+    ctx: quiet,
+    version: VERSION,
+    color: !ctx.env.NO_COLOR,
+    size: () => size,
+    async runCli(argv, options) {
+      suspended = true;
+      unmount();
+      try {
+        await runCliAttached(ctx, argv, options);
+      } finally {
+        mount();
+        suspended = false;
+      }
+    },
+    startDaemon: () => startDaemon(quiet),
+    stopDaemon: () => stopDaemon(quiet),
+    copy(text) {
+      // OSC 52: the terminal (or tmux, or the SSH client's terminal) sets its clipboard.
+      writeNow(`\x1b]52;c;${btoa(String.fromCharCode(...new TextEncoder().encode(text)))}\x07`);
+    },
+    checkUpgrade: () => checkForUpdate({ url: releaseApiUrl(ctx.env), execPath: Deno.execPath() }),
+    quit: () => quit.resolve(),
+  });
+
+  function mount(): void {
+    writeNow(ENTER);
+    instance = render(createElement(NexusView, { store: controller }), {
+      exitOnCtrlC: false,
+      patchConsole: false,
+    });
+  }
+  function unmount(): void {
+    instance?.unmount();
+    instance = undefined;
+    restoreTerminal();
+  }
+
+  const onResize = () => {
+    size = terminalSize();
+    syncStdoutSize(size);
+    if (suspended) return;
+    controller.resized();
+    (process.stdout as unknown as SizedStdout).emit("resize");
+  };
+  const onSignal = () => quit.resolve();
+  const onCrash = () => restoreTerminal();
+  Deno.addSignalListener("SIGWINCH", onResize);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGHUP", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  globalThis.addEventListener("unload", onCrash);
+  globalThis.addEventListener("error", onCrash);
+  globalThis.addEventListener("unhandledrejection", onCrash);
+  try {
+    mount();
+    controller.start();
+    await quit.promise;
+  } finally {
+    controller.close();
+    unmount();
+    Deno.removeSignalListener("SIGWINCH", onResize);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGHUP", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    globalThis.removeEventListener("unload", onCrash);
+    globalThis.removeEventListener("error", onCrash);
+    globalThis.removeEventListener("unhandledrejection", onCrash);
+  }
+  return 0;
+}

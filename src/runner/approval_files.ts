@@ -1,0 +1,127 @@
+/**
+ * The files of tool approval (issue 14 §4) for one job, on the host:
+ *
+ * - `jobs/<id>/approval/` (the daemon's; mounted read-only at `/pylon/approval`): the hook script
+ *   (`pylon-approve.mjs`, from the embedded `agents/claude/`), `config.json` (the rules and the
+ *   timeout), `managed-settings.json` (mounted read-only over
+ *   `/etc/claude-code/managed-settings.json`, where Claude Code reads managed settings on Linux),
+ *   and `decisions/`, which only the daemon writes;
+ * - `jobs/<id>/tool-requests/` (the agent's; mounted read-write at `/pylon/tool-requests`): the
+ *   hook's requests, read by the daemon with the safe reader.
+ *
+ * Nothing lives in the job's state folder, which the agent writes and follow-ups reuse. The hook's
+ * own timeout is the approve timeout plus a margin, so the daemon's timeout decides first.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ResolvedPylon } from "../config/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { ensureAgentDir } from "./agent_dirs.ts";
+import { EMBEDDED_AGENT_FILES } from "./embedded.ts";
+
+/** Where things are inside the container. */
+export const APPROVAL_PATHS = {
+  dir: "/pylon/approval",
+  requests: "/pylon/tool-requests",
+  managedSettings: "/etc/claude-code/managed-settings.json",
+  hook: "/pylon/approval/pylon-approve.mjs",
+} as const;
+
+/** Seconds the hook may run past `approve_timeout` (it gives up itself 60 s after it). */
+const HOOK_MARGIN_S = 120;
+
+/** A job's approval folders on the host. */
+export interface ApprovalFolders {
+  /** `jobs/<id>/approval` (read-only in the container). */
+  dir: string;
+  /** `jobs/<id>/approval/decisions`. */
+  decisions: string;
+  /** `jobs/<id>/tool-requests` (the agent's). */
+  requests: string;
+}
+
+/** The approval folders of job `jobId` under `jobsDir` (whether or not they exist). */
+export function approvalFolders(jobsDir: string, jobId: string): ApprovalFolders {
+  const dir = join(jobsDir, jobId, "approval");
+  return {
+    dir,
+    decisions: join(dir, "decisions"),
+    requests: join(jobsDir, jobId, "tool-requests"),
+  };
+}
+
+/** Whether a pylon's jobs ask before some tool calls. */
+export function approvesTools(pylon: ResolvedPylon): boolean {
+  return pylon.agent.type === "claude" && pylon.agent.settings.approveTools.length > 0;
+}
+
+/** Claude Code's managed settings that run the hook before matching tools. */
+export function managedSettingsJson(rules: readonly string[], timeoutMs: number): string {
+  return JSON.stringify(
+    {
+      hooks: {
+        PreToolUse: [{
+          matcher: hookMatcher(rules),
+          hooks: [{
+            type: "command",
+            command: `node ${APPROVAL_PATHS.hook}`,
+            timeout: Math.ceil(timeoutMs / 1000) + HOOK_MARGIN_S,
+            // A hook that cannot start, times out or crashes refuses the call.
+            onFailure: "block",
+          }],
+        }],
+      },
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+/** A matcher (an anchored regex) of the tool names the rules name: the hook runs only for them. */
+export function hookMatcher(rules: readonly string[]): string {
+  const names = new Set<string>();
+  for (const rule of rules) {
+    const name = rule.trim().replace(/\(.*$/s, "");
+    const escaped = name.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*");
+    names.add(
+      name.startsWith("mcp__") && !name.slice(5).includes("__") ? `${escaped}(__.*)?` : escaped,
+    );
+  }
+  return `^(${[...names].join("|")})$`;
+}
+
+/**
+ * Writes a job's approval files (a retry or re-run rewrites them) and makes its requests folder
+ * for the agent's uid. Undefined when the pylon approves nothing.
+ */
+export async function writeApprovalFiles(
+  jobsDir: string,
+  jobId: string,
+  pylon: ResolvedPylon,
+  options: { uid?: number | undefined; log?: Logger } = {},
+): Promise<ApprovalFolders | undefined> {
+  if (!approvesTools(pylon)) return undefined;
+  const folders = approvalFolders(jobsDir, jobId);
+  const { approveTools, approveTimeoutMs } = pylon.agent.settings;
+  await Deno.mkdir(folders.decisions, { recursive: true, mode: 0o755 });
+  await Deno.chmod(folders.dir, 0o755);
+  await Deno.chmod(folders.decisions, 0o755);
+  const hook = EMBEDDED_AGENT_FILES.claude?.find((f) => f.path === "pylon-approve.mjs");
+  if (!hook) throw new Error("Cannot find the embedded pylon-approve.mjs (rebuild pylon)");
+  const write = (name: string, text: string) =>
+    Deno.writeTextFile(join(folders.dir, name), text, { mode: 0o644 })
+      .then(() => Deno.chmod(join(folders.dir, name), 0o644));
+  await write("pylon-approve.mjs", hook.content);
+  await write(
+    "config.json",
+    JSON.stringify({ rules: approveTools, timeout_ms: approveTimeoutMs }) + "\n",
+  );
+  await write("managed-settings.json", managedSettingsJson(approveTools, approveTimeoutMs));
+  await ensureAgentDir(folders.requests, {
+    uid: options.uid,
+    ...options.log ? { log: options.log } : {},
+  });
+  return folders;
+}
