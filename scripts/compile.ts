@@ -52,6 +52,9 @@ for (const target of targets) {
     target,
     "--output",
     output,
+    // Workers are not found by the module graph: the WAL checkpointer's must be named.
+    "--include",
+    `${root}src/store/checkpoint_worker.ts`,
     `${root}main.ts`,
   ];
   console.log(`Building ${name} (pylon ${denoJson.version})`);

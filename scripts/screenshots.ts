@@ -2,8 +2,10 @@
 /**
  * Takes the README's dashboard screenshots: runs a daemon on a temp `PYLON_HOME` with a few
  * example pylons and a scripted runner (no Docker, no agent), opens the pages in headless
- * Chromium and writes `docs/dashboard-pylons.png`, `docs/dashboard-jobs.png` and
- * `docs/dashboard-job.png`. Run by hand (not in CI) after changing how the pages look:
+ * Chromium and writes `docs/dashboard-pylons.png`, `docs/dashboard-jobs.png`,
+ * `docs/dashboard-job.png` and `docs/dashboard-needs-you.png`; then runs `pylon nexus` in an
+ * 80×24 tmux window beside the same daemon and writes its screen to `docs/nexus.txt` (the
+ * README's terminal capture). Run by hand (not in CI) after changing how either looks:
  *
  *   deno run --allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run scripts/screenshots.ts
  *
@@ -19,6 +21,11 @@ import type { JobRunner, RunOutcome } from "../src/queue/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+/** The permission flags of `deno task pylon` (those the compiled binary has). */
+const PYLON_FLAGS =
+  (JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks.pylon as string)
+    .split(/\s+/)
+    .filter((a) => a.startsWith("--allow-"));
 
 const PYLONS: Record<string, string> = {
   "sentry-triage":
@@ -40,6 +47,14 @@ const LOG = [
   "\x1b[33mnote:\x1b[0m opened a pull request with the fix",
 ];
 
+/** Tool events the scripted agent reports (`jobs/<id>/out/events.ndjson`). */
+const TOOLS = [
+  { tool: "Read", summary: "src/api/orders.ts" },
+  { tool: "Grep", summary: '"TypeError: Cannot read properties of undefined"' },
+  { tool: "Edit", summary: "src/api/orders.ts (+4 −1)" },
+  { tool: "Bash", summary: "deno test tests/api/orders_test.ts" },
+];
+
 const RESULT = `## Empty carts crash the order total
 
 **Cause:** \`orders.total\` reads \`items[0].price\` before checking that the cart has items.
@@ -59,10 +74,17 @@ async function main(): Promise<void> {
   const paths = createPylonPaths(root);
   const release = new Map<string, () => void>();
   const runner: JobRunner = {
-    async run(job): Promise<RunOutcome> {
+    async run(job, _pylon, ctx): Promise<RunOutcome> {
+      await ctx.update({ prompt: `Triage this Sentry issue: ${JSON.stringify(job.payload)}` });
       await Deno.mkdir(paths.jobsDir, { recursive: true });
       const log = join(paths.jobsDir, `${job.id}.log`);
       for (const line of LOG) await Deno.writeTextFile(log, line + "\n", { append: true });
+      const out = join(paths.jobsDir, job.id, "out");
+      await Deno.mkdir(out, { recursive: true });
+      await Deno.writeTextFile(
+        join(out, "events.ndjson"),
+        TOOLS.map((t) => JSON.stringify(t) + "\n").join(""),
+      );
       await new Promise<void>((resolve) => release.set(job.id, resolve));
       return {
         status: "completed",
@@ -137,12 +159,22 @@ async function main(): Promise<void> {
       ["/dashboard/", "dashboard-pylons.png"],
       ["/dashboard/jobs", "dashboard-jobs.png"],
       [`/dashboard/jobs/${jobs[0]}`, "dashboard-job.png"],
+      ["/dashboard/needs-you", "dashboard-needs-you.png"],
     ];
     for (const [path, file] of shots) {
       await page.goto(url + path);
       await new Promise((r) => setTimeout(r, 700));
       await page.screenshot({ path: join(ROOT, "docs", file), fullPage: path.includes("/jobs/") });
       console.log(`docs/${file}`);
+    }
+    const screen = await nexusScreen(root).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      console.log("tmux is not installed: docs/nexus.txt is left as it was");
+      return undefined;
+    });
+    if (screen) {
+      await Deno.writeTextFile(join(ROOT, "docs", "nexus.txt"), screen);
+      console.log("docs/nexus.txt (paste it into the README's Terminal dashboard section)");
     }
     release.get(running)?.();
   } finally {
@@ -151,6 +183,49 @@ async function main(): Promise<void> {
     await done;
     await Deno.remove(root, { recursive: true });
     await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * `pylon nexus` in an 80×24 tmux window on `root`, with `sentry-triage` selected and its
+ * detail focused; returns the screen as text.
+ */
+async function nexusScreen(root: string): Promise<string> {
+  const socket = `pylon-shots-${Deno.pid}`;
+  const tmux = async (...args: string[]) => {
+    const out = await new Deno.Command("tmux", { args: ["-L", socket, ...args], stdout: "piped" })
+      .output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  const main = join(ROOT, "main.ts");
+  const command = [
+    `PYLON_HOME=${root}`,
+    "TZ=UTC",
+    "PYLON_UPDATE_URL=http://127.0.0.1:9/",
+    Deno.execPath(),
+    "run",
+    ...PYLON_FLAGS,
+    main,
+    "nexus",
+  ].join(" ");
+  await tmux("new-session", "-d", "-s", "shot", "-x", "80", "-y", "24", command);
+  const screen = async (pattern: RegExp) => {
+    for (let i = 0; i < 200; i++) {
+      const text = await tmux("capture-pane", "-p", "-t", "shot");
+      if (pattern.test(text)) return text;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nexus never showed ${pattern}`);
+  };
+  try {
+    await screen(/daemon ON/);
+    for (const key of ["j", "j", "l"]) await tmux("send-keys", "-t", "shot", key);
+    await screen(/sentry-triage\s*\n.*State/);
+    await new Promise((r) => setTimeout(r, 500));
+    const text = await tmux("capture-pane", "-p", "-t", "shot");
+    return text.split("\n").map((l) => l.trimEnd()).join("\n").trimEnd() + "\n";
+  } finally {
+    await tmux("kill-server");
   }
 }
 

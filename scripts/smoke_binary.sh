@@ -117,5 +117,7 @@ echo "pylon dashboard logs in and serves the pages"
 "$bin" nexus --help >/dev/null || fail "pylon nexus --help exited $?"
 
 "$bin" doctor --offline || fail "pylon doctor --offline exited $?"
+# The WAL checkpointer runs in a worker, whose module `deno compile` must have been told about.
+if grep -q "store.checkpointer_failed" "$log"; then fail "the WAL checkpointer's worker did not start"; fi
 
 echo "smoke test passed"

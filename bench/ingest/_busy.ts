@@ -9,8 +9,7 @@
 
 import { join } from "node:path";
 import { createDockerClient } from "../../src/docker/mod.ts";
-import { LABELS } from "../../src/runner/container_spec.ts";
-import { ensureTestImage } from "../../tests/integration/_docker.ts";
+import { ensureTestImage, removeHomeContainers } from "../../tests/integration/_docker.ts";
 
 /** Slots of the real-Engine set-up (`docker.max_concurrent`). */
 export const BUSY_SLOTS = 2;
@@ -41,10 +40,7 @@ export async function fillSlots(url: string, home: string): Promise<void> {
 }
 
 /** Removes the containers the daemon of `home` started. */
-export async function removeHomeContainers(home: string): Promise<void> {
+export async function removeBusyContainers(home: string): Promise<void> {
   using docker = createDockerClient({ env: Deno.env.toObject() });
-  const containers = await docker.listContainers({ all: true, labels: { [LABELS.home]: home } });
-  for (const { Id } of containers) {
-    await docker.removeContainer(Id, { force: true, volumes: true }).catch(() => {});
-  }
+  await removeHomeContainers(docker, home);
 }

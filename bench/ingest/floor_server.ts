@@ -53,6 +53,8 @@ if (import.meta.main) {
       batch.push({ args, done });
       if (batch.length === 1) setImmediate(commit);
     });
+  // A clean exit on SIGTERM, so `--cpu-prof` writes its profile (the daemon does the same).
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
   const secret = values.secret;
   const encoder = new TextEncoder();
 

@@ -43,7 +43,7 @@ import {
 } from "./_procs.ts";
 import type { Row, ScenarioResult } from "./_report.ts";
 import { runWrk, type WrkOptions, type WrkResult } from "./_wrk.ts";
-import { busyImage, fillSlots, removeHomeContainers } from "./_busy.ts";
+import { busyImage, fillSlots, removeBusyContainers } from "./_busy.ts";
 
 /** A first, unmeasured wrk run against each server (JIT, page cache). */
 const WARMUP_SECONDS = 1;
@@ -234,7 +234,7 @@ async function loadDaemon(
     measured = await runWrk(daemon.url + GH_PATH, request, wrk);
     rssAfter = (await procMemory(daemon.pid)).rss;
   } finally {
-    if (engine === "real") await removeHomeContainers(home.root);
+    if (engine === "real") await removeBusyContainers(home.root);
   }
   const accepted = (warm.statuses["202"] ?? 0) + (measured.statuses["202"] ?? 0);
   const jobs = countJobs(home.root, "gh");

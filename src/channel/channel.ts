@@ -152,6 +152,13 @@ export interface Reporter {
   /** Two pylons whose reporters share a key share one object. */
   readonly key: string;
   /**
+   * Reports only into this process's own output (stdout): nothing about it is stored with the
+   * job, a restart does not replay it, and the reporter remembers itself what it printed of each
+   * job (so a second report of the same status prints nothing). For a pylon whose destinations
+   * are all ephemeral, announcing a job writes nothing to its store.
+   */
+  readonly ephemeral?: boolean;
+  /**
    * Reports the job's status (called once per status, in order, and again after a failure).
    * Returns the state to hand to the next report of this job.
    * @throws {ChannelError} when the report did not reach its destination

@@ -12,7 +12,8 @@
  * ```
  *
  * The final line leaves out result text the output already showed ({@linkcode StreamedLines}),
- * and prints a failed job's error and result plainly. Not interactive: approval happens with
+ * also inside an agent's JSON line (Claude Code's `{"type":"result","result":"…"}`), and prints
+ * a failed job's error and result plainly. Not interactive: approval happens with
  * `pylon approve|ignore <job>`.
  *
  * @module
@@ -20,9 +21,12 @@
 
 import { formatDuration } from "../config/mod.ts";
 import { shortId } from "../errors.ts";
-import { type Job, usageParts } from "../store/mod.ts";
+import { isTerminalStatus, type Job, usageParts } from "../store/mod.ts";
 import type { JobReport, Reporter, ReportState } from "./channel.ts";
 import { alreadyPrinted, StreamedLines } from "./stdout_lines.ts";
+
+/** Unfinished jobs whose last reported status is remembered (far more than ever run at once). */
+const MAX_REMEMBERED = 10_000;
 
 /** Options of {@linkcode StdoutChannel}. */
 export interface StdoutChannelOptions {
@@ -34,10 +38,17 @@ export interface StdoutChannelOptions {
 export class StdoutChannel implements Reporter {
   readonly kind = "stdout";
   readonly key = "stdout";
+  /**
+   * Lines on stdout are a live account, not a record to replay: keeping what was printed in the
+   * job's row cost an UPDATE per status per job, as much as the job's INSERT (issue 17).
+   */
+  readonly ephemeral = true;
   readonly #write: (line: string) => void;
   readonly #streamed: StreamedLines;
   /** The tool events printed of each running job (the last ones read). */
   readonly #events = new Map<string, readonly string[]>();
+  /** The last status reported of each unfinished job (bounded). */
+  readonly #reported = new Map<string, string>();
 
   constructor(write: (line: string) => void, options: StdoutChannelOptions = {}) {
     this.#write = write;
@@ -55,7 +66,9 @@ export class StdoutChannel implements Reporter {
       }
     };
     const id8 = shortId(job.id);
-    const before = typeof state?.status === "string" ? state.status : undefined;
+    const before = typeof state?.status === "string" ? state.status : this.#reported.get(job.id);
+    if (before === job.status) return Promise.resolve({ status: job.status });
+    this.#remember(job);
     if (!before) {
       const kind = job.trigger === "follow-up" ? "Follow-up question" : `New ${job.trigger} job`;
       print(`▶ ${kind}${topic ? `: ${plain(topic)}` : ""}`);
@@ -84,6 +97,18 @@ export class StdoutChannel implements Reporter {
     return Promise.resolve({ status: job.status });
   }
 
+  /** Notes `job`'s status as reported; forgets the job once it is finished. */
+  #remember(job: Job): void {
+    this.#reported.delete(job.id);
+    if (isTerminalStatus(job.status)) return;
+    this.#reported.set(job.id, job.status);
+    // Jobs removed while unfinished (a destroyed pylon) must not grow the map for ever. Cleared
+    // whole rather than trimmed: finding a Map's oldest live entry after many deletions walks
+    // past every deleted one (3.5 % of the daemon's CPU with 10,000 jobs queued). A job it
+    // forgot gets its header printed again at its next status.
+    if (this.#reported.size > MAX_REMEMBERED) this.#reported.clear();
+  }
+
   /** Prints the tool events not printed yet, one line each. */
   progress(job: Job, events: readonly string[]): void {
     const shown = this.#events.get(job.id) ?? [];
@@ -106,7 +131,9 @@ export class StdoutChannel implements Reporter {
     const resultText = !result
       ? ""
       : alreadyPrinted(result, printed)
-      ? "The result is the output above."
+      ? this.#streamed.carriedInJson(job.id)
+        ? "The result is the output above (the agent's JSON `result`)."
+        : "The result is the output above."
       : `Result:\n${result}`;
     switch (job.status) {
       case "completed":

@@ -355,14 +355,27 @@ export function sampleKindOf(config: TemplateClues): SampleEvent["kind"] {
   return "blank";
 }
 
-/** The sample event of `kind` for pylon `name`; `now` dates the cron payload. */
-export function sampleEvent(kind: SampleEvent["kind"], name: string, now: Date): SampleEvent {
+/**
+ * The sample event of `kind` for pylon `name`; `now` dates the cron payload. A GitHub sample
+ * comes from a repository `allowedRepos` lets in (`acme/*` → `acme/your-repo`), so the sample
+ * of a pylon set up as the README says is not refused for its repository.
+ */
+export function sampleEvent(
+  kind: SampleEvent["kind"],
+  name: string,
+  now: Date,
+  allowedRepos: readonly string[] = [],
+): SampleEvent {
   switch (kind) {
     case "cron":
       // What the scheduler sends (src/daemon/scheduler.ts).
       return { kind, body: { pylon: name, scheduled_at: now.toISOString() }, headers: {} };
     case "github-pr":
-      return { kind, body: GITHUB_PULL_REQUEST, headers: { "x-github-event": "pull_request" } };
+      return {
+        kind,
+        body: inRepository(GITHUB_PULL_REQUEST, sampleRepository(allowedRepos)),
+        headers: { "x-github-event": "pull_request" },
+      };
     case "sentry":
       return { kind, body: SENTRY_EVENT_ALERT, headers: { "sentry-hook-resource": "event_alert" } };
     case "cron-audit":
@@ -373,6 +386,27 @@ export function sampleEvent(kind: SampleEvent["kind"], name: string, now: Date):
         headers: {},
       };
   }
+}
+
+/** The sample's `owner/name`: from the first `owner/name` pattern of `allowedRepos`. */
+function sampleRepository(allowedRepos: readonly string[]): string {
+  for (const pattern of allowedRepos) {
+    const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.*-]+?)(\.git)?$/.exec(pattern);
+    if (m) return `${m[1]}/${m[2]!.includes("*") ? "your-repo" : m[2]}`;
+  }
+  return "your-org/your-repo";
+}
+
+/** `event` with its repository `your-org/your-repo` replaced by `fullName`. */
+function inRepository<T>(event: T, fullName: string): T {
+  const [owner, repo] = fullName.split("/") as [string, string];
+  return JSON.parse(
+    JSON.stringify(event).replaceAll("your-org/your-repo", fullName)
+      .replaceAll('"your-repo"', JSON.stringify(repo)).replaceAll(
+        '"your-org"',
+        JSON.stringify(owner),
+      ),
+  );
 }
 
 /** A GitHub `pull_request` event (action `opened`), trimmed to the fields templates use. */

@@ -117,7 +117,12 @@ function unknownCommand(name: string): never {
   });
 }
 
+/** The exit code of a program whose reader went away (`| head`): 128 + SIGPIPE, as a shell's. */
+const BROKEN_PIPE_EXIT = 141;
+
 function reportError(e: unknown, ctx: CommandContext, debug: boolean): number {
+  // The reader of our output left (`pylon jobs | head`): nothing to tell, nowhere to tell it.
+  if (e instanceof Deno.errors.BrokenPipe) return BROKEN_PIPE_EXIT;
   if (e instanceof PylonError) {
     ctx.io.err(`Error: ${e.message}\n`);
     if (e.hint) ctx.io.err(`  ${e.hint}\n`);

@@ -24,7 +24,13 @@ import {
   pylonConfigSchema,
 } from "./schema.ts";
 import { resolveChannel } from "./resolve.ts";
-import { type PathClaim, pathClaim, pathClashIssue, pathLosers } from "./path_clash.ts";
+import {
+  type PathClaim,
+  pathClaim,
+  pathClashIssue,
+  pathHeldIssue,
+  pathLosers,
+} from "./path_clash.ts";
 
 /** The machine-level config and the variables every pylon sees. */
 export interface LoadedGlobal {
@@ -54,7 +60,13 @@ export interface LoadedPylon {
 
 /** One entry of {@linkcode loadAllPylons}: a pylon or why it could not be loaded. */
 export type PylonLoadResult =
-  | { name: string; ok: true; pylon: LoadedPylon }
+  | {
+    name: string;
+    ok: true;
+    pylon: LoadedPylon;
+    /** Set when it serves a webhook path other pylons claim too: `file:line: …` naming them. */
+    pathShared?: string;
+  }
   | { name: string; ok: false; error: ConfigError };
 
 /** Reads a text file; `null` when it does not exist. */
@@ -66,6 +78,14 @@ async function readOptional(path: string): Promise<string | null> {
     throw e;
   }
 }
+
+/** Whether every issue is a `${VAR}` that is not set: the fix is a `.env` line, not an edit. */
+export function onlyUnsetVariables(issues: readonly ConfigIssue[]): boolean {
+  return issues.length > 0 && issues.every((i) => UNSET_VARIABLE_REGEXP.test(i.message));
+}
+
+/** How {@linkcode parseConfigText} words an unset `${VAR}` (src/config/parse.ts). */
+const UNSET_VARIABLE_REGEXP = /^references \$\{\w+\} but it is not set/;
 
 function configError(what: string, file: string, issues: ConfigIssue[], hint: string): ConfigError {
   const lines = issues.map((i) => formatIssue(file, i));
@@ -187,7 +207,15 @@ export async function loadPylon(
   const badName = await folderNameProblem(paths, name, home, text);
   const hint = badName?.hint ?? `edit it with \`pylon edit ${name}\``;
   const fail = (issues: ConfigIssue[]) =>
-    configError(what, file, badName ? [badName.issue, ...issues] : issues, hint);
+    configError(
+      what,
+      file,
+      badName ? [badName.issue, ...issues] : issues,
+      !badName && onlyUnsetVariables(issues)
+        ? `add the value to ${displayPath(paths.pylonEnv(name), home)} (then chmod 600 it); ` +
+          "pylon.yaml needs no edit"
+        : hint,
+    );
   let own: Record<string, string>;
   try {
     own = await loadDotEnvFile(paths.pylonEnv(name), home);
@@ -242,7 +270,7 @@ export async function loadPylon(
 /**
  * Loads every pylon; a broken one is returned with its error instead of failing the rest. Of
  * two enabled pylons on one webhook path, the second by name is returned as an error naming
- * both files, as the daemon refuses it at start.
+ * both files, as the daemon refuses it at start, and the first carries `pathShared`.
  */
 export async function loadAllPylons(
   paths: PylonPaths,
@@ -267,7 +295,12 @@ export async function loadAllPylons(
   const losers = pathLosers([...claims.values()]);
   return results.map((r) => {
     const winner = losers.get(r.name);
-    if (!winner) return r;
+    if (!winner) {
+      const beaten = [...losers].filter(([, w]) => w.name === r.name).map(([n]) => claims.get(n)!);
+      const own = claims.get(r.name);
+      if (!r.ok || !own || beaten.length === 0) return r;
+      return { ...r, pathShared: formatIssue(own.file, pathHeldIssue(own, beaten)) };
+    }
     const own = claims.get(r.name)!;
     const issue = pathClashIssue(own, winner);
     return {

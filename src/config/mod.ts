@@ -21,6 +21,7 @@ export {
   loadDotEnvFile,
   loadGlobalConfig,
   loadPylon,
+  onlyUnsetVariables,
   pathClashOf,
   readPathClaims,
 } from "./load.ts";

@@ -94,3 +94,18 @@ export function pathClashIssue(own: PathClaim, other: PathClaim): ConfigIssue {
     line: own.line,
   };
 }
+
+/**
+ * The issue of `own`, which serves its path while `losers` (later by name) claim it too and are
+ * refused: `list` and `doctor` show it on the serving pylon as well, so both files are flagged.
+ */
+export function pathHeldIssue(own: PathClaim, losers: readonly PathClaim[]): ConfigIssue {
+  const others = losers.map((l) => `pylon "${l.name}" (${claimLocation(l)})`).join(", ");
+  return {
+    keyPath: "trigger.path",
+    message: `${own.path} is also the path of ${others}; this pylon serves it (first by name) ` +
+      `and ${losers.length === 1 ? "the other is" : "the others are"} not loaded: ` +
+      `give one of them another path, or disable one`,
+    line: own.line,
+  };
+}

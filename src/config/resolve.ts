@@ -167,7 +167,10 @@ function configSecrets(
  * bind address (`0.0.0.0`, `::`) is not one a sender can use: it becomes `localhost`, which works
  * on this machine only ({@linkcode hasPublicUrl} tells callers to say so).
  */
-export function webhookUrl(config: PylonConfig, global: GlobalConfig): string {
+export function webhookUrl(
+  config: { trigger: { path?: string | undefined; public_url?: string | undefined } },
+  global: GlobalConfig,
+): string {
   const { host, port } = global.server;
   const local = host === "0.0.0.0" || host === "::" || host === "" || host === "[::]"
     ? "localhost"
@@ -179,7 +182,10 @@ export function webhookUrl(config: PylonConfig, global: GlobalConfig): string {
 }
 
 /** Whether {@linkcode webhookUrl} is a public one (`trigger.public_url` or `server.public_url`). */
-export function hasPublicUrl(config: PylonConfig, global: GlobalConfig): boolean {
+export function hasPublicUrl(
+  config: { trigger: { public_url?: string | undefined } },
+  global: GlobalConfig,
+): boolean {
   return Boolean(config.trigger.public_url ?? global.server.public_url);
 }
 
@@ -232,7 +238,9 @@ function resolveAgent(
     : type === "opencode"
     ? defaults.opencode
     : undefined;
-  const auth = agent.auth ?? perType?.auth ?? (type === "opencode" ? "none" : "oauth");
+  // A custom image gets no login unless it asks for one: its cost is what it reports, not a
+  // subscription's tokens at API prices.
+  const auth = agent.auth ?? perType?.auth ?? (type === "claude" ? "oauth" : "none");
   const provider = type === "claude"
     ? "anthropic"
     : agent.provider ?? (type === "opencode" ? defaults.opencode.provider : undefined);

@@ -156,6 +156,11 @@ export const globalConfigSchema = z.strictObject({
     port: z.int().min(1).max(65535).default(8080),
     host: z.string().min(1).default("0.0.0.0"),
     public_url: httpUrl.optional(),
+    /**
+     * Where agent containers reach the daemon's `/agent/v1` channel (`docker.mounts: none`), when
+     * it is another address than users use (e.g. `http://10.0.0.5:8080` across nodes).
+     */
+    agent_url: httpUrl.optional(),
     max_body: byteSize.default("1MiB"),
     /** How long a connection may take to send a request head, or sit idle between requests. */
     header_timeout: positiveDuration.default("10s"),
@@ -192,6 +197,13 @@ export const globalConfigSchema = z.strictObject({
     /** The most output kept in `jobs/<id>.log` per job; Docker's own log rotates at this size. */
     max_log: byteSize.default("10MiB"),
     ca_certificates: z.array(z.string()).default([]),
+    /**
+     * `host`: a job's folders are bind mounts of the daemon's; `none`: nothing of the daemon's
+     * host is mounted, everything crosses the per-job channel (`/agent/v1`, remote engines).
+     */
+    mounts: z.enum(["host", "none"], {
+      error: "must be host or none (none: no bind mount of the daemon's folders)",
+    }).default("host"),
   }).prefault({}),
   jobs: z.strictObject({
     retain_days: z.int().min(0).default(90),

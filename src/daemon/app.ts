@@ -37,6 +37,11 @@ export interface AppDeps {
   log: Logger;
   /** Called with each webhook's status and duration (seconds). */
   observe?(pylon: string, status: number, seconds: number): void;
+  /**
+   * The agent channel (`/agent/v1`, `docker.mounts: none`): outside the bearer check, each of its
+   * routes wants the job's own token (`routes/agent_channel.ts`).
+   */
+  agentChannel?: Hono | undefined;
   /** The web dashboard; absent (`server.dashboard: false`): no pages, no cookie auth (404). */
   dashboard?: DashboardOptions | undefined;
 }
@@ -64,6 +69,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/healthz", function health(c) {
     return c.json(HEALTH_BODY);
   });
+  if (deps.agentChannel) app.route("/agent/v1", deps.agentChannel);
   app.use("/metrics", requireToken(deps.token));
   app.use("/api/*", requireTokenOrSession(deps.token, dashboard));
   app.get("/metrics", async function metrics() {
@@ -96,6 +102,12 @@ export function createApp(deps: AppDeps): Hono {
     if (!pylon) {
       const disabled = deps.disabledAt?.(c.req.path);
       if (disabled !== undefined) {
+        // Like an active pylon's path, only POST is a delivery; the note says why none would run.
+        if (c.req.method !== "POST") {
+          return reject(405, `use POST for ${c.req.path} (pylon ${disabled} is disabled)`, {
+            allow: "POST",
+          });
+        }
         // 200, not 503: senders retry a 5xx (GitHub, Sentry), and a disabled pylon wants no retries.
         deps.log.info("webhook.ignored", { pylon: disabled, reason: "disabled" });
         return c.json({ status: "ignored", reason: `pylon ${disabled} is disabled` });

@@ -25,7 +25,12 @@ import { systemTimezone } from "../cron/mod.ts";
 import { ConfigError, PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
-import { createStoreRegistry, moveLegacyDatabases, type StoreRegistry } from "../store/mod.ts";
+import {
+  createStoreRegistry,
+  moveLegacyDatabases,
+  type StoreRegistry,
+  WalCheckpointer,
+} from "../store/mod.ts";
 import { type ChannelFactory, ChannelSet, Notifier, StreamedLines } from "../notify/mod.ts";
 import { redactorFor } from "../log/mod.ts";
 import { asToolApprovalListener, ToolApprovalService } from "../tools/mod.ts";
@@ -34,6 +39,7 @@ import { dashboardSessionsFile, SessionStore } from "./dashboard/mod.ts";
 import { PylonTable } from "./pylon_table.ts";
 import { problemFields, PylonLoader } from "./pylon_loader.ts";
 import { createApiRoutes } from "./routes/api.ts";
+import { createAgentChannelRoutes } from "./routes/agent_channel.ts";
 import { createInactiveReader } from "./routes/pylons.ts";
 import { createEventStream } from "./event_stream.ts";
 import { changedFields } from "./config_diff.ts";
@@ -177,7 +183,14 @@ async function serve(o: DaemonOptions): Promise<void> {
       hint: "move the old file away once you no longer need its jobs",
     });
   }
-  const stores = createStoreRegistry(o.paths, { clock: o.clock });
+  // WAL checkpoints run on a worker, not inside the COMMIT that holds a webhook's 202.
+  const checkpoints = new WalCheckpointer((error) =>
+    log.warn("store.checkpointer_failed", {
+      error,
+      effect: "each job database checkpoints in its own commits (up to ~40 MB of WAL)",
+    })
+  );
+  const stores = createStoreRegistry(o.paths, { clock: o.clock, checkpoints });
   try {
     // A folder whose name cannot be a pylon's has no database (it never loads; it is reported).
     const storeNames = names.filter((name) => pylonNameProblem(name) === undefined);
@@ -371,6 +384,10 @@ async function serve(o: DaemonOptions): Promise<void> {
       activeCount: () => table.names().length,
       token,
       api,
+      // Jobs without host mounts reach the daemon here instead (issue 18).
+      agentChannel: config.docker.mounts === "none"
+        ? createAgentChannelRoutes({ jobsDir: o.paths.jobsDir, clock: o.clock, log })
+        : undefined,
       dashboard: dashboardOn
         ? {
           sessions,
@@ -536,6 +553,7 @@ async function serve(o: DaemonOptions): Promise<void> {
     }
   } finally {
     await stores.closeAll();
+    await checkpoints.stop();
     log.info("daemon.stopped");
   }
 }

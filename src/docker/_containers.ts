@@ -52,6 +52,24 @@ export async function startContainer(
   });
 }
 
+/** `PUT /containers/{id}/archive?path=…`: extracts `tar` into the container at `path`. */
+export async function putArchive(
+  t: EngineTransport,
+  id: string,
+  path: string,
+  tar: Uint8Array,
+  opts: SignalOptions = {},
+): Promise<void> {
+  const ctx = { op: "container.archive", action: `copy files into container ${short(id)}` };
+  await t.send(ctx, `/containers/${enc(id)}/archive`, {
+    method: "PUT",
+    query: { path },
+    body: tar,
+    contentType: "application/x-tar",
+    signal: opts.signal,
+  });
+}
+
 /**
  * `POST /containers/{id}/wait`. The Engine sends the response headers as soon as the wait is
  * registered and the body when the condition is met, so this resolves at registration.

@@ -169,6 +169,12 @@ export interface DockerClient extends Disposable {
   /** Runs a prepared exec to its end and captures its output and exit code. */
   startExec(execId: string, opts?: SignalOptions): Promise<ExecResult>;
 
+  /**
+   * `PUT /containers/{id}/archive`: extracts a tar into a (created, not yet started) container
+   * at `path`, e.g. a job's channel token (never in `docker inspect`); fakes may leave it out.
+   */
+  putArchive?(id: string, path: string, tar: Uint8Array, opts?: SignalOptions): Promise<void>;
+
   /** Starts an interactive command with a TTY (`pylon attach`); fakes may leave it out. */
   openExecSession?(containerId: string, opts: ExecSessionOptions): Promise<ExecSession>;
 

@@ -104,6 +104,10 @@ export class EngineClient implements DockerClient {
     return containers.createContainer(this.#t, spec, opts);
   }
 
+  putArchive(id: string, path: string, tar: Uint8Array, opts?: SignalOptions): Promise<void> {
+    return containers.putArchive(this.#t, id, path, tar, opts);
+  }
+
   startContainer(id: string, opts?: SignalOptions): Promise<void> {
     return containers.startContainer(this.#t, id, opts);
   }

@@ -10,13 +10,22 @@
 
 import { sanitizeAnsi, stripAnsi } from "../log/mod.ts";
 import { layout, type Screen } from "./layout.ts";
-import type { NexusAction } from "./model.ts";
-import { followLog, performAction, readSnapshot, type SourceDeps, watchJobs } from "./source.ts";
+import type { NexusAction, Snapshot } from "./model.ts";
+import { writeChannelMessage } from "./pylon_files.ts";
+import {
+  followLog,
+  performAction,
+  readJobPayload,
+  readSnapshot,
+  type SourceDeps,
+  watchJobs,
+} from "./source.ts";
 import {
   type Effect,
   handleKey,
   initialState,
   type NexusState,
+  withBuilderPayload,
   withFlash,
   withLogText,
   withSnapshot,
@@ -42,6 +51,8 @@ export interface NexusDeps extends SourceDeps {
   quit(): void;
   /** Between full refreshes (ms). @default {3000} */
   refreshMs?: number;
+  /** Where a refresh reads from. @default {readSnapshot} (the daemon, else the files) */
+  readSnapshot?: (deps: SourceDeps) => Promise<Snapshot>;
 }
 
 /** Drives one dashboard session. */
@@ -139,7 +150,7 @@ export class NexusController {
       do {
         this.#again = false;
         try {
-          const snap = await readSnapshot(this.#deps);
+          const snap = await (this.#deps.readSnapshot ?? readSnapshot)(this.#deps);
           this.#set(withSnapshot(this.#state, snap));
         } catch (e) {
           this.#set({ ...this.#state, loadError: e instanceof Error ? e.message : String(e) });
@@ -203,6 +214,19 @@ export class NexusController {
           this.#log?.abort();
           this.#log = undefined;
           return;
+        case "open_builder": {
+          const payload = await readJobPayload(d, e.job);
+          this.#set(withBuilderPayload(this.#state, e.pylon, e.job, payload));
+          return;
+        }
+        case "save_message": {
+          await writeChannelMessage(d.ctx.paths.pylonConfig(e.pylon), e.template);
+          const lines = e.template.split("\n").length;
+          this.#set(
+            withFlash(this.#state, `saved channel.message of ${e.pylon} (${lines} lines)`),
+          );
+          return await this.refresh();
+        }
       }
     } catch (err) {
       this.#set(withFlash(this.#state, err instanceof Error ? err.message : String(err), true));

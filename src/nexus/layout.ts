@@ -14,6 +14,7 @@ import { stripAnsi } from "../log/mod.ts";
 import { dayTime, jobDuration, oneLine, shortTime, span, usd } from "./format.ts";
 import type { JobView, PylonView } from "./model.ts";
 import { historyOf, needsItems, type NexusState, selectedJob, selectedPylon } from "./state.ts";
+import { builderPreview, builderRows, builderTemplate } from "./template_builder.ts";
 
 /** Colour names the view maps to the terminal's palette (ignored under `NO_COLOR`). */
 export type Tone = "gold" | "green" | "red" | "yellow" | "cyan" | "dim" | "blue";
@@ -173,7 +174,7 @@ function sidebar(s: NexusState, rows: number, width: number): Line[] {
         bold: true,
         inverse: s.view === "needs",
       }]
-      : [{ text: "nothing waits for you", tone: "dim" }],
+      : [{ text: "nothing to decide", tone: "dim" }],
   );
   return out;
 }
@@ -188,6 +189,8 @@ function panel(s: NexusState, c: LayoutContext, rows: number, width: number): Li
     lines = logPanel(s, rows);
   } else if (s.view === "needs") {
     lines = needsPanel(s, c, rows);
+  } else if (s.view === "builder") {
+    lines = builderPanel(s, rows, width);
   } else if (s.snap.pylons.length === 0) {
     lines = [
       [{ text: "No pylons yet.", bold: true }],
@@ -332,10 +335,16 @@ export function statusTone(status: string): Tone | undefined {
 }
 
 function jobRow(j: JobView, now: Date, chosen: boolean): Line {
-  const status = j.waiting ? `${j.status}*` : j.status;
+  // A running job whose agent waits for a person (`tool approval`) shows what it waits for, in
+  // yellow, as `waiting: tool approval` would not fit the column at 80 columns.
+  const status = j.waiting ? j.waiting.slice(0, 18) : j.status;
   return [
     { text: j.id.slice(0, 8) + " ", inverse: chosen },
-    { text: status.padEnd(19), tone: statusTone(j.status), inverse: chosen },
+    {
+      text: status.padEnd(19),
+      tone: j.waiting ? "yellow" : statusTone(j.status),
+      inverse: chosen,
+    },
     { text: shortTime(j.createdAt).padEnd(14), inverse: chosen },
     { text: jobDuration(j, now).padEnd(10), inverse: chosen },
     { text: usd(j.costUsd), inverse: chosen },
@@ -345,7 +354,7 @@ function jobRow(j: JobView, now: Date, chosen: boolean): Line {
 function needsPanel(s: NexusState, c: LayoutContext, rows: number): Line[] {
   const items = needsItems(s);
   const out: Line[] = [[{ text: "NEEDS YOU", tone: "gold", bold: true }, {
-    text: "  approvals, held jobs and tool calls waiting for a decision",
+    text: "  approvals, held jobs, tool calls",
     tone: "dim",
   }]];
   if (items.length === 0) {
@@ -382,6 +391,70 @@ function needsPanel(s: NexusState, c: LayoutContext, rows: number): Line[] {
       out.push([{ text: `    ${j.trigger} job, created ${shortTime(j.createdAt)}`, tone: "dim" }]);
     }
   });
+  return out;
+}
+
+/**
+ * The message template builder: the newest job's payload fields (groups open with space,
+ * fields checked with space), then the template and what it renders to for that payload.
+ */
+function builderPanel(s: NexusState, rows: number, width: number): Line[] {
+  const b = s.builder!;
+  const out: Line[] = [[
+    { text: "MESSAGE TEMPLATE ", tone: "gold", bold: true },
+    { text: b.pylon },
+    { text: b.job ? `  fields of job ${b.job.slice(0, 8)}'s payload` : "", tone: "dim" },
+  ]];
+  if (b.note) {
+    out.push([{ text: b.note, tone: "dim" }]);
+    return out;
+  }
+  const template = builderTemplate(b);
+  const preview = builderPreview(b);
+  // The preview gets up to a third of the panel; the list keeps the rest.
+  const previewRows = template
+    ? Math.min(Math.max(3, Math.floor(rows / 3)), 2 + preview.length)
+    : 1;
+  const room = Math.max(1, rows - 1 - previewRows);
+  const list = builderRows(b);
+  const first = Math.max(0, Math.min(b.index - Math.floor(room / 2), list.length - room));
+  list.slice(first, first + room).forEach((row, i) => {
+    const chosen = first + i === b.index;
+    const mark: Segment = { text: chosen ? "▸ " : "  ", tone: "gold" };
+    if (row.kind === "group") {
+      out.push([
+        mark,
+        { text: `${row.open ? "−" : "+"} ${row.group.name}`, bold: true, inverse: chosen },
+        {
+          text: `  ${row.group.fields.length} field${row.group.fields.length === 1 ? "" : "s"}`,
+          tone: "dim",
+        },
+      ]);
+      return;
+    }
+    const f = row.field;
+    const name = f.path.slice(1).join(".") || String(f.path[0] ?? "body");
+    const left = `${row.checked ? "[x]" : "[ ]"} ${oneLine(name, 28)}`;
+    out.push([
+      mark,
+      { text: "  " },
+      { text: left, inverse: chosen, ...(row.checked ? { tone: "green" as const } : {}) },
+      { text: `  ${oneLine(f.sample, Math.max(8, width - left.length - 6))}`, tone: "dim" },
+    ]);
+  });
+  while (out.length < rows - previewRows) out.push([]);
+  if (!template) {
+    out.push([{ text: "space checks a field; enter saves it as channel.message", tone: "dim" }]);
+    return out;
+  }
+  const n = b.checked.length;
+  out.push([{
+    text: `channel.message (${n} field${n === 1 ? "" : "s"}) renders as:`,
+    tone: "dim",
+  }]);
+  for (const l of preview.slice(0, previewRows - 1)) {
+    out.push([{ text: `  ${oneLine(l, width - 2)}` }]);
+  }
   return out;
 }
 
@@ -436,6 +509,14 @@ function hints(s: NexusState, width: number): Line {
   if (s.view === "log") {
     return keys(width, [["j/k", "scroll"], ["G", "follow"], ["x", "kill"], ["esc", "back"]]);
   }
+  if (s.view === "builder") {
+    return keys(width, [
+      ["space", "check/open"],
+      ["enter", "save"],
+      ["j/k", "move"],
+      ["esc", "cancel"],
+    ]);
+  }
   if (s.view === "needs") {
     return keys(width, [
       ["a", "approve/allow"],
@@ -452,8 +533,9 @@ function hints(s: NexusState, width: number): Line {
       ["l", "log"],
       ["x", "kill"],
       ["r", "retry"],
-      ["a", "approve"],
+      ["A", "approve"],
       ["f", "fire"],
+      ["a", "template"],
       ["p", "prompt"],
       ["y", "copy"],
       ["t", "table"],

@@ -1,7 +1,8 @@
 /**
  * The pylons as their files describe them (workspace, agent, channel, prompt, templates): the
  * part of the detail view the daemon's API does not carry. Read on every refresh, so an edit in
- * `$EDITOR` shows at once, with or without a daemon.
+ * `$EDITOR` shows at once, with or without a daemon. Also writes the message template builder's
+ * `channel.message`, keeping the file's comments.
  *
  * @module
  */
@@ -14,7 +15,10 @@ import {
   readRawPylon,
   resolvePylon,
 } from "../config/mod.ts";
+import { basename, dirname, join } from "node:path";
+import { isMap, parseDocument } from "yaml";
 import { describeCron, nextRuns } from "../cron/mod.ts";
+import { ConfigError } from "../errors.ts";
 import type { PylonView, TriggerView } from "./model.ts";
 
 /** Reads every pylon folder; a broken file is a pylon with a `problem`, never an exception. */
@@ -45,7 +49,9 @@ export async function readPylonFiles(
       trigger: triggerOf(c.trigger, resolved.timezone, now),
       webhookUrl: resolved.webhookUrl ?? null,
       workspace: [ws.type, ws.repo, ws.ref, ws.path].filter((s) => s).join(" "),
-      agent: `${agent.type} (${agent.auth === "api_key" ? "API key" : agent.auth})`,
+      agent: agent.type === "custom"
+        ? `custom (image ${agent.image})`
+        : `${agent.type} (${agent.auth === "api_key" ? "API key" : agent.auth})`,
       channel: resolved.channel.types.join(", "),
       topic: resolved.channel.topic ?? null,
       message: resolved.channel.message ?? null,
@@ -109,4 +115,47 @@ function brokenPylon(
     costMonth: null,
     successRate: null,
   };
+}
+
+/**
+ * Sets `channel.message` in the pylon file `file` to `template`, keeping its comments and
+ * layout (`yaml`'s document model changes the one key), and replaces the file atomically so the
+ * daemon's hot reload never reads half a file.
+ *
+ * @throws {ConfigError} when the file is not a regular file or not a YAML mapping
+ */
+export async function writeChannelMessage(file: string, template: string): Promise<void> {
+  const info = await Deno.lstat(file);
+  if (!info.isFile) {
+    throw new ConfigError(`Cannot change ${file}: it is not a regular file`, {
+      file,
+      hint: "set channel.message in the file it points to by hand (e to edit)",
+    });
+  }
+  const doc = parseDocument(await Deno.readTextFile(file));
+  if (doc.errors.length > 0 || !isMap(doc.contents)) {
+    throw new ConfigError(`Cannot change ${file}: it is not a valid YAML mapping`, {
+      file,
+      hint: "fix it with e (edit), then build the template again",
+    });
+  }
+  const channel = doc.get("channel");
+  if (channel !== undefined && channel !== null && !isMap(channel)) {
+    throw new ConfigError(`Cannot set channel.message in ${file}: channel is not a mapping`, {
+      file,
+      hint: "fix channel with e (edit), then build the template again",
+    });
+  }
+  doc.setIn(["channel", "message"], template);
+  const tmp = join(dirname(file), `.${basename(file)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  try {
+    await Deno.writeTextFile(tmp, doc.toString({ lineWidth: 0, flowCollectionPadding: false }), {
+      createNew: true,
+      ...(info.mode === null ? {} : { mode: info.mode & 0o777 }),
+    });
+    await Deno.rename(tmp, file);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
 }

@@ -19,7 +19,7 @@ import { createElement } from "react";
 import { type Instance, render } from "ink";
 import type { CommandContext } from "../cli/command.ts";
 import { VERSION } from "../version.ts";
-import { NexusController } from "./controller.ts";
+import { NexusController, type NexusDeps } from "./controller.ts";
 import {
   checkForUpdate,
   releaseApiUrl,
@@ -69,8 +69,33 @@ function syncStdoutSize(size: { columns: number; rows: number }): void {
   }
 }
 
-/** Runs the dashboard until the user quits; returns the exit code. */
-export async function runNexusSession(ctx: CommandContext): Promise<number> {
+/** Writes why the session ended on an error (after the terminal is back in its normal mode). */
+function reportCrash(error: unknown): void {
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  writeErrNow(
+    `pylon nexus stopped on an unexpected error (the terminal is restored):\n${text}\n` +
+      "Please report it with the lines above; `pylon list`, `pylon jobs` and `pylon logs` " +
+      "show the same data meanwhile.\n",
+  );
+}
+
+function writeErrNow(text: string): void {
+  try {
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+  } catch {
+    // nowhere to write
+  }
+}
+
+/**
+ * Runs the dashboard until the user quits; returns the exit code (1 when it stopped on an
+ * error). `overrides` replace parts of the controller's outside world (its data source, for
+ * one); the command passes none.
+ */
+export async function runNexusSession(
+  ctx: CommandContext,
+  overrides: Partial<NexusDeps> = {},
+): Promise<number> {
   let size = terminalSize();
   syncStdoutSize(size);
   const quiet: CommandContext = {
@@ -78,6 +103,8 @@ export async function runNexusSession(ctx: CommandContext): Promise<number> {
     io: { ...ctx.io, out: () => {}, err: () => {} },
   };
   const quit = Promise.withResolvers<void>();
+  /** An exception inside the UI: Ink's error boundary unmounts it, and the session ends. */
+  const crashed = Promise.withResolvers<unknown>();
   let instance: Instance | undefined;
   let suspended = false;
 
@@ -104,6 +131,7 @@ export async function runNexusSession(ctx: CommandContext): Promise<number> {
     },
     checkUpgrade: () => checkForUpdate({ url: releaseApiUrl(ctx.env), execPath: Deno.execPath() }),
     quit: () => quit.resolve(),
+    ...overrides,
   });
 
   function mount(): void {
@@ -112,6 +140,9 @@ export async function runNexusSession(ctx: CommandContext): Promise<number> {
       exitOnCtrlC: false,
       patchConsole: false,
     });
+    // Rejected when a component throws (Ink then shows its error box in the alternate screen,
+    // which the session leaves): end the session instead of waiting for a `q` that never comes.
+    instance.waitUntilExit().catch((error: unknown) => crashed.resolve(error));
   }
   function unmount(): void {
     instance?.unmount();
@@ -127,6 +158,8 @@ export async function runNexusSession(ctx: CommandContext): Promise<number> {
     (process.stdout as unknown as SizedStdout).emit("resize");
   };
   const onSignal = () => quit.resolve();
+  // An uncaught exception outside React (a key handler, a timer): put the terminal back before
+  // Deno prints the error and exits.
   const onCrash = () => restoreTerminal();
   Deno.addSignalListener("SIGWINCH", onResize);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -135,10 +168,16 @@ export async function runNexusSession(ctx: CommandContext): Promise<number> {
   globalThis.addEventListener("unload", onCrash);
   globalThis.addEventListener("error", onCrash);
   globalThis.addEventListener("unhandledrejection", onCrash);
+  let failure: { error: unknown } | undefined;
   try {
     mount();
     controller.start();
-    await quit.promise;
+    failure = await Promise.race([
+      quit.promise.then(() => undefined),
+      crashed.promise.then((error) => ({ error })),
+    ]);
+  } catch (error) {
+    failure = { error };
   } finally {
     controller.close();
     unmount();
@@ -149,6 +188,10 @@ export async function runNexusSession(ctx: CommandContext): Promise<number> {
     globalThis.removeEventListener("unload", onCrash);
     globalThis.removeEventListener("error", onCrash);
     globalThis.removeEventListener("unhandledrejection", onCrash);
+  }
+  if (failure) {
+    reportCrash(failure.error);
+    return 1;
   }
   return 0;
 }

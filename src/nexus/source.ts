@@ -107,6 +107,14 @@ async function readToolCalls(daemon: DaemonConnection, job: JobView): Promise<To
   }
 }
 
+/** The event payload of `job` (the template builder's sample), from the daemon or the files. */
+export async function readJobPayload(deps: SourceDeps, job: string): Promise<unknown> {
+  const daemon = await daemonOf(deps);
+  if (daemon) return (await daemon.call("GET", `/api/jobs/${job}`)).payload;
+  await using open = await openStoresForReading(deps.ctx);
+  return (await open.stores.findJob(job)).payload;
+}
+
 /**
  * Performs `action`; returns what to tell the user.
  *

@@ -5,7 +5,9 @@
  * every key binding is unit-tested without a terminal.
  *
  * Rules kept here (issue 16): `x` on a finished job changes nothing (ARCHITECTURE.md §3.3);
- * destructive or costly actions ask first (`y` confirms, anything else cancels).
+ * destructive or costly actions ask first (`y` confirms, anything else cancels). On a pylon,
+ * `a` opens the message template builder as in the reference, so approving the selected job
+ * there is `A` (in "needs you", where nothing else competes, `a` approves).
  *
  * @module
  */
@@ -20,6 +22,13 @@ import {
   type Snapshot,
   type ToolCallView,
 } from "./model.ts";
+import {
+  type Builder,
+  builderTemplate,
+  moveRow,
+  newBuilder,
+  toggleRow,
+} from "./template_builder.ts";
 
 /** What the controller does after a key. */
 export type Effect =
@@ -29,11 +38,13 @@ export type Effect =
   | { kind: "copy"; text: string }
   | { kind: "open_log"; job: string }
   | { kind: "close_log" }
+  | { kind: "open_builder"; pylon: string; job: string }
+  | { kind: "save_message"; pylon: string; template: string }
   | { kind: "refresh" }
   | { kind: "quit" };
 
 /** The right panel. */
-export type View = "home" | "needs" | "log";
+export type View = "home" | "needs" | "log" | "builder";
 
 /** A question waiting for `y`. */
 export interface Confirm {
@@ -68,6 +79,8 @@ export interface NexusState {
   log: LogPane | null;
   /** A newer release's version, when the background check found one. */
   upgrade: string | null;
+  /** The open message template builder. */
+  builder: Builder | null;
 }
 
 /** Most lines kept in the log pane. */
@@ -92,6 +105,7 @@ export function initialState(): NexusState {
     flash: null,
     log: null,
     upgrade: null,
+    builder: null,
   };
 }
 
@@ -157,12 +171,41 @@ export function withSnapshot(s: NexusState, snap: Snapshot): NexusState {
   };
 }
 
+/**
+ * Longest line kept (characters): a terminal shows a few hundred at most, and an agent that
+ * prints megabytes without a newline must not grow the pane without bound.
+ */
+export const LOG_LINE_CHARS = 4096;
+
+/**
+ * Where to cut `text` to at most `max` characters without splitting a colour sequence (half of
+ * one, painted raw, would swallow the characters after it).
+ */
+function cutAt(text: string, max: number): number {
+  const esc = text.lastIndexOf("\x1b", max - 1);
+  if (esc < 0 || esc < max - 32) return max;
+  const end = text.indexOf("m", esc);
+  return end >= 0 && end < max ? max : Math.max(1, esc);
+}
+
+/** `line` cut to {@linkcode LOG_LINE_CHARS}, with its colours reset and an ellipsis. */
+function capLine(line: string): string {
+  if (line.length <= LOG_LINE_CHARS) return line;
+  return `${line.slice(0, cutAt(line, LOG_LINE_CHARS))}\x1b[0m…`;
+}
+
 /** Appends log text (already sanitised) to the open pane of `job`. */
 export function withLogText(s: NexusState, job: string, text: string): NexusState {
   if (!s.log || s.log.job !== job) return s;
   const parts = (s.log.partial + text).split("\n");
-  const partial = parts.pop() ?? "";
-  const lines = [...s.log.lines, ...parts];
+  let partial = parts.pop() ?? "";
+  // A line that never ends is shown in pieces rather than held whole.
+  while (partial.length > LOG_LINE_CHARS) {
+    const at = cutAt(partial, LOG_LINE_CHARS);
+    parts.push(partial.slice(0, at));
+    partial = partial.slice(at);
+  }
+  const lines = [...s.log.lines, ...parts.map(capLine)];
   const dropped = Math.max(0, lines.length - LOG_LINES);
   const scroll = s.log.scroll === 0 ? 0 : s.log.scroll + parts.length;
   return {
@@ -208,6 +251,7 @@ export function handleKey(s0: NexusState, key: string): KeyResult {
     };
   }
   if (s.view === "log") return logKey(s, key);
+  if (s.view === "builder") return builderKey(s, key);
   if (s.view === "needs") return needsKey(s, key);
   return s.focus === "detail" ? detailKey(s, key) : listKey(s, key);
 }
@@ -329,6 +373,8 @@ function detailKey(s: NexusState, key: string): KeyResult {
         action: { kind: "fire", pylon: pylon.name },
       });
     case "a":
+      return openBuilder(s, pylon?.name, jobs[0]);
+    case "A":
       return job ? approveKey(s, job) : none(s);
     case "i":
       return job ? ignoreKey(s, job) : none(s);
@@ -460,6 +506,70 @@ function logKey(s: NexusState, key: string): KeyResult {
         j.id === log.job
       );
       return job ? killKey(s, job) : none(s);
+    }
+  }
+  return none(s);
+}
+
+/**
+ * `a` on a pylon: the message template builder, on the payload of the pylon's newest job (the
+ * reference's builder; approving a job from the history table is `A`).
+ */
+function openBuilder(s: NexusState, pylon: string | undefined, newest: JobView | undefined) {
+  if (!pylon) return none(s);
+  if (!newest) {
+    return none(
+      withFlash(
+        s,
+        `${pylon} has no job yet: the builder lists the fields of the newest job's payload`,
+      ),
+    );
+  }
+  return {
+    state: { ...s, view: "builder" as const, builder: newBuilder(pylon, null, undefined) },
+    effects: [{ kind: "open_builder" as const, pylon, job: newest.id }],
+  };
+}
+
+/** The payload of the builder's job arrived. */
+export function withBuilderPayload(
+  s: NexusState,
+  pylon: string,
+  job: string,
+  payload: unknown,
+): NexusState {
+  if (s.view !== "builder" || s.builder?.pylon !== pylon) return s;
+  return { ...s, builder: newBuilder(pylon, job, payload) };
+}
+
+function builderKey(s: NexusState, key: string): KeyResult {
+  const b = s.builder;
+  const back = { ...s, view: "home" as const, builder: null };
+  if (!b) return none(back);
+  switch (key) {
+    case "esc":
+    case "q":
+      return none(withFlash(back, "template builder closed, nothing saved"));
+    case "j":
+    case "down":
+      return none({ ...s, builder: moveRow(b, 1) });
+    case "k":
+    case "up":
+      return none({ ...s, builder: moveRow(b, -1) });
+    case "pagedown":
+      return none({ ...s, builder: moveRow(b, 10) });
+    case "pageup":
+      return none({ ...s, builder: moveRow(b, -10) });
+    case " ":
+    case "space":
+      return none({ ...s, builder: toggleRow(b) });
+    case "enter": {
+      const template = builderTemplate(b);
+      if (!template) return none(withFlash(s, "check fields with space first (esc cancels)"));
+      return {
+        state: back,
+        effects: [{ kind: "save_message", pylon: b.pylon, template }],
+      };
     }
   }
   return none(s);

@@ -54,8 +54,19 @@ function keyName(input: string, key: Key): string | undefined {
   return input.length === 1 ? input : undefined;
 }
 
+/**
+ * The text of a segment as it may reach the terminal: only log lines (`ansi`, already reduced
+ * to colour sequences) keep escape characters; in every other text (names, tool calls, errors,
+ * payload samples: some come from agents and strangers) a control character is a space.
+ */
+export function printable(seg: Segment): string {
+  // deno-lint-ignore no-control-regex
+  return seg.ansi ? seg.text : seg.text.replace(/[\x00-\x1f\x7f-\x9f]/g, " ");
+}
+
 function Seg(props: { seg: Segment; color: boolean }) {
-  const { seg, color } = props;
+  const { color } = props;
+  const seg = { ...props.seg, text: printable(props.seg) };
   if (!color) return <Text inverse={seg.inverse ?? false}>{seg.text}</Text>;
   return (
     <Text

@@ -20,6 +20,7 @@ import {
   isReporter,
   isToolAction,
   type Reporter,
+  type ReportState,
   type ThreadRef,
 } from "../channel/channel.ts";
 import type { Budget } from "../config/mod.ts";
@@ -212,11 +213,30 @@ export class Notifier implements ToolApprovalListener {
     this.#chains.set(jobId, next);
   }
 
-  /** Start-up: announces what a previous daemon could not (recent jobs only). */
+  /**
+   * Start-up: listens on every pylon's channels, and announces what a previous daemon could not
+   * (recent jobs only).
+   */
   async resume(): Promise<void> {
     for (const name of this.#d.stores.names()) {
+      // Listen on the pylon's channels from the start: a channel is otherwise created (and
+      // starts polling) only when a job of its pylon changes, so after a restart a press on a
+      // message posted before it (Allow while a re-attached job waits, Run anyway, Investigate)
+      // would go unheard until then.
+      const pylon = this.#d.pylonOf(name);
+      try {
+        if (pylon) this.#d.channelsFor(pylon);
+      } catch (e) {
+        this.#d.log.error("channel.resume_failed", {
+          pylon: name,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
       for (const job of await this.#d.stores.get(name)!.list({ limit: 200 })) {
-        if (job.notified !== job.status) this.changed(job);
+        // Replays what chat and webhook destinations were not told; stdout is not replayed.
+        if (job.notified !== job.status) {
+          this.#enqueue(job.id, () => this.#announce(job.pylon, job.id, undefined, true));
+        }
       }
     }
   }
@@ -252,7 +272,12 @@ export class Notifier implements ToolApprovalListener {
     return base ? `${base}/dashboard/jobs/${jobId}` : null;
   }
 
-  async #announce(pylonName: string, jobId: string, fresh?: Job): Promise<void> {
+  async #announce(
+    pylonName: string,
+    jobId: string,
+    fresh?: Job,
+    replay = false,
+  ): Promise<void> {
     if (this.#stopped) return;
     // The job's own store: looking it up across every pylon's store costs O(pylons).
     const job = fresh ?? await this.#d.stores.get(pylonName)?.get(jobId).catch(() => null);
@@ -274,20 +299,38 @@ export class Notifier implements ToolApprovalListener {
     // from there instead of posting again).
     let failure: { error: unknown; kind: string } | undefined;
     const newThreadKeys: string[] = [];
+    const reportTo = async (reporter: Reporter, state: ReportState | undefined) => {
+      if (reporter.progress) await this.#reportProgress(shown, reporter, redactor);
+      const data = { body: job.payload, headers: job.headers };
+      return await reporter.report({
+        job: shown,
+        topic: render(pylon.resolved.channel.topic, data, redactor) ?? null,
+        message: render(pylon.resolved.channel.message, data, redactor) ?? null,
+        conversation,
+        jobUrl: this.#jobUrl(job.id),
+      }, state);
+    };
+    let tracked = 0;
     for (const destination of destinations) {
+      if (isReporter(destination) && destination.ephemeral) {
+        // Nothing to store or retry: it keeps its own account, and is not replayed.
+        if (replay) continue;
+        await reportTo(destination, undefined).catch((e) =>
+          this.#d.log.warn("channel.post_failed", {
+            pylon: job.pylon,
+            job: shortId(job.id),
+            channel: destination.kind,
+            error: e instanceof Error ? e.message : String(e),
+          })
+        );
+        continue;
+      }
+      tracked++;
       const note = notes[destination.key] ??= {};
       if (note.notified === job.status) continue;
       try {
         if (isReporter(destination)) {
-          if (destination.progress) await this.#reportProgress(shown, destination, redactor);
-          const data = { body: job.payload, headers: job.headers };
-          const state = await destination.report({
-            job: shown,
-            topic: render(pylon.resolved.channel.topic, data, redactor) ?? null,
-            message: render(pylon.resolved.channel.message, data, redactor) ?? null,
-            conversation,
-            jobUrl: this.#jobUrl(job.id),
-          }, note.state);
+          const state = await reportTo(destination, note.state);
           if (state) note.state = state;
         } else {
           await this.#post(
@@ -304,6 +347,8 @@ export class Notifier implements ToolApprovalListener {
         failure ??= { error: e, kind: destination.kind };
       }
     }
+    // Only ephemeral destinations (stdout): nothing to write.
+    if (tracked === 0) return;
     try {
       // Nothing is read back: an UPDATE ... RETURNING here cost a tenth of the daemon's CPU
       // under a webhook flood (issue 17).

@@ -195,9 +195,22 @@ function offsetMs(at: Date, tz: string): number {
   return wall - Math.floor(at.getTime() / 1000) * 1000;
 }
 
-/** The instant of 00:00 on a local date in `tz` (`month0` and `day` may overflow). */
+/**
+ * The first instant of a local date in `tz` (`month0` and `day` may overflow): its 00:00, or,
+ * where a DST change skips midnight (e.g. America/Santiago in September: 00:00 → 01:00), the
+ * moment the clocks jump. Design note: 00:00 minus the offset before or after the change gives
+ * two candidates; the earliest whose local date is the wanted one is the day's start.
+ */
 function localMidnight(year: number, month0: number, day: number, tz: string): Date {
   const wall = Date.UTC(year, month0, day);
+  const want = new Date(wall);
   const first = wall - offsetMs(new Date(wall), tz);
-  return new Date(wall - offsetMs(new Date(first), tz));
+  const second = wall - offsetMs(new Date(first), tz);
+  const isWanted = (at: number) => {
+    const p = localParts(new Date(at), tz);
+    return p.year === want.getUTCFullYear() && p.month === want.getUTCMonth() + 1 &&
+      p.day === want.getUTCDate();
+  };
+  const start = [first, second].sort((a, b) => a - b).find(isWanted) ?? second;
+  return new Date(start);
 }

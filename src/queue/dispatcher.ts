@@ -318,10 +318,13 @@ export class Dispatcher {
       if (done) this.#deps.onChange?.(done);
       // Only now may the runner drop the container that holds the outcome.
       await outcome.cleanup?.();
+      const status = done?.status ?? outcome.status;
       jobLog.info("job.finished", {
-        status: done?.status ?? outcome.status,
+        status,
         exit: outcome.exitCode ?? undefined,
         ms: this.#deps.clock.now().getTime() - began,
+        // Why it did not complete, as recorded (the runner redacted it), cut to one line's worth.
+        error: status === "completed" ? undefined : (done?.error ?? outcome.error)?.slice(0, 300),
       });
     })().catch((e) => jobLog.error("job.finish_failed", { error: errorText(e) })).finally(() => {
       this.#running.delete(job.id);

@@ -85,7 +85,23 @@ export interface ContainerInput {
    * folder read-write.
    */
   approval?: ApprovalFolders | undefined;
+  /**
+   * `docker.mounts: none` (`no_mounts.ts`): no bind mount at all; the image's init step reaches
+   * the daemon at `agentUrl` and runs the entrypoint. The host-path inputs above are ignored.
+   */
+  channel?: { agentUrl: string; extraHosts?: string[] | undefined } | undefined;
 }
+
+/** Where the init step finds the job's token in a no-mounts container (`no_mounts.ts`). */
+export const NO_MOUNT_TOKEN_PATH = "/.pylon-agent/token";
+/** The init step, then the image's entrypoint, of a no-mounts container. */
+const NO_MOUNT_ENTRYPOINT = [
+  "node",
+  "/usr/local/lib/pylon/pylon-init.mjs",
+  "run",
+  "--",
+  "/usr/local/bin/pylon-entrypoint",
+] as const;
 
 /** Docker keeps at least this much of a container's output (the runner reads it back). */
 const MIN_DOCKER_LOG_BYTES = 1024 * 1024;
@@ -123,7 +139,13 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     // The entrypoint appends these to the CLI's own (agents/claude/entrypoint.sh).
     if (args.length > 0) env.PYLON_AGENT_ARGS = JSON.stringify(args);
   }
-  if (input.caBundle) env.NODE_EXTRA_CA_CERTS = CONTAINER_PATHS.ca;
+  if (input.caBundle && !input.channel) env.NODE_EXTRA_CA_CERTS = CONTAINER_PATHS.ca;
+  if (input.channel) {
+    // The init step writes the prompt file from the job's bundle before the agent starts.
+    env.PROMPT_FILE = CONTAINER_PATHS.prompt;
+    env.PYLON_AGENT_URL = input.channel.agentUrl;
+    env.PYLON_TOKEN_FILE = NO_MOUNT_TOKEN_PATH;
+  }
   Object.assign(env, agent.env);
 
   const bind = (source: string, target: string, readOnly: boolean): MountSpec => ({
@@ -160,6 +182,7 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
 
   return {
     Image: input.image,
+    ...(input.channel ? { Entrypoint: [...NO_MOUNT_ENTRYPOINT] } : {}),
     ...(agent.command ? { Cmd: agent.command } : {}),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     User: input.user,
@@ -171,7 +194,8 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
       [LABELS.home]: input.home,
     },
     HostConfig: {
-      Mounts: mounts,
+      Mounts: input.channel ? [] : mounts,
+      ...(input.channel?.extraHosts ? { ExtraHosts: input.channel.extraHosts } : {}),
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
       PidsLimit: input.pidsLimit,

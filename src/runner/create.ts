@@ -63,5 +63,8 @@ export async function createDockerRunner(
     uid: Deno.uid(),
     gid: Deno.gid(),
     hostPaths: await hostPathContext({ env: o.env, pylonHome: o.paths.root }),
+    mounts: config.docker.mounts,
+    agentUrl: config.server.agent_url,
+    daemonPort: config.server.port,
   });
 }

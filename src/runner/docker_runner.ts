@@ -39,6 +39,14 @@ import { outcomeOf, readResultFile } from "./result.ts";
 import { DEFAULT_MAX_LOG_BYTES, JobLog } from "./job_log.ts";
 import { prepareAgentImages } from "./prepare.ts";
 import { type ApprovalFolders, approvalFolders, writeApprovalFiles } from "./approval_files.ts";
+import {
+  archiveTokenDelivery,
+  noMountsProblem,
+  prepareChannelJob,
+  type TokenDelivery,
+} from "./no_mounts.ts";
+import { revokeJobToken } from "../agent_channel/mod.ts";
+import type { ContainerSpec } from "../docker/mod.ts";
 
 /**
  * Tool approval (`src/tools/`), told which jobs' containers run: it watches their requests
@@ -74,6 +82,17 @@ export interface DockerRunnerDeps {
   maxLog?: number | undefined;
   /** Tool approval, when the daemon has it. */
   approvals?: ApprovalWatch | undefined;
+  /**
+   * `docker.mounts`: `none` runs jobs without any bind mount of the daemon's folders, through
+   * the agent channel (`no_mounts.ts`). @default {"host"}
+   */
+  mounts?: "host" | "none" | undefined;
+  /** `server.agent_url`: where containers reach the daemon (`mounts: none`). */
+  agentUrl?: string | undefined;
+  /** The daemon's port, for the default agent URL. @default {8080} */
+  daemonPort?: number | undefined;
+  /** How a job's token reaches its container (`mounts: none`). @default {the archive API} */
+  tokenDelivery?: TokenDelivery | undefined;
 }
 
 /** The longest read of a finished container's kept log (at most twice `docker.max_log`). */
@@ -94,6 +113,8 @@ export class DockerRunner implements JobRunner {
   /** Image per built-in agent type, settled by {@linkcode prepareImages}. */
   readonly #images = new Map<string, string>();
   readonly #imageFailedAt = new Map<string, number>();
+  /** Why the last build of each agent type's image failed, for the jobs that cannot run. */
+  readonly #imageErrors = new Map<string, string>();
   readonly #home: string;
   #checkedAt = 0;
   #up = false;
@@ -133,6 +154,7 @@ export class DockerRunner implements JobRunner {
       docker: this.#deps.docker,
       caCertificates: this.#deps.caCertificates,
       log,
+      failures: this.#imageErrors,
     });
     for (const [type, ref] of refs) this.#images.set(type, ref);
   }
@@ -169,6 +191,9 @@ export class DockerRunner implements JobRunner {
       ref: rendered.ref ?? null,
     });
 
+    if (this.#deps.mounts === "none") {
+      return await this.#runWithoutMounts(job, pylon, ctx, redactor, rendered, stop.signal);
+    }
     const jobDir = join(this.#deps.jobsDir, job.id);
     const outDir = join(jobDir, "out");
     // A follow-up continues in the job it follows: same workspace, same agent state (session).
@@ -262,9 +287,119 @@ export class DockerRunner implements JobRunner {
       maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
       approval,
     });
+    return await this.#createAndFollow(job, pylon, spec, ctx, redactor, stop.signal, {
+      image,
+      outDir,
+      approval,
+    });
+  }
+
+  /**
+   * `docker.mounts: none`: checks the pylon can run so, writes the job's bundle, issues its
+   * token, and runs the container with no bind mount; the token is revoked when the job ends.
+   */
+  async #runWithoutMounts(
+    job: Job,
+    pylon: ResolvedPylon,
+    ctx: RunContext,
+    redactor: Redactor,
+    rendered: { prompt: string; repo: string | undefined; ref: string | undefined },
+    signal: AbortSignal,
+  ): Promise<RunOutcome> {
+    const problem = noMountsProblem(pylon, { caCertificates: this.#deps.caCertificates });
+    if (problem) return { status: "failed", error: problem };
+    // A follow-up continues its conversation's agent state, saved with the first job.
+    const stateJob = job.trigger === "follow-up" && job.parentId ? job.parentId : job.id;
+    const outDir = join(this.#deps.jobsDir, job.id, "out");
+    const { user, chownTo } = agentUser(this.#deps.uid, this.#deps.gid);
+    const [uid, gid] = user.split(":").map(Number) as [number, number];
+    let image: string;
+    let token: string;
+    try {
+      image = await untilAborted(this.#imageFor(pylon, ctx.log), signal);
+      const oauth = await oauthFiles(pylon.agent.oauthPath, this.#deps.env.HOME);
+      const read = (path: string | undefined) =>
+        path === undefined ? undefined : Deno.readTextFile(path);
+      token = await prepareChannelJob({
+        jobsDir: this.#deps.jobsDir,
+        jobId: job.id,
+        stateJob,
+        restoreState: stateJob !== job.id || job.attempt > 1,
+        pylon,
+        prompt: rendered.prompt,
+        repo: rendered.repo,
+        ref: rendered.ref,
+        oauth: {
+          credentials: await read(oauth.oauthCredentials),
+          json: await read(oauth.oauthJson),
+        },
+        home: this.#deps.env.HOME,
+        deadlineMs: job.deadlineAt?.getTime() ?? null,
+        now: this.#deps.clock.now().getTime(),
+      });
+    } catch (e) {
+      if (signal.aborted) return stoppedOutcome(signal);
+      return { status: "failed", error: errorText(e) };
+    }
+    const network = pylon.agent.network;
+    const port = this.#deps.daemonPort ?? 8080;
+    const agentUrl = this.#deps.agentUrl ??
+      (network === "host" ? `http://127.0.0.1:${port}` : `http://host.docker.internal:${port}`);
+    const spec = buildContainerSpec({
+      jobId: job.id,
+      pylon,
+      image,
+      prompt: rendered.prompt,
+      sessionId: job.sessionId,
+      workspace: null,
+      workspaceReadOnly: false,
+      extraMounts: [],
+      outDir,
+      stateDir: outDir,
+      volumes: [],
+      user,
+      home: this.#home,
+      pidsLimit: this.#deps.pidsLimit,
+      maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
+      channel: {
+        agentUrl,
+        ...(this.#deps.agentUrl === undefined && network !== "host"
+          ? { extraHosts: ["host.docker.internal:host-gateway"] }
+          : {}),
+      },
+    });
+    const delivery = this.#deps.tokenDelivery ?? archiveTokenDelivery(this.#deps.docker);
+    try {
+      return await this.#createAndFollow(job, pylon, spec, ctx, redactor, signal, {
+        image,
+        outDir,
+        approval: undefined,
+        beforeStart: (id) =>
+          delivery.deliver(id, token, { uid: chownTo ?? uid, gid: chownTo ?? gid, signal }),
+      });
+    } finally {
+      await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+    }
+  }
+
+  /** Creates and starts the job's container, then follows it to its end. */
+  async #createAndFollow(
+    job: Job,
+    pylon: ResolvedPylon,
+    spec: ContainerSpec,
+    ctx: RunContext,
+    redactor: Redactor,
+    signal: AbortSignal,
+    o: {
+      image: string;
+      outDir: string;
+      approval: ApprovalFolders | undefined;
+      beforeStart?: ((containerId: string) => Promise<void>) | undefined;
+    },
+  ): Promise<RunOutcome> {
+    const { image, outDir, approval } = o;
     const docker = this.#deps.docker;
     const name = containerName(pylon.name, job.id);
-    const signal = stop.signal;
     let id: string;
     try {
       await docker.removeContainer(name, { force: true, signal });
@@ -281,6 +416,7 @@ export class DockerRunner implements JobRunner {
     try {
       // Not aborted by the signal once armed: #follow owns the running container's end.
       wait = await untilAborted(docker.armWait(id, { condition: "next-exit" }), signal);
+      await o.beforeStart?.(id);
       await docker.startContainer(id, { signal });
     } catch (e) {
       if (signal.aborted) {
@@ -330,10 +466,12 @@ export class DockerRunner implements JobRunner {
       const exists = await Deno.stat(folders.dir).then(() => true, () => false);
       if (exists) this.#deps.approvals.watch(job, folders);
     }
-    return redactOutcome(
-      await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor),
-      redactor,
-    );
+    const outcome = await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor);
+    // The channel stayed open across the restart; the job has ended now.
+    if (this.#deps.mounts === "none") {
+      await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+    }
+    return redactOutcome(outcome, redactor);
   }
 
   /** Deletes finished jobs' folders and logs (retention), unregistering git worktrees. */
@@ -493,10 +631,15 @@ export class DockerRunner implements JobRunner {
     }
     const ref = this.#images.get(type);
     if (!ref) {
-      throw new PylonError(`No image for the ${type} agent of pylon "${pylon.name}"`, {
-        hint: "building it failed; see the daemon log (event=image.failed), fix the cause, " +
-          "then run `pylon rebuild-images`",
-      });
+      const why = this.#imageErrors.get(type);
+      throw new PylonError(
+        `No image for the ${type} agent of pylon "${pylon.name}"` +
+          (why ? `: building it failed: ${why.slice(0, 500)}` : ""),
+        {
+          hint: "see the daemon log (event=image.failed), fix the cause, " +
+            "then run `pylon rebuild-images`",
+        },
+      );
     }
     return ref;
   }
@@ -553,7 +696,7 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void
 }
 
 /** A short, stable id of the pylon home that owns `jobsDir` (FNV-1a, hex). */
-function homeLabel(jobsDir: string): string {
+export function homeLabel(jobsDir: string): string {
   let h = 0x811c9dc5;
   for (const c of new TextEncoder().encode(jobsDir)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
   return h.toString(16).padStart(8, "0");

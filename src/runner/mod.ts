@@ -15,6 +15,13 @@ export {
 export type { ApprovalFolders } from "./approval_files.ts";
 export { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
 export { resolveVolumes } from "./volumes.ts";
+export {
+  archiveTokenDelivery,
+  NO_MOUNT_PATHS,
+  noMountsProblem,
+  prepareChannelJob,
+} from "./no_mounts.ts";
+export type { ChannelJobInput, TokenDelivery } from "./no_mounts.ts";
 export { outcomeOf, readResultFile } from "./result.ts";
 export { formatBytes, readAgentFile } from "./agent_file.ts";
 export type { AgentFile, ReadAgentFileOptions } from "./agent_file.ts";

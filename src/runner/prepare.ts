@@ -14,7 +14,13 @@ import { ensureAgentImage, ensureCustomImage } from "./images.ts";
 /** Builds/pulls what the pylons need; returns the image of each built-in agent type built. */
 export async function prepareAgentImages(
   pylons: readonly ResolvedPylon[],
-  deps: { docker: DockerClient; caCertificates: string[]; log: Logger },
+  deps: {
+    docker: DockerClient;
+    caCertificates: string[];
+    log: Logger;
+    /** Filled with why each built-in agent type's image could not be made. */
+    failures?: Map<string, string>;
+  },
 ): Promise<Map<string, string>> {
   const builtIn = new Map<string, string[]>();
   const bases = new Map<string, string | undefined>();
@@ -48,12 +54,12 @@ export async function prepareAgentImages(
         },
       });
       refs.set(type, ref);
+      deps.failures?.delete(type);
       log.info("image.ready", { image: ref });
     } catch (e) {
-      log.error("image.failed", {
-        pylons: names.join(","),
-        error: e instanceof Error ? e.message : String(e),
-      });
+      const error = e instanceof Error ? e.message : String(e);
+      deps.failures?.set(type, error);
+      log.error("image.failed", { pylons: names.join(","), error });
     }
   }
   for (const [image, names] of custom) {

@@ -154,8 +154,9 @@ export const INSERT_JOB_SQL: string = `INSERT INTO jobs (${INSERT_COLUMNS.join("
   VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`;
 
 /**
- * The INSERT arguments of a new job, and the job exactly as it will read back (the
- * payload and headers go through JSON, like the stored copy), so an insert needs no `RETURNING`.
+ * The INSERT arguments of a new job, and the job exactly as it will read back (the payload goes
+ * through JSON like the stored copy, unless it came as JSON text; the headers are strings and
+ * are copied), so an insert needs no `RETURNING`.
  *
  * @throws {TypeError} on a malformed job
  */
@@ -178,7 +179,7 @@ export function insertRow(
     throw new TypeError(`Cannot insert job ${job.id}: unknown trigger kind "${job.trigger}"`);
   }
   const createdAt = new Date(epochMs(job.createdAt ?? now));
-  const payload = JSON.stringify(job.payload ?? null);
+  const payload = job.payloadJson ?? JSON.stringify(job.payload ?? null);
   const headers = JSON.stringify(job.headers ?? {});
   const stored: Job = {
     id: job.id,
@@ -186,8 +187,8 @@ export function insertRow(
     status: job.status,
     trigger: job.trigger,
     deliveryId: job.deliveryId ?? null,
-    payload: JSON.parse(payload),
-    headers: JSON.parse(headers),
+    payload: job.payloadJson === undefined ? JSON.parse(payload) : job.payload,
+    headers: { ...job.headers },
     createdAt,
     queuedAt: job.status === "queued" ? createdAt : null,
     startedAt: null,

@@ -43,6 +43,7 @@ import {
 } from "./_rows.ts";
 import { GroupCommit } from "./_group_commit.ts";
 import { cutReason, HISTORY_SQL, recordChangeSql, rowToChange } from "./_history.ts";
+import { type Checkpoints, FALLBACK_AUTOCHECKPOINT_PAGES } from "./checkpointer.ts";
 import { StoreError, storeError } from "./errors.ts";
 import {
   DECIDE_TOOL_CALL_SQL,
@@ -82,6 +83,11 @@ export interface OpenJobStoreOptions {
    * never checkpoint or delete the WAL that the daemon's connection is writing to.
    */
   readOnly?: boolean | undefined;
+  /**
+   * Runs the WAL checkpoints of the file off the event loop (the daemon's `WalCheckpointer`);
+   * without one, SQLite checkpoints inside the COMMIT that passes its threshold.
+   */
+  checkpoints?: Checkpoints | undefined;
   /**
    * How long one statement waits for another connection's lock, blocking the event loop
    * meanwhile (ms). The daemon, the only writer, keeps it short; a waiting write transaction
@@ -143,11 +149,17 @@ export async function openJobStore(path: string, options: OpenJobStoreOptions): 
       }
     }
     migrate(db, path);
+    if (options.checkpoints?.watch(path)) {
+      db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+    }
   } catch (e) {
     db.close();
+    await options.checkpoints?.unwatch(path);
     throw e;
   }
-  return new SqliteJobStore(db, path, options.pylon, options.clock ?? SYSTEM_CLOCK);
+  return new SqliteJobStore(db, path, options.pylon, options.clock ?? SYSTEM_CLOCK, {
+    checkpoints: options.checkpoints,
+  });
 }
 
 async function connect(path: string, timeout: number): Promise<DatabaseSync> {
@@ -190,7 +202,16 @@ class SqliteJobStore implements JobStore {
   /** Prepared statements by SQL text, least recently used first. */
   #statements = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync, path: string, pylon: string, clock: Clock) {
+  readonly #checkpoints: Checkpoints | undefined;
+
+  constructor(
+    db: DatabaseSync,
+    path: string,
+    pylon: string,
+    clock: Clock,
+    options: { checkpoints?: Checkpoints | undefined } = {},
+  ) {
+    this.#checkpoints = options.checkpoints;
     this.#db = db;
     this.#writes = new GroupCommit(db);
     this.path = path;
@@ -542,14 +563,15 @@ class SqliteJobStore implements JobStore {
     });
   }
 
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#writes.flush(true);
-      this.#closed = true;
-      this.#statements.clear();
-      this.#db.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#writes.flush(true);
+    this.#closed = true;
+    this.#statements.clear();
+    // The worker's connection first: the last connection to close checkpoints and removes the
+    // WAL, and that must be this one, which knows the file is done with.
+    await this.#checkpoints?.unwatch(this.path);
+    this.#db.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -9,6 +9,7 @@
  */
 
 export { BUSY_TIMEOUT_MS, openJobStore } from "./job_store.ts";
+export { type Checkpoints, WalCheckpointer } from "./checkpointer.ts";
 export { type LegacyMove, moveLegacyDatabases } from "./legacy.ts";
 export type { OpenJobStoreOptions } from "./job_store.ts";
 export { createStoreRegistry, listJobDbNames } from "./registry.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Checkpoints } from "./checkpointer.ts";
 import { assertPylonName, type JobStatus, type PylonPaths } from "../config/mod.ts";
 import { PylonError } from "../errors.ts";
 import { JobNotFoundError } from "./errors.ts";
@@ -21,6 +22,8 @@ export interface StoreRegistryOptions {
   readOnly?: boolean | undefined;
   /** Busy timeout of every connection (see `OpenJobStoreOptions.busyTimeoutMs`). */
   busyTimeoutMs?: number | undefined;
+  /** Runs every store's WAL checkpoints off the event loop (see `OpenJobStoreOptions`). */
+  checkpoints?: Checkpoints | undefined;
 }
 
 /** The open job stores of a pylon home, by pylon name. */

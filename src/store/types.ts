@@ -174,7 +174,14 @@ export type NewJob =
       | "supersedeKey"
       | "bodyDigest"
     >
-  >;
+  >
+  & {
+    /**
+     * The payload's JSON text as it arrived (a webhook's body), stored as is; `payload` must be
+     * what it parses to, and is kept without the copy through JSON a payload otherwise gets.
+     */
+    payloadJson?: string | undefined;
+  };
 
 /** The fields a job may change after insert, besides its status. */
 export type JobPatch = Partial<

@@ -7,8 +7,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { StdoutChannel } from "../../src/channel/stdout.ts";
-import { alreadyPrinted, StreamedLines } from "../../src/channel/stdout_lines.ts";
+import { alreadyPrinted, shownText, StreamedLines } from "../../src/channel/stdout_lines.ts";
 import type { JobRunner } from "../../src/queue/mod.ts";
 import type { Job } from "../../src/store/mod.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
@@ -78,10 +79,46 @@ Deno.test("StdoutChannel prints a completed job once: header, output, events, fo
 
 Deno.test("StdoutChannel prints a result the output did not show", async () => {
   const printed = await account({ status: "completed", result: "The **answer**: 42" }, [
-    '{"type":"result","result":"The **answer**: 42"}',
+    "thinking…",
+    '{"type":"result","result":"another run"}',
   ]);
   assert.equal(printed.at(-2), `${P}✅ Completed in 42s. Result:`);
   assert.equal(printed.at(-1), `${P}The **answer**: 42`);
+});
+
+/** What Claude Code prints with `--output-format json`: one line, the result inside. */
+const CLAUDE_RESULT = JSON.stringify({
+  type: "result",
+  subtype: "success",
+  "is_error": false,
+  "num_turns": 3,
+  result: "Fixed the division.\n\nSee `calc.py`.",
+  "session_id": "5f0c",
+  "total_cost_usd": 0.42,
+});
+
+Deno.test("StdoutChannel does not print Claude's result again after its JSON line", async () => {
+  const result = "Fixed the division.\n\nSee `calc.py`.";
+  const printed = await account({ status: "completed", result }, [CLAUDE_RESULT]);
+  assert.deepEqual(printed.slice(-2), [
+    `${P}${CLAUDE_RESULT}`,
+    `${P}✅ Completed in 42s. The result is the output above (the agent's JSON \`result\`).`,
+  ]);
+  assert.ok(!printed.some((l) => l === `${P}Fixed the division.`), printed.join("\n"));
+});
+
+Deno.test("StdoutChannel reads the text of stream-json assistant lines and a failed result", async () => {
+  const assistant = JSON.stringify({
+    type: "assistant",
+    message: {
+      content: [{ type: "tool_use", name: "Bash" }, { type: "text", text: "Tests fail:\n2 of 9" }],
+    },
+  });
+  const printed = await account(
+    { status: "failed", exitCode: 1, error: "Tests fail:\n2 of 9", result: "Tests fail:\n2 of 9" },
+    [assistant],
+  );
+  assert.equal(printed.at(-1), `${P}❌ Failed in 42s (exit code 1): the error is the output above`);
 });
 
 Deno.test("StdoutChannel prints a failed job's error and result plainly", async () => {
@@ -121,6 +158,9 @@ Deno.test("alreadyPrinted() finds the result among the last lines, blank lines a
   assert.ok(alreadyPrinted("a\n\nb  ", ["x", "a", "", "b", "y"]));
   assert.ok(!alreadyPrinted("a\nb", ["a", "x", "b"]));
   assert.ok(!alreadyPrinted("a", []));
+  assert.deepEqual(shownText('{"type":"result","result":"a\\nb"}'), ["a", "b"]);
+  assert.deepEqual(shownText('{"type":"system","result":"a"}'), ['{"type":"system","result":"a"}']);
+  assert.deepEqual(shownText("{not json}"), ["{not json}"]);
 });
 
 /**
@@ -188,3 +228,42 @@ for (const end of ["completed", "failed"] as const) {
     }
   });
 }
+
+Deno.test("stdout announcements store nothing with the job, and a restart does not print them again", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-stdout-" });
+  await writeHome(root, {
+    "pylons/calc/pylon.yaml": "name: calc\ntrigger:\n  type: webhook\n  path: /calc\n" +
+      "channel:\n  type: stdout\n  approval: true\nagent:\n  prompt: p\n",
+  });
+  let d = await startTestDaemon(root);
+  try {
+    const res = await fetch(`${d.url}/calc`, { method: "POST", body: "{}" });
+    const { job_id } = await res.json();
+    const prefix = `[calc ${job_id.slice(0, 8)}] `;
+    const printed = () => d.out.join("").split("\n").filter((l) => l.startsWith(prefix));
+    await eventually(() => Promise.resolve(printed().some((l) => l.includes("pylon approve"))));
+    assert.deepEqual(printed().map((l) => l.slice(prefix.length, prefix.length + 12)), [
+      "▶ New webhoo",
+      "Waiting for ",
+    ]);
+    const job = await (await fetch(`${d.url}/api/jobs/${job_id}`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    })).json();
+    assert.equal(job.status, "awaiting_approval");
+    await d.stop();
+    const stored = new DatabaseSync(join(root, "data", "calc", "jobs.db"), { readOnly: true });
+    try {
+      const row = stored.prepare("SELECT notified, thread FROM jobs WHERE id = ?").get(job_id);
+      assert.deepEqual({ ...row }, { notified: null, thread: null });
+    } finally {
+      stored.close();
+    }
+    // A second daemon on the same home: the job is still waiting, and nothing is printed again.
+    d = await startTestDaemon(root);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(printed(), []);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});

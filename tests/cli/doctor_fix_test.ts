@@ -55,7 +55,11 @@ function allImages(): FakeDockerClient {
 }
 
 Deno.test("doctor --fix creates a missing pylon home", async () => {
-  await using ctx = await createTestContext();
+  // A user who has logged in to Claude Code (the defaults' agent login is checked too).
+  const user = await Deno.makeTempDir({ prefix: "pylon-user-" });
+  await Deno.mkdir(`${user}/.claude`);
+  await using ctx = await createTestContext({ env: { HOME: user } });
+  await using _user = { [Symbol.asyncDispose]: () => Deno.remove(user, { recursive: true }) };
   await Deno.remove(ctx.paths.root, { recursive: true });
   const docker = allImages();
   const before = await runDoctor(ctx, { deps: { docker, fetch: offline } });

@@ -67,7 +67,12 @@ async function doctor(
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  await Deno.writeTextFile(ctx.paths.globalConfig, `server:\n  host: 127.0.0.1\n  port: ${port}\n`);
+  // An existing OAuth folder: with no pylon, the defaults' agent auth is checked too.
+  await Deno.writeTextFile(
+    ctx.paths.globalConfig,
+    `server:\n  host: 127.0.0.1\n  port: ${port}\n` +
+      `defaults:\n  agent:\n    claude:\n      oauth_path: ${ctx.paths.root}\n`,
+  );
   const code = await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline, uid } });
   return { code, out: ctx.stdout(), ctx };
 }

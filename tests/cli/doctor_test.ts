@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { collectChecks, doctorCommand, runDoctor } from "../../src/cli/commands/doctor.ts";
 import type { Check, FetchFn } from "../../src/cli/doctor/mod.ts";
 import { cli, createTestContext, type TestContext, writePylon } from "../_helpers/cli.ts";
+import { startTestDaemon } from "../_helpers/daemon.ts";
 import { startFakeTelegram } from "../fakes/telegram_server.ts";
 import { emptyDocker, fakeDocker, freePort, offline } from "./_doctor.ts";
 
@@ -118,6 +119,36 @@ Deno.test("doctor fails when the claude OAuth folder is missing", async () => {
   assert.equal(c.status, "FAIL");
   assert.equal(c.detail, "~/.claude not found (pylon hook)");
   assert.equal(c.hint, "run `claude` once on this host, or use auth: api_key");
+  // One missing folder is one problem, whatever the number of pylons that need it; a custom
+  // image needs no login unless its pylon sets auth.
+  await writePylon(
+    ctx,
+    "other",
+    WEBHOOK.replace("name: hook", "name: other").replace("/hook", "/other"),
+  );
+  await writePylon(
+    ctx,
+    "own",
+    "name: own\ntrigger:\n  type: webhook\n  path: /own\nagent:\n  type: custom\n" +
+      "  image: busybox\n  prompt: hi\n",
+  );
+  const checks = await doctor(ctx);
+  const rows = checks.filter((x) => x.section === "Agent auth");
+  assert.deepEqual(rows.map((x) => [x.label, x.status, x.detail]), [
+    ["claude (oauth)", "FAIL", "~/.claude not found (pylons hook, other)"],
+    ["custom (none)", "--", "no credentials needed (pylon own)"],
+  ]);
+});
+
+Deno.test("doctor with no pylon checks the agent login config.yaml's defaults need", async () => {
+  await using ctx = await createTestContext();
+  await Deno.writeTextFile(ctx.paths.globalConfig, `server:\n  port: ${freePort()}\n`);
+  const checks = await doctor(ctx);
+  const c = find(checks, "claude (oauth)");
+  assert.equal(c.status, "FAIL");
+  assert.equal(c.detail, "~/.claude not found (config.yaml defaults)");
+  assert.equal(await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline } }), 1);
+  assert.doesNotMatch(ctx.stdout(), /All checks passed/);
 });
 
 Deno.test("doctor names the API key variable and the .env files when it is unset", async () => {
@@ -165,6 +196,33 @@ Deno.test("doctor warns when the port is used by another program", async () => {
   const c = find(await doctor(ctx), `Port ${port}`);
   assert.equal(c.status, "WARN");
   assert.equal(c.detail, "in use by another program");
+});
+
+Deno.test("doctor shows the port a daemon started with --port listens on, and its URLs", async () => {
+  await using ctx = await healthyHome();
+  await writePylon(ctx, "hook", WEBHOOK);
+  const configured = /port: (\d+)/.exec(await Deno.readTextFile(ctx.paths.globalConfig))![1];
+  const d = await startTestDaemon(ctx.paths.root); // on another port, as `--port` does
+  try {
+    const port = new URL(d.url).port;
+    assert.notEqual(port, configured);
+    const checks = await doctor(ctx, (input, init) => fetch(input, init));
+    assert.ok(!checks.some((c) => c.label === `Port ${configured}`), JSON.stringify(checks));
+    const row = find(checks, `Port ${port}`);
+    assert.equal(row.status, "ok");
+    assert.match(
+      row.detail,
+      new RegExp(
+        `used by pylon \\(pid \\d+\\), started with --port ${port} \\(server: 127\\.0\\.0\\.1:${configured} applies`,
+      ),
+    );
+    assert.match(
+      find(checks, "hook webhook").detail,
+      new RegExp(`^http://127\\.0\\.0\\.1:${port}/hook `),
+    );
+  } finally {
+    await d.stop();
+  }
 });
 
 Deno.test("doctor --json prints checks, problems and warnings", async () => {

@@ -43,6 +43,11 @@ Deno.test("pylon disable / enable go through the running daemon, which applies t
     assert.ok(d.logs.some((l) => /event=pylon\.disable_requested/.test(l)));
     const ignored = await fetch(`${d.url}/audit`, { method: "POST", body: "{}" });
     assert.equal((await ignored.json()).status, "ignored");
+    // Not a POST: 405 as on an active pylon's path, saying the pylon is disabled.
+    const got = await fetch(`${d.url}/audit`);
+    assert.equal(got.status, 405);
+    assert.equal(got.headers.get("allow"), "POST");
+    assert.deepEqual(await got.json(), { error: "use POST for /audit (pylon audit is disabled)" });
     assert.equal(await cli(ctx, "enable", "audit"), 0, ctx.stderr());
     assert.match(ctx.stdout(), /Pylon "audit" enabled\.\n$/);
     assert.equal(await Deno.readTextFile(ctx.paths.pylonConfig("audit")), YAML);

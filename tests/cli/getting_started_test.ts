@@ -119,6 +119,107 @@ Deno.test("pylon test --dry-run of a github-pr pylon uses a pull_request sample 
   assert.equal(await cli(ctx, "test", "pr", "--sample", "--payload", "{}", "--dry-run"), 2);
 });
 
+Deno.test("the github-pr sample comes from a repository workspace.allowed_repos lets in", async () => {
+  await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
+  await cli(ctx, "construct", "pr", "--from", "github-pr");
+  // As the README says: set workspace.allowed_repos to your repositories.
+  const file = ctx.paths.pylonConfig("pr");
+  await Deno.writeTextFile(
+    file,
+    (await Deno.readTextFile(file)).replace(
+      'allowed_repos: ["your-org/*"]',
+      "allowed_repos: [acme/*]",
+    ),
+  );
+  const before = ctx.stdout().length;
+  assert.equal(await cli(ctx, "test", "pr", "--dry-run", "--json"), 0, ctx.stderr());
+  const out = JSON.parse(ctx.stdout().slice(before));
+  assert.equal(out.repo, "https://github.com/acme/your-repo.git");
+  assert.equal(out.repo_refused, null);
+  assert.equal(out.message, "New PR from octocat\nhttps://github.com/acme/your-repo/pull/42\n");
+  // A repository named as it is: the sample is of that one.
+  await Deno.writeTextFile(
+    file,
+    (await Deno.readTextFile(file)).replace("allowed_repos: [acme/*]", "allowed_repos: [acme/app]"),
+  );
+  const at = ctx.stdout().length;
+  assert.equal(await cli(ctx, "test", "pr", "--dry-run", "--json"), 0, ctx.stderr());
+  assert.equal(JSON.parse(ctx.stdout().slice(at)).repo, "https://github.com/acme/app.git");
+});
+
+Deno.test("edit and list say that an unset ${VAR} goes in the .env, not in another edit", async () => {
+  await using ctx = await createTestContext();
+  await cli(ctx, "construct", "triage", "--from", "sentry", "--repo", "https://e.com/r.git");
+  assert.equal(await cli(ctx, "edit", "triage"), 1);
+  assert.match(ctx.stderr(), /references \$\{SENTRY_CLIENT_SECRET\} but it is not set/);
+  assert.match(
+    ctx.stderr(),
+    /fix: add the value to .*pylons\/triage\/\.env \(then chmod 600 it\); pylon\.yaml needs no edit/,
+  );
+  assert.doesNotMatch(ctx.stderr(), /run `pylon edit triage` again/);
+  assert.equal(await cli(ctx, "list"), 0);
+  assert.match(ctx.stdout(), /fix: add the value to .*pylons\/triage\/\.env/);
+});
+
+Deno.test("a first pylon start on a fresh home does not warn about folders it made itself", async () => {
+  const home = await Deno.makeTempDir({ prefix: "pylon-fresh-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PYLON_FLAGS, `${ROOT}/main.ts`, "start", "--host", "127.0.0.1", "--port", "0"],
+    env: {
+      HOME: home,
+      PYLON_HOME: `${home}/.pylon`,
+      NO_COLOR: "1",
+      // The module cache stays the usual one (a fresh HOME would download every package again).
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let err = "";
+  try {
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    while (!/event=daemon\.listening/.test(err)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    reader.releaseLock();
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(home, { recursive: true });
+  }
+  assert.match(err, /event=daemon\.listening/);
+  assert.doesNotMatch(err, /home\.tightened/);
+});
+
+Deno.test("pylon piped into a reader that leaves (| head) exits quietly", async () => {
+  const home = await Deno.makeTempDir({ prefix: "pylon-pipe-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PYLON_FLAGS, `${ROOT}/main.ts`, "cron", "* * * * *", "--count", "1000"],
+      env: {
+        HOME: home,
+        PYLON_HOME: home,
+        NO_COLOR: "1",
+        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await child.stdout.cancel(); // the reader is gone before the first line is written
+    const { code } = await child.status;
+    const stderr = withoutDenoNoise(dec.decode(await new Response(child.stderr).arrayBuffer()));
+    assert.equal(stderr, "");
+    assert.equal(code, 141);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test("pylon test --dry-run says which part of trigger.when is false and what it read", async () => {
   await using ctx = await createTestContext({ env: { GITHUB_TOKEN: "ghp_test" } });
   await cli(ctx, "construct", "pr", "--from", "github-pr");
@@ -177,6 +278,16 @@ Deno.test("pylon construct does not say 'start it' when the running daemon alrea
     assert.equal(await cli(ctx, "construct", "late", "--from", "blank"), 0, ctx.stderr());
     assert.match(ctx.stdout(), /The running daemon \(http:\/\/127\.0\.0\.1:\d+\) picked it up/);
     assert.doesNotMatch(ctx.stdout(), /Start it:/);
+    // The URL is where the daemon listens (started on another port than config.yaml's 8080),
+    // also for a pylon that cannot load yet (github-pr without GITHUB_TOKEN), which GitHub's
+    // setup text calls "the webhook above".
+    const port = new URL(daemon.url).port;
+    assert.match(ctx.stdout(), new RegExp(`Webhook: http://127\\.0\\.0\\.1:${port}/late\n`));
+    assert.equal(await cli(ctx, "construct", "pr", "--from", "github-pr"), 0, ctx.stderr());
+    const out = ctx.stdout().slice(ctx.stdout().indexOf("Pylon constructed: pr"));
+    assert.match(out, /Before it can run, fix:\n.*GITHUB_TOKEN/);
+    assert.match(out, new RegExp(`Webhook: http://127\\.0\\.0\\.1:${port}/pr\n`));
+    assert.match(out, /Payload URL: the webhook above/);
   } finally {
     await daemon.stop();
   }

@@ -84,13 +84,16 @@ async function setup(): Promise<TestContext> {
   await addJob(s, "alpha", "aaaa0002-0000-4000-8000-000000000003", 10_000);
   await addJob(s, "beta", "bbbb0002-0000-4000-8000-000000000004", 2 * 86_400_000, [
     ["running", 2 * 86_400_000 - 1000],
-    ["failed", 2 * 86_400_000 - 6000, { usage: usage(1.5, "oauth") }],
+    ["failed", 2 * 86_400_000 - 6000, {
+      usage: usage(1.5, "oauth"),
+      error: "npm test failed: 2 of 9 tests\n  at calc_test.ts:4",
+    }],
   ]);
   await s.stores.closeAll();
   return ctx;
 }
 
-Deno.test("jobs lists every pylon's jobs newest first with age, duration and cost", async () => {
+Deno.test("jobs lists every pylon's jobs newest first with age, duration, cost and why they failed", async () => {
   await using ctx = await setup();
   assert.equal(await jobsCommand.run(args(), ctx), 0);
   assert.equal(
@@ -102,6 +105,10 @@ Deno.test("jobs lists every pylon's jobs newest first with age, duration and cos
       "aaaa0001  alpha  completed  3 hours ago  1m34s       $0.42",
       "bbbb0002  beta   failed     2 days ago   5s          ~$1.50",
       "~ what the tokens would cost at API prices (auth: oauth; not what was paid)",
+      // Why a job failed, which the table has no room for: its error's first line.
+      "",
+      "Why they ended (pylon logs <id> for the rest):",
+      "  bbbb0002 failed: npm test failed: 2 of 9 tests",
       "",
     ].join("\n"),
   );

@@ -53,6 +53,37 @@ Deno.test("pylon logs -f ends with the job's final status once the container end
   }
 });
 
+Deno.test("pylon logs of a job that ended without output shows how it ended", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "hook", "name: hook\ntrigger:\n  type: webhook\n  path: /hook\n");
+  const stores = createStoreRegistry(ctx.paths);
+  try {
+    const store = await stores.open("hook");
+    const id = crypto.randomUUID();
+    await store.insert({
+      id,
+      pylon: "hook",
+      status: "queued",
+      trigger: "webhook",
+      payload: {},
+      headers: {},
+    });
+    await store.transition(id, "queued", "running", { startedAt: new Date() });
+    await store.transition(id, "running", "failed", {
+      error: "workspace: Cannot clone https://github.com/acme/app.git: cannot resolve github.com",
+    });
+    const logs = createLogsCommand({ docker: () => new FakeDockerClient() });
+    assert.equal(await logs.run(parseCommandArgs(logs, [id.slice(0, 8)]), ctx), 0);
+    assert.match(
+      ctx.stdout(),
+      /^Job [0-9a-f]{8} printed no output\.\n--- job [0-9a-f]{8} failed in 0s: workspace: Cannot clone https:\/\/github\.com\/acme\/app\.git: cannot resolve github\.com ---\n$/,
+    );
+    assert.doesNotMatch(ctx.stdout(), /no output yet/);
+  } finally {
+    await stores.closeAll();
+  }
+});
+
 Deno.test("statusLine() names a failure's reason and a status not recorded yet", () => {
   const base = { id: "1a2b3c4d-0000-4000-8000-000000000000", error: "exit code 2\nmore" };
   const failed = {

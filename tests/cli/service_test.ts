@@ -264,6 +264,32 @@ Deno.test("service install reports systemctl's stderr with the linger hint", asy
   }
 });
 
+Deno.test("service install where systemd is not init leaves no unit behind and says what to do", async () => {
+  await using ctx = await context();
+  const f = await fake(0, (_cmd, args) =>
+    args.includes("daemon-reload")
+      ? {
+        code: 1,
+        stdout: "",
+        stderr: "System has not been booted with systemd as init system (PID 1). Can't operate.\n" +
+          "Failed to connect to bus: Host is down",
+      }
+      : ok);
+  try {
+    ctx.env.SUDO_USER = "ann";
+    await assert.rejects(run(f, ctx, "install"), (e: Error & { hint?: string }) => {
+      assert.match(e.message, /^systemd does not run here \(System has not been booted/);
+      assert.match(e.message, /nothing was installed, .*pylon\.service was removed again$/);
+      assert.match(e.hint ?? "", /`pylon start`.*`pylon service install --print`/);
+      return true;
+    });
+    assert.equal(await Deno.stat(join(f.systemDir, "pylon.service")).catch(() => null), null);
+    assert.ok(!f.calls.some((c) => c.includes("enable")), f.calls.join("\n"));
+  } finally {
+    await Deno.remove(f.systemDir, { recursive: true });
+  }
+});
+
 Deno.test("service install without systemctl writes the unit and says how to start it", async () => {
   await using ctx = await context();
   const f = await fake(1000, () => null);

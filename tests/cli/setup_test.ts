@@ -29,7 +29,8 @@ Deno.test("setup --channel stdout writes a config.yaml that loadGlobalConfig acc
   assert.equal(loaded.config.defaults.channel.type, "stdout");
   assert.equal(loaded.config.defaults.agent.type, "claude");
   assert.match(ctx.stdout(), /Docker \.+ NOT REACHABLE/);
-  assert.match(ctx.stdout(), /pylon construct my-sentry --from sentry/);
+  assert.match(ctx.stdout(), /pylon construct my-pylon --from blank/);
+  assert.match(ctx.stdout(), /pylon test my-pylon +# send it a sample event/);
   assert.match(ctx.stdout(), /pylon doctor/);
 });
 

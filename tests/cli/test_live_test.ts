@@ -31,6 +31,11 @@ Deno.test("pylon test signs the request itself and prints the daemon's answer", 
       ctx.stdout(),
       /Response \[202\]: \{\n {2}"job_id": "[0-9a-f-]{36}",\n {2}"status": "queued"\n\}/,
     );
+    // What to do next, with the job's id.
+    assert.match(
+      ctx.stdout(),
+      /\nFollow it: pylon logs [0-9a-f]{8} -f {3}\(all jobs: pylon jobs\)\n/,
+    );
 
     assert.equal(await cli(ctx, "test", "nightly"), 0, ctx.stderr());
     assert.match(

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { eventually, type TestDaemon } from "../_helpers/daemon.ts";
 import {
@@ -131,6 +132,25 @@ async function steps(
       document.getElementById("log")?.textContent?.includes("step two!")
     );
     assert.notEqual(await page.title(), "evil title");
+    // Tool events the agent writes show as they happen, as text.
+    const out = join(daemon.paths.jobsDir, liveJob, "out");
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.writeTextFile(
+      join(out, "events.ndjson"),
+      JSON.stringify({ tool: "Bash", summary: "deno test" }) + "\n" +
+        JSON.stringify({ tool: "<img src=x onerror=alert(1)>", summary: "\x1b]0;t\x07ok" }) + "\n",
+    );
+    await page.waitForFunction(() => document.querySelectorAll("#tools li").length === 2);
+    assert.deepEqual(
+      await page.$$eval("#tools li", (lis) => lis.map((li) => li.textContent?.trim())),
+      ["Bash deno test", "<img src=x onerror=alert(1)> ok"],
+    );
+    assert.equal(await page.$("#tools img"), null);
+    // Opened afterwards, the page shows each once (the stream's replay adds nothing).
+    await page.reload();
+    await page.waitForFunction(() => document.getElementById("live")?.textContent === "live");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await page.$$("#tools li")).length, 2);
     runner.finish(liveJob, "## All good\n\nSee [the docs](https://example.com/docs).");
     await waitForStatus(page, "completed");
     assert.equal(await page.$eval("#result h2", (e) => e.textContent), "All good");
@@ -140,13 +160,22 @@ async function steps(
     );
   });
 
-  await t.step("approving a job that waits lets it run", async () => {
+  await t.step("approving a job from needs-you lets it run", async () => {
     const id = await sendWebhook(daemon, "/gated", { title: "needs a yes" });
     await page.goto(`${daemon.url}/dashboard/needs-you`);
-    await page.waitForSelector(`tr[data-job-id="${id}"]`);
+    const item = `[data-needs-job="${id}"]`;
+    await page.waitForSelector(item);
+    assert.deepEqual(
+      await page.$$eval(`${item} button[data-action]`, (bs) => bs.map((b) => b.textContent)),
+      ["Approve", "Ignore", "Cancel"],
+    );
+    await Promise.all([
+      page.waitForNavigation(),
+      page.click(`${item} button[data-action="approve"]`),
+    ]);
+    assert.equal(new URL(page.url()).pathname, "/dashboard/needs-you");
+    assert.equal(await page.$(item), null, "an approved job no longer waits");
     await page.goto(`${daemon.url}/dashboard/jobs/${id}`);
-    assert.equal(await badge(page), "awaiting_approval");
-    await Promise.all([page.waitForNavigation(), page.click('button[data-action="approve"]')]);
     await waitForStatus(page, "running");
     runner.finish(id, "approved and done");
     await waitForStatus(page, "completed");
@@ -189,6 +218,66 @@ async function steps(
     runner.finish(id, "manual run done");
     await waitForStatus(page, "completed");
   });
+
+  await t.step("a job links to its pull request; a javascript: URL is not a link", async () => {
+    const pr = "https://github.com/acme/shop/pull/7";
+    const id = await sendWebhook(daemon, "/hooks", {
+      title: "review",
+      "pull_request": { "html_url": pr },
+      issue: { "html_url": "javascript:alert(1)" },
+    });
+    await page.goto(`${daemon.url}/dashboard/jobs/${id}`);
+    const links = await page.$$eval(
+      "dd a[rel]",
+      (as) => as.map((a) => ({ href: a.getAttribute("href"), rel: a.getAttribute("rel") })),
+    );
+    assert.deepEqual(links.filter((l) => l.href?.includes("github")), [{
+      href: pr,
+      rel: "noopener noreferrer",
+    }]);
+    assert.equal(await page.$("a[href^='javascript']"), null);
+    await eventually(() => Promise.resolve(runner.running.has(id)));
+    runner.finish(id, "reviewed");
+  });
+
+  await t.step(
+    "jobs filter by trigger kind and text; a cron pylon counts down in its zone",
+    async () => {
+      await page.goto(`${daemon.url}/dashboard/jobs`);
+      await page.select("form.filters select[name=trigger]", "manual");
+      await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+      const manual = await page.$$eval(
+        "tr[data-job-id] td:nth-child(4)",
+        (tds) => tds.map((td) => td.textContent?.trim()),
+      );
+      assert.ok(
+        manual.length >= 1 && manual.every((t) => t === "manual"),
+        String(manual),
+      );
+      // Text matches ids, pylons, results and errors: the result of the Run now job above.
+      await page.goto(`${daemon.url}/dashboard/jobs?q=${encodeURIComponent("MANUAL run done")}`);
+      const found = await page.$$eval(
+        "tr[data-job-id] td:nth-child(4)",
+        (tds) => tds.map((td) => td.textContent?.trim()),
+      );
+      assert.deepEqual(found, ["manual"]);
+
+      await page.goto(`${daemon.url}/dashboard/pylons/nightly`);
+      const next = await page.$eval("time[datetime]", (e) => e.textContent ?? "");
+      assert.match(next, /^\w{3} \d{1,2} \w{3}, 03:00 UTC$/);
+      const first = await page.$eval("[data-countdown]", (e) => e.textContent ?? "");
+      assert.match(first, /^in \d+(h \d+m|m \d+s|s)$/);
+
+      // Disable, then enable: the file says so, and the daemon stops, then resumes, serving it.
+      const card = '[data-pylon-card="nightly"]';
+      await Promise.all([page.waitForNavigation(), page.click(`${card} .actions button`)]);
+      assert.match(await page.$eval(`${card} .badge`, (e) => e.textContent ?? ""), /disabled/);
+      const yaml = await Deno.readTextFile(daemon.paths.pylonConfig("nightly"));
+      assert.match(yaml, /^disabled: true$/m);
+      await Promise.all([page.waitForNavigation(), page.click(`${card} .actions button`)]);
+      assert.match(await page.$eval(`${card} .badge`, (e) => e.textContent ?? ""), /active/);
+    },
+  );
 
   await t.step("a follow-up asked on the page runs and shows as a conversation", async () => {
     await page.goto(`${daemon.url}/dashboard/jobs/${liveJob}`);
@@ -283,6 +372,24 @@ async function steps(
     assert.equal(found.iframes, 0);
     assert.match(found.payload, /<script>window\.pwned = \\"payload\\"<\/script>/, "shown as text");
     assert.match(found.result, /<script>window.pwned='md'<\/script>/, "shown as text");
+  });
+
+  await t.step("a pylon is deleted from its page only after typing its name", async () => {
+    const folder = daemon.paths.pylonDir("nightly");
+    await page.goto(`${daemon.url}/dashboard/pylons/nightly`);
+    await page.click(".danger-zone summary");
+    await page.type(".danger-zone input[name=confirm]", "nightl");
+    await Promise.all([page.waitForNavigation(), page.click(".danger-zone button")]);
+    assert.match(await page.$eval(".notice", (e) => e.textContent ?? ""), /type the pylon's name/);
+    assert.ok((await Deno.stat(folder)).isDirectory, "a wrong name deletes nothing");
+
+    await page.click(".danger-zone summary");
+    await page.type(".danger-zone input[name=confirm]", "nightly");
+    await Promise.all([page.waitForNavigation(), page.click(".danger-zone button")]);
+    assert.equal(new URL(page.url()).pathname, "/dashboard/");
+    assert.match(await page.$eval(".notice", (e) => e.textContent ?? ""), /Pylon nightly deleted/);
+    assert.equal(await page.$('[data-pylon-card="nightly"]'), null);
+    await assert.rejects(() => Deno.stat(folder), Deno.errors.NotFound);
   });
 
   await t.step("no page or API call works without the session", async () => {

@@ -34,6 +34,19 @@ export interface FakeAnthropicOptions {
   answer?: string;
   /** Asked for once per conversation turn before the answer (see the module doc). */
   toolUse?: FakeToolUse;
+  /**
+   * The usage each answer reports instead of {@linkcode FAKE_USAGE} (e.g. enough input tokens to
+   * cross a job's `--max-budget-usd`).
+   */
+  usage?: FakeUsage;
+}
+
+/** The token counts one answer reports. */
+export interface FakeUsage {
+  "input_tokens": number;
+  "output_tokens": number;
+  "cache_read_input_tokens": number;
+  "cache_creation_input_tokens": number;
 }
 
 /** A running fake; `await using` stops it. */
@@ -51,6 +64,7 @@ export const FAKE_ANSWER = "Hello from the fake Messages API";
 /** Starts the fake on an ephemeral loopback port. */
 export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnthropicApi {
   const answer = opts.answer ?? FAKE_ANSWER;
+  const usage: FakeUsage = opts.usage ?? FAKE_USAGE;
   const requests: FakeAnthropicRequest[] = [];
   let ids = 0;
   const server = Deno.serve(
@@ -85,7 +99,7 @@ export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnth
           input: opts.toolUse.input,
         }
         : { type: "text" as const, text: answer };
-      if (body.stream === true) return sse(id, model, block);
+      if (body.stream === true) return sse(id, model, block, usage);
       return Response.json({
         id,
         type: "message",
@@ -94,7 +108,7 @@ export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnth
         content: [block],
         stop_reason: block.type === "tool_use" ? "tool_use" : "end_turn",
         stop_sequence: null,
-        usage: { ...FAKE_USAGE, output_tokens: 5 },
+        usage,
       });
     },
   );
@@ -133,8 +147,8 @@ function wantsTool(body: Record<string, unknown>): boolean {
   return !content.some((c) => (c as { type?: unknown })?.type === "tool_result");
 }
 
-function sse(id: string, model: string, block: Block): Response {
-  const usage = { ...FAKE_USAGE, "output_tokens": 0 };
+function sse(id: string, model: string, block: Block, reported: FakeUsage): Response {
+  const usage = { ...reported, "output_tokens": 0 };
   const events: [string, unknown][] = [
     ["message_start", {
       type: "message_start",
@@ -170,7 +184,7 @@ function sse(id: string, model: string, block: Block): Response {
         stop_reason: block.type === "tool_use" ? "tool_use" : "end_turn",
         stop_sequence: null,
       },
-      usage: { output_tokens: 5 },
+      usage: { "output_tokens": reported.output_tokens },
     }],
     ["message_stop", { type: "message_stop" }],
   ];

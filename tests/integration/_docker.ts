@@ -28,6 +28,9 @@ import {
   tarBytes,
   type TarBytesEntry,
 } from "../../src/docker/mod.ts";
+import { createPylonPaths } from "../../src/config/mod.ts";
+import { LABELS } from "../../src/runner/container_spec.ts";
+import { homeLabel } from "../../src/runner/docker_runner.ts";
 
 /** Labels every test object carries. */
 export const TEST_LABELS: Record<string, string> = { "pylon.test": "1" };
@@ -183,4 +186,18 @@ function rootfsEntries(busybox: Uint8Array): TarBytesEntry[] {
     { type: "dir", path: "home/pylon", uid: 1000, gid: 1000 },
     { type: "dir", path: "tmp", mode: 0o1777 },
   ];
+}
+
+/**
+ * Removes every container a daemon of the pylon home `root` started (its `pylon.home` label):
+ * what a daemon stopped or killed mid-job leaves for the next one to re-attach.
+ */
+export async function removeHomeContainers(docker: DockerClient, root: string): Promise<void> {
+  const containers = await docker.listContainers({
+    all: true,
+    labels: { [LABELS.home]: homeLabel(createPylonPaths(root).jobsDir) },
+  });
+  for (const { Id } of containers) {
+    await docker.removeContainer(Id, { force: true, volumes: true }).catch(() => {});
+  }
 }

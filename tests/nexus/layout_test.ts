@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { layout, type Line, type Screen } from "../../src/nexus/layout.ts";
-import { handleKey, initialState, withLogText, withSnapshot } from "../../src/nexus/state.ts";
+import {
+  handleKey,
+  initialState,
+  withBuilderPayload,
+  withLogText,
+  withSnapshot,
+} from "../../src/nexus/state.ts";
 import { job, pylon, snapshot } from "./_fixtures.ts";
 
 const NOW = new Date("2026-12-05T10:05:00Z");
@@ -95,4 +101,30 @@ Deno.test("layout() drops escape sequences from job errors, descriptions and pro
     "no control characters",
   );
   assert.match(rows(screen).join("\n"), /↳ boom next/);
+});
+
+Deno.test("layout() shows a job waiting on a tool approval, and the template builder's preview", () => {
+  const waiting = job("alpha", "running", { waiting: "tool approval" });
+  let s = withSnapshot(initialState(), snapshot([pylon("alpha")], [waiting]));
+  s = handleKey(s, "l").state;
+  let screen = rows(layout(s, ctx));
+  assert.match(screen.join("\n"), new RegExp(`${waiting.id.slice(0, 8)} tool approval`));
+
+  s = handleKey(s, "a").state;
+  s = withBuilderPayload(s, "alpha", waiting.id, {
+    title: "Crash \x1b]0;PWNED\x07on checkout",
+    user: { login: "mallory" },
+  });
+  for (const key of [" ", "j", " ", "j", " ", "j", " "]) s = handleKey(s, key).state;
+  screen = rows(layout(s, ctx));
+  assert.equal(screen.length, 23, "the builder fits 80x24 too");
+  const all = screen.join("\n");
+  assert.match(all, /MESSAGE TEMPLATE alpha/);
+  assert.match(all, /\[x\] title/);
+  assert.match(all, /\[x\] login\s+"mallory"/);
+  assert.match(all, /renders as:/);
+  assert.match(all, /Title: Crash on checkout/);
+  assert.match(all, /Login: mallory/);
+  assert.doesNotMatch(all, /PWNED/);
+  assert.match(screen.at(-1)!, /space check\/open\s+enter save/);
 });

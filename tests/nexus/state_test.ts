@@ -3,6 +3,7 @@ import {
   type Effect,
   handleKey,
   initialState,
+  LOG_LINE_CHARS,
   LOG_LINES,
   type NexusState,
   withLogText,
@@ -193,6 +194,17 @@ Deno.test("withLogText splits lines, keeps a partial line, and caps the pane", (
   assert.deepEqual(s.log!.lines, ["one", "two"]);
   s = withLogText(s, running.id, "x\n".repeat(LOG_LINES + 10));
   assert.equal(s.log!.lines.length, LOG_LINES);
+  // An agent printing megabytes without a newline: shown in pieces, memory stays bounded, and
+  // no piece ends inside a colour sequence.
+  const colored = "\x1b[31mred\x1b[0m ".repeat(200_000);
+  s = withLogText(s, running.id, colored);
+  assert.ok(s.log!.partial.length <= LOG_LINE_CHARS);
+  assert.ok(s.log!.lines.every((l) => l.length <= LOG_LINE_CHARS + 8));
+  // deno-lint-ignore no-control-regex
+  assert.ok(s.log!.lines.slice(-10).every((l) => !/\x1b\[[0-9;]*$/.test(l)));
+  s = withLogText(s, running.id, "x".repeat(LOG_LINE_CHARS * 3) + "\n");
+  // deno-lint-ignore no-control-regex
+  assert.match(s.log!.lines.at(-1)!, /x\x1b\[0m…$/);
   const closed = press(s, "esc");
   assert.equal(closed.state.log, null);
   assert.deepEqual(closed.effects, [{ kind: "close_log" }]);

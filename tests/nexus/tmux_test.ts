@@ -1,7 +1,8 @@
 /**
  * `pylon nexus` in a real terminal (tmux, 80×24) beside a real daemon on loopback: navigate,
  * watch a webhook job appear, read its log (hostile escapes included), kill it, approve a
- * waiting job, fire a cron pylon, turn a pylon off and on, and quit back to a working shell.
+ * waiting job, build a message template from its payload, fire a cron pylon, turn a pylon off
+ * and on, and quit back to a working shell.
  */
 
 import assert from "node:assert/strict";
@@ -108,6 +109,22 @@ Deno.test({
       runner.release();
       await eventually(async () => (await jobStatus(d, waiting.id!)) === "completed", 10_000);
       await term.waitFor(/◆ gated\s+\$0\.42/);
+
+      // `a` on gated: the message template builder lists its newest payload's fields; one is
+      // checked with space, previewed, and saved as channel.message on enter.
+      await term.keys("Escape", "h", "k", "l", "a");
+      await term.waitFor(/MESSAGE TEMPLATE gated/);
+      await term.waitFor(/\[ \] title\s+"x"/);
+      await term.keys("j", "Space");
+      await term.waitFor(/\[x\] title/);
+      await term.waitFor(/^\s*│?\s*Title: x\s*$/m);
+      await term.keys("Enter");
+      await term.waitFor(/saved channel\.message of gated/);
+      const gatedYaml = await Deno.readTextFile(`${root}/pylons/gated/pylon.yaml`);
+      assert.match(gatedYaml, /message: "?Title: \{\{ \.body\.title \}\}"?/);
+      assert.match(gatedYaml, /approval: true/);
+      await term.waitFor(/Message\s+Title: \{\{ \.body\.title \}\}/);
+      await term.keys("h", "j");
 
       // Fire the cron pylon.
       await term.keys("Escape", "h", "j", "l");

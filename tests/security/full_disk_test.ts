@@ -4,11 +4,15 @@
  * and its container, and records the job `completed` once space is free again; a daemon killed
  * meanwhile leaves the container for the next one, which records the same outcome.
  *
- * The home is a small tmpfs (mounted by root) filled to its last byte by the test.
+ * The home is a small tmpfs (mounted by root) filled to its last byte by the test. A reader
+ * (like `pylon jobs`) keeps a snapshot open all along: the daemon's checkpoints then cannot let
+ * its write-ahead log start over in the space it already has, so each write needs new space, as
+ * on a disk that filled while the log was growing.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { dockerTest } from "../integration/_docker.ts";
 import { eventually } from "../_helpers/daemon.ts";
 import {
@@ -45,6 +49,20 @@ async function mountTmpfs(size: string): Promise<string | { skip: string }> {
   }
 }
 
+/** A read transaction on `db` that pins the WAL (disposed: released). */
+function holdSnapshot(db: string): Disposable {
+  const reader = new DatabaseSync(db, { readOnly: true });
+  reader.exec("BEGIN");
+  reader.prepare("SELECT count(*) FROM jobs").get();
+  return {
+    [Symbol.dispose]() {
+      if (!reader.isOpen) return;
+      reader.exec("COMMIT");
+      reader.close();
+    },
+  };
+}
+
 /** Writes `path` until the file system has no byte left. */
 async function fill(path: string): Promise<void> {
   const file = await Deno.open(path, { write: true, create: true });
@@ -78,12 +96,15 @@ dockerTest(
     const filler = join(root, "filler");
     const ids: string[] = [];
     let d: ProcessDaemon | undefined;
+    let snapshot: Disposable | undefined;
     try {
       await writeAttackerHome(docker, {
         // Exits 0 without a result.json: its output is the result.
         work: { script: "echo started; sleep 4; echo all-done" },
       }, { root, port, config: "docker:\n  max_concurrent: 1\n" });
       d = await startDaemonProcess(root, port);
+      const db = join(root, "data", "work", "jobs.db");
+      snapshot = holdSnapshot(db);
 
       // 1. The disk fills while the job runs; it exits 0; space comes back later.
       ids.push(await trigger(d, "work"), await trigger(d, "work"));
@@ -131,6 +152,7 @@ dockerTest(
       assert.equal(second.exit_code, 0);
       assert.match(String(second.result), /all-done/);
     } finally {
+      snapshot?.[Symbol.dispose]();
       await d?.stop("SIGKILL");
       await removeJobContainers(docker, ids);
       await run("umount", root).catch((e) => {

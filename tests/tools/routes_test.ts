@@ -64,6 +64,14 @@ Deno.test("GET /jobs/<id>/tool-calls lists waiting calls; allow, deny, 404 and 4
   assert.equal(body.decision, "deny");
   assert.equal(body.by, "api");
   assert.match(body.error, /decided already/);
+
+  // Decided calls leave the default list; `?all=1` keeps them, with who decided from where.
+  assert.deepEqual(await (await routes.request(`/jobs/${home.job.id}/tool-calls`)).json(), []);
+  const all = await (await routes.request(`/jobs/${home.job.id}/tool-calls?all=1`)).json();
+  assert.deepEqual(
+    all.map((c: Record<string, unknown>) => [c.rule, c.decision, c.by, c.via]).sort(),
+    [["Bash(git push:*)", "allow_for_job", "api", "api"], ["Bash(rm:*)", "deny", "api", "api"]],
+  );
 });
 
 Deno.test("only a cookie-authenticated request may say it comes from the dashboard", async () => {

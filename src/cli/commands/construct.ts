@@ -38,6 +38,7 @@ import {
 import { ask, askValid, choose } from "../shared.ts";
 import { connectDaemon, type DaemonConnection } from "../daemon_client.ts";
 import { fromCaller } from "../caller.ts";
+import { readPidFile } from "../../daemon/pidfile.ts";
 
 export const constructCommand: Command = {
   name: "construct",
@@ -289,7 +290,13 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
   }
   io.out(`\nPylon constructed: ${name}\n`);
   io.out(`  Config: ${displayPath(ctx.paths.pylonConfig(name), home)}\n`);
+  const daemon = await connectDaemon(ctx).catch(() => null);
+  const served = await servedConfig(ctx, globalConfig, daemon);
   let problems: string[] = [];
+  let webhook: string | undefined = answers.trigger === "webhook"
+    ? webhookUrl({ trigger: { path: answers.path ?? `/${name}` } }, served)
+    : undefined;
+  let isPublic = hasPublicUrl({ trigger: {} }, globalConfig);
   if (global) {
     try {
       // A secret the user still has to paste is reported below, with where to get it; the
@@ -306,14 +313,8 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
       const ignored = unsupportedSettingsNote(agent.type, agent.unsupported);
       if (ignored) io.out(`  Note: ${ignored}\n`);
       if (answers.trigger === "webhook") {
-        io.out(`  Webhook: ${webhookUrl(loaded.config, globalConfig)}\n`);
-        if (!hasPublicUrl(loaded.config, globalConfig)) {
-          io.out(
-            "           (server.public_url is unset: this address works on this machine only;\n" +
-              "           for senders elsewhere set server.public_url in config.yaml, e.g.\n" +
-              "           https://pylon.example.com)\n",
-          );
-        }
+        webhook = webhookUrl(loaded.config, served);
+        isPublic = hasPublicUrl(loaded.config, globalConfig);
       }
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
@@ -321,6 +322,16 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
     }
     const clash = await pathClashOf(ctx.paths, name, home);
     if (clash) problems.push(clash);
+  }
+  if (webhook !== undefined) {
+    io.out(`  Webhook: ${webhook}\n`);
+    if (!isPublic) {
+      io.out(
+        "           (server.public_url is unset: this address works on this machine only;\n" +
+          "           for senders elsewhere set server.public_url in config.yaml, e.g.\n" +
+          "           https://pylon.example.com)\n",
+      );
+    }
   }
   if (answers.trigger === "cron") io.out(`  Schedule: ${answers.cron} (${answers.timezone})\n`);
   const sig = answers.signature;
@@ -340,7 +351,6 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
         `${answers.allowedRepos.patterns.join(", ")}) to the ones they may pick.\n`,
     );
   }
-  const daemon = await connectDaemon(ctx).catch(() => null);
   if (problems.length > 0) {
     io.out(`\n  Before it can run, fix:\n${problems.map((p) => `    ${p}\n`).join("")}`);
     if (answers.repo === "") io.out(`  (set workspace.repo with: pylon edit ${name})\n`);
@@ -356,6 +366,21 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
   }
   io.out(`  Test it:   pylon test ${name} --dry-run\n`);
   io.out(`  Edit it:   pylon edit ${name}\n`);
+}
+
+/**
+ * `global` with `server.host`/`port` where the running daemon listens (it may have been started
+ * with `--port`), so the webhook URL printed is the one that answers now.
+ */
+async function servedConfig(
+  ctx: CommandContext,
+  global: GlobalConfig,
+  daemon: DaemonConnection | null,
+): Promise<GlobalConfig> {
+  const info = daemon ? await readPidFile(ctx.paths.daemonPid) : null;
+  return info
+    ? { ...global, server: { ...global.server, host: info.host, port: info.port } }
+    : global;
 }
 
 /**

@@ -45,6 +45,7 @@ import {
   forPylons,
   gitChecks,
   homeCheck,
+  mountsChecks,
   renderReport,
   serviceCheck,
   signatureCheck,
@@ -238,11 +239,17 @@ export async function collectChecks(
   // Docker
   using owned = deps.docker ? undefined : createDockerClient({ env: ctx.env });
   checks.push(...await dockerChecks(deps.docker ?? owned!, checked, global, home));
+  checks.push(...mountsChecks(ctx.env, checked, global));
 
   // Daemon
   const daemon = await daemonChecks(ctx, global, fetchFn);
   checks.push(...daemon.checks);
   checks.push(dashboardCheck(global.config, daemon.host ?? global.config.server.host));
+  // Webhook URLs name where the running daemon listens (it may have been started with --port).
+  const served = daemon.port === undefined ? global.config : {
+    ...global.config,
+    server: { ...global.config.server, port: daemon.port, host: daemon.host ?? "" },
+  };
   const run = deps.run ?? programRunner(ctx.env);
   const uid = deps.uid !== undefined ? deps.uid : Deno.uid();
   checks.push(await serviceCheck(run, { sudoUser: sudoUser(ctx.env, uid), home }));
@@ -279,11 +286,20 @@ export async function collectChecks(
       status: "ok",
       detail: `valid (${p.config.trigger.type})`,
     });
+    if (r.pathShared) {
+      checks.push({
+        section,
+        label: `${r.name} path`,
+        status: "WARN",
+        detail: r.pathShared,
+        hint: "give one of them another trigger.path (`pylon edit <name>`), or disable one",
+      });
+    }
     const own = await envFileCheck(section, `${r.name} .env`, ctx.paths.pylonEnv(r.name), home);
     if (own && own.status !== "ok") checks.push(own);
     const trigger = p.config.trigger.type === "cron"
       ? cronCheck(p, ctx.clock.now())
-      : await webhookCheck(p, global.config, {
+      : await webhookCheck(p, served, {
         fetch: fetchFn,
         daemonRunning: daemon.running,
         probe: !offline,
@@ -320,24 +336,23 @@ export async function collectChecks(
     checks.push(...await gitChecks(pylons, { home, env: ctx.env, git: deps.git, timeoutMs }));
   }
 
-  // Agent auth: one row per distinct result, so ten pylons on one key print one line that
-  // names them.
+  // Agent auth: one row per distinct result and fix, so ten pylons on one key (or one missing
+  // ~/.claude) print one line that names them.
+  // With no pylon enabled, config.yaml's defaults stand in (as for the image and chat checks).
   const auth = new Map<string, { check: Check; names: string[] }>();
-  for (const p of active) {
-    const envFiles = `${show(ctx.paths.pylonEnv(p.name))} or ${show(ctx.paths.globalEnv)}`;
+  for (const p of checked) {
+    const envFiles = p.name === DEFAULTS_NAME
+      ? show(ctx.paths.globalEnv)
+      : `${show(ctx.paths.pylonEnv(p.name))} or ${show(ctx.paths.globalEnv)}`;
     const c = await agentAuthCheck(p, { home, envFiles });
-    const key = `${c.label}|${c.status}|${
-      c.status === "ok" || c.status === "--" ? c.detail : p.name
-    }`;
-    const row = auth.get(key) ?? { check: c, names: [] };
+    const check = { ...c, detail: c.detail.replace(` (pylon ${p.name})`, "") };
+    const key = `${check.label}|${check.status}|${check.detail}|${check.hint ?? ""}`;
+    const row = auth.get(key) ?? { check, names: [] };
     row.names.push(p.name);
     auth.set(key, row);
   }
   for (const { check, names } of auth.values()) {
-    // FAIL rows already name their pylon.
-    checks.push(
-      check.status === "FAIL" ? check : { ...check, detail: check.detail + forPylons(names) },
-    );
+    checks.push({ ...check, detail: check.detail + forPylons(names) });
   }
   return checks;
 }

@@ -7,7 +7,13 @@
  */
 
 import { ConfigError } from "../../errors.ts";
-import { loadGlobalConfig, loadPylon, pathClashOf, pylonNameProblem } from "../../config/mod.ts";
+import {
+  loadGlobalConfig,
+  loadPylon,
+  onlyUnsetVariables,
+  pathClashOf,
+  pylonNameProblem,
+} from "../../config/mod.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { assertPylonExists } from "../shared.ts";
 
@@ -32,9 +38,10 @@ export const editCommand: Command = {
       await loadPylon(ctx.paths, name, global);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      const next = pylonNameProblem(name) === undefined
-        ? `run \`pylon edit ${name}\` again to fix it`
-        : `fix: ${e.hint}`;
+      // Only unset ${VARS}: the file is fine, the values belong in a .env, not in another edit.
+      const next = pylonNameProblem(name) !== undefined || onlyUnsetVariables(e.issues)
+        ? `fix: ${e.hint}`
+        : `run \`pylon edit ${name}\` again to fix it`;
       ctx.io.err(`${e.message}\n  ${next}\n`);
       return 1;
     }

@@ -54,10 +54,11 @@ function describe(action: Action, answer: Record<string, unknown>): string {
       return `Job ${id} dismissed.\n`;
     case "kill":
       return answer.kill_requested
-        ? `Killing job ${id}...\n`
+        ? `Killing job ${id}: its container is being stopped (pylon logs ${id} -f shows the end).\n`
         : `Job ${id} cancelled: ${answer.status}.\n`;
     case "retry":
-      return `Retrying as job ${id} (attempt ${answer.attempt}): ${answer.status}.\n`;
+      return `Retrying as job ${id} (attempt ${answer.attempt}): ${answer.status}. ` +
+        `Follow it: pylon logs ${id} -f\n`;
   }
 }
 

@@ -83,6 +83,7 @@ export const jobsCommand: Command = {
     if (jobs.some((j) => j.usage?.costBasis === "oauth" && j.usage.costUsd !== null)) {
       ctx.io.out("~ what the tokens would cost at API prices (auth: oauth; not what was paid)\n");
     }
+    ctx.io.out(failureNotes(jobs));
     if (jobs.length === limit) {
       const more = [
         name,
@@ -95,6 +96,23 @@ export const jobsCommand: Command = {
     return 0;
   },
 };
+
+/** The most failures {@linkcode failureNotes} explains under the table. */
+const MAX_FAILURE_NOTES = 5;
+
+/**
+ * Why the newest failed or timed-out jobs of the list ended, one line each (the table has no
+ * room for it, and a newcomer's first job often fails before printing anything).
+ */
+export function failureNotes(jobs: readonly Job[]): string {
+  const failed = jobs.filter((j) => (j.status === "failed" || j.status === "timed_out") && j.error);
+  if (failed.length === 0) return "";
+  const lines = failed.slice(0, MAX_FAILURE_NOTES).map((j) => {
+    const why = j.error!.trim().split("\n")[0]!;
+    return `  ${shortId(j.id)} ${j.status}: ${why.length > 160 ? `${why.slice(0, 159)}…` : why}\n`;
+  });
+  return `\nWhy they ended (pylon logs <id> for the rest):\n${lines.join("")}`;
+}
 
 /**
  * What a job cost: "$0.42", "~$0.42" for a subscription's (`auth: oauth`) API-price figure, its

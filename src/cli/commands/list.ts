@@ -1,6 +1,7 @@
 /**
  * `pylon list [--json]`: every constructed pylon; a broken one (a bad folder name included)
- * shows its error and fix instead of vanishing.
+ * shows its error and fix instead of vanishing. Of two pylons on one webhook path, both are
+ * marked: the one refused with its error, the one serving it with a `warning` naming the other.
  *
  * @module
  */
@@ -38,6 +39,7 @@ export const listCommand: Command = {
           ? c.trigger.timezone ?? global.config.defaults.timezone ?? null
           : null,
         description: c.description ?? "",
+        ...(r.pathShared ? { warning: r.pathShared } : {}),
       };
     });
     if (args.values.json) {
@@ -52,11 +54,20 @@ export const listCommand: Command = {
       if (!e.ok) return [e.name, "?", "", "error: cannot load (see below)"];
       const where = e.trigger === "cron" ? `${e.cron} (${e.schedule})` : e.path ?? "";
       const desc = e.disabled ? `[disabled] ${e.description}`.trim() : e.description;
-      return [e.name, e.trigger, where, desc];
+      return [
+        e.name,
+        e.trigger,
+        where,
+        e.warning ? `${desc} (path shared, see below)`.trim() : desc,
+      ];
     });
     ctx.io.out(table(["NAME", "TRIGGER", "PATH", "DESCRIPTION"], rows));
-    const broken = entries.filter((e) => !e.ok);
-    for (const e of broken) ctx.io.out(`\n${e.name}: ${e.error}\n  fix: ${e.hint}\n`);
+    for (const e of entries) {
+      if (!e.ok) ctx.io.out(`\n${e.name}: ${e.error}\n  fix: ${e.hint}\n`);
+      else if (e.warning) {
+        ctx.io.out(`\n${e.name}: serves its path, shared with another pylon\n  ${e.warning}\n`);
+      }
+    }
     return 0;
   },
 };

@@ -72,6 +72,12 @@ output ends with the job's final status once its container ends.`,
         ctx.io.out(sanitizeAnsi(await Deno.readTextFile(file)));
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (job.finishedAt) {
+          // It ended before its agent printed anything (a workspace that could not be made, an
+          // image that would not build): the reason is all there is to show.
+          ctx.io.out(`Job ${shortId(job.id)} printed no output.\n${statusLine(job)}`);
+          return 0;
+        }
         ctx.io.out(
           `Job ${shortId(job.id)} (${job.status}) has no output yet (${
             displayPath(file, ctx.env.HOME)

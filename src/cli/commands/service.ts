@@ -191,7 +191,22 @@ export function createServiceCommand(deps: ServiceDeps): Command {
       );
       return 0;
     }
-    if (reload.code !== 0) throw failure("daemon-reload", reload, scope, who);
+    if (reload.code !== 0) {
+      // Nothing is left half-installed: the unit goes again when systemd cannot take it.
+      await Deno.remove(path).catch(() => {});
+      const detail = `${reload.stderr}\n${reload.stdout}`;
+      if (/not been booted with systemd/i.test(detail)) {
+        throw new PylonError(
+          `systemd does not run here (${detail.trim().split("\n")[0]}): nothing was installed, ` +
+            `${path} was removed again`,
+          {
+            hint: "run the daemon with `pylon start` (e.g. under your own supervisor); " +
+              "`pylon service install --print` shows the unit for a machine with systemd",
+          },
+        );
+      }
+      throw failure("daemon-reload", reload, scope, who);
+    }
     const enable = await systemctl(ctx, scope, ["enable", "--now", "pylon"]);
     if (enable === null || enable.code !== 0) {
       throw failure("enable --now pylon", enable ?? notFound, scope, who);

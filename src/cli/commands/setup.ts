@@ -410,10 +410,15 @@ function report(a: SetupAnswers, written: string[], ctx: CommandContext): void {
     );
   }
   io.out("\nNext steps:\n");
-  io.out("  pylon construct my-sentry --from sentry   # create your first pylon\n");
+  // A blank pylon needs no secret and no repository: it runs as soon as it is constructed.
+  io.out(
+    "  pylon construct my-pylon --from blank   # a first pylon (templates: sentry, github-pr,\n" +
+      "                                          # cron-audit; see pylon construct --help)\n",
+  );
   if (a.agent === "custom") {
-    io.out("  pylon edit my-sentry                      # set agent.image\n");
+    io.out("  pylon edit my-pylon                     # set agent.image\n");
   }
-  io.out("  pylon start                               # run the daemon\n");
-  io.out("  pylon doctor                              # check everything\n");
+  io.out("  pylon start                             # run the daemon (another terminal)\n");
+  io.out("  pylon test my-pylon                     # send it a sample event\n");
+  io.out("  pylon doctor                            # check everything\n");
 }

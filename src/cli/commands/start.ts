@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ensurePrivateHome } from "../../config/mod.ts";
 import { UsageError } from "../../errors.ts";
 import { runDaemon } from "../../daemon/mod.ts";
 import { createLogger } from "../../log/mod.ts";
@@ -52,13 +53,17 @@ Set PYLON_LOG_LEVEL=debug for more detail, PYLON_LOG_FORMAT=json for JSON log li
       port: parsePort(args.values.port as string | undefined),
       channelFactories: channels.factories,
       closeChannels: () => channels.close(),
-      createRunner: (config, output) =>
-        createDockerRunner(config, {
+      // The home's folders are made private before the runner creates some of them, so a
+      // first start does not warn that it had to tighten folders it had just made.
+      createRunner: async (config, output) => {
+        await ensurePrivateHome(ctx.paths);
+        return await createDockerRunner(config, {
           paths: ctx.paths,
           env: ctx.env,
           output,
           clock: ctx.clock,
-        }),
+        });
+      },
     });
     return 0;
   },

@@ -85,7 +85,12 @@ overrides headers. A relative @FILE is read from the folder you run pylon in.`,
       throw new UsageError("Use either --payload or --sample, not both");
     }
     const sample = payload === undefined
-      ? sampleEvent(sampleKindOf(pylon.config), name, ctx.clock.now())
+      ? sampleEvent(
+        sampleKindOf(pylon.config),
+        name,
+        ctx.clock.now(),
+        pylon.config.workspace.allowed_repos ?? [],
+      )
       : undefined;
     const body = sample ? sample.body : await readPayload(ctx, payload!);
     const headers = {

@@ -90,7 +90,18 @@ export async function sendToDaemon(
   }
   if (options.json) {
     ctx.io.out(`${JSON.stringify({ status: res.status, body: safeJson(answer) })}\n`);
-  } else ctx.io.out(`Response [${res.status}]: ${shown}\n`);
+  } else {
+    ctx.io.out(`Response [${res.status}]: ${shown}\n`);
+    const { job_id: jobId, status } = (safeJson(answer) ?? {}) as Record<string, unknown>;
+    if (res.ok && typeof jobId === "string") {
+      const id8 = jobId.slice(0, 8);
+      ctx.io.out(
+        status === "awaiting_approval"
+          ? `\nIt waits for approval: pylon approve ${id8}  (or pylon ignore ${id8})\n`
+          : `\nFollow it: pylon logs ${id8} -f   (all jobs: pylon jobs)\n`,
+      );
+    }
+  }
   return res.ok ? 0 : 1;
 }
 

@@ -1,6 +1,8 @@
 /**
  * The Daemon rows of `pylon doctor`: whether this home's daemon answers (`daemon.pid` and
- * `/healthz`) and whether `server.port` is free, pylon's, or taken by another program.
+ * `/healthz`) and whether `server.port` is free, pylon's, or taken by another program. A daemon
+ * started with `--port` (or `--host`) is shown where it really listens, from its `daemon.pid`,
+ * with a note that `config.yaml` says otherwise; `port` and `host` tell the webhook rows.
  *
  * @module
  */
@@ -15,7 +17,9 @@ export async function daemonChecks(
   ctx: CommandContext,
   global: LoadedGlobal,
   fetchFn: FetchFn,
-): Promise<{ checks: Check[]; running: boolean; host: string | undefined }> {
+): Promise<
+  { checks: Check[]; running: boolean; host: string | undefined; port: number | undefined }
+> {
   const checks: Check[] = [];
   const info = await readPidFile(ctx.paths.daemonPid);
   let running = false;
@@ -45,16 +49,22 @@ export async function daemonChecks(
     );
   }
   const { port, host } = global.config.server;
-  const label = `Port ${port}`;
-  if (running && info?.port === port) {
+  if (running && info) {
+    const flags = [
+      ...(info.port !== port ? [`--port ${info.port}`] : []),
+      ...(info.host !== host ? [`--host ${info.host}`] : []),
+    ];
+    const other = flags.length === 0 ? "" : `, started with ${flags.join(" ")} ` +
+      `(server: ${host}:${port} applies to the next start without them)`;
     checks.push({
       section: "Daemon",
-      label,
+      label: `Port ${info.port}`,
       status: "ok",
-      detail: `used by pylon (pid ${info.pid})`,
+      detail: `used by pylon (pid ${info.pid})${other}`,
     });
-    return { checks, running, host: info?.host };
+    return { checks, running, host: info.host, port: info.port };
   }
+  const label = `Port ${port}`;
   try {
     Deno.listen({ hostname: host, port }).close();
     checks.push({ section: "Daemon", label, status: "ok", detail: "available" });
@@ -86,7 +96,7 @@ export async function daemonChecks(
       });
     }
   }
-  return { checks, running, host: info?.host };
+  return { checks, running, host: info?.host, port: undefined };
 }
 
 /** Whether `url` answers like pylon's `/healthz` (`{"status":"ok","service":"pylon"}`). */

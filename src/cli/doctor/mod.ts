@@ -26,6 +26,7 @@ export {
 export type { Check, CheckStatus, FetchFn, Fix, WebhookCheckOptions } from "./checks.ts";
 export { daemonChecks } from "./daemon.ts";
 export { dockerChecks } from "./docker.ts";
+export { mountsChecks } from "./mounts.ts";
 export { gitChecks } from "./git.ts";
 export type { GitCheckOptions } from "./git.ts";
 export { dashboardCheck, signatureCheck } from "./security.ts";

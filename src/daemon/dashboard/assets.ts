@@ -37,6 +37,7 @@ code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 .s-awaiting_approval,.s-held,.s-waiting{color:var(--warn);border-color:var(--warn)}
 .card{border:1px solid var(--line);border-radius:6px;padding:.8em 1em;margin:.6em 0;background:var(--card)}
 .card h2{margin-top:0}
+.card>p:first-child{margin-top:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:.8em}
 .kv{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em}
 .kv dt{color:var(--mute)}.kv dd{margin:0;overflow-wrap:anywhere}
@@ -45,6 +46,10 @@ code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 button{font:inherit;padding:.3em .9em;border-radius:6px;border:1px solid var(--line);background:var(--bg);color:var(--fg);cursor:pointer}
 button.primary{background:var(--acc);border-color:var(--acc);color:#fff}
 button.danger{color:var(--bad);border-color:var(--bad)}
+.danger-zone{margin-top:2em}
+.danger-zone label{display:block;margin:.4em 0}
+.danger-zone input[name=confirm]{margin-left:.5em}
+label.check input{width:auto;margin-right:.4em}
 input,select,textarea{font:inherit;padding:.3em .5em;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
 textarea{width:100%;min-height:4em}
 form.filters{display:flex;gap:.5em;flex-wrap:wrap;margin-bottom:.8em}
@@ -276,6 +281,12 @@ export const APP_JS = `"use strict";
   var toolsEl = document.getElementById("tools");
   function onTool(data) {
     if (!toolsEl) return;
+    // Events the page was rendered with (or already added) are not added again.
+    var seen = Number(toolsEl.getAttribute("data-tools-offset") || 0);
+    if (typeof data.offset === "number") {
+      if (data.offset <= seen) return;
+      toolsEl.setAttribute("data-tools-offset", String(data.offset));
+    }
     var li = document.createElement("li");
     var b = document.createElement("strong");
     b.textContent = String(data.tool);

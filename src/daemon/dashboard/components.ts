@@ -143,7 +143,10 @@ function triggerRows(trigger: Json | null, p: Json): Html | string {
         : ""} in ${String(trigger.timezone ?? "")}</dd>
       <dt>Next run</dt>
       <dd>${next
-        ? html`${when(next)} <span class="muted" data-countdown="${next}"></span>`
+        ? html`
+          <time datetime="${next}" title="${when(next)}">${zoned(next, trigger.timezone)}</time>
+          <span class="muted" data-countdown="${next}"></span>
+        `
         : html`<span class="muted">none</span>`}</dd>
     `;
   }
@@ -152,6 +155,29 @@ function triggerRows(trigger: Json | null, p: Json): Html | string {
       ? field("Webhook URL", String(p.webhook_url ?? trigger.url), true)
       : ""
   }`;
+}
+
+/**
+ * A time as the pylon's clock shows it (`Mon 7 Dec, 09:00 CET`): a cron schedule is written in
+ * its zone, so that is the time a user checks; the UTC time is the element's title. A zone
+ * `Intl` does not know falls back to UTC.
+ */
+export function zoned(iso: string, zone: unknown): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  try {
+    return new Intl.DateTimeFormat("en-GB", {
+      timeZone: typeof zone === "string" && zone ? zone : "UTC",
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZoneName: "short",
+    }).format(d);
+  } catch {
+    return when(iso);
+  }
 }
 
 function field(label: string, value: string, mono = false): Html | string {

@@ -82,7 +82,9 @@ export async function jobPage(
   const log = d.jobsDir
     ? await logTail(d.jobsDir, jobId, terminal)
     : { html: "", offset: 0, cut: false };
-  const tools = d.jobsDir ? await toolEvents(d.jobsDir, jobId) : [];
+  const { events: tools, end: toolsEnd } = d.jobsDir
+    ? await toolEvents(d.jobsDir, jobId)
+    : { events: [], end: 0 };
   const calls = await pendingToolCalls(d.callApi, jobId);
   const followUps = await childJobs(d.callApi, job);
   const back = `/dashboard/jobs/${encodeURIComponent(jobId)}`;
@@ -100,7 +102,7 @@ export async function jobPage(
           )}">${short(job.parent_id)}</a>
         `
         : ""} · <span class="mono">${jobId}</span></p>
-    ${buttons(job, d.csrf, back)}
+    ${jobButtons(job, d.csrf, back)}
     ${calls.length > 0 ? toolCallsSection(calls, jobId, d.csrf, back) : ""}
     <div class="grid">
       <section class="card">
@@ -158,7 +160,7 @@ export async function jobPage(
       ? ""
       : html`<span id="log-empty" class="muted">No output yet.</span>`}</pre>
     <h2>Tool events</h2>
-    <ol class="tools" id="tools">${tools.map((t) =>
+    <ol class="tools" id="tools" data-tools-offset="${String(toolsEnd)}">${tools.map((t) =>
       html`<li><strong>${t.tool}</strong> ${t.summary}</li>`
     )}</ol>
     ${tools.length === 0 ? html`<p id="tools-empty" class="muted">None yet.</p>` : ""}
@@ -200,7 +202,8 @@ function actionForm(
   `;
 }
 
-function buttons(job: Json, csrf: string, back: string): Html {
+/** The buttons a job's status allows (Approve, Ignore, Kill or Cancel, Retry), as forms. */
+export function jobButtons(job: Json, csrf: string, back: string): Html {
   const status = String(job.status);
   const o = { csrf, back, job: String(job.id) };
   const list: Html[] = [];
@@ -520,7 +523,7 @@ async function logTail(
 async function toolEvents(
   jobsDir: string,
   id: string,
-): Promise<{ tool: string; summary: string }[]> {
+): Promise<{ events: { tool: string; summary: string }[]; end: number }> {
   const read = await readToolLines(jobsDir, id, 0);
   const out: { tool: string; summary: string }[] = [];
   for (const line of read.lines) {
@@ -534,5 +537,7 @@ async function toolEvents(
     if (bytes > TOOL_BYTES) break;
     kept.unshift(e);
   }
-  return kept;
+  // Where the page's list ends in the file: the script skips stream events up to there (the
+  // stream may replay recent ones the page already shows).
+  return { events: kept, end: read.lines.at(-1)?.end ?? 0 };
 }

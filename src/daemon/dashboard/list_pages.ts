@@ -11,8 +11,8 @@ import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { ApiCall } from "./api_caller.ts";
 import { jobsTable, pylonCard, type TableFilter } from "./components.ts";
-import { toolCallsSection } from "./job_page.ts";
-import { frame, short, statusBadge } from "./layout.ts";
+import { jobButtons, toolCallsSection } from "./job_page.ts";
+import { csrfField, frame, short, statusBadge, when } from "./layout.ts";
 
 type Json = Record<string, unknown>;
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -68,6 +68,27 @@ export async function pylonsPage(d: ListPageDeps): Promise<Html> {
   );
 }
 
+/**
+ * Deleting a pylon (its folder, jobs database and logs, through `DELETE /api/pylons/<name>`):
+ * folded away, and only after typing its name; unfinished jobs block it unless the box to kill
+ * them is checked.
+ */
+function deleteForm(name: string, csrf: string, back: string): Html {
+  return html`
+    <details class="danger-zone">
+      <summary>Delete this pylon</summary>
+      <form method="post"
+        action="/dashboard/act/destroy">${csrfField(
+          csrf,
+        )}<input type="hidden" name="pylon" value="${name}"><input type="hidden" name="back" value="${back}">
+    <p class="muted">Removes its folder, its jobs and their logs. This cannot be undone.</p>
+    <label>Type <code>${name}</code> to confirm<input name="confirm" autocomplete="off" spellcheck="false" required></label>
+    <label class="check"><input type="checkbox" name="force" value="1"> Kill its unfinished jobs first</label>
+    <button type="submit" class="danger" data-action="destroy">Delete ${name}</button></form>
+    </details>
+  `;
+}
+
 /** `/dashboard/pylons/<name>`: one pylon and its latest jobs; undefined when there is none. */
 export async function pylonPage(name: string, d: ListPageDeps): Promise<Html | undefined> {
   const pylon = (await listOf(d.callApi, "/pylons")).find((p) => p.name === name);
@@ -81,7 +102,8 @@ export async function pylonPage(name: string, d: ListPageDeps): Promise<Html | u
 <h2>Latest jobs <a class="muted" href="/dashboard/jobs?pylon=${
     encodeURIComponent(name)
   }">(all)</a></h2>
-${jobsTable(jobs, { now: d.now, live: true, filter: { pylon: name } })}`;
+${jobsTable(jobs, { now: d.now, live: true, filter: { pylon: name } })}
+${deleteForm(name, d.csrf, back)}`;
   return frameOf(d, {
     title: name,
     nav: "pylons",
@@ -171,7 +193,27 @@ function matchesText(job: Json, q: string): boolean {
   );
 }
 
-/** `/dashboard/needs-you`: everything waiting for a person. */
+/** A job waiting for a decision, with the buttons to make it here. */
+function waitingJob(job: Json, csrf: string): Html {
+  const id = String(job.id ?? "");
+  const pylon = String(job.pylon ?? "");
+  return html`
+    <section class="card"
+      data-needs-job="${id}"><p><a class="mono" href="/dashboard/jobs/${encodeURIComponent(
+        id,
+      )}">${short(id)}</a> <a href="/dashboard/pylons/${encodeURIComponent(
+        pylon,
+      )}">${pylon}</a> ${statusBadge(job)} <span class="muted">${String(
+        job.trigger ?? "",
+      )} job, created ${when(job.created_at)}</span></p>${jobButtons(
+        job,
+        csrf,
+        "/dashboard/needs-you",
+      )}</section>
+  `;
+}
+
+/** `/dashboard/needs-you`: everything waiting for a person, each with its decision buttons. */
 export async function needsYouPage(d: ListPageDeps): Promise<Html> {
   const waiting = await listOf(d.callApi, "/jobs?status=awaiting_approval,held&limit=100");
   const running = (await listOf(d.callApi, "/jobs?status=running,queued&limit=200"))
@@ -196,8 +238,11 @@ export async function needsYouPage(d: ListPageDeps): Promise<Html> {
   }
   const content = html`<h1>Needs you</h1>
 <h2>Waiting for approval or over budget</h2>
-${jobsTable(waiting, { now: d.now, live: false, empty: "Nothing waits for approval." })}
-${waiting.length > 0 ? html`<p class="muted">Open a job to approve, ignore or cancel it.</p>` : ""}
+${
+    waiting.length > 0
+      ? waiting.map((j) => waitingJob(j, d.csrf))
+      : html`<p class="muted">Nothing waits for approval.</p>`
+  }
 <h2>Tool calls waiting</h2>${
     toolSections.length > 0 ? toolSections : html`<p class="muted">No tool call waits.</p>`
   }`;

@@ -66,6 +66,7 @@ const ACTIONS = new Set([
   "allow",
   "deny",
   "follow-up",
+  "destroy",
 ]);
 
 /** Builds the `/dashboard/…` routes (mounted at the root: `/dashboard/` itself is a page). */
@@ -176,9 +177,13 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<DashVars> {
       csrf: session.csrf,
       fetchApp: deps.fetchApp,
     });
-    const answer = await callApi("POST", call.path, call.body);
+    const answer = await callApi(call.method ?? "POST", call.path, call.body);
     if (!answer.ok) return back(c, form, apiError(answer), "error");
     const data = (answer.data ?? {}) as Record<string, unknown>;
+    // A deleted pylon's page is gone: land on the list.
+    if (action === "destroy") {
+      return back(c, { back: "/dashboard/" }, `Pylon ${stringField(form.pylon)} deleted.`, "info");
+    }
     // A new job (retry, run now, follow-up): show it.
     if (typeof data.job_id === "string" && ["retry", "trigger", "follow-up"].includes(action)) {
       return c.redirect(`/dashboard/jobs/${encodeURIComponent(data.job_id)}`, 303);
@@ -229,7 +234,7 @@ async function notFound(c: Context, message: string, status = 404): Promise<Resp
 function apiCallFor(
   action: string,
   form: Record<string, unknown>,
-): { path: string; body?: string } | string {
+): { path: string; body?: string; method?: string } | string {
   const job = stringField(form.job);
   const pylon = stringField(form.pylon);
   const enc = encodeURIComponent;
@@ -242,6 +247,16 @@ function apiCallFor(
     case "enable":
     case "disable":
       return pylon ? { path: `/pylons/${enc(pylon)}/${action}` } : "no pylon was given";
+    case "destroy": {
+      // Typing the name guards against a click on the wrong page (the API's destroy rule then
+      // refuses a pylon with unfinished jobs unless `force` kills them first).
+      if (!pylon) return "no pylon was given";
+      if (stringField(form.confirm)?.trim() !== pylon) {
+        return `type the pylon's name (${pylon}) to delete it`;
+      }
+      const force = stringField(form.force) === "1" ? "?force=1" : "";
+      return { path: `/pylons/${enc(pylon)}${force}`, method: "DELETE" };
+    }
     case "trigger": {
       if (!pylon) return "no pylon was given";
       const payload = stringField(form.payload)?.trim() ?? "";

@@ -36,7 +36,25 @@ export function createToolCallRoutes(deps: ToolCallRoutesDeps): Hono {
 
   app.get("/jobs/:id/tool-calls", async function listToolCalls(c) {
     const job = await deps.stores.findJob(c.req.param("id"));
-    return c.json(deps.approvals.pending(job.id).map(toolCallToJson));
+    if (!["1", "true", "yes"].includes(c.req.query("all") ?? "")) {
+      return c.json(deps.approvals.pending(job.id).map(toolCallToJson));
+    }
+    // `?all=1`: every call of the job, decided ones with who decided what, from where and why.
+    const calls = await deps.stores.get(job.pylon)!.toolCalls(job.id);
+    return c.json(calls.map((call) => ({
+      "call_id": call.callId,
+      tool: call.tool,
+      rule: call.rule,
+      digest: call.digest,
+      summary: call.summary,
+      "requested_at": call.requestedAt.toISOString(),
+      "expires_at": call.expiresAt.toISOString(),
+      decision: call.decision,
+      by: call.decidedBy,
+      via: call.decidedVia,
+      "decided_at": call.decidedAt?.toISOString() ?? null,
+      reason: call.reason,
+    })));
   });
 
   for (const action of ["allow", "deny"] as const) {

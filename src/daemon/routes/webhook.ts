@@ -57,9 +57,9 @@ export async function handleWebhook(
       return reject(401, verdict.reason);
     }
   }
-  let payload: unknown;
+  let payload: unknown, payloadJson: string;
   try {
-    payload = parsePayload(body, req.headers.get("content-type"));
+    ({ value: payload, text: payloadJson } = parsePayload(body, req.headers.get("content-type")));
   } catch {
     log.warn("webhook.rejected", { status: 400, reason: "not JSON", bytes: body.length });
     return reject(
@@ -150,6 +150,7 @@ export async function handleWebhook(
       status,
       trigger: "webhook",
       payload,
+      payloadJson,
       headers,
       deliveryId,
       bodyDigest,
@@ -245,15 +246,20 @@ function duplicate(job: Job, bodyDigest: string | null, log: Logger): Response {
  * The event in a request body: JSON, or a form whose `payload` field holds the JSON (what GitHub
  * sends when a webhook's content type is left at its default, application/x-www-form-urlencoded).
  *
+ * Returns the value and the JSON text it was parsed from.
+ *
  * @throws {SyntaxError} when neither holds JSON
  */
-function parsePayload(body: Uint8Array, contentType: string | null): unknown {
+function parsePayload(
+  body: Uint8Array,
+  contentType: string | null,
+): { value: unknown; text: string } {
   const text = new TextDecoder().decode(body);
   if (contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
     const field = new URLSearchParams(text).get("payload");
-    if (field !== null) return JSON.parse(field);
+    if (field !== null) return { value: JSON.parse(field), text: field };
   }
-  return JSON.parse(text);
+  return { value: JSON.parse(text), text };
 }
 
 /** A one-line JSON error. */
