@@ -62,6 +62,9 @@ copy_credential() { # copy_credential <src> <dst>
   fi
 }
 if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
+  # A copy of an OAuth session an earlier run kept in this state is not needed (and, behind
+  # pylon's model gateway, must not stay in the container).
+  rm -f "$CLAUDE_CONFIG_DIR/.credentials.json"
   log "using API key auth"
 elif [ -n "${ANTHROPIC_AUTH_TOKEN:-}" ] || [ -n "${CLAUDE_CODE_OAUTH_TOKEN:-}" ]; then
   log "using token auth"

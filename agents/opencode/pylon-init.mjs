@@ -298,7 +298,21 @@ async function runJob(argv) {
   } catch (e) {
     return await failEarly(token, `pylon init: ${e.message}`);
   }
-  rmSync(TOKEN_FILE, { force: true });
+  try {
+    rmSync(TOKEN_FILE, { force: true });
+  } catch {
+    // A Swarm secret (docker.backend: swarm) is read-only; it goes with the task.
+  }
+  // Swarm: what the agent needs in its environment arrives as secret files (VAR=path,...).
+  for (const pair of (process.env.PYLON_SECRET_ENV || "").split(",").filter(Boolean)) {
+    const i = pair.indexOf("=");
+    try {
+      process.env[pair.slice(0, i)] = readFileSync(pair.slice(i + 1), "utf8");
+    } catch (e) {
+      log(`Cannot read the secret for ${pair.slice(0, i)}: ${e.message}`);
+    }
+  }
+  delete process.env.PYLON_SECRET_ENV;
   mkdirSync(OUT, { recursive: true });
   log(`ready in ${Date.now() - started} ms; starting the agent`);
   const [cmd, ...args] = argv;

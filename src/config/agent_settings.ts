@@ -13,6 +13,8 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { permissionRuleProblem } from "./permission_rule.ts";
+// Pure and import-free: the one module of src/egress that config may use.
+import { egressEntryProblem } from "../egress/allowlist.ts";
 
 /** One MCP server of Claude Code's `.mcp.json` `mcpServers` map: stdio or http (sse). */
 export const mcpServerSchema = z.strictObject({
@@ -78,6 +80,31 @@ export const agentSettingsShape = {
   "approve_timeout": z.string().refine((s) => (parseDuration(s) ?? 0) >= 1000, {
     message: "is not a duration of at least 1s; write it like 10m or 1h",
   }).optional(),
+  /**
+   * Hosts the agent may reach, through pylon's egress proxy (`default`: the agent type's list,
+   * `*.` wildcards, optional `:port`); `any`: no proxy, today's network. @default {"any"}
+   */
+  egress: z.union([
+    z.literal("any"),
+    z.array(
+      z.string().superRefine((entry, ctx) => {
+        const problem = egressEntryProblem(entry);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    ),
+  ]).optional(),
+  /** Hosts of `egress` that may resolve to private or loopback addresses (an internal server). */
+  "egress_private": z.array(
+    z.string().superRefine((entry, ctx) => {
+      const problem = egressEntryProblem(entry);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  ).optional(),
+  /**
+   * Model API calls go through pylon's gateway, which holds the real key (issue 19).
+   * @default {true for claude with auth api_key or oauth; false otherwise}
+   */
+  gateway: z.boolean({ error: "must be true or false" }).optional(),
 };
 
 /** `approve_timeout` when none is set. */
@@ -96,6 +123,9 @@ export interface AgentSettingsInput {
   args?: string[] | undefined;
   "approve_tools"?: string[] | undefined;
   "approve_timeout"?: string | undefined;
+  egress?: "any" | string[] | undefined;
+  "egress_private"?: string[] | undefined;
+  gateway?: boolean | undefined;
 }
 
 /** Agent settings after resolution (pylon over `defaults.agent.<type>`). */
@@ -115,6 +145,11 @@ export interface AgentSettings {
   approveTools: string[];
   /** How long such a call waits before it is denied (ms). */
   approveTimeoutMs: number;
+  /** `any` (no proxy) or the entries as written (`default` not yet expanded: see src/egress). */
+  egress?: "any" | string[] | undefined;
+  egressPrivate?: string[] | undefined;
+  /** `agent.gateway` as written; undefined: the agent type's default (src/gateway/jobs.ts). */
+  gateway?: boolean | undefined;
 }
 
 /** The pylon's own settings over its agent type's defaults. Pure. */
@@ -136,6 +171,9 @@ export function resolveAgentSettings(
     approveTools: own.approve_tools ?? d.approve_tools ?? [],
     approveTimeoutMs: parseDuration(own.approve_timeout ?? d.approve_timeout ?? "") ??
       DEFAULT_APPROVE_TIMEOUT_MS,
+    egress: own.egress ?? d.egress ?? "any",
+    egressPrivate: own.egress_private ?? d.egress_private ?? [],
+    gateway: own.gateway ?? d.gateway,
   };
 }
 

@@ -147,6 +147,8 @@ const opencodeDefaults = z.strictObject({
   provider: z.enum(PROVIDERS).optional(),
   /** `provider/model`; the other agent settings are Claude Code's only. */
   model: agentSettingsShape.model,
+  egress: agentSettingsShape.egress,
+  "egress_private": agentSettingsShape.egress_private,
 });
 
 /** config.yaml */
@@ -203,8 +205,32 @@ export const globalConfigSchema = z.strictObject({
      */
     mounts: z.enum(["host", "none"], {
       error: "must be host or none (none: no bind mount of the daemon's folders)",
-    }).default("host"),
-  }).prefault({}),
+    }).optional(),
+    /**
+     * `engine`: jobs are containers of the Engine at `DOCKER_HOST`; `swarm`: jobs are Swarm
+     * services of the manager at `DOCKER_HOST` (implies `mounts: none`; `src/runner/swarm.ts`).
+     */
+    backend: z.enum(["engine", "swarm"], {
+      error: "must be engine or swarm (swarm: jobs run as Docker Swarm services)",
+    }).default("engine"),
+    /**
+     * `docker.backend: swarm`: a registry the nodes pull from (`host:port`, e.g.
+     * `127.0.0.1:5000`); pylon tags its built agent images there and pushes them.
+     */
+    registry: z.string().regex(/^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._/-]+)?$/, {
+      error: "must be a registry address such as registry.example.com:5000 (no scheme)",
+    }).optional(),
+  }).superRefine((d, ctx) => {
+    if (d.backend === "swarm" && d.mounts === "host") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mounts"],
+        message: "docker.backend: swarm runs jobs on other machines, which have none of the " +
+          "daemon's folders; fix: remove docker.mounts (swarm implies none) or set it to none",
+      });
+    }
+  }).overwrite((d) => ({ ...d, mounts: d.mounts ?? (d.backend === "swarm" ? "none" : "host") }))
+    .prefault({}),
   jobs: z.strictObject({
     retain_days: z.int().min(0).default(90),
   }).prefault({}),
@@ -271,6 +297,16 @@ const agentSchema = z.strictObject({
   network: z.enum(NETWORK_MODES).optional(),
   memory: byteSize.optional(),
   cpus: z.number().positive().optional(),
+  /**
+   * `docker.backend: swarm`: Swarm placement constraints of the pylon's jobs, e.g.
+   * `node.labels.agents == true`, `node.role == worker`.
+   */
+  placement: z.array(
+    z.string().regex(/^\s*[A-Za-z0-9_.-]+(\.[A-Za-z0-9_.-]+)*\s*(==|!=)\s*\S.*$/, {
+      error: "must be a Swarm constraint such as `node.labels.agents == true` " +
+        "(a node attribute, == or !=, a value)",
+    }),
+  ).default([]),
   /** At most this many of the pylon's jobs run at once (within `docker.max_concurrent`). */
   max_concurrent: z.number().int().positive().optional(),
   ...agentSettingsShape,

@@ -42,6 +42,11 @@ export interface AppDeps {
    * routes wants the job's own token (`routes/agent_channel.ts`).
    */
   agentChannel?: Hono | undefined;
+  /**
+   * The model API gateway (`/agent/v1/jobs/<id>/model/…`, issue 19), in both mount modes; each
+   * request wants the job's own token (`routes/gateway.ts`). Mounted before the channel.
+   */
+  gateway?: Hono | undefined;
   /** The web dashboard; absent (`server.dashboard: false`): no pages, no cookie auth (404). */
   dashboard?: DashboardOptions | undefined;
 }
@@ -69,6 +74,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/healthz", function health(c) {
     return c.json(HEALTH_BODY);
   });
+  if (deps.gateway) app.route("/agent/v1", deps.gateway);
   if (deps.agentChannel) app.route("/agent/v1", deps.agentChannel);
   app.use("/metrics", requireToken(deps.token));
   app.use("/api/*", requireTokenOrSession(deps.token, dashboard));

@@ -25,6 +25,7 @@ import { systemTimezone } from "../cron/mod.ts";
 import { ConfigError, PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
+import type { EgressServiceOptions } from "../egress/mod.ts";
 import {
   createStoreRegistry,
   moveLegacyDatabases,
@@ -40,6 +41,8 @@ import { PylonTable } from "./pylon_table.ts";
 import { problemFields, PylonLoader } from "./pylon_loader.ts";
 import { createApiRoutes } from "./routes/api.ts";
 import { createAgentChannelRoutes } from "./routes/agent_channel.ts";
+import { createGatewayRoutes } from "./routes/gateway.ts";
+import { gatewayJobs, GatewayLedger } from "../gateway/mod.ts";
 import { createInactiveReader } from "./routes/pylons.ts";
 import { createEventStream } from "./event_stream.ts";
 import { changedFields } from "./config_diff.ts";
@@ -134,7 +137,17 @@ async function serve(o: DaemonOptions): Promise<void> {
   });
   const config = global.config;
   const streamed = new StreamedLines();
-  const runner = o.runner ?? await o.createRunner?.(config, (line, jobId) => {
+  // The runner builds the URL containers reach the daemon at: the address given on the command
+  // line (`pylon start --port`) wins over config.yaml's, as it does for the listener.
+  const runnerConfig = {
+    ...config,
+    server: {
+      ...config.server,
+      host: o.host ?? config.server.host,
+      port: o.port ?? config.server.port,
+    },
+  };
+  const runner = o.runner ?? await o.createRunner?.(runnerConfig, (line, jobId) => {
     streamed.record(jobId, line);
     o.out(line + "\n");
   });
@@ -260,6 +273,21 @@ async function serve(o: DaemonOptions): Promise<void> {
     if (runner && "useApprovals" in runner && typeof runner.useApprovals === "function") {
       runner.useApprovals(toolApprovals);
     }
+    await startEgress(runner, {
+      home: o.paths.root,
+      local: config.docker.backend !== "swarm" && isLocalEngine(o.env.DOCKER_HOST),
+      log,
+      lookupJob: async (id) => {
+        const job = await stores.findJob(id).catch(() => null);
+        const pylon = job?.status === "running" ? table.get(job.pylon)?.resolved : undefined;
+        if (!pylon) return null;
+        return {
+          agentType: pylon.agent.type,
+          egress: pylon.agent.settings.egress,
+          egressPrivate: pylon.agent.settings.egressPrivate,
+        };
+      },
+    });
     await recover(stores, dispatcher, log, runner !== undefined);
     const removeFiles = runner?.removeJobFiles?.bind(runner);
     await pruneExpiredJobs(
@@ -388,6 +416,26 @@ async function serve(o: DaemonOptions): Promise<void> {
       agentChannel: config.docker.mounts === "none"
         ? createAgentChannelRoutes({ jobsDir: o.paths.jobsDir, clock: o.clock, log })
         : undefined,
+      // Agents call the model API through the daemon, which holds the key (issue 19).
+      gateway: (() => {
+        const ledger = new GatewayLedger(o.paths.jobsDir);
+        return createGatewayRoutes({
+          jobsDir: o.paths.jobsDir,
+          clock: o.clock,
+          log,
+          ledger,
+          ...gatewayJobs({
+            stores,
+            pylonOf: (name) => table.get(name)?.resolved,
+            globalBudget: () => globalBudget,
+            ledger,
+            clock: o.clock,
+            home: o.env.HOME,
+            kill: (id, reason) => dispatcher.kill(id, reason),
+            changed: (job) => events.changed(job),
+          }),
+        });
+      })(),
       dashboard: dashboardOn
         ? {
           sessions,
@@ -589,4 +637,42 @@ function unsignedPylons(
     if (why) out.push({ name, path: config.trigger.path ?? "", why });
   }
   return out;
+}
+
+/**
+ * Opens the runner's egress proxy (issue 19) when the Engine is this machine's: the proxy listens
+ * on the job network's gateway address, which only a local Engine's containers reach. Without
+ * it, jobs of pylons with an `agent.egress` list fail closed, saying so.
+ */
+async function startEgress(
+  runner: JobRunner | undefined,
+  o: {
+    home: string;
+    local: boolean;
+    log: Logger;
+    lookupJob: EgressServiceOptions["lookupJob"];
+  },
+): Promise<void> {
+  if (!runner || !("startEgress" in runner) || typeof runner.startEgress !== "function") return;
+  if (!o.local) {
+    o.log.info("egress.off", { reason: "the Docker Engine is not this machine's" });
+    return;
+  }
+  try {
+    await (runner as { startEgress(x: unknown): Promise<boolean> }).startEgress({
+      home: o.home,
+      lookupJob: o.lookupJob,
+      log: o.log,
+    });
+  } catch (e) {
+    o.log.warn("egress.unavailable", {
+      error: e instanceof Error ? e.message : String(e),
+      effect: "jobs of pylons with an agent.egress list fail until the daemon restarts",
+    });
+  }
+}
+
+/** Whether `DOCKER_HOST` (unset: the default socket) names an Engine on this machine. */
+function isLocalEngine(dockerHost: string | undefined): boolean {
+  return dockerHost === undefined || dockerHost === "" || dockerHost.startsWith("unix://");
 }

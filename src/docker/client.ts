@@ -22,6 +22,7 @@
  * @module
  */
 
+import type { NetworkInfo } from "./_networks.ts";
 import { parseDockerHost } from "./host.ts";
 import {
   DEFAULT_TIMEOUT_MS,
@@ -42,6 +43,10 @@ import type {
   ImageInfo,
   LogChunk,
   ProgressEvent,
+  ServiceInfo,
+  ServiceSpec,
+  SwarmNode,
+  TaskInfo,
 } from "./types.ts";
 
 /** Bytes of a tar archive, in memory or streamed. */
@@ -175,11 +180,56 @@ export interface DockerClient extends Disposable {
    */
   putArchive?(id: string, path: string, tar: Uint8Array, opts?: SignalOptions): Promise<void>;
 
+  /** Swarm services, tasks and secrets (`docker.backend: swarm`); fakes may leave it out. */
+  swarm?: SwarmApi | undefined;
+
+  /** Networks (the egress job network, `src/egress/`); fakes may leave it out. */
+  networks?: NetworksApi | undefined;
+
   /** Starts an interactive command with a TTY (`pylon attach`); fakes may leave it out. */
   openExecSession?(containerId: string, opts: ExecSessionOptions): Promise<ExecSession>;
 
   /** Releases pooled connections. */
   close(): void;
+}
+
+/** Bridge networks (`_networks.ts`). */
+export interface NetworksApi {
+  /** Null when there is no such network. */
+  inspect(name: string, opts?: SignalOptions): Promise<NetworkInfo | null>;
+  /** Creates a bridge network; `internal` gives it no route out. Returns its id. */
+  create(
+    spec: { name: string; internal: boolean; labels?: Record<string, string> | undefined },
+    opts?: SignalOptions,
+  ): Promise<string>;
+}
+
+/** What the Swarm backend does with the Engine of a Swarm manager (`_services.ts`, `_secrets.ts`). */
+export interface SwarmApi {
+  /** `Swarm.LocalNodeState` of the Engine (`worker` when it is active but not a manager). */
+  state(opts?: SignalOptions): Promise<string>;
+  nodes(opts?: SignalOptions): Promise<SwarmNode[]>;
+  createService(spec: ServiceSpec, opts?: SignalOptions): Promise<string>;
+  inspectService(id: string, opts?: SignalOptions): Promise<ServiceInfo | null>;
+  listServices(
+    opts?: { labels?: Record<string, string | true> | undefined } & SignalOptions,
+  ): Promise<ServiceInfo[]>;
+  removeService(id: string, opts?: SignalOptions): Promise<boolean>;
+  serviceLogs(id: string, opts?: LogsOptions): AsyncIterable<LogChunk>;
+  tasks(serviceId: string, opts?: SignalOptions): Promise<TaskInfo[]>;
+  createSecret(
+    name: string,
+    data: Uint8Array,
+    opts?: { labels?: Record<string, string> | undefined } & SignalOptions,
+  ): Promise<string>;
+  removeSecret(id: string, opts?: SignalOptions): Promise<boolean>;
+  listSecrets(
+    opts?: { labels?: Record<string, string> | undefined } & SignalOptions,
+  ): Promise<{ ID: string; Spec: { Name: string; Labels?: Record<string, string> } }[]>;
+  /** `POST /images/{ref}/tag`. */
+  tagImage(ref: string, repo: string, tag: string, opts?: SignalOptions): Promise<void>;
+  /** `POST /images/{ref}/push` (a registry without login). */
+  pushImage(ref: string, opts?: SignalOptions): Promise<void>;
 }
 
 /** Options of {@linkcode createDockerClient}. */

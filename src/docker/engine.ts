@@ -10,6 +10,9 @@ import { type ExecSession, type ExecSessionOptions, openExecSession } from "./_a
 import * as containers from "./_containers.ts";
 import * as exec from "./_exec.ts";
 import * as images from "./_images.ts";
+import * as networks from "./_networks.ts";
+import * as secrets from "./_secrets.ts";
+import * as services from "./_services.ts";
 import type {
   BuildImageOptions,
   ContainerWaitHandle,
@@ -17,8 +20,10 @@ import type {
   ImportImageOptions,
   ListContainersOptions,
   LogsOptions,
+  NetworksApi,
   PullImageOptions,
   SignalOptions,
+  SwarmApi,
   TarSource,
   WaitOptions,
 } from "./client.ts";
@@ -39,8 +44,33 @@ import type {
 export class EngineClient implements DockerClient {
   #t: EngineTransport;
 
+  /** Swarm services, tasks and secrets (`_services.ts`, `_secrets.ts`). */
+  readonly swarm: SwarmApi;
+  /** Networks (`_networks.ts`). */
+  readonly networks: NetworksApi;
+
   constructor(transport: EngineTransport) {
     this.#t = transport;
+    const t = transport;
+    this.swarm = {
+      state: (o) => services.swarmState(t, o),
+      nodes: (o) => services.listNodes(t, o),
+      createService: (spec, o) => services.createService(t, spec, o),
+      inspectService: (id, o) => services.inspectService(t, id, o),
+      listServices: (o) => services.listServices(t, o),
+      removeService: (id, o) => services.removeService(t, id, o),
+      serviceLogs: (id, o) => services.serviceLogs(t, id, o),
+      tasks: (id, o) => services.serviceTasks(t, id, o),
+      createSecret: (name, data, o) => secrets.createSecret(t, name, data, o),
+      removeSecret: (id, o) => secrets.removeSecret(t, id, o),
+      listSecrets: (o) => secrets.listSecrets(t, o),
+      tagImage: (ref, repo, tag, o) => services.tagImage(t, ref, repo, tag, o),
+      pushImage: (ref, o) => services.pushImage(t, ref, o),
+    };
+    this.networks = {
+      inspect: (name, o) => networks.inspectNetwork(t, name, o),
+      create: (spec, o) => networks.createNetwork(t, spec, o),
+    };
   }
 
   /** Starts an interactive command with a TTY in a running container. */

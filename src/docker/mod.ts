@@ -18,8 +18,10 @@ export type {
   ImportImageOptions,
   ListContainersOptions,
   LogsOptions,
+  NetworksApi,
   PullImageOptions,
   SignalOptions,
+  SwarmApi,
   TarSource,
   WaitCondition,
   WaitOptions,
@@ -46,5 +48,11 @@ export type {
   LogChunk,
   MountSpec,
   ProgressEvent,
+  ServiceContainerSpec,
+  ServiceInfo,
+  ServiceSpec,
+  SwarmNode,
+  TaskInfo,
 } from "./types.ts";
 export type { ExecSession, ExecSessionOptions } from "./_attach.ts";
+export type { NetworkInfo } from "./_networks.ts";

@@ -177,3 +177,86 @@ export interface ProgressEvent {
   error?: string;
   errorDetail?: { message?: string; code?: number };
 }
+
+/** A secret or config file of a Swarm task (`ContainerSpec.Secrets[].File`). */
+export interface SwarmFileTarget {
+  /** Path in the task: absolute, or relative to `/run/secrets`. */
+  Name: string;
+  UID: string;
+  GID: string;
+  Mode: number;
+}
+
+/** `TaskTemplate.ContainerSpec` of a Swarm service (subset; API 1.41). */
+export interface ServiceContainerSpec {
+  Image: string;
+  Labels?: Record<string, string> | undefined;
+  /** The entrypoint. */
+  Command?: string[] | undefined;
+  Args?: string[] | undefined;
+  /** `KEY=value` entries. Never echoed in errors. */
+  Env?: string[] | undefined;
+  Dir?: string | undefined;
+  User?: string | undefined;
+  Init?: boolean | undefined;
+  ReadOnly?: boolean | undefined;
+  /** `IP hostname` entries (`/etc/hosts`). */
+  Hosts?: string[] | undefined;
+  CapabilityDrop?: string[] | undefined;
+  CapabilityAdd?: string[] | undefined;
+  Privileges?: { NoNewPrivileges?: boolean } | undefined;
+  Mounts?: MountSpec[] | undefined;
+  Secrets?: { File: SwarmFileTarget; SecretID: string; SecretName: string }[] | undefined;
+  /** Nanoseconds between the stop signal and SIGKILL. */
+  StopGracePeriod?: number | undefined;
+}
+
+/** Body of `POST /services/create` (subset). */
+export interface ServiceSpec {
+  Name: string;
+  Labels?: Record<string, string> | undefined;
+  TaskTemplate: {
+    ContainerSpec: ServiceContainerSpec;
+    Resources?: {
+      Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number } | undefined;
+      Reservations?: { NanoCPUs?: number; MemoryBytes?: number } | undefined;
+    } | undefined;
+    RestartPolicy?: { Condition: "none" | "on-failure" | "any"; MaxAttempts?: number };
+    Placement?: { Constraints?: string[] | undefined } | undefined;
+    Networks?: { Target: string }[] | undefined;
+    LogDriver?: { Name: string; Options?: Record<string, string> | undefined } | undefined;
+  };
+  Mode:
+    | { ReplicatedJob: { MaxConcurrent: number; TotalCompletions: number } }
+    | { Replicated: { Replicas: number } };
+}
+
+/** `GET /services/{id}` and one entry of `GET /services` (subset). */
+export interface ServiceInfo {
+  ID: string;
+  CreatedAt: string;
+  Spec: ServiceSpec;
+}
+
+/** One entry of `GET /tasks` (subset). */
+export interface TaskInfo {
+  ID: string;
+  ServiceID: string;
+  NodeID?: string;
+  DesiredState: string;
+  Status: {
+    /** `new` … `running`, then `complete`, `failed`, `shutdown`, `rejected`, `orphaned`. */
+    State: string;
+    Message?: string;
+    Err?: string;
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+  };
+}
+
+/** `GET /swarm` subset, `GET /info` Swarm subset. */
+export interface SwarmNode {
+  ID: string;
+  Description?: { Hostname?: string };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
+  Status?: { State?: string; Addr?: string };
+}

@@ -90,7 +90,22 @@ export interface ContainerInput {
    * the daemon at `agentUrl` and runs the entrypoint. The host-path inputs above are ignored.
    */
   channel?: { agentUrl: string; extraHosts?: string[] | undefined } | undefined;
+  /**
+   * The model API gateway (issue 19, `src/gateway/`): the agent gets the gateway's URL and its
+   * job token as `ANTHROPIC_BASE_URL` / `ANTHROPIC_API_KEY`, never the real key; the pylon's own
+   * `ANTHROPIC_BASE_URL` (the upstream) and credentials in `agent.env` stay with the daemon.
+   */
+  gateway?: { baseUrl: string; token: string; extraHosts?: string[] | undefined } | undefined;
+  /**
+   * `agent.egress` with a list (issue 19, `src/egress/`): the job runs on the internal job
+   * network, whose only exit is pylon's egress proxy, with the proxy variables set (they win
+   * over `agent.env`). From `EgressService.containerSettings`.
+   */
+  egress?: { networkMode: string; env: Record<string, string> } | undefined;
 }
+
+/** `agent.env` keys the gateway keeps out of the container: they are the upstream's. */
+const GATEWAY_HELD_ENV = ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"];
 
 /** Where the init step finds the job's token in a no-mounts container (`no_mounts.ts`). */
 export const NO_MOUNT_TOKEN_PATH = "/.pylon-agent/token";
@@ -130,7 +145,9 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     HOME: CONTAINER_PATHS.home,
   };
   if (input.sessionId) env.SESSION_ID = input.sessionId;
-  if (agent.auth === "api_key" && agent.apiKey) env[agent.apiKeyVar] = agent.apiKey;
+  if (agent.auth === "api_key" && agent.apiKey && !input.gateway) {
+    env[agent.apiKeyVar] = agent.apiKey;
+  }
   if (agent.type === "opencode" && agent.provider) env.OPENCODE_PROVIDER = agent.provider;
   if (agent.type === "opencode" && agent.settings.model) env.OPENCODE_MODEL = agent.settings.model;
   if (agent.type === "claude") {
@@ -147,6 +164,12 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     env.PYLON_TOKEN_FILE = NO_MOUNT_TOKEN_PATH;
   }
   Object.assign(env, agent.env);
+  if (input.gateway) {
+    for (const key of GATEWAY_HELD_ENV) delete env[key];
+    env.ANTHROPIC_BASE_URL = input.gateway.baseUrl;
+    env.ANTHROPIC_API_KEY = input.gateway.token;
+  }
+  if (input.egress) Object.assign(env, input.egress.env);
 
   const bind = (source: string, target: string, readOnly: boolean): MountSpec => ({
     Type: "bind",
@@ -166,7 +189,7 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     mounts.push(bind(input.workspace, CONTAINER_PATHS.workspace, input.workspaceReadOnly));
   }
   for (const m of input.extraMounts) mounts.push(bind(m.hostPath, m.containerPath, m.readOnly));
-  if (input.oauthCredentials) {
+  if (input.oauthCredentials && !input.gateway) {
     mounts.push(bind(input.oauthCredentials, CONTAINER_PATHS.oauthCredentials, true));
   }
   if (input.oauthJson) mounts.push(bind(input.oauthJson, CONTAINER_PATHS.oauthJson, true));
@@ -180,6 +203,7 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   }
   mounts.push(...input.volumes);
 
+  const extraHosts = input.channel?.extraHosts ?? input.gateway?.extraHosts;
   return {
     Image: input.image,
     ...(input.channel ? { Entrypoint: [...NO_MOUNT_ENTRYPOINT] } : {}),
@@ -195,12 +219,13 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     },
     HostConfig: {
       Mounts: input.channel ? [] : mounts,
-      ...(input.channel?.extraHosts ? { ExtraHosts: input.channel.extraHosts } : {}),
+      ...(extraHosts ? { ExtraHosts: extraHosts } : {}),
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
       PidsLimit: input.pidsLimit,
       Init: true,
-      NetworkMode: agent.network === "bridge" ? "bridge" : agent.network,
+      NetworkMode: input.egress?.networkMode ??
+        (agent.network === "bridge" ? "bridge" : agent.network),
       // No swap on top: the limit is what the agent may use, and past it the kernel kills it.
       ...(agent.memoryBytes ? { Memory: agent.memoryBytes, MemorySwap: agent.memoryBytes } : {}),
       ...(agent.cpus ? { NanoCpus: Math.round(agent.cpus * 1e9) } : {}),

@@ -10,7 +10,8 @@ import { createDockerClient } from "../docker/mod.ts";
 import { PylonError } from "../errors.ts";
 import { hostPathContext } from "../host_paths.ts";
 import { createGitRunner } from "../workspace/mod.ts";
-import { DockerRunner } from "./docker_runner.ts";
+import { DockerRunner, homeLabel } from "./docker_runner.ts";
+import { SwarmJobs } from "./swarm.ts";
 
 /** Options of {@linkcode createDockerRunner}. */
 export interface CreateRunnerOptions {
@@ -48,8 +49,21 @@ export async function createDockerRunner(
   }
   await Deno.mkdir(o.paths.jobsDir, { recursive: true });
   await Deno.mkdir(o.paths.reposDir, { recursive: true });
+  const docker = createDockerClient({ env: o.env });
+  const swarm = config.docker.backend === "swarm"
+    ? new SwarmJobs({
+      docker,
+      jobsDir: o.paths.jobsDir,
+      home: homeLabel(o.paths.jobsDir),
+      maxLog: parseByteSize(config.docker.max_log) ?? undefined,
+      output: o.output,
+      clock: o.clock,
+      registry: config.docker.registry,
+    })
+    : undefined;
   return new DockerRunner({
-    docker: createDockerClient({ env: o.env }),
+    docker,
+    swarm,
     git: createGitRunner(),
     jobsDir: o.paths.jobsDir,
     reposDir: o.paths.reposDir,
@@ -66,5 +80,6 @@ export async function createDockerRunner(
     mounts: config.docker.mounts,
     agentUrl: config.server.agent_url,
     daemonPort: config.server.port,
+    daemonHost: config.server.host,
   });
 }

@@ -41,12 +41,23 @@ import { prepareAgentImages } from "./prepare.ts";
 import { type ApprovalFolders, approvalFolders, writeApprovalFiles } from "./approval_files.ts";
 import {
   archiveTokenDelivery,
+  NO_MOUNT_PATHS,
   noMountsProblem,
   prepareChannelJob,
   type TokenDelivery,
 } from "./no_mounts.ts";
-import { revokeJobToken } from "../agent_channel/mod.ts";
+import { issueJobToken, revokeJobToken } from "../agent_channel/mod.ts";
+import { defaultAgentUrl, gatewayBaseUrl, gatewayEnabled } from "../gateway/policy.ts";
+import { readCountedUsage, withCountedUsage } from "../gateway/ledger.ts";
+import {
+  type EgressContainerSettings,
+  type EgressService,
+  type EgressServiceOptions,
+  engineJobNetworks,
+  openEgressService,
+} from "../egress/mod.ts";
 import type { ContainerSpec } from "../docker/mod.ts";
+import type { SwarmJobs } from "./swarm.ts";
 
 /**
  * Tool approval (`src/tools/`), told which jobs' containers run: it watches their requests
@@ -91,8 +102,20 @@ export interface DockerRunnerDeps {
   agentUrl?: string | undefined;
   /** The daemon's port, for the default agent URL. @default {8080} */
   daemonPort?: number | undefined;
+  /**
+   * The address the daemon listens on. On loopback (and without `agentUrl`) containers on a
+   * bridge cannot reach it, so the model gateway is not on by default. @default {"0.0.0.0"}
+   */
+  daemonHost?: string | undefined;
   /** How a job's token reaches its container (`mounts: none`). @default {the archive API} */
   tokenDelivery?: TokenDelivery | undefined;
+  /** `docker.backend: swarm`: jobs are Swarm services (`swarm.ts`), without host mounts. */
+  swarm?: SwarmJobs | undefined;
+  /**
+   * The egress service (issue 19, `src/egress/`): jobs of pylons with an `agent.egress` list run
+   * on its job network behind its proxy. Absent: every job keeps its `agent.network`.
+   */
+  egress?: EgressService | undefined;
 }
 
 /** The longest read of a finished container's kept log (at most twice `docker.max_log`). */
@@ -124,6 +147,25 @@ export class DockerRunner implements JobRunner {
     this.#home = homeLabel(deps.jobsDir);
   }
 
+  /**
+   * Opens the egress proxy for jobs with an `agent.egress` list (issue 19): an internal job
+   * network whose only way out is the proxy on its gateway address. Resolves false, leaving such
+   * jobs to fail closed, when the Engine client has no network calls.
+   */
+  async startEgress(
+    o: Omit<EgressServiceOptions, "networks" | "labels" | "clock" | "log"> & { log: Logger },
+  ): Promise<boolean> {
+    const networks = engineJobNetworks(this.#deps.docker);
+    if (!networks) return false;
+    this.#deps.egress = await openEgressService({
+      ...o,
+      networks,
+      labels: { [LABELS.managed]: "1" },
+      clock: this.#deps.clock,
+    });
+    return true;
+  }
+
   /** Hands running jobs' tool approval requests to `approvals` (the daemon's service). */
   useApprovals(approvals: ApprovalWatch): void {
     this.#deps.approvals = approvals;
@@ -131,6 +173,7 @@ export class DockerRunner implements JobRunner {
 
   /** Releases the Docker connection (daemon shutdown). */
   close(): void {
+    void this.#deps.egress?.close();
     this.#deps.docker.close();
   }
 
@@ -163,7 +206,8 @@ export class DockerRunner implements JobRunner {
     // Secrets stay out of what the job records and prints (issue 12, item 18).
     const redactor = redactorFor(pylon);
     try {
-      return redactOutcome(await this.#run(job, pylon, ctx, redactor), redactor);
+      const outcome = await this.#run(job, pylon, ctx, redactor);
+      return redactOutcome(await this.#withGatewayUsage(job, pylon, outcome), redactor);
     } catch (e) {
       // What the dispatcher would record for a rejection, redacted like any outcome.
       return redactOutcome({ status: "failed", error: errorText(e) }, redactor);
@@ -265,6 +309,13 @@ export class DockerRunner implements JobRunner {
       return { status: "failed", error: errorText(e) };
     }
     const oauth = await oauthFiles(pylon.agent.oauthPath, this.#deps.env.HOME);
+    // The model API gateway (issue 19): a job token instead of the key, revoked at the end.
+    let gateway;
+    try {
+      gateway = await this.#gatewayAccess(job, pylon);
+    } catch (e) {
+      return { status: "failed", error: `model gateway: ${errorText(e)}` };
+    }
     const spec = buildContainerSpec({
       jobId: job.id,
       pylon,
@@ -286,12 +337,105 @@ export class DockerRunner implements JobRunner {
       pidsLimit: this.#deps.pidsLimit,
       maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
       approval,
+      gateway,
+      egress: await this.#egressFor(job.id, pylon),
     });
-    return await this.#createAndFollow(job, pylon, spec, ctx, redactor, stop.signal, {
-      image,
-      outDir,
-      approval,
+    try {
+      return await this.#createAndFollow(job, pylon, spec, ctx, redactor, stop.signal, {
+        image,
+        outDir,
+        approval,
+      });
+    } finally {
+      if (gateway) await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+    }
+  }
+
+  /** The job network and proxy variables of a pylon with an `agent.egress` list, else undefined. */
+  async #egressFor(
+    jobId: string,
+    pylon: ResolvedPylon,
+  ): Promise<{ networkMode: string; env: Record<string, string> } | undefined> {
+    const list = pylon.agent.settings.egress;
+    if (list !== undefined && list !== "any" && !this.#deps.egress) {
+      // Fail closed: a pylon that asked for an allowlist never runs with the whole network.
+      throw new Error(
+        `agent.egress of ${pylon.name} needs pylon's egress proxy, which is not running ` +
+          "(it needs a local Docker Engine); set `egress: any` to run without it",
+      );
+    }
+    const settings: EgressContainerSettings | null | undefined = await this.#deps.egress
+      ?.containerSettings(jobId, {
+        agentType: pylon.agent.type,
+        egress: pylon.agent.settings.egress,
+        egressPrivate: pylon.agent.settings.egressPrivate,
+      });
+    return settings ? { networkMode: settings.networkMode, env: settings.env } : undefined;
+  }
+
+  /** The outcome with the tokens and dollars the gateway counted, when it relayed the job's calls. */
+  async #withGatewayUsage(
+    job: Job,
+    pylon: ResolvedPylon | undefined,
+    outcome: RunOutcome,
+  ): Promise<RunOutcome> {
+    if (!pylon || !this.#gatewayOn(pylon)) return outcome;
+    const counted = await readCountedUsage(this.#deps.jobsDir, job.id);
+    const usage = withCountedUsage(outcome.usage, counted, pylon.agent.auth);
+    return usage === outcome.usage || usage === undefined ? outcome : { ...outcome, usage };
+  }
+
+  /**
+   * Whether a job of `pylon` calls the model through the gateway: `agent.gateway` as written,
+   * else the agent type's default where a container can reach the daemon (an `agent_url`, host
+   * networking, or a daemon listening beyond loopback).
+   */
+  #gatewayOn(pylon: ResolvedPylon): boolean {
+    return gatewayEnabled(pylon.agent, this.#daemonReachable(pylon));
+  }
+
+  #daemonReachable(pylon: ResolvedPylon): boolean {
+    const host = this.#deps.daemonHost ?? "0.0.0.0";
+    return this.#deps.agentUrl !== undefined || pylon.agent.network === "host" ||
+      !(host === "localhost" || host === "::1" || host.startsWith("127."));
+  }
+
+  /**
+   * `docker.mounts: host` with the gateway on: issues the job's token (the same per-job token
+   * as the channel's, kept hashed in the daemon's folder) and the URL the container reaches.
+   */
+  async #gatewayAccess(
+    job: Job,
+    pylon: ResolvedPylon,
+  ): Promise<{ baseUrl: string; token: string; extraHosts?: string[] } | undefined> {
+    if (!this.#gatewayOn(pylon)) return undefined;
+    if (!this.#daemonReachable(pylon)) {
+      throw new PylonError(
+        `the daemon listens on ${this.#deps.daemonHost}, which containers on a bridge ` +
+          "network cannot reach, so the agent cannot call the model through pylon",
+        {
+          hint: "set server.agent_url to an address containers reach (e.g. " +
+            "http://172.17.0.1:<port> with the daemon listening there), listen on 0.0.0.0, " +
+            "or set agent.gateway: false",
+        },
+      );
+    }
+    const now = this.#deps.clock.now().getTime();
+    const deadline = job.deadlineAt?.getTime();
+    const token = await issueJobToken(this.#deps.jobsDir, job.id, {
+      // The job's deadline and a margin; a week without one (as in no-mounts mode).
+      expiresAt: deadline === undefined ? now + 7 * 24 * 3600_000 : deadline + 10 * 60_000,
+      stateJob: job.id,
     });
+    const fallback = defaultAgentUrl(pylon.agent.network, this.#deps.daemonPort ?? 8080);
+    const agentUrl = this.#deps.agentUrl ?? fallback.agentUrl;
+    return {
+      baseUrl: gatewayBaseUrl(agentUrl, job.id),
+      token,
+      ...(this.#deps.agentUrl === undefined && fallback.extraHosts
+        ? { extraHosts: fallback.extraHosts }
+        : {}),
+    };
   }
 
   /**
@@ -330,7 +474,8 @@ export class DockerRunner implements JobRunner {
         repo: rendered.repo,
         ref: rendered.ref,
         oauth: {
-          credentials: await read(oauth.oauthCredentials),
+          // With the gateway, the OAuth session stays with the daemon (issue 19).
+          credentials: this.#gatewayOn(pylon) ? undefined : await read(oauth.oauthCredentials),
           json: await read(oauth.oauthJson),
         },
         home: this.#deps.env.HOME,
@@ -343,8 +488,14 @@ export class DockerRunner implements JobRunner {
     }
     const network = pylon.agent.network;
     const port = this.#deps.daemonPort ?? 8080;
+    const swarm = this.#deps.swarm;
+    // Swarm has no host-gateway alias: its default is the daemon's host on Docker's bridge.
     const agentUrl = this.#deps.agentUrl ??
-      (network === "host" ? `http://127.0.0.1:${port}` : `http://host.docker.internal:${port}`);
+      (network === "host"
+        ? `http://127.0.0.1:${port}`
+        : swarm
+        ? `http://172.17.0.1:${port}`
+        : `http://host.docker.internal:${port}`);
     const spec = buildContainerSpec({
       jobId: job.id,
       pylon,
@@ -361,13 +512,37 @@ export class DockerRunner implements JobRunner {
       home: this.#home,
       pidsLimit: this.#deps.pidsLimit,
       maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
+      ...(this.#gatewayOn(pylon)
+        ? { gateway: { baseUrl: gatewayBaseUrl(agentUrl, job.id), token } }
+        : {}),
+      egress: await this.#egressFor(job.id, pylon),
       channel: {
         agentUrl,
-        ...(this.#deps.agentUrl === undefined && network !== "host"
+        ...(this.#deps.agentUrl === undefined && network !== "host" && !swarm
           ? { extraHosts: ["host.docker.internal:host-gateway"] }
           : {}),
       },
     });
+    if (swarm) {
+      try {
+        return await swarm.run({
+          job,
+          pylon,
+          container: spec,
+          image,
+          token,
+          tokenPath: NO_MOUNT_PATHS.token,
+          uid: chownTo ?? uid,
+          gid: chownTo ?? gid,
+          outDir,
+          ctx,
+          redactor,
+          signal,
+        });
+      } finally {
+        await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+      }
+    }
     const delivery = this.#deps.tokenDelivery ?? archiveTokenDelivery(this.#deps.docker);
     try {
       return await this.#createAndFollow(job, pylon, spec, ctx, redactor, signal, {
@@ -444,6 +619,15 @@ export class DockerRunner implements JobRunner {
   ): Promise<RunOutcome> {
     const redactor = redactorFor(pylon);
     const docker = this.#deps.docker;
+    if (this.#deps.swarm) {
+      const outDir = join(this.#deps.jobsDir, job.id, "out");
+      using stop = jobSignal(job, ctx.signal, this.#deps.clock);
+      const outcome = await this.#deps.swarm.reattach(job, outDir, ctx, stop.signal, redactor) ??
+        await readResultFile(outDir, { signal: resultSignal(ctx.signal) }) ??
+        { status: "failed", error: "the job's Swarm service vanished while the daemon was down" };
+      await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+      return redactOutcome(outcome, redactor);
+    }
     const [found] = await docker.listContainers({ all: true, labels: { [LABELS.job]: job.id } });
     const outDir = join(this.#deps.jobsDir, job.id, "out");
     if (!found) {
@@ -466,9 +650,13 @@ export class DockerRunner implements JobRunner {
       const exists = await Deno.stat(folders.dir).then(() => true, () => false);
       if (exists) this.#deps.approvals.watch(job, folders);
     }
-    const outcome = await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor);
-    // The channel stayed open across the restart; the job has ended now.
-    if (this.#deps.mounts === "none") {
+    const outcome = await this.#withGatewayUsage(
+      job,
+      pylon,
+      await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor),
+    );
+    // The channel (and the gateway's token) stayed open across the restart; the job has ended.
+    if (this.#deps.mounts === "none" || (pylon && this.#gatewayOn(pylon))) {
       await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
     }
     return redactOutcome(outcome, redactor);
@@ -490,6 +678,7 @@ export class DockerRunner implements JobRunner {
   /** Removes containers and job folders that belong to no known job. */
   async pruneOrphans(isKnown: (jobId: string) => Promise<boolean>, log: Logger): Promise<void> {
     const docker = this.#deps.docker;
+    await this.#deps.swarm?.prune(isKnown, log);
     let containers = 0;
     const mine = { [LABELS.managed]: "1", [LABELS.home]: this.#home };
     for (const c of await docker.listContainers({ all: true, labels: mine })) {

@@ -56,6 +56,8 @@ export interface FakeAnthropicApi extends AsyncDisposable {
   requests: FakeAnthropicRequest[];
   /** The `/v1/messages` requests only. */
   messageRequests(): FakeAnthropicRequest[];
+  /** Changes the usage the next answers report (a budget crossed mid-run). */
+  setUsage(usage: FakeUsage): void;
 }
 
 /** Default answer text. */
@@ -64,7 +66,7 @@ export const FAKE_ANSWER = "Hello from the fake Messages API";
 /** Starts the fake on an ephemeral loopback port. */
 export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnthropicApi {
   const answer = opts.answer ?? FAKE_ANSWER;
-  const usage: FakeUsage = opts.usage ?? FAKE_USAGE;
+  let usage: FakeUsage = opts.usage ?? FAKE_USAGE;
   const requests: FakeAnthropicRequest[] = [];
   let ids = 0;
   const server = Deno.serve(
@@ -117,6 +119,9 @@ export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnth
     url: `http://127.0.0.1:${addr.port}`,
     requests,
     messageRequests: () => requests.filter((r) => r.path === "/v1/messages"),
+    setUsage(next) {
+      usage = next;
+    },
     async [Symbol.asyncDispose]() {
       await server.shutdown();
     },

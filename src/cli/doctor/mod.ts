@@ -29,6 +29,6 @@ export { dockerChecks } from "./docker.ts";
 export { mountsChecks } from "./mounts.ts";
 export { gitChecks } from "./git.ts";
 export type { GitCheckOptions } from "./git.ts";
-export { dashboardCheck, signatureCheck } from "./security.ts";
+export { dashboardCheck, egressCheck, signatureCheck } from "./security.ts";
 export { serviceCheck } from "./service.ts";
 export type { ServiceCheckOptions } from "./service.ts";

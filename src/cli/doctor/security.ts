@@ -63,3 +63,37 @@ export function dashboardCheck(global: GlobalConfig, host: string): Check {
       "127.0.0.1 (server.host), or turn the dashboard off (server.dashboard: false)",
   };
 }
+
+/**
+ * WARN when a webhook pylon that strangers can reach (a `server.public_url`, or a daemon
+ * listening beyond loopback) leaves its agent on `agent.egress: any`: a prompt-injected agent
+ * can then send what it reads anywhere (issue 19). `--` with a list, or for a pylon only this
+ * machine can trigger.
+ */
+export function egressCheck(
+  pylon: ResolvedPylon,
+  global: GlobalConfig,
+  host: string,
+): Check | null {
+  if (pylon.config.trigger.type !== "webhook") return null;
+  const label = `${pylon.name} egress`;
+  const egress = pylon.agent.settings.egress ?? "any";
+  if (egress !== "any") {
+    return { section: "", label, status: "ok", detail: `only ${egress.join(", ")}` };
+  }
+  const exposed = global.server.public_url
+    ? `webhooks come from the internet (server.public_url)`
+    : isLoopbackHost(host)
+    ? null
+    : `the daemon listens on ${host}`;
+  if (!exposed) return { section: "", label, status: "--", detail: "any host (agent.egress: any)" };
+  return {
+    section: "",
+    label,
+    status: "WARN",
+    detail: `${exposed} and the agent may reach any host: an injected prompt can send out ` +
+      "what it reads",
+    hint: `list the hosts it needs in agent.egress, e.g. \`egress: [default]\` ` +
+      `(\`pylon edit ${pylon.name}\`)`,
+  };
+}
