@@ -23,6 +23,9 @@
 #                /etc/claude-code/managed-settings.json (read-only) runs the PreToolUse hook
 #                /pylon/approval/pylon-approve.mjs (read-only, with its config and the
 #                daemon's decisions); the hook writes requests into /pylon/tool-requests
+#   PYLON_AGENT_URL, PYLON_AGENT_TOKEN  workspace.push: the workspace's git credential helper
+#                (/usr/local/lib/pylon/pylon-init.mjs credential) asks the daemon for the push
+#                credential with these; nothing to do here
 # The workspace is the working directory (/workspace). Exit status: 0 when the agent completed,
 # non-zero when it failed; result.json says why.
 set -euo pipefail

@@ -11,8 +11,14 @@
 #                XDG data/config/state folders ($PYLON_STATE/opencode/…) and HOME
 #   HOME         /pylon/state/home
 #   auth         <PROVIDER>_API_KEY + OPENCODE_PROVIDER (anthropic, openai, google), or nothing
-#                for OpenCode Zen. OPENCODE_MODEL (provider/model) picks a model.
+#                for OpenCode Zen. OPENCODE_MODEL (provider/model) picks a model. Behind pylon's
+#                model API gateway: ANTHROPIC_BASE_URL (the gateway's URL of this job) and
+#                ANTHROPIC_API_KEY (the job's token, not the real key); opencode.json then points
+#                the anthropic provider at "$ANTHROPIC_BASE_URL/v1"
 #   NODE_EXTRA_CA_CERTS  an extra CA bundle (the runner mounts it at /pylon/ca.pem)
+#   PYLON_AGENT_URL, PYLON_AGENT_TOKEN  workspace.push: the workspace's git credential helper
+#                (/usr/local/lib/pylon/pylon-init.mjs credential) asks the daemon for the push
+#                credential with these; nothing to do here
 # The workspace is the working directory (/workspace). Exit status: 0 when the agent completed,
 # non-zero when it failed; result.json says why.
 set -euo pipefail

@@ -17,6 +17,14 @@
 //
 //   node pylon-init.mjs run -- <entrypoint> [args…]
 //   node pylon-init.mjs credential get           (git credential helper; reads git's request)
+//
+// The credential helper is also how the agent pushes (`workspace.push`, issue 19 item 4), in
+// both mount modes: the workspace's config names it for the repository's URL alone, and it asks
+// the channel with the job's token ($PYLON_AGENT_TOKEN, else $PYLON_TOKEN_FILE) for the
+// credential, which it gives git only for the repository's own scheme, host and path. The
+// credential is never written anywhere in the container; the daemon stops serving it (and
+// deletes it) when the job ends. This file is root's, in the image: the agent cannot change it
+// (it can, with its token, ask the channel itself while the job runs: see the README).
 
 import { spawn } from "node:child_process";
 import {
@@ -114,10 +122,18 @@ function writeBundleFiles(bundle) {
   }
 }
 
+const HELPER = `!node ${JSON.stringify(new URL(import.meta.url).pathname)} credential`;
+
 async function clone(repo) {
-  const helper = `!node ${JSON.stringify(new URL(import.meta.url).pathname)} credential`;
   const auth = repo.credential
-    ? ["-c", "credential.helper=", "-c", `credential.helper=${helper}`]
+    ? [
+      "-c",
+      "credential.helper=",
+      "-c",
+      `credential.helper=${HELPER}`,
+      "-c",
+      "credential.useHttpPath=true",
+    ]
     : [];
   log(`cloning ${repo.url}${repo.ref ? ` at ${repo.ref}` : ""}`);
   // /workspace itself is the image's (root's): git would call the clone's owner dubious.
@@ -148,6 +164,20 @@ async function clone(repo) {
     const checkout = await run("git", ["-C", WORKSPACE, ...args], { env });
     if (checkout.code !== 0) throw new Error(`git checkout ${repo.ref} failed`);
   }
+}
+
+/**
+ * `workspace.push`: the workspace's config names this file as the credential helper of the
+ * repository's URL alone (the URL carries no credential).
+ */
+async function configurePush(repo) {
+  const section = `credential.${repo.url}`;
+  for (const [key, value] of [[`${section}.helper`, ""], [`${section}.helper`, HELPER]]) {
+    const done = await run("git", ["-C", WORKSPACE, "config", "--add", key, value]);
+    if (done.code !== 0) throw new Error(`git config ${key} failed`);
+  }
+  const done = await run("git", ["-C", WORKSPACE, "config", `${section}.useHttpPath`, "true"]);
+  if (done.code !== 0) throw new Error(`git config ${section}.useHttpPath failed`);
 }
 
 /** Lets the agent's git work in /workspace (owned by root, cloned by the agent's uid). */
@@ -295,6 +325,14 @@ async function runJob(argv) {
     if (bundle.repo) await clone(bundle.repo);
     if (bundle.restore_state) await restoreState(token);
     if (bundle.repo) await trustWorkspace();
+    if (bundle.repo?.push && bundle.repo.credential) await configurePush(bundle.repo);
+    else if (bundle.repo?.credential) {
+      // Cloned, no push: the daemon stops serving the credential (the agent may hold the job's
+      // token for the model gateway).
+      const res = await call(token, "DELETE", "/git-credential");
+      if (!res.ok) log(`the daemon kept the git credential: HTTP ${res.status}`);
+      await res.body?.cancel();
+    }
   } catch (e) {
     return await failEarly(token, `pylon init: ${e.message}`);
   }
@@ -316,7 +354,10 @@ async function runJob(argv) {
   mkdirSync(OUT, { recursive: true });
   log(`ready in ${Date.now() - started} ms; starting the agent`);
   const [cmd, ...args] = argv;
-  const child = spawn(cmd, args, { stdio: "inherit", cwd: WORKSPACE });
+  // With workspace.push the agent's git helper needs the job's token (the credential itself
+  // stays with the daemon); otherwise the token stays in this process alone.
+  const env = bundle.repo?.push ? { ...process.env, PYLON_AGENT_TOKEN: token } : process.env;
+  const child = spawn(cmd, args, { stdio: "inherit", cwd: WORKSPACE, env });
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, () => child.kill(sig));
   let offset = 0;
   let sending = Promise.resolve();
@@ -355,7 +396,18 @@ async function runJob(argv) {
   process.exit(code);
 }
 
-/** git credential helper: answers `get` with the channel's credential for the clone's origin. */
+/** Whether git's credential request is for the repository `c` names (origin and path). */
+export function credentialMatches(request, c) {
+  if (`${request.protocol}://${request.host}` !== c.origin) return false;
+  if (typeof c.path !== "string") return true;
+  const trim = (p) => String(p ?? "").replace(/^\/+|\/+$/g, "");
+  return trim(request.path) === trim(c.path);
+}
+
+/**
+ * git credential helper: answers `get` with the channel's credential for the job's repository
+ * (its origin and, when git names one, its path), nothing for any other request.
+ */
 async function credential(action) {
   if (action !== "get") return;
   const request = Object.fromEntries(
@@ -364,10 +416,11 @@ async function credential(action) {
       return [l.slice(0, i), l.slice(i + 1)];
     }),
   );
-  const res = await call(readToken(), "GET", "/git-credential");
+  const token = process.env.PYLON_AGENT_TOKEN || readToken();
+  const res = await call(token, "GET", "/git-credential");
   if (!res.ok) return;
   const c = await res.json();
-  if (`${request.protocol}://${request.host}` !== c.origin) return;
+  if (!credentialMatches(request, c)) return;
   process.stdout.write(`username=${c.username}\npassword=${c.password}\n`);
 }
 

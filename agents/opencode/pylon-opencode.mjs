@@ -201,10 +201,14 @@ export function stripAnsi(text) {
 }
 
 /**
- * The job's global opencode.json: only `provider` is offered when one is chosen.
+ * The job's global opencode.json: only `provider` is offered when one is chosen. Behind pylon's
+ * model API gateway (issue 19: `ANTHROPIC_BASE_URL` is the gateway's URL of this job and
+ * `ANTHROPIC_API_KEY` the job's token, never the real key), the anthropic provider's base URL is
+ * the gateway's plus `/v1` (OpenCode's Anthropic SDK appends `/messages`); the key is read from
+ * the environment (`{env:…}`), so no file holds even the job's token.
  * @returns {Record<string, unknown>}
  */
-export function jobConfig(provider) {
+export function jobConfig(provider, env = process.env) {
   /** @type {Record<string, unknown>} */
   const config = {
     $schema: "https://opencode.ai/config.json",
@@ -212,6 +216,14 @@ export function jobConfig(provider) {
     share: "disabled",
   };
   if (provider) config.enabled_providers = [provider];
+  const base = (env.ANTHROPIC_BASE_URL || "").replace(/\/+$/, "");
+  if (provider === "anthropic" && base) {
+    config.provider = {
+      anthropic: {
+        options: { baseURL: `${base}/v1`, apiKey: "{env:ANTHROPIC_API_KEY}" },
+      },
+    };
+  }
   return config;
 }
 

@@ -16,7 +16,13 @@ export interface JobBundle {
   /** Files to write before the agent starts: the prompt, the MCP config, OAuth files. */
   files: { path: string; mode: number; content_base64: string }[];
   /** The repository to clone into `/workspace` (`workspace.type: git-clone`), else null. */
-  repo: { url: string; ref: string | null; credential: boolean } | null;
+  repo: {
+    url: string;
+    ref: string | null;
+    credential: boolean;
+    /** `workspace.push`: the init step names its credential helper in the workspace's config. */
+    push?: boolean;
+  } | null;
   /** Whether a saved agent state is restored first (a follow-up, a retry). */
   "restore_state": boolean;
 }

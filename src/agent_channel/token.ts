@@ -62,11 +62,17 @@ export async function issueJobToken(
   return token;
 }
 
-/** Revokes the token of `jobId` (the job ended); a missing token is fine. */
+/**
+ * Revokes the token of `jobId` (the job ended), and deletes the repository credential the
+ * channel served to the job (`git-credential.json`): it stays at rest nowhere once the job has
+ * ended. A missing file is fine.
+ */
 export async function revokeJobToken(jobsDir: string, jobId: string): Promise<void> {
-  await Deno.remove(join(channelDir(jobsDir, jobId), "access.json")).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
+  for (const name of ["access.json", "git-credential.json"]) {
+    await Deno.remove(join(channelDir(jobsDir, jobId), name)).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
 }
 
 /** Checks `token` for `jobId` at `now` (ms); constant-time on the hashes. */

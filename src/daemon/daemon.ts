@@ -412,10 +412,14 @@ async function serve(o: DaemonOptions): Promise<void> {
       activeCount: () => table.names().length,
       token,
       api,
-      // Jobs without host mounts reach the daemon here instead (issue 18).
-      agentChannel: config.docker.mounts === "none"
-        ? createAgentChannelRoutes({ jobsDir: o.paths.jobsDir, clock: o.clock, log })
-        : undefined,
+      // Jobs without host mounts reach the daemon here instead (issue 18); with host mounts,
+      // only the push credential's route (issue 19, item 4).
+      agentChannel: createAgentChannelRoutes({
+        jobsDir: o.paths.jobsDir,
+        clock: o.clock,
+        log,
+        gitCredentialOnly: config.docker.mounts !== "none",
+      }),
       // Agents call the model API through the daemon, which holds the key (issue 19).
       gateway: (() => {
         const ledger = new GatewayLedger(o.paths.jobsDir);
@@ -552,6 +556,11 @@ async function serve(o: DaemonOptions): Promise<void> {
         ...(o.signal ? { signal: o.signal } : {}),
         onListen: (addr) => {
           listenAddress = addr;
+          if (
+            runner && "useListenAddress" in runner && typeof runner.useListenAddress === "function"
+          ) {
+            runner.useListenAddress(addr);
+          }
           pidWritten = writePidFile(o.paths.daemonPid, {
             pid: Deno.pid,
             host: addr.host,

@@ -47,6 +47,8 @@ export interface RequestOptions {
   /** A raw body (tar archives); streamed when it is a ReadableStream. */
   body?: Uint8Array | ReadableStream<Uint8Array> | undefined;
   contentType?: string;
+  /** Extra request headers (`X-Registry-Auth` of a push). */
+  headers?: Record<string, string> | undefined;
   signal?: AbortSignal | undefined;
   /**
    * Milliseconds to wait for the answer: the headers for {@linkcode EngineTransport.request},
@@ -146,7 +148,7 @@ export class EngineTransport {
   async #fetch(ctx: DockerErrorContext, path: string, opts: RequestOptions): Promise<Response> {
     const prefix = opts.versioned === false ? "" : `/v${await this.apiVersion(opts.signal, ctx)}`;
     const url = `${this.endpoint.baseUrl}${prefix}${path}${queryString(opts.query)}`;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     // Uint8Array<ArrayBufferLike> is a valid body at runtime; TS wants ArrayBuffer-backed views.
     let body = opts.body as BodyInit | undefined;
     if (opts.json !== undefined) {

@@ -27,7 +27,7 @@ export {
   recordRefusal,
   refusalLine,
 } from "./job.ts";
-export { openEgressProxy } from "./proxy.ts";
+export { MAX_REPORTED_REFUSALS, openEgressProxy } from "./proxy.ts";
 export type { EgressProxy, EgressProxyOptions, EgressRefusal, ProxyJob } from "./proxy.ts";
 export { openEgressService } from "./service.ts";
 export type {

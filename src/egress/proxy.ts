@@ -14,16 +14,21 @@
  *   Hosts on the job's `privateHosts` list may resolve to loopback, private or reserved
  *   addresses (an internal git server); link-local, unspecified and multicast never.
  * Each refusal is reported to `onRefused` (the daemon appends `egress refused: host:port (why)` to
- * the job's log, which `pylon logs` shows) and logged as `egress.refused`.
+ * the job's log, which `pylon logs` shows) and logged as `egress.refused`, the first
+ * {@linkcode MAX_REPORTED_REFUSALS} of each job only: an agent looping on refused hosts must not
+ * fill the disk or the journal (the last one reported says so).
  *
  * Design note: a small hand-written HTTP/1 head parser over `Deno.listen`, not `Deno.serve`:
  * `CONNECT` needs the raw socket after the `200`, which the fetch-style server does not give.
- * The resolver is a dependency (`Deno.resolveDns` by default) so tests map names to loopback
- * fakes without a switch in this code.
+ * The resolver is a dependency so tests map names to loopback fakes without a switch in this
+ * code. Design note, the default: the system's resolver (`getaddrinfo`, through `node:dns`
+ * `lookup`), not `Deno.resolveDns`: it follows `/etc/nsswitch.conf` (`/etc/hosts`, mDNS,
+ * systemd-resolved), which users rely on for internal hosts (checked under Deno 2.9.6).
  *
  * @module
  */
 
+import { lookup } from "node:dns/promises";
 import type { Logger } from "../log/mod.ts";
 import {
   egressAllows,
@@ -60,7 +65,7 @@ export interface EgressProxyOptions {
   port: number;
   /** Maps the Basic credentials to a job, or null (unknown job, wrong secret, ended job). */
   authenticate(user: string, secret: string): Promise<ProxyJob | null>;
-  /** Addresses of `host` (A and AAAA). @default Deno.resolveDns */
+  /** Addresses of `host` (IPv4 and IPv6). @default the system's resolver (`getaddrinfo`) */
   resolve?: ((host: string) => Promise<string[]>) | undefined;
   onRefused?: ((refusal: EgressRefusal) => void) | undefined;
   log: Logger;
@@ -88,6 +93,10 @@ const NEVER_ALLOWED: ReadonlySet<AddressClass> = new Set([
   "multicast",
 ]);
 const encoder = new TextEncoder();
+/** Refusals reported (job log, daemon log) per job; the rest are only answered `403`. */
+export const MAX_REPORTED_REFUSALS = 100;
+/** Jobs whose refusals are counted at most; past it the counts start again. */
+const MAX_COUNTED_JOBS = 10_000;
 
 /** Starts the proxy; it serves until {@linkcode EgressProxy.close}. */
 export function openEgressProxy(o: EgressProxyOptions): EgressProxy {
@@ -95,6 +104,7 @@ export function openEgressProxy(o: EgressProxyOptions): EgressProxy {
   const open = new Set<Deno.Conn>();
   const max = o.maxConnections ?? 512;
   const handlers = new Set<Promise<void>>();
+  const reported = new Map<string, number>();
   const accepting = (async () => {
     while (true) {
       let conn: Deno.Conn;
@@ -111,7 +121,7 @@ export function openEgressProxy(o: EgressProxyOptions): EgressProxy {
         continue;
       }
       open.add(conn);
-      const p = handleConnection(conn, o).catch((e) => {
+      const p = handleConnection(conn, o, reported).catch((e) => {
         o.log.debug("egress.connection_failed", {
           error: e instanceof Error ? e.message : String(e),
         });
@@ -136,7 +146,11 @@ export function openEgressProxy(o: EgressProxyOptions): EgressProxy {
   };
 }
 
-async function handleConnection(conn: Deno.Conn, o: EgressProxyOptions): Promise<void> {
+async function handleConnection(
+  conn: Deno.Conn,
+  o: EgressProxyOptions,
+  reported: Map<string, number>,
+): Promise<void> {
   const head = await readRequestHead(conn, {
     maxBytes: MAX_HEAD_BYTES,
     signal: AbortSignal.timeout(o.headTimeoutMs ?? 10_000),
@@ -148,13 +162,13 @@ async function handleConnection(conn: Deno.Conn, o: EgressProxyOptions): Promise
 
   const job = await authenticated(head, o);
   if (!job) {
-    refused(o, { jobId: undefined, host, port, reason: "no valid job credential" });
+    refused(o, reported, { jobId: undefined, host, port, reason: "no valid job credential" });
     return await reply(conn, 407, "Proxy Authentication Required", "job credential required", [
       ["Proxy-Authenticate", 'Basic realm="pylon egress"'],
     ]);
   }
   const refuse = async (reason: string) => {
-    refused(o, { jobId: job.jobId, host, port, reason });
+    refused(o, reported, { jobId: job.jobId, host, port, reason });
     await reply(conn, 403, "Forbidden", `egress refused: ${host}:${port} (${reason})`);
   };
   if (!job.policy.any && isIpLiteral(host)) return await refuse("raw IP addresses are refused");
@@ -251,7 +265,7 @@ async function pickAddress(
 ): Promise<{ ip: string } | { refused: string }> {
   let addresses: string[];
   try {
-    addresses = await (o.resolve ?? resolveDns)(host);
+    addresses = await (o.resolve ?? resolveSystem)(host);
   } catch {
     addresses = [];
   }
@@ -270,15 +284,10 @@ async function pickAddress(
   };
 }
 
-async function resolveDns(host: string): Promise<string[]> {
-  const [a, aaaa] = await Promise.allSettled([
-    Deno.resolveDns(host, "A"),
-    Deno.resolveDns(host, "AAAA"),
-  ]);
-  return [
-    ...(a.status === "fulfilled" ? a.value : []),
-    ...(aaaa.status === "fulfilled" ? aaaa.value : []),
-  ];
+/** Every address the system's resolver gives `host` (`getaddrinfo`: hosts file, DNS, …). */
+async function resolveSystem(host: string): Promise<string[]> {
+  const found = await lookup(host, { all: true, verbatim: true });
+  return found.map((a) => a.address);
 }
 
 /** The request as the upstream server gets it: origin-form, no proxy headers, one request. */
@@ -297,7 +306,16 @@ function forwardedHead(head: RequestHead, path: string, host: string, port: numb
   return lines.join("\r\n") + "\r\n\r\n";
 }
 
-function refused(o: EgressProxyOptions, r: EgressRefusal): void {
+function refused(o: EgressProxyOptions, reported: Map<string, number>, refusal: EgressRefusal) {
+  const key = refusal.jobId ?? "";
+  const n = (reported.get(key) ?? 0) + 1;
+  if (n > MAX_REPORTED_REFUSALS) return;
+  if (reported.size >= MAX_COUNTED_JOBS && !reported.has(key)) reported.clear();
+  reported.set(key, n);
+  const r = n < MAX_REPORTED_REFUSALS ? refusal : {
+    ...refusal,
+    reason: `${refusal.reason}; further refusals of this job are not logged`,
+  };
   o.log.warn("egress.refused", {
     job: r.jobId?.slice(0, 8) ?? "-",
     target: `${r.host}:${r.port}`,

@@ -97,6 +97,15 @@ export interface ContainerInput {
    */
   gateway?: { baseUrl: string; token: string; extraHosts?: string[] | undefined } | undefined;
   /**
+   * `workspace.push` with `docker.mounts: host` (issue 19, item 4): the agent's git credential
+   * helper (the workspace's `credential.<url>.helper`) asks the channel at `agentUrl` for the
+   * push credential with the job's token, `PYLON_AGENT_URL` / `PYLON_AGENT_TOKEN`; no credential
+   * file is mounted.
+   */
+  gitCredential?:
+    | { agentUrl: string; token: string; extraHosts?: string[] | undefined }
+    | undefined;
+  /**
    * `agent.egress` with a list (issue 19, `src/egress/`): the job runs on the internal job
    * network, whose only exit is pylon's egress proxy, with the proxy variables set (they win
    * over `agent.env`). From `EgressService.containerSettings`.
@@ -169,6 +178,10 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
     env.ANTHROPIC_BASE_URL = input.gateway.baseUrl;
     env.ANTHROPIC_API_KEY = input.gateway.token;
   }
+  if (input.gitCredential && !input.channel) {
+    env.PYLON_AGENT_URL = input.gitCredential.agentUrl;
+    env.PYLON_AGENT_TOKEN = input.gitCredential.token;
+  }
   if (input.egress) Object.assign(env, input.egress.env);
 
   const bind = (source: string, target: string, readOnly: boolean): MountSpec => ({
@@ -203,7 +216,8 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   }
   mounts.push(...input.volumes);
 
-  const extraHosts = input.channel?.extraHosts ?? input.gateway?.extraHosts;
+  const extraHosts = input.channel?.extraHosts ?? input.gateway?.extraHosts ??
+    input.gitCredential?.extraHosts;
   return {
     Image: input.image,
     ...(input.channel ? { Entrypoint: [...NO_MOUNT_ENTRYPOINT] } : {}),

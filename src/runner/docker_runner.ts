@@ -22,6 +22,7 @@ import {
   type GitRunner,
   type PreparedWorkspace,
   prepareWorkspace,
+  pushCredential,
   redactUrl,
   removeWorkspace,
   workspaceSpecOf,
@@ -46,7 +47,12 @@ import {
   prepareChannelJob,
   type TokenDelivery,
 } from "./no_mounts.ts";
-import { issueJobToken, revokeJobToken } from "../agent_channel/mod.ts";
+import {
+  channelFiles,
+  issueJobToken,
+  revokeJobToken,
+  writeAtomically,
+} from "../agent_channel/mod.ts";
 import { defaultAgentUrl, gatewayBaseUrl, gatewayEnabled } from "../gateway/policy.ts";
 import { readCountedUsage, withCountedUsage } from "../gateway/ledger.ts";
 import {
@@ -167,6 +173,15 @@ export class DockerRunner implements JobRunner {
   }
 
   /** Hands running jobs' tool approval requests to `approvals` (the daemon's service). */
+  /**
+   * The address the daemon really listens on (known once it listens: `--port 0` picks one), for
+   * the URL containers reach it at when no `server.agent_url` is set.
+   */
+  useListenAddress(addr: { host: string; port: number }): void {
+    this.#deps.daemonHost = addr.host;
+    this.#deps.daemonPort = addr.port;
+  }
+
   useApprovals(approvals: ApprovalWatch): void {
     this.#deps.approvals = approvals;
   }
@@ -311,11 +326,36 @@ export class DockerRunner implements JobRunner {
     const oauth = await oauthFiles(pylon.agent.oauthPath, this.#deps.env.HOME);
     // The model API gateway (issue 19): a job token instead of the key, revoked at the end.
     let gateway;
+    let egress;
     try {
-      gateway = await this.#gatewayAccess(job, pylon);
+      egress = await this.#egressFor(job.id, pylon);
     } catch (e) {
-      return { status: "failed", error: `model gateway: ${errorText(e)}` };
+      return { status: "failed", error: errorText(e) };
     }
+    // The same token lets the agent's git credential helper ask the channel for the push
+    // credential (`workspace.push`, issue 19 item 4); it is never put in the workspace.
+    let access;
+    let gitCredential: string | undefined;
+    try {
+      gitCredential = pushCredential(
+        workspaceSpecOf(pylon.config.workspace, rendered),
+        this.#deps.env.HOME,
+      );
+      access = await this.#gatewayAccess(job, pylon, egress, {
+        push: gitCredential !== undefined,
+      });
+      if (access && gitCredential !== undefined) {
+        await writeAtomically(
+          channelFiles(this.#deps.jobsDir, job.id).gitCredential,
+          gitCredential,
+        );
+      }
+    } catch (e) {
+      if (access) await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+      const what = this.#gatewayOn(pylon) ? "model gateway" : "workspace.push";
+      return { status: "failed", error: `${what}: ${errorText(e)}` };
+    }
+    if (access && this.#gatewayOn(pylon)) gateway = access;
     const spec = buildContainerSpec({
       jobId: job.id,
       pylon,
@@ -338,7 +378,8 @@ export class DockerRunner implements JobRunner {
       maxLog: this.#deps.maxLog ?? DEFAULT_MAX_LOG_BYTES,
       approval,
       gateway,
-      egress: await this.#egressFor(job.id, pylon),
+      ...(access && gitCredential !== undefined ? { gitCredential: access } : {}),
+      egress,
     });
     try {
       return await this.#createAndFollow(job, pylon, spec, ctx, redactor, stop.signal, {
@@ -347,15 +388,19 @@ export class DockerRunner implements JobRunner {
         approval,
       });
     } finally {
-      if (gateway) await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+      if (access) await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
     }
   }
 
-  /** The job network and proxy variables of a pylon with an `agent.egress` list, else undefined. */
+  /**
+   * The job network, proxy variables and the daemon's address on that network (`gateway`) of a
+   * pylon with an `agent.egress` list, else undefined. A `server.agent_url` host joins
+   * `NO_PROXY`: the channel and the model gateway are pylon, reached without the proxy.
+   */
   async #egressFor(
     jobId: string,
     pylon: ResolvedPylon,
-  ): Promise<{ networkMode: string; env: Record<string, string> } | undefined> {
+  ): Promise<{ networkMode: string; env: Record<string, string>; gateway: string } | undefined> {
     const list = pylon.agent.settings.egress;
     if (list !== undefined && list !== "any" && !this.#deps.egress) {
       // Fail closed: a pylon that asked for an allowlist never runs with the whole network.
@@ -370,7 +415,13 @@ export class DockerRunner implements JobRunner {
         egress: pylon.agent.settings.egress,
         egressPrivate: pylon.agent.settings.egressPrivate,
       });
-    return settings ? { networkMode: settings.networkMode, env: settings.env } : undefined;
+    if (!settings) return undefined;
+    const env = { ...settings.env };
+    const direct = this.#deps.agentUrl ? URL.parse(this.#deps.agentUrl)?.hostname : undefined;
+    if (direct && !env.NO_PROXY?.split(",").includes(direct)) {
+      env.NO_PROXY = env.no_proxy = [env.NO_PROXY, direct].filter(Boolean).join(",");
+    }
+    return { networkMode: settings.networkMode, env, gateway: settings.gateway };
   }
 
   /** The outcome with the tokens and dollars the gateway counted, when it relayed the job's calls. */
@@ -396,7 +447,10 @@ export class DockerRunner implements JobRunner {
 
   #daemonReachable(pylon: ResolvedPylon): boolean {
     const host = this.#deps.daemonHost ?? "0.0.0.0";
-    return this.#deps.agentUrl !== undefined || pylon.agent.network === "host" ||
+    // A pylon with an egress list runs on the job network, not the host's, whatever `network`.
+    const egress = pylon.agent.settings.egress;
+    const onHost = pylon.agent.network === "host" && (egress === undefined || egress === "any");
+    return this.#deps.agentUrl !== undefined || onHost ||
       !(host === "localhost" || host === "::1" || host.startsWith("127."));
   }
 
@@ -407,16 +461,22 @@ export class DockerRunner implements JobRunner {
   async #gatewayAccess(
     job: Job,
     pylon: ResolvedPylon,
-  ): Promise<{ baseUrl: string; token: string; extraHosts?: string[] } | undefined> {
-    if (!this.#gatewayOn(pylon)) return undefined;
+    egress: { gateway: string } | undefined,
+    o: { push: boolean } = { push: false },
+  ): Promise<
+    { agentUrl: string; baseUrl: string; token: string; extraHosts?: string[] } | undefined
+  > {
+    const gatewayOn = this.#gatewayOn(pylon);
+    if (!gatewayOn && !o.push) return undefined;
     if (!this.#daemonReachable(pylon)) {
       throw new PylonError(
         `the daemon listens on ${this.#deps.daemonHost}, which containers on a bridge ` +
-          "network cannot reach, so the agent cannot call the model through pylon",
+          "network cannot reach, so the agent cannot " +
+          (gatewayOn ? "call the model through pylon" : "get its push credential (workspace.push)"),
         {
           hint: "set server.agent_url to an address containers reach (e.g. " +
             "http://172.17.0.1:<port> with the daemon listening there), listen on 0.0.0.0, " +
-            "or set agent.gateway: false",
+            (gatewayOn ? "or set agent.gateway: false" : "or use agent.network: host"),
         },
       );
     }
@@ -427,9 +487,14 @@ export class DockerRunner implements JobRunner {
       expiresAt: deadline === undefined ? now + 7 * 24 * 3600_000 : deadline + 10 * 60_000,
       stateJob: job.id,
     });
-    const fallback = defaultAgentUrl(pylon.agent.network, this.#deps.daemonPort ?? 8080);
+    const fallback = defaultAgentUrl(
+      pylon.agent.network,
+      this.#deps.daemonPort ?? 8080,
+      egress?.gateway,
+    );
     const agentUrl = this.#deps.agentUrl ?? fallback.agentUrl;
     return {
+      agentUrl,
       baseUrl: gatewayBaseUrl(agentUrl, job.id),
       token,
       ...(this.#deps.agentUrl === undefined && fallback.extraHosts
@@ -489,9 +554,16 @@ export class DockerRunner implements JobRunner {
     const network = pylon.agent.network;
     const port = this.#deps.daemonPort ?? 8080;
     const swarm = this.#deps.swarm;
+    let egress;
+    try {
+      egress = await this.#egressFor(job.id, pylon);
+    } catch (e) {
+      return { status: "failed", error: errorText(e) };
+    }
     // Swarm has no host-gateway alias: its default is the daemon's host on Docker's bridge.
+    // On the egress job network the daemon is that network's gateway address (issue 19).
     const agentUrl = this.#deps.agentUrl ??
-      (network === "host"
+      (network === "host" && !egress
         ? `http://127.0.0.1:${port}`
         : swarm
         ? `http://172.17.0.1:${port}`
@@ -515,11 +587,11 @@ export class DockerRunner implements JobRunner {
       ...(this.#gatewayOn(pylon)
         ? { gateway: { baseUrl: gatewayBaseUrl(agentUrl, job.id), token } }
         : {}),
-      egress: await this.#egressFor(job.id, pylon),
+      egress,
       channel: {
         agentUrl,
-        ...(this.#deps.agentUrl === undefined && network !== "host" && !swarm
-          ? { extraHosts: ["host.docker.internal:host-gateway"] }
+        ...(this.#deps.agentUrl === undefined && (network !== "host" || egress) && !swarm
+          ? { extraHosts: [`host.docker.internal:${egress?.gateway ?? "host-gateway"}`] }
           : {}),
       },
     });
@@ -655,10 +727,9 @@ export class DockerRunner implements JobRunner {
       pylon,
       await this.#follow(job, found.Id, wait, outDir, ctx, since, true, redactor),
     );
-    // The channel (and the gateway's token) stayed open across the restart; the job has ended.
-    if (this.#deps.mounts === "none" || (pylon && this.#gatewayOn(pylon))) {
-      await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
-    }
+    // The channel (and the gateway's or git helper's token) stayed open across the restart;
+    // the job has ended (a job that had no token: nothing to remove).
+    await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
     return redactOutcome(outcome, redactor);
   }
 

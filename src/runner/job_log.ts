@@ -186,9 +186,17 @@ export class JobLog {
 }
 
 /**
+ * A line the egress proxy appends to the job's log (`src/egress/job.ts` `refusalLine`), wherever
+ * the output had got to: not the container's output, so not counted in it.
+ */
+const REFUSAL_LINE = /--- \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z egress refused: [^\n]* ---\n/g;
+
+/**
  * Where a re-attached container's output continues in the log: the bytes after the header of
- * its run, and whether that run already reached the cap. Undefined when the file has no header
- * of this container (it was never written): the whole output is copied after a new one.
+ * its run (less the egress proxy's refusal lines among them), and whether that run already
+ * reached the cap. Undefined when the file has no header of this container (it was never
+ * written): the whole output is copied after a new one. An agent that prints a line shaped like a
+ * refusal only gets that much of its own output repeated.
  */
 async function resumePoint(
   logPath: string,
@@ -202,8 +210,10 @@ async function resumePoint(
   const lineStart = text.lastIndexOf("\n", at) + 1;
   if (!text.startsWith("--- run ", lineStart)) return undefined;
   const after = at + tag.length;
+  let appended = 0;
+  for (const m of text.slice(after).matchAll(REFUSAL_LINE)) appended += m[0].length;
   return {
-    written: text.length - after,
+    written: text.length - after - appended,
     capped: text.includes("\n--- output truncated at ", after),
   };
 }

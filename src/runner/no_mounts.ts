@@ -28,7 +28,7 @@ import {
   type JobBundle,
   writeAtomically,
 } from "../agent_channel/mod.ts";
-import { parseRepoUrl, refProblem } from "../workspace/mod.ts";
+import { agentCredentialJson, parseRepoUrl, refProblem } from "../workspace/mod.ts";
 import { mcpConfigJson } from "./agent_args.ts";
 import { approvesTools } from "./approval_files.ts";
 import { CONTAINER_PATHS, NO_MOUNT_TOKEN_PATH } from "./container_spec.ts";
@@ -96,10 +96,6 @@ export function noMountsProblem(
     return `${file}: workspace.type ${ws.type} needs the daemon's host, and ${mode}; ` +
       "fix: use workspace.type: git-clone (cloned inside the job) or none, or set " +
       "docker.mounts: host";
-  }
-  if (ws.push) {
-    return `${file}: workspace.push is not available yet when ${mode}; fix: remove ` +
-      "workspace.push, or set docker.mounts: host";
   }
   if (pylon.agent.volumes.length > 0) {
     return `${file}: agent.volumes are host paths, and ${mode}; fix: remove agent.volumes ` +
@@ -186,8 +182,14 @@ export async function prepareChannelJob(input: ChannelJobInput): Promise<string>
         hint: `fix workspace.ref in pylons/${input.pylon.name}/pylon.yaml`,
       });
     }
-    repo = { url: parsed.url, ref: input.ref ?? null, credential: Boolean(parsed.credentials) };
-    if (parsed.credentials) credential = JSON.stringify(parsed.credentials) + "\n";
+    repo = {
+      url: parsed.url,
+      ref: input.ref ?? null,
+      credential: Boolean(parsed.credentials),
+      push: Boolean(input.pylon.config.workspace.push),
+    };
+    // The repository's origin and path: the helper answers for nothing else (issue 19, item 4).
+    credential = agentCredentialJson(parsed);
   }
   const bundle: JobBundle = { version: 1, files, repo, "restore_state": input.restoreState };
   const paths = channelFiles(input.jobsDir, input.jobId);

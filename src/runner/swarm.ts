@@ -45,6 +45,8 @@ const SECRET_DIR = "/run/secrets";
 const POLL_MS = 500;
 /** How long a stopped job waits for the service's removal. */
 const REMOVE_MS = 10_000;
+/** How long the end of a job may take to remove its service and secrets (in use until then). */
+const CLEANUP_MS = 30_000;
 
 /** Task states after which the task never runs again. */
 const TERMINAL = new Set(["complete", "failed", "shutdown", "rejected", "orphaned", "remove"]);
@@ -351,9 +353,10 @@ export class SwarmJobs {
     for (const s of await swarm.listServices({ labels: label, signal })) {
       await swarm.removeService(s.ID, { signal });
     }
-    // A secret in use by a task being removed is refused for a moment: retry briefly.
+    // A secret in use by a task being removed is refused until its container is gone, which
+    // took over 5 s on a loaded 2-core host: retry for up to 15 s.
     for (const s of await swarm.listSecrets({ labels: label, signal })) {
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 60; i++) {
         const ok = await swarm.removeSecret(s.ID, { signal }).then(() => true, () => false);
         if (ok) break;
         await new Promise((r) => setTimeout(r, 250));
@@ -398,7 +401,18 @@ export class SwarmJobs {
     let started = false;
     while (!stop.aborted) {
       const tasks = await swarm.tasks(serviceId, { signal: stop }).catch(() => null);
-      if (tasks !== null && tasks.length === 0 && resume) break;
+      // The service is gone (`docker service rm` outside pylon: the task list answers 404, or no
+      // task after a restart or once one was seen): the job ends now, not at its deadline.
+      const gone = tasks === null
+        ? await swarm.inspectService(serviceId, { signal: stop }).then(
+          (s) => s === null,
+          () => false,
+        )
+        : tasks.length === 0 && (resume || task !== undefined);
+      if (gone) {
+        task = undefined;
+        break;
+      }
       task = tasks?.[0];
       if (task && !started && task.Status.State === "running") {
         started = true;
@@ -423,7 +437,7 @@ export class SwarmJobs {
       await settleWithin(copy.catchUp(AbortSignal.timeout(10_000)), 10_000);
     }
     const cleanup = async () => {
-      await this.#removeJob(job.id, AbortSignal.timeout(REMOVE_MS)).catch((e) =>
+      await this.#removeJob(job.id, AbortSignal.timeout(CLEANUP_MS)).catch((e) =>
         ctx.log.warn("service.remove_failed", { service: serviceId, error: errorText(e) })
       );
     };
@@ -443,7 +457,8 @@ export class SwarmJobs {
       };
     }
     if (!fromFile && state !== "complete" && state !== "failed") {
-      const why = err || task?.Status.Message || "the service's task vanished";
+      const why = err || task?.Status.Message ||
+        "the job's service and task are gone (removed outside pylon, e.g. docker service rm)";
       return { status: "failed", error: `the Swarm task ended ${state}: ${why}`, cleanup };
     }
     return { ...outcomeOf(exitCode, fromFile, copy.tail), cleanup };

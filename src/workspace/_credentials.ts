@@ -7,9 +7,21 @@
  *   helpers (so nothing stores the token), then a helper reads the credentials from variables of
  *   that one git process, and answers only for the URL's own scheme and host (a redirect to
  *   another host gets nothing);
- * - the agent, only with `workspace.push: true`: its workspace's config names a helper scoped to
- *   that repository's URL (`credential.<url>.helper`, `useHttpPath`), which reads a read-only
- *   file pylon mounts at {@linkcode AGENT_CREDENTIALS_PATH}. Any other remote gets nothing.
+ * - the agent, only with `workspace.push: true` (issue 19, item 4): its workspace's config names
+ *   a helper scoped to that repository's URL (`credential.<url>.helper`, `useHttpPath`), the
+ *   image's own {@linkcode AGENT_CREDENTIAL_HELPER} (root's, read-only to the agent), which asks
+ *   the job's channel (`GET /agent/v1/jobs/<id>/git-credential`, the job token) and answers only
+ *   for that repository's scheme, host and path. No file, URL or variable of the container holds
+ *   the credential; the daemon serves it from its own folder while the job's token is valid and
+ *   deletes it when the job ends ({@linkcode agentCredentialJson} is what it serves).
+ *
+ * Design note, what this does and does not stop: the agent holds its job token (it must, to call
+ * the model through the gateway and to push), so it can ask the channel for the credential
+ * itself while the job runs, as the helper does. What it cannot do is find the credential at
+ * rest (a file, the environment, a URL in `.git/config`), get one for another host or
+ * repository from pylon, or use its token once the job has ended. A token that must never reach
+ * the agent at all would need the daemon to relay git's smart HTTP itself, as the model gateway
+ * relays the Messages API.
  *
  * @module
  */
@@ -22,8 +34,8 @@ export interface GitAuth {
   env: Record<string, string> | undefined;
 }
 
-/** Where the agent's credential file is mounted (`workspace.push: true`). */
-export const AGENT_CREDENTIALS_PATH = "/pylon/git-credentials";
+/** The credential helper in pylon's images (`pylon-init.mjs credential` of agents/claude and agents/opencode). */
+export const AGENT_CREDENTIAL_HELPER = "/usr/local/lib/pylon/pylon-init.mjs";
 
 // Reads git's request on stdin and answers only for the expected origin. No secret in here.
 const PYLON_HELPER = '!f() { test "$1" = get || exit 0; p=; h=; ' +
@@ -45,22 +57,27 @@ export function gitAuth(repo: RepoUrl): GitAuth {
   };
 }
 
-/** The content of the agent's credential file: git's credential format. */
-export function agentCredentialFile(repo: RepoUrl): string | undefined {
+/**
+ * What the job's channel serves at `git-credential` (JSON): the credential, the origin it is for
+ * (`scheme://host[:port]`) and the repository's path, so the helper answers for nothing else;
+ * undefined when the URL carried no credentials.
+ */
+export function agentCredentialJson(repo: RepoUrl): string | undefined {
   const c = repo.credentials;
   if (!c) return undefined;
-  return `username=${c.username}\npassword=${c.password}\n`;
+  const path = new URL(repo.url).pathname.replace(/^\/+/, "");
+  return JSON.stringify({ ...c, path }) + "\n";
 }
 
 /**
- * `git config` settings of the agent's workspace: a helper for `repo.url` alone that reads
- * {@linkcode AGENT_CREDENTIALS_PATH}, after an empty value that drops any other helper for it.
+ * `git config` settings of the agent's workspace: a helper for `repo.url` alone, the image's
+ * {@linkcode AGENT_CREDENTIAL_HELPER}, after an empty value that drops any other helper for it.
  */
 export function agentHelperConfig(repo: RepoUrl): [key: string, value: string][] {
   const section = `credential.${repo.url}`;
   return [
     [`${section}.helper`, ""],
-    [`${section}.helper`, `!f() { test "$1" = get && cat ${AGENT_CREDENTIALS_PATH}; }; f`],
+    [`${section}.helper`, `!node ${AGENT_CREDENTIAL_HELPER} credential`],
     [`${section}.useHttpPath`, "true"],
   ];
 }

@@ -22,7 +22,7 @@
 
 import { dirname, join } from "node:path";
 import { type GitCall, gitOk, pathExists } from "./_git.ts";
-import { AGENT_CREDENTIALS_PATH, agentCredentialFile, agentHelperConfig } from "./_credentials.ts";
+import { agentCredentialJson, agentHelperConfig } from "./_credentials.ts";
 import { advance, checkOut, copyMirror } from "./_local_clone.ts";
 import { withLock } from "./_lock.ts";
 import { mirrorKey, syncMirror } from "./_mirror.ts";
@@ -115,9 +115,9 @@ export async function prepareGitClone(
           r.stderr,
         ));
     }
-    const mount = await writeAgentCredentials(dirname(workspace), repo);
-    if (mount) extraMounts.push(mount);
-    else deps.log.warn("workspace.push.no_credentials", { repo: repo.display });
+    // The credential itself is served by the job's channel while the job runs (_credentials.ts).
+    await removeLegacyCredentials(dirname(workspace));
+    if (!repo.credentials) deps.log.warn("workspace.push.no_credentials", { repo: repo.display });
   }
   const label = labelOf(checkout);
   deps.log.info("workspace.cloned", {
@@ -139,21 +139,23 @@ export async function prepareGitClone(
 }
 
 /**
- * Writes the repository's credentials for the agent (`workspace.push: true`) to
- * `<jobDir>/git-credentials`, to be mounted read-only at {@linkcode AGENT_CREDENTIALS_PATH};
- * undefined when the URL has none. Readable by the agent's uid, which may differ from the
- * daemon's: the file's privacy comes from the pylon home (0700).
+ * What the job's channel serves to the agent's credential helper for a `workspace.push` job
+ * (`git-credential`, see `_credentials.ts`); undefined without push or without credentials in
+ * the URL. The runner writes it next to the job's token and deletes it when the job ends.
  */
-export async function writeAgentCredentials(
-  jobDir: string,
-  repo: RepoUrl,
-): Promise<ExtraMount | undefined> {
-  const content = agentCredentialFile(repo);
-  if (content === undefined) return undefined;
-  const file = join(jobDir, "git-credentials");
-  await Deno.writeTextFile(file, content, { mode: 0o644 });
-  await Deno.chmod(file, 0o644);
-  return { hostPath: file, containerPath: AGENT_CREDENTIALS_PATH, readOnly: true };
+export function pushCredential(spec: WorkspaceSpec, home: string | undefined): string | undefined {
+  if (!spec.push || spec.type !== "git-clone" || !spec.repo) return undefined;
+  return agentCredentialJson(parseRepoUrl(spec.repo, home));
+}
+
+/**
+ * Removes `<jobDir>/git-credentials`, the credential file an older pylon mounted for the agent
+ * (a continued job's folder may still have one): no credential stays at rest for the agent.
+ */
+export async function removeLegacyCredentials(jobDir: string): Promise<void> {
+  await Deno.remove(join(jobDir, "git-credentials")).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
 }
 
 /** What `ref` names in the mirror as it is, before fetching; undefined when unknown yet. */

@@ -25,7 +25,8 @@ export { parseRepoUrl, redactUrl } from "./repo_url.ts";
 export type { RepoCredentials, RepoUrl } from "./repo_url.ts";
 export { checkPayloadRepo, workspaceSpecOf } from "./spec.ts";
 export type { WorkspaceSettings } from "./spec.ts";
-export { gitAuth } from "./_credentials.ts";
+export { AGENT_CREDENTIAL_HELPER, agentCredentialJson, gitAuth } from "./_credentials.ts";
+export { pushCredential } from "./git_clone.ts";
 export type { GitAuth } from "./_credentials.ts";
 export type {
   ExtraMount,

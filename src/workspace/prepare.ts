@@ -11,7 +11,7 @@ import { pathExists } from "./_git.ts";
 import { readMarker, removeMarker, writeMarker } from "./_marker.ts";
 import { PylonError } from "../errors.ts";
 import { quote, WorkspaceError } from "./errors.ts";
-import { prepareGitClone, writeAgentCredentials } from "./git_clone.ts";
+import { prepareGitClone, removeLegacyCredentials } from "./git_clone.ts";
 import { prepareGitWorktree, removeWorktree } from "./git_worktree.ts";
 import type { GitRunner } from "./git_runner.ts";
 import { prepareLocal, prepareNone } from "./local.ts";
@@ -49,7 +49,7 @@ export async function prepareWorkspace(
   checkPayloadRepo(spec);
   if (target.reuse) {
     const reused = await reuseWorkspace(target.reuse, d.log);
-    if (reused) return await refreshCredentials(reused, spec, d.home);
+    if (reused) return await dropLegacyCredentials(reused);
   }
   if (spec.ref) validateRef(spec.ref);
   if (spec.type === "git-clone" && spec.repo) parseRepoUrl(spec.repo, d.home);
@@ -139,23 +139,18 @@ export async function removeWorkspace(
 }
 
 /**
- * A continued git-clone workspace with `workspace.push` gets the credentials of this job's URL
- * (a token in the pylon's `.env` may have been renewed since).
+ * A continued git-clone workspace: the credential file an older pylon mounted for a
+ * `workspace.push` job is removed, and so is its mount (the channel serves the credential now).
  */
-async function refreshCredentials(
-  reused: PreparedWorkspace,
-  spec: WorkspaceSpec,
-  home: string | undefined,
-): Promise<PreparedWorkspace> {
-  if (!spec.push || spec.type !== "git-clone" || !spec.repo || !reused.hostPath) return reused;
-  const mount = await writeAgentCredentials(
-    dirname(reused.hostPath),
-    parseRepoUrl(spec.repo, home),
-  );
-  if (!mount) return reused;
-  const others = reused.extraMounts.filter((m) => m.containerPath !== mount.containerPath);
-  return { ...reused, extraMounts: [...others, mount] };
+async function dropLegacyCredentials(reused: PreparedWorkspace): Promise<PreparedWorkspace> {
+  if (!reused.hostPath) return reused;
+  await removeLegacyCredentials(dirname(reused.hostPath));
+  const extraMounts = reused.extraMounts.filter((m) => m.containerPath !== LEGACY_CREDENTIALS_PATH);
+  return extraMounts.length === reused.extraMounts.length ? reused : { ...reused, extraMounts };
 }
+
+/** Where an older pylon mounted the agent's credential file. */
+const LEGACY_CREDENTIALS_PATH = "/pylon/git-credentials";
 
 /** The previous workspace at `path` when it still exists, with the mounts it was prepared with. */
 async function reuseWorkspace(path: string, log: Logger): Promise<PreparedWorkspace | undefined> {

@@ -102,12 +102,16 @@ Deno.test("prepareChannelJob() keeps the credential out of the bundle and issues
       url: "https://git.example.com/acme/app.git",
       ref: "main",
       credential: true,
+      push: false,
     });
     assert.equal(atob(parsed.files[0].content_base64), "Fix it");
     const cred = JSON.parse(
       await Deno.readTextFile(`${jobsDir}/job-1/channel/git-credential.json`),
     );
     assert.equal(cred.password, "s3cret");
+    // For that repository only: the helper in the image checks the origin and the path.
+    assert.equal(cred.origin, "https://git.example.com");
+    assert.equal(cred.path, "acme/app.git");
     assert.equal((await Deno.stat(`${jobsDir}/job-1/channel/access.json`)).mode! & 0o777, 0o600);
     const access = await Deno.readTextFile(`${jobsDir}/job-1/channel/access.json`);
     assert.ok(!access.includes(token), "only the token's hash is kept");

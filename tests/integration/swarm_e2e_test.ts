@@ -63,6 +63,8 @@ function pylonYaml(
     "  type: custom",
     `  image: ${JSON.stringify(image)}`,
     "  network: host",
+    // The registry test joins a worker (another Engine) for a while: stay on this one.
+    '  placement: ["node.role==manager"]',
     `  prompt: ${JSON.stringify(o.prompt ?? AGENT_SCRIPT)}`,
     "  auth: api_key",
     `  api_key: ${API_KEY}`,
@@ -199,6 +201,13 @@ Deno.test({
         assert.match(job.result, /^run 1 leak=0/);
         const events = await Deno.readTextFile(`${root}/jobs/${long}/out/events.ndjson`);
         assert.match(events, /cat feature.ts/);
+        // The re-attached job's service and secrets are removed with it too.
+        await eventually(
+          async () =>
+            (await docker.swarm!.listServices({ labels: { "pylon.job": long } })).length === 0 &&
+            (await docker.swarm!.listSecrets({ labels: { "pylon.job": long } })).length === 0,
+          20_000,
+        );
       });
 
       await t.step("a follow-up restores the agent state saved by the job it follows", async () => {
@@ -230,6 +239,12 @@ Deno.test({
         assert.match(log, /restored the agent state/);
         assert.match(job.result, /^run 2 /, `${firstLog}\n${log}`);
         assert.equal(job.session_id, "s2");
+        await eventually(
+          async () =>
+            (await docker.swarm!.listServices({ labels: { "pylon.job": follow } })).length === 0 &&
+            (await docker.swarm!.listSecrets({ labels: { "pylon.job": follow } })).length === 0,
+          20_000,
+        );
       });
     } finally {
       await d.stop();

@@ -4,12 +4,12 @@
  * (which the agent reads), the job's `repo` column, git's command line (`ps`) and
  * `pylon test --dry-run`. Now git gets them from a credential helper, they are stored and shown
  * redacted, and an agent gets them only with `workspace.push: true`, through a helper that
- * answers for that repository alone.
+ * asks the job's channel and answers for that repository alone (issue 19, item 4: no file).
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createGitRunner, prepareWorkspace } from "../../src/workspace/mod.ts";
+import { createGitRunner, prepareWorkspace, pushCredential } from "../../src/workspace/mod.ts";
 import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
 import { startGitHttpServer } from "../fakes/git_http_server.ts";
 import { dockerTest, ensureTestImage } from "../integration/_docker.ts";
@@ -73,27 +73,29 @@ Deno.test("a token in workspace.repo reaches git through a helper: never argv, c
   await assert.rejects(Deno.stat(store), Deno.errors.NotFound, "the user's helper stored nothing");
 });
 
-Deno.test("workspace.push hands the agent the token through a helper for that repository only", async () => {
+Deno.test("workspace.push names the channel's helper for that repository only; no credential file", async () => {
   await using fx = await createFixture();
   await using server = startGitHttpServer(fx.served, { user: "x-access-token", password: TOKEN });
   const url = server.url("app.git").replace("http://", `http://x-access-token:${TOKEN}@`);
+  const spec = { type: "git-clone", repo: url, push: true } as const;
   const ws = await prepareWorkspace(
-    { type: "git-clone", repo: url, push: true },
+    spec,
     { jobDir: jobDir(fx, 1), reposDir: fx.reposDir },
     { git: recordingGit(), log: memoryLog(), home: fx.root },
   );
-  assert.deepEqual(ws.extraMounts, [{
-    hostPath: join(jobDir(fx, 1), "git-credentials"),
-    containerPath: "/pylon/git-credentials",
-    readOnly: true,
-  }]);
-  assert.equal(
-    await Deno.readTextFile(ws.extraMounts[0]!.hostPath),
-    `username=x-access-token\npassword=${TOKEN}\n`,
-  );
+  // Issue 19, item 4: nothing mounted, nothing written for the agent; the channel serves it.
+  assert.deepEqual(ws.extraMounts, []);
+  await assert.rejects(Deno.stat(join(jobDir(fx, 1), "git-credentials")));
+  assert.ok(!(await allText(jobDir(fx, 1))).includes(TOKEN), "no file of the job holds it");
+  assert.deepEqual(JSON.parse(pushCredential(spec, fx.root)!), {
+    origin: new URL(server.url("")).origin,
+    username: "x-access-token",
+    password: TOKEN,
+    path: "app.git",
+  });
   const config = await Deno.readTextFile(join(ws.hostPath!, ".git", "config"));
   assert.ok(!config.includes(TOKEN), "the workspace's config names a helper, not the token");
-  // Which requests would run the helper (git traces it; the file itself is only in containers).
+  // Which requests would run the helper (git traces it; the helper itself is in the image).
   const asks = async (path: string) => {
     const port = new URL(server.url("")).host;
     const child = new Deno.Command("git", {
@@ -108,7 +110,9 @@ Deno.test("workspace.push hands the agent the token through a helper for that re
     await writer.write(new TextEncoder().encode(`protocol=http\nhost=${port}\npath=${path}\n\n`));
     await writer.close();
     const { stderr } = await child.output();
-    return new TextDecoder().decode(stderr).includes("cat /pylon/git-credentials");
+    return new TextDecoder().decode(stderr).includes(
+      "/usr/local/lib/pylon/pylon-init.mjs credential",
+    );
   };
   assert.equal(await asks("app.git"), true, "the repository's own URL gets the helper");
   assert.equal(await asks("other.git"), false, "another repository on the same host does not");
@@ -155,7 +159,9 @@ dockerTest(
       "pylons/snoop/pylon.yaml": attackerYaml("snoop", image, { script: snoop }) +
         workspace(false).join("\n") + "\n",
       "pylons/snoop/.env": `REPO_TOKEN=${TOKEN}\n`,
-      "pylons/pusher/pylon.yaml": attackerYaml("pusher", image, { script: snoop }) +
+      // The push helper reaches the daemon's channel; a loopback daemon needs host networking.
+      "pylons/pusher/pylon.yaml":
+        attackerYaml("pusher", image, { script: snoop, extra: ["  network: host"] }) +
         workspace(true).join("\n") + "\n",
       "pylons/pusher/.env": `REPO_TOKEN=${TOKEN}\n`,
     });
@@ -176,8 +182,15 @@ dockerTest(
       assert.ok(!JSON.stringify(snooped.job).includes(TOKEN));
 
       const pushed = await run("pusher");
-      assert.match(pushed.seen, new RegExp(`password=${TOKEN}`), "push: true hands it over");
+      // Issue 19, item 4: the helper asks the channel with the job's token; no file, no variable
+      // and no config holds the credential itself.
+      assert.ok(!pushed.seen.includes(TOKEN), "push: true puts no credential in the container");
       assert.match(pushed.seen, /credential "http:\/\/127\.0\.0\.1:\d+\/app\.git"/);
+      assert.match(
+        pushed.seen,
+        /helper = !node \/usr\/local\/lib\/pylon\/pylon-init\.mjs credential/,
+      );
+      assert.match(pushed.seen, /PYLON_AGENT_TOKEN=\S{40,}/);
       assert.ok(!JSON.stringify(pushed.job).includes(TOKEN));
 
       // The job's `repo` column, as `pylon jobs` and the store keep it.

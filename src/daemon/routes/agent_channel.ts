@@ -5,11 +5,18 @@
  * wrong, expired or revoked token, or another job's, gets 401.
  *
  * - `GET  bundle`          the job's files (prompt, settings) and what to clone
- * - `GET  git-credential`  the repository's credential, for the init step's credential helper
+ * - `GET  git-credential`  the repository's credential, for the image's credential helper (the
+ *                          clone, and pushes with `workspace.push` in both mount modes)
+ * - `DELETE git-credential` the init step is done with it (cloned, no `workspace.push`): from
+ *                          then on the job's token (which the agent may hold, e.g. for the model
+ *                          gateway) gets no credential
  * - `POST events`          tool events (NDJSON lines), appended to `out/events.ndjson`
  * - `PUT  result`          `result.json`
  * - `GET  state`           the saved agent state (tar; 204 when there is none)
  * - `PUT  state`           the agent state at the end (tar, checked, size-capped)
+ *
+ * With `docker.mounts: host` only `git-credential` is served (`gitCredentialOnly`): the rest
+ * goes through bind mounts there.
  *
  * What a container sends is hostile input: every body is read within a size and a time limit,
  * JSON is parsed and checked, archives are checked entry by entry and never extracted here.
@@ -56,6 +63,8 @@ export interface AgentChannelDeps {
   log: Logger;
   /** Overrides of {@linkcode CHANNEL_LIMITS} (tests). */
   limits?: Partial<Record<keyof typeof CHANNEL_LIMITS, number>>;
+  /** Serve `git-credential` alone (`docker.mounts: host`, issue 19 item 4). */
+  gitCredentialOnly?: boolean;
 }
 
 type ChannelEnv = { Variables: { access: JobAccess; jobId: string } };
@@ -89,13 +98,6 @@ export function createAgentChannelRoutes(deps: AgentChannelDeps): Hono {
     await next();
   });
 
-  app.get("/jobs/:id/bundle", async function bundle(c) {
-    const files = channelFiles(deps.jobsDir, c.get("jobId"));
-    const text = await Deno.readTextFile(files.bundle).catch(() => null);
-    if (text === null) return refuse(404, "this job has no bundle");
-    return new Response(text, { headers: { "content-type": "application/json" } });
-  });
-
   app.get("/jobs/:id/git-credential", async function gitCredential(c) {
     const files = channelFiles(deps.jobsDir, c.get("jobId"));
     const text = await Deno.readTextFile(files.gitCredential).catch(() => null);
@@ -103,6 +105,18 @@ export function createAgentChannelRoutes(deps: AgentChannelDeps): Hono {
     return new Response(text, {
       headers: { "content-type": "application/json", "cache-control": "no-store" },
     });
+  });
+  app.delete("/jobs/:id/git-credential", async function dropGitCredential(c) {
+    await Deno.remove(channelFiles(deps.jobsDir, c.get("jobId")).gitCredential).catch(() => {});
+    return c.body(null, 204);
+  });
+  if (deps.gitCredentialOnly) return app as unknown as Hono;
+
+  app.get("/jobs/:id/bundle", async function bundle(c) {
+    const files = channelFiles(deps.jobsDir, c.get("jobId"));
+    const text = await Deno.readTextFile(files.bundle).catch(() => null);
+    if (text === null) return refuse(404, "this job has no bundle");
+    return new Response(text, { headers: { "content-type": "application/json" } });
   });
 
   app.post("/jobs/:id/events", async function events(c) {
