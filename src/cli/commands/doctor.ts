@@ -40,6 +40,7 @@ import {
   dashboardCheck,
   DEFAULTS_NAME,
   dockerChecks,
+  egressCheck,
   envFileCheck,
   type FetchFn,
   forPylons,
@@ -307,6 +308,8 @@ export async function collectChecks(
     checks.push({ ...trigger, section });
     const signature = signatureCheck(p, global.config, daemon.host ?? global.config.server.host);
     if (signature) checks.push({ ...signature, section });
+    const egress = egressCheck(p, global.config, daemon.host ?? global.config.server.host);
+    if (egress) checks.push({ ...egress, section });
     checks.push({ ...channelCheck(p), section });
     const settings = agentSettingsCheck(p);
     if (settings) checks.push({ ...settings, section });

@@ -1,6 +1,7 @@
 /**
- * `pylon logs <job> [-f]`: a job's output — the live container's while it runs, the saved
- * `jobs/<id>.log` after. With `-f`, the output ends with the job's final status line
+ * `pylon logs <job> [-f]`: a job's output — `jobs/<id>.log`, which the daemon writes as the
+ * agent prints (with pylon's own lines: egress refusals, runs), or the live container's when
+ * there is no such file yet or it is followed without a daemon. With `-f`, the output ends with the job's final status line
  * (`--- job 1a2b3c4d completed in 1m34s ---`) once the container ends.
  *
  * @module
@@ -37,9 +38,10 @@ export function createLogsCommand(deps: LogsDeps = {}): Command {
     name: "logs",
     summary: "Print a job's output (follow it with -f while it runs)",
     usage: "logs <job> [-f]",
-    description: `<job> is a job id or its unique first 8 characters. While the job runs, the
-container's output is shown (and followed with -f); afterwards, the saved log file. With -f the
-output ends with the job's final status once its container ends.`,
+    description: `<job> is a job id or its unique first 8 characters. Shows the job's log file
+(the agent's output and pylon's own lines, such as refused egress), or the running container's
+output before there is one; -f keeps printing (through the daemon when it runs) and ends with the
+job's final status once its container ends.`,
     options: {
       follow: { type: "boolean", short: "f", description: "Keep printing new output" },
     },
@@ -54,7 +56,10 @@ output ends with the job's final status once its container ends.`,
         return 0;
       }
       const file = join(ctx.paths.jobsDir, `${job.id}.log`);
-      if (job.status === "running") {
+      // The file has what Docker's log has of a running job, plus pylon's own lines (egress
+      // refusals); Docker is for following without a daemon, or before the file exists.
+      const saved = await Deno.stat(file).then((s) => s.size > 0, () => false);
+      if (job.status === "running" && (follow || !saved)) {
         using docker = openDocker(ctx.env);
         const [container] = await docker.listContainers({ labels: { [LABELS.job]: job.id } });
         if (container) {
