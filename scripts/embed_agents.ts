@@ -2,7 +2,8 @@
 /**
  * Generates `src/runner/embedded.ts`: every file under `agents/<type>/` as a string constant with
  * its sha256 and file mode, so the compiled binary carries the agent images' build contexts
- * without reading files at run time.
+ * without reading files at run time. Files under `agents/_shared/` belong to every agent type's
+ * context (the init step all of pylon's images run), written once in the source tree.
  *
  *   deno run --allow-read --allow-write scripts/embed_agents.ts           # rewrite the module
  *   deno run --allow-read scripts/embed_agents.ts --check                 # exit 1 when stale
@@ -32,18 +33,38 @@ export interface SourceFile {
   sha256: string;
 }
 
-/** Reads `agents/<type>/**` for every agent folder, sorted by type then path. */
+/** The folder whose files belong to every agent type's build context. */
+export const SHARED_DIR = "_shared";
+
+/**
+ * Reads `agents/<type>/**` for every agent folder, plus `agents/_shared/**` into each of them,
+ * sorted by type then path. A type's own file may not have a shared file's path.
+ */
 export async function readAgentSources(
   agentsDir: string = AGENTS_DIR,
 ): Promise<Record<string, SourceFile[]>> {
   const out: Record<string, SourceFile[]> = {};
   const types: string[] = [];
+  let shared = false;
   for await (const entry of Deno.readDir(agentsDir)) {
-    if (entry.isDirectory && !entry.name.startsWith(".")) types.push(entry.name);
+    if (!entry.isDirectory || entry.name.startsWith(".")) continue;
+    if (entry.name === SHARED_DIR) shared = true;
+    else types.push(entry.name);
   }
+  const common: SourceFile[] = [];
+  if (shared) await collect(join(agentsDir, SHARED_DIR), join(agentsDir, SHARED_DIR), common);
   for (const type of types.sort()) {
     const files: SourceFile[] = [];
     await collect(join(agentsDir, type), join(agentsDir, type), files);
+    for (const file of common) {
+      if (files.some((f) => f.path === file.path)) {
+        throw new Error(
+          `Cannot embed agents/${type}/${file.path}: agents/${SHARED_DIR}/${file.path} is every ` +
+            "type's already; remove one of them",
+        );
+      }
+      files.push(file);
+    }
     out[type] = files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   }
   return out;

@@ -3,7 +3,7 @@
  * host is bind-mounted into the job's container. The runner writes the job's bundle (prompt,
  * MCP config, OAuth files, what to clone) and its repository credential into the daemon's
  * `jobs/<id>/channel/`, issues a per-job token, and hands the token to the container through a
- * {@linkcode TokenDelivery} before it starts. The image's init step (`agents/*\/pylon-init.mjs`)
+ * {@linkcode TokenDelivery} before it starts. The image's init step (`agents/_shared/pylon-init.mjs`)
  * then fetches the bundle over the channel (`/agent/v1`), clones, restores the agent state, runs
  * the agent and sends back tool events, `result.json` and the state.
  *

@@ -34,7 +34,7 @@ export interface GitAuth {
   env: Record<string, string> | undefined;
 }
 
-/** The credential helper in pylon's images (`pylon-init.mjs credential` of agents/claude and agents/opencode). */
+/** The credential helper in pylon's images (`pylon-init.mjs credential`, agents/_shared). */
 export const AGENT_CREDENTIAL_HELPER = "/usr/local/lib/pylon/pylon-init.mjs";
 
 // Reads git's request on stdin and answers only for the expected origin. No secret in here.

@@ -44,7 +44,13 @@ Deno.test("pylon logs -f ends with the job's final status once the container end
       },
     });
     const done = logs.run(parseCommandArgs(logs, [id.slice(0, 8), "-f"]), ctx);
-    setTimeout(() => docker.killContainer(container), 10);
+    // The container ends once its output is being followed (not before the command found it).
+    (async () => {
+      while (!docker.calls.some((c) => c.method === "containerLogs")) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await docker.killContainer(container);
+    })();
     assert.equal(await done, 0);
     assert.equal(sleeps, 1);
     assert.match(ctx.stdout(), /^working\n--- job [0-9a-f]{8} completed in 1m3[45]s ---\n$/);

@@ -12,7 +12,7 @@ import { issueJobToken, revokeJobToken } from "../../src/agent_channel/mod.ts";
 import { createAgentChannelRoutes } from "../../src/daemon/routes/agent_channel.ts";
 import { createLogger } from "../../src/log/mod.ts";
 import { agentCredentialJson, parseRepoUrl } from "../../src/workspace/mod.ts";
-import { credentialMatches } from "../../agents/claude/pylon-init.mjs";
+import { credentialMatches } from "../../agents/_shared/pylon-init.mjs";
 
 const CREDENTIAL = agentCredentialJson(
   parseRepoUrl("https://x-access-token:ghs_secret@git.example.com/acme/app.git", "/tmp"),

@@ -58,8 +58,8 @@ job's final status once its container ends.`,
       const file = join(ctx.paths.jobsDir, `${job.id}.log`);
       // The file has what Docker's log has of a running job, plus pylon's own lines (egress
       // refusals); Docker is for following without a daemon, or before the file exists.
-      const saved = await Deno.stat(file).then((s) => s.size > 0, () => false);
-      if (job.status === "running" && (follow || !saved)) {
+      const saved = !follow && await Deno.stat(file).then((s) => s.size > 0, () => false);
+      if (job.status === "running" && !saved) {
         using docker = openDocker(ctx.env);
         const [container] = await docker.listContainers({ labels: { [LABELS.job]: job.id } });
         if (container) {
