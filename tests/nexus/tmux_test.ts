@@ -53,6 +53,8 @@ Deno.test({
       TZ: "UTC",
       // No network: the update check asks a closed loopback port.
       PYLON_UPDATE_URL: "http://127.0.0.1:9/releases/latest",
+      // Set in CI runners and dev containers: Ink would then draw nothing until exit.
+      CI: "true",
     };
     const denoDir = Deno.env.get("DENO_DIR");
     if (denoDir) env.DENO_DIR = denoDir;

@@ -10,20 +10,30 @@ import { PylonError } from "../../errors.ts";
 import type { Command } from "../command.ts";
 
 /**
- * Loads the UI. Design note: Ink, when the process has `DEV=true`, imports its optional peer
- * `react-devtools-core` at load time to reach React DevTools. pylon does not ship that package
- * (a compiled binary carries only the npm packages it resolves), and `DEV` is a common variable
- * with other meanings, so a user's `DEV=true` would print a warning over the terminal or, in a
- * binary, fail the import. The UI is therefore loaded with `DEV` unset, and `DEV` restored
- * right after (child `pylon` wizards see it as it was).
+ * Variables Ink reads once, when it is loaded, that must not steer an interactive dashboard.
+ *
+ * Design note: with `DEV=true` Ink imports its optional peer `react-devtools-core` to reach
+ * React DevTools. pylon does not ship that package (a compiled binary carries only the npm
+ * packages it resolves), and `DEV` is a common variable with other meanings, so a user's
+ * `DEV=true` would print a warning over the terminal or, in a binary, fail the import. With
+ * `CI` or `CONTINUOUS_INTEGRATION` set (as in CI runners, dev containers and some remote
+ * shells), Ink draws nothing until the program exits: the dashboard would stay a blank screen.
+ * `pylon nexus` runs only on an interactive terminal, so the UI is loaded with these unset,
+ * and each is restored right after (child `pylon` wizards see them as they were).
  */
+const INK_LOAD_TIME_VARIABLES = ["DEV", "CI", "CONTINUOUS_INTEGRATION"] as const;
+
 async function loadSession(): Promise<typeof import("../../nexus/session.ts")> {
-  const dev = Deno.env.get("DEV");
-  if (dev !== undefined) Deno.env.delete("DEV");
+  const saved = INK_LOAD_TIME_VARIABLES.flatMap((name) => {
+    const value = Deno.env.get(name);
+    if (value === undefined) return [];
+    Deno.env.delete(name);
+    return [[name, value] as const];
+  });
   try {
     return await import("../../nexus/session.ts");
   } finally {
-    if (dev !== undefined) Deno.env.set("DEV", dev);
+    for (const [name, value] of saved) Deno.env.set(name, value);
   }
 }
 
