@@ -310,6 +310,18 @@ const agentSchema = z.strictObject({
   /** At most this many of the pylon's jobs run at once (within `docker.max_concurrent`). */
   max_concurrent: z.number().int().positive().optional(),
   ...agentSettingsShape,
+}).superRefine((agent, ctx) => {
+  // Written together, they contradict each other: the gateway is the daemon, and `none` leaves
+  // the job no network to reach it. Said here rather than turning the gateway off unasked.
+  if (agent.gateway === true && agent.network === "none") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["gateway"],
+      message: "is true, but agent.network: none leaves the job no way to reach pylon's model " +
+        "gateway; fix: remove gateway: true (the agent then gets no key through the gateway), " +
+        "or use network: bridge",
+    });
+  }
 });
 
 /** pylon.yaml */

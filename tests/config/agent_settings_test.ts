@@ -119,3 +119,13 @@ Deno.test("pylonConfigSchema rejects malformed agent settings", async (t) => {
     assert.ok(!bad({ mcp_servers: { "my server": { command: "x" } } }).success);
   });
 });
+
+Deno.test("pylonConfigSchema takes network: none alone, and gateway: true on a bridge", () => {
+  const parse = (agent: Record<string, unknown>) =>
+    pylonConfigSchema.safeParse({ name: "x", trigger: { type: "cron", cron: "* * * * *" }, agent })
+      .success;
+  assert.equal(parse({ network: "none" }), true);
+  assert.equal(parse({ network: "bridge", gateway: true }), true);
+  assert.equal(parse({ network: "none", gateway: false }), true);
+  assert.equal(parse({ network: "none", gateway: true }), false);
+});

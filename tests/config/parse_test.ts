@@ -101,3 +101,14 @@ Deno.test("parseConfigText() names a key indented unlike its neighbours at its o
     assert.equal(r.ok, true, r.ok ? "" : JSON.stringify(r.issues));
   });
 });
+
+Deno.test("parseConfigText() refuses agent.gateway: true beside agent.network: none at its line", () => {
+  const [issue, ...rest] = pylonIssues(
+    HEAD + "agent:\n  prompt: p\n  network: none\n  gateway: true\n",
+  );
+  assert.equal(rest.length, 0);
+  assert.equal(issue?.keyPath, "agent.gateway");
+  assert.equal(issue?.line, 8);
+  assert.match(issue!.message, /agent\.network: none leaves the job no way to reach/);
+  assert.match(issue!.message, /fix: remove gateway: true .* or use network: bridge/);
+});
