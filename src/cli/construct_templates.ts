@@ -201,6 +201,10 @@ export function templateAnswers(
           "# which the github channel posts.",
           'allowed_tools: [Read, Grep, Glob, "Bash(git diff:*)", "Bash(git log:*)", ' +
           '"Bash(git show:*)"]',
+          "# Anyone who opens a pull request writes part of the prompt: the agent may reach only",
+          "# GitHub and npm (`default`), never send the code elsewhere; the model is reached through",
+          "# pylon's gateway. `any` would allow every host.",
+          "egress: [default]",
         ],
       };
     case "cron-audit":

@@ -41,3 +41,14 @@ Deno.test("renderPylonYaml() limits the github-pr review pylon to read-only tool
   assert.ok(args.includes("dontAsk"), "git rules need permissions that refuse other commands");
   for (const tool of ["Edit", "Write", "WebFetch"]) assert.ok(!args[1]!.includes(tool));
 });
+
+Deno.test("renderPylonYaml() keeps the github-pr reviewer to GitHub and npm (egress: [default])", () => {
+  const config = rendered("github-pr");
+  const pylon = resolvePylon(config, globalConfigSchema.parse({}), {
+    env: {},
+    systemTimezone: "UTC",
+  });
+  assert.deepEqual(pylon.agent.settings.egress, ["default"]);
+  // The other templates leave it to the user: their agents' needs vary (MCP servers, registries).
+  assert.equal(rendered("sentry").agent.egress, undefined);
+});
