@@ -5,7 +5,8 @@
 //
 //   1. reads the token from $PYLON_TOKEN_FILE (put there before the container started, never in
 //      the environment or argv) and removes the file once the workspace is ready;
-//   2. fetches the job bundle (prompt, settings files) and writes its files;
+//   2. fetches the job bundle (prompt, settings files) and writes its files; on Swarm, copies the
+//      files holding secrets (MCP config, OAuth files) from their Swarm secrets instead;
 //   3. clones the repository at the job's ref into /workspace; git asks this script for the
 //      credential (`pylon-init.mjs credential`, a git credential helper), which fetches it from
 //      the channel: it never appears in argv, the environment, a URL or a repository's config;
@@ -120,6 +121,25 @@ function writeBundleFiles(bundle) {
     rmSync(f.path, { force: true });
     writeFileSync(f.path, Buffer.from(f.content_base64, "base64"), { mode: f.mode ?? 0o600 });
   }
+}
+
+/**
+ * Swarm (docker.backend: swarm): the files holding secrets (MCP config, OAuth files) are Swarm
+ * secrets, read-only under /run/secrets ($PYLON_SECRET_FILES: dest=source,…), not bundle files:
+ * copied where the agent expects them, writable by it (Claude Code refreshes its OAuth files).
+ */
+function copySecretFiles() {
+  for (const pair of (process.env.PYLON_SECRET_FILES || "").split(",").filter(Boolean)) {
+    const i = pair.indexOf("=");
+    const dest = pair.slice(0, i);
+    if (!dest.startsWith("/pylon/")) {
+      throw new Error(`PYLON_SECRET_FILES names a file outside /pylon: ${JSON.stringify(dest)}`);
+    }
+    mkdirSync(dirname(dest), { recursive: true });
+    rmSync(dest, { force: true });
+    writeFileSync(dest, readFileSync(pair.slice(i + 1)), { mode: 0o600 });
+  }
+  delete process.env.PYLON_SECRET_FILES;
 }
 
 const HELPER = `!node ${JSON.stringify(new URL(import.meta.url).pathname)} credential`;
@@ -322,6 +342,7 @@ async function runJob(argv) {
   try {
     bundle = await (await ok(await call(token, "GET", "/bundle"), "fetching the bundle")).json();
     writeBundleFiles(bundle);
+    copySecretFiles();
     if (bundle.repo) await clone(bundle.repo);
     if (bundle.restore_state) await restoreState(token);
     if (bundle.repo) await trustWorkspace();
@@ -356,7 +377,17 @@ async function runJob(argv) {
   const [cmd, ...args] = argv;
   // With workspace.push the agent's git helper needs the job's token (the credential itself
   // stays with the daemon); otherwise the token stays in this process alone.
-  const env = bundle.repo?.push ? { ...process.env, PYLON_AGENT_TOKEN: token } : process.env;
+  // So does the tool approval hook (agent.approve_tools: its root-owned config names the channel).
+  const approval = (() => {
+    try {
+      return Boolean(JSON.parse(readFileSync("/pylon/approval/config.json", "utf8")).channel);
+    } catch {
+      return false;
+    }
+  })();
+  const env = bundle.repo?.push || approval
+    ? { ...process.env, PYLON_AGENT_TOKEN: token }
+    : process.env;
   const child = spawn(cmd, args, { stdio: "inherit", cwd: WORKSPACE, env });
   for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(sig, () => child.kill(sig));
   let offset = 0;

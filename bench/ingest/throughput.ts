@@ -33,6 +33,7 @@ import {
   type PylonMix,
 } from "./_home.ts";
 import {
+  procCpuMs,
   procMemory,
   type Server,
   startAdnanhWebhook,
@@ -66,6 +67,8 @@ interface Contender {
 
 interface Measured {
   wrk: WrkResult;
+  /** The server's CPU time per request, µs (all its threads). */
+  cpuUs: number;
   ok: boolean;
   notes: string[];
 }
@@ -119,6 +122,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Sce
     }
   }
   const median = (label: string) => medianOf(runs.get(label)!.map((m) => m.wrk.rps));
+  const cpu = (label: string) => medianOf(runs.get(label)!.map((m) => m.cpuUs));
   const shape = `wrk -t${options.threads} -c${options.connections} -d${options.seconds}s, ` +
     `median of ${options.rounds}, ${options.engine} Engine`;
   const rows: Row[] = [{
@@ -149,6 +153,14 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Sce
         met: true,
       },
     );
+    rows.push({
+      metric: `CPU per webhook, ${label} vs floor (all threads), ${shape}`,
+      unit: "µs",
+      pylon: cpu(label),
+      baseline: cpu("floor"),
+      aim: "",
+      met: true,
+    });
     if (!webhookMissing) {
       rows.push({
         metric: `Webhook ingest, ${label} vs adnanh/webhook, ${shape}`,
@@ -201,12 +213,18 @@ async function measureServer(
     await using server = await start();
     const url = server.url + GH_PATH;
     await runWrk(url, request, { ...options, seconds: WARMUP_SECONDS, scratch });
+    const cpuBefore = await procCpuMs(server.pid);
     const wrk = await runWrk(url, request, { ...options, scratch });
+    const cpuUs = cpuPerRequest(await procCpuMs(server.pid) - cpuBefore, wrk);
     const ok = nonAccepted(wrk) === 0 && wrk.socketErrors === 0;
     return {
       wrk,
+      cpuUs,
       ok,
-      notes: [`${Math.round(wrk.rps)} req/s, ${describe(wrk)}${ok ? "" : " -- CHECK FAILED"}`],
+      notes: [
+        `${Math.round(wrk.rps)} req/s, ${cpuUs} µs CPU/req, ${describe(wrk)}` +
+        (ok ? "" : " -- CHECK FAILED"),
+      ],
     };
   });
 }
@@ -227,11 +245,14 @@ async function loadDaemon(
   let warm: WrkResult;
   let measured: WrkResult;
   let rssAfter: number;
+  let cpuUs: number;
   try {
     await using daemon = await startDaemon(home.root, { engine });
     if (engine === "real") await fillSlots(daemon.url, home.root);
     warm = await runWrk(daemon.url + GH_PATH, request, { ...wrk, seconds: WARMUP_SECONDS });
+    const cpuBefore = await procCpuMs(daemon.pid);
     measured = await runWrk(daemon.url + GH_PATH, request, wrk);
+    cpuUs = cpuPerRequest(await procCpuMs(daemon.pid) - cpuBefore, measured);
     rssAfter = (await procMemory(daemon.pid)).rss;
   } finally {
     if (engine === "real") await removeBusyContainers(home.root);
@@ -246,15 +267,21 @@ async function loadDaemon(
     nonAccepted(warm) + nonAccepted(measured) === 0 && measured.socketErrors === 0;
   return {
     wrk: measured,
+    cpuUs,
     ok,
     notes: [
-      `${Math.round(measured.rps)} req/s, ${describe(measured)}`,
+      `${Math.round(measured.rps)} req/s, ${cpuUs} µs CPU/req, ${describe(measured)}`,
       `jobs.db holds ${stored} jobs for ${accepted} 202s (` +
       `${inFlight === 0 ? "exact" : `${inFlight} more, in flight at wrk's deadlines`})` +
       (ok ? "" : " -- CHECK FAILED"),
       `RSS after ${rssAfter.toFixed(1)} MiB`,
     ],
   };
+}
+
+/** The server's CPU time per answered request (all its threads, the checkpointer's too). */
+function cpuPerRequest(cpuMs: number, wrk: WrkResult): number {
+  return Math.round(cpuMs * 1000 / Math.max(1, wrk.requests));
 }
 
 function describe(wrk: WrkResult): string {

@@ -163,6 +163,11 @@ export const globalConfigSchema = z.strictObject({
      * it is another address than users use (e.g. `http://10.0.0.5:8080` across nodes).
      */
     agent_url: httpUrl.optional(),
+    /**
+     * `docker.backend: swarm` with an `agent.egress` list: the egress proxy's port on the daemon's
+     * listen address, where pylon's relay forwards Swarm jobs (README, "Egress"; issue 19).
+     */
+    egress_port: z.int().min(1).max(65535).default(3128),
     max_body: byteSize.default("1MiB"),
     /** How long a connection may take to send a request head, or sit idle between requests. */
     header_timeout: positiveDuration.default("10s"),

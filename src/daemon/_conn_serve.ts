@@ -78,7 +78,16 @@ export function createNativeServe(): ServeConnection | undefined {
     return {
       finished: server.finished,
       shutdown: () => server.shutdown(),
-      close: () => abort.abort(),
+      close: () => {
+        // Deno 2.9 throws `BadResource` from the abort when a request is still open on a
+        // connection it already tore down; the connection is closed either way, and a throw
+        // here would end the daemon in the middle of its shutdown.
+        try {
+          abort.abort();
+        } catch {
+          // already closed
+        }
+      },
     };
   };
 }

@@ -28,6 +28,7 @@ import { Dispatcher, type JobRunner, QueueDepth } from "../queue/mod.ts";
 import type { EgressServiceOptions } from "../egress/mod.ts";
 import {
   createStoreRegistry,
+  isTerminalStatus,
   moveLegacyDatabases,
   type StoreRegistry,
   WalCheckpointer,
@@ -223,6 +224,8 @@ async function serve(o: DaemonOptions): Promise<void> {
       onChange: (job) => notifier.changed(job),
     });
     const channelStop = new AbortController();
+    /** Ends the agent channel's long polls when the daemon starts to stop. */
+    const channelPollsStop = new AbortController();
     const channels = new ChannelSet({
       write: (line) => o.out(line + "\n"),
       streamed,
@@ -275,7 +278,19 @@ async function serve(o: DaemonOptions): Promise<void> {
     }
     await startEgress(runner, {
       home: o.paths.root,
-      local: config.docker.backend !== "swarm" && isLocalEngine(o.env.DOCKER_HOST),
+      ...(config.docker.backend === "swarm" || !isLocalEngine(o.env.DOCKER_HOST)
+        ? {
+          relay: {
+            listenHost: o.host ?? config.server.host,
+            egressPort: config.server.egress_port,
+            agentUrl: config.server.agent_url,
+          },
+          wanted: table.names().some((name) => {
+            const egress = table.get(name)?.resolved.agent.settings.egress;
+            return egress !== undefined && egress !== "any";
+          }),
+        }
+        : {}),
       log,
       lookupJob: async (id) => {
         const job = await stores.findJob(id).catch(() => null);
@@ -316,6 +331,12 @@ async function serve(o: DaemonOptions): Promise<void> {
           await runner.pruneOrphans(
             async (id) => (await stores.findJob(id).catch(() => null)) !== null,
             log,
+            {
+              isFinished: async (id) => {
+                const job = await stores.findJob(id).catch(() => null);
+                return job !== null && isTerminalStatus(job.status);
+              },
+            },
           );
         } else if (runner.pruneOrphans) {
           log.info("orphans.skipped", { reason: "only some pylons were started" });
@@ -419,6 +440,7 @@ async function serve(o: DaemonOptions): Promise<void> {
         clock: o.clock,
         log,
         gitCredentialOnly: config.docker.mounts !== "none",
+        stopping: channelPollsStop.signal,
       }),
       // Agents call the model API through the daemon, which holds the key (issue 19).
       gateway: (() => {
@@ -592,6 +614,7 @@ async function serve(o: DaemonOptions): Promise<void> {
           dispatcher.stop();
           stopWatching();
           events.close(); // open streams would hold the drain for its 5 s
+          channelPollsStop.abort(); // and so would the tool-approval hooks' long polls
         },
       });
     } finally {
@@ -650,21 +673,28 @@ function unsignedPylons(
 
 /**
  * Opens the runner's egress proxy (issue 19) when the Engine is this machine's: the proxy listens
- * on the job network's gateway address, which only a local Engine's containers reach. Without
- * it, jobs of pylons with an `agent.egress` list fail closed, saying so.
+ * on the job network's gateway address, which only a local Engine's containers reach. On
+ * `docker.backend: swarm` or a remote Engine, when a pylon has a list, it listens on the
+ * daemon's address at `server.egress_port` instead, reached through pylon's relay
+ * (`src/egress/*_relay.ts`). Without it, jobs of pylons with an `agent.egress` list fail closed,
+ * saying so.
  */
 async function startEgress(
   runner: JobRunner | undefined,
   o: {
     home: string;
-    local: boolean;
+    relay?: { listenHost: string; egressPort: number; agentUrl: string | undefined };
+    /** With a relay: whether a pylon has an `agent.egress` list (else no port is opened). */
+    wanted?: boolean;
     log: Logger;
     lookupJob: EgressServiceOptions["lookupJob"];
   },
 ): Promise<void> {
   if (!runner || !("startEgress" in runner) || typeof runner.startEgress !== "function") return;
-  if (!o.local) {
-    o.log.info("egress.off", { reason: "the Docker Engine is not this machine's" });
+  if (o.relay && !o.wanted) {
+    o.log.info("egress.off", {
+      reason: "no pylon has an agent.egress list (Swarm or a remote Engine)",
+    });
     return;
   }
   try {
@@ -672,6 +702,7 @@ async function startEgress(
       home: o.home,
       lookupJob: o.lookupJob,
       log: o.log,
+      ...(o.relay ? { relay: o.relay } : {}),
     });
   } catch (e) {
     o.log.warn("egress.unavailable", {

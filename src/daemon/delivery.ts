@@ -22,12 +22,19 @@ export const MAX_DELIVERY_ID_LENGTH = 200;
 const FIRST_HEADERS = ["X-GitHub-Delivery", "Idempotency-Key", "X-Gitlab-Event-UUID"] as const;
 const LAST_HEADERS = ["X-Delivery-Id", "X-Webhook-Id", "X-Request-Id"] as const;
 
+/** What is read of a request's headers (`Headers`, or the webhook route's copy of them). */
+export type HeaderReader = Pick<Headers, "get" | "has">;
+
 /**
  * The delivery id of a request, namespaced by where it came from (`x-github-delivery:<guid>`,
  * `sentry:error:<event_id>`), or null when the request carries none. With `configured` (the
  * pylon's `trigger.delivery_header`) only that header counts.
  */
-export function deliveryIdOf(headers: Headers, body: unknown, configured?: string): string | null {
+export function deliveryIdOf(
+  headers: HeaderReader,
+  body: unknown,
+  configured?: string,
+): string | null {
   if (configured !== undefined && configured.trim() !== "") {
     return fromHeader(headers, configured.trim());
   }
@@ -44,7 +51,7 @@ export function deliveryIdOf(headers: Headers, body: unknown, configured?: strin
   return null;
 }
 
-function fromHeader(headers: Headers, name: string): string | null {
+function fromHeader(headers: HeaderReader, name: string): string | null {
   const value = headers.get(name);
   return value === null || value === "" ? null : cap(`${name.toLowerCase()}:${value}`);
 }
@@ -70,7 +77,7 @@ function cap(id: string): string {
  *   because the same transition can legitimately happen again later (resolve, reopen, resolve),
  *   and merging a real event into an old job is worse than running a rare retry twice.
  */
-function sentryKey(headers: Headers, body: unknown): string | null {
+function sentryKey(headers: HeaderReader, body: unknown): string | null {
   const resource = headers.get("Sentry-Hook-Resource");
   if (resource === null || resource === "" || !isRecord(body)) return null;
   const data = isRecord(body.data) ? body.data : undefined;
@@ -109,14 +116,14 @@ function sentryResourceId(resource: string, data: Record<string, unknown>): stri
 }
 
 /** Slack Events API callbacks carry `event_id`, which Slack keeps across its retries. */
-function slackKey(headers: Headers, body: unknown): string | null {
+function slackKey(headers: HeaderReader, body: unknown): string | null {
   if (!headers.has("X-Slack-Request-Timestamp") || !isRecord(body)) return null;
   const eventId = body.type === "event_callback" ? text(body.event_id) : undefined;
   return eventId === undefined ? null : `slack:${eventId}`;
 }
 
 /** Stripe redelivers the same event object, so its `evt_…` id is the key. */
-function stripeKey(headers: Headers, body: unknown): string | null {
+function stripeKey(headers: HeaderReader, body: unknown): string | null {
   if (!headers.has("Stripe-Signature") || !isRecord(body) || body.object !== "event") return null;
   const id = text(body.id);
   return id === undefined ? null : `stripe:${id}`;

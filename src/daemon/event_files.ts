@@ -16,7 +16,7 @@ import { sanitizeAnsi } from "../log/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { readAgentFile } from "../runner/mod.ts";
 import { isTerminalStatus, type Job, type StoreRegistry } from "../store/mod.ts";
-import { type EventHub, fileEventId, type HubEvent, jobEventId } from "./events.ts";
+import { type EventHub, fileEventId, type HubEvent, jobEventId, lazyEvent } from "./events.ts";
 
 /** A line longer than this is cut into pieces of this many bytes. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -150,16 +150,35 @@ export function toolEvent(job: Pick<Job, "id" | "pylon">, line: FileLine): HubEv
   };
 }
 
-/** A job's state as an event; `shown` turns it into its API JSON (redacted). */
-export function jobEvent(job: Job, shown: (job: Job) => Record<string, unknown>): HubEvent {
+/** A job's state as an event; `view()` builds its API JSON (redacted) when it is first read. */
+export function jobEvent(job: Job, view: () => Record<string, unknown>): HubEvent {
   const at = (job.finishedAt ?? job.startedAt ?? job.queuedAt ?? job.createdAt).getTime();
-  return {
-    id: jobEventId(job.id, job.status, at),
-    kind: "job",
-    job: job.id,
-    pylon: job.pylon,
-    data: shown(job),
-  };
+  const id = jobEventId(job.id, job.status, at);
+  return lazyEvent({ id, kind: "job", job: job.id, pylon: job.pylon }, jobJsonBytes(job), view);
+}
+
+/** More than the JSON of a job's fixed fields and null values takes (`jobToJson`, ~700 bytes). */
+const JOB_JSON_FIXED_BYTES = 1024;
+
+/**
+ * About how long a job's API JSON is, without building it: the fixed part plus its free-text
+ * fields (escapes not counted), for the event ring's bound.
+ */
+export function jobJsonBytes(job: Job): number {
+  let bytes = JOB_JSON_FIXED_BYTES + job.pylon.length;
+  for (
+    const text of [
+      job.deliveryId,
+      job.dedupeKey,
+      job.supersedeKey,
+      job.containerId,
+      job.sessionId,
+      job.result,
+      job.error,
+    ]
+  ) bytes += text?.length ?? 0;
+  for (const model of job.usage?.models ?? []) bytes += model.length + 3;
+  return bytes;
 }
 
 /** What {@linkcode JobFileFollower} needs. */
@@ -167,8 +186,11 @@ export interface JobFileFollowerDeps {
   hub: EventHub;
   jobsDir: string;
   log: Logger;
-  /** The job as the API shows it (redacted with its pylon's secrets). */
-  shown(job: Job): Record<string, unknown>;
+  /**
+   * The job as the API shows it (redacted with its pylon's secrets), built when called: the
+   * redaction is chosen now (the pylon may be unloaded before a client reads the event).
+   */
+  view(job: Job): () => Record<string, unknown>;
   /** How often running jobs' files are read. @default {250} */
   intervalMs?: number;
 }
@@ -230,7 +252,7 @@ export class JobFileFollower {
   }
 
   #publishJob(job: Job): void {
-    if (!this.#closed) this.#d.hub.publish(jobEvent(job, this.#d.shown));
+    if (!this.#closed) this.#d.hub.publish(jobEvent(job, this.#d.view(job)));
   }
 
   #follow(job: Job, log: number, tool = 0): void {

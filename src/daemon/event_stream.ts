@@ -45,11 +45,17 @@ export function createEventStream(deps: EventStreamDeps): EventStream {
   const stop = new AbortController();
   const shown = (job: Job) =>
     jobToJson(job, { redactor: redactorFor(deps.table.get(job.pylon)?.resolved) });
+  const view = (job: Job) => {
+    const redactor = redactorFor(deps.table.get(job.pylon)?.resolved);
+    // Kept until a client reads the event (if ever): not the request body, headers or prompt.
+    const kept: Job = { ...job, payload: null, headers: {}, prompt: null };
+    return () => jobToJson(kept, { redactor });
+  };
   const follower = new JobFileFollower({
     hub,
     jobsDir: deps.jobsDir,
     log: deps.log,
-    shown,
+    view,
     ...(deps.followIntervalMs ? { intervalMs: deps.followIntervalMs } : {}),
   });
   const routeDeps: EventsRouteDeps = {

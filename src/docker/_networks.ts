@@ -1,6 +1,7 @@
 /**
  * Networks of the Engine client: the internal network that jobs with an egress list run on
- * (`src/egress/`), whose only way out is the daemon on its gateway address.
+ * (`src/egress/`), whose only way out is the daemon on its gateway address (a local Engine) or
+ * pylon's relay (`docker.backend: swarm`: an attachable overlay network).
  *
  * @module
  */
@@ -13,6 +14,9 @@ export interface NetworkInfo {
   Id: string;
   Name: string;
   Internal: boolean;
+  /** `bridge`, `overlay`, … */
+  Driver?: string | undefined;
+  Attachable?: boolean | undefined;
   IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null } | undefined;
   Labels?: Record<string, string> | null | undefined;
 }
@@ -35,10 +39,37 @@ export async function inspectNetwork(
   return await res.json() as NetworkInfo;
 }
 
-/** `POST /networks/create` of a bridge network; returns its id. */
+/** `POST /networks/{network}/connect`: joins a (created or running) container to `network`. */
+export async function connectNetwork(
+  t: EngineTransport,
+  network: string,
+  container: string,
+  opts: SignalOptions = {},
+): Promise<void> {
+  const ctx = { op: "network.connect", action: `connect a container to network "${network}"` };
+  const res = await t.request(ctx, `/networks/${encodeURIComponent(network)}/connect`, {
+    method: "POST",
+    json: { Container: container },
+    signal: opts.signal,
+  });
+  await res.body?.cancel();
+}
+
+/** What {@linkcode createNetwork} makes: a bridge network unless `driver` says otherwise. */
+export interface NetworkCreateSpec {
+  name: string;
+  internal: boolean;
+  labels?: Record<string, string> | undefined;
+  /** `overlay` (a Swarm manager only) spans the swarm's nodes. @default "bridge" */
+  driver?: "bridge" | "overlay" | undefined;
+  /** Whether a service's tasks (and plain containers) may join an overlay network. */
+  attachable?: boolean | undefined;
+}
+
+/** `POST /networks/create`; returns its id. */
 export async function createNetwork(
   t: EngineTransport,
-  spec: { name: string; internal: boolean; labels?: Record<string, string> | undefined },
+  spec: NetworkCreateSpec,
   opts: SignalOptions = {},
 ): Promise<string> {
   const ctx = { op: "network.create", action: `create network "${spec.name}"` };
@@ -46,8 +77,9 @@ export async function createNetwork(
     method: "POST",
     json: {
       Name: spec.name,
-      Driver: "bridge",
+      Driver: spec.driver ?? "bridge",
       Internal: spec.internal,
+      ...(spec.attachable ? { Attachable: true } : {}),
       CheckDuplicate: true,
       Labels: spec.labels ?? {},
     },

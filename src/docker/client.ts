@@ -22,7 +22,8 @@
  * @module
  */
 
-import type { NetworkInfo } from "./_networks.ts";
+import type { ConfigInfo } from "./_configs.ts";
+import type { NetworkCreateSpec, NetworkInfo } from "./_networks.ts";
 import { parseDockerHost } from "./host.ts";
 import {
   DEFAULT_TIMEOUT_MS,
@@ -197,11 +198,10 @@ export interface DockerClient extends Disposable {
 export interface NetworksApi {
   /** Null when there is no such network. */
   inspect(name: string, opts?: SignalOptions): Promise<NetworkInfo | null>;
-  /** Creates a bridge network; `internal` gives it no route out. Returns its id. */
-  create(
-    spec: { name: string; internal: boolean; labels?: Record<string, string> | undefined },
-    opts?: SignalOptions,
-  ): Promise<string>;
+  /** Creates a network (bridge unless `driver`); `internal` gives it no route out. Its id. */
+  create(spec: NetworkCreateSpec, opts?: SignalOptions): Promise<string>;
+  /** Joins `container` to `network` as well (the egress relay of a remote Engine). */
+  connect?(network: string, container: string, opts?: SignalOptions): Promise<void>;
 }
 
 /** What the Swarm backend does with the Engine of a Swarm manager (`_services.ts`, `_secrets.ts`). */
@@ -226,6 +226,19 @@ export interface SwarmApi {
   listSecrets(
     opts?: { labels?: Record<string, string> | undefined } & SignalOptions,
   ): Promise<{ ID: string; Spec: { Name: string; Labels?: Record<string, string> } }[]>;
+  /** `POST /configs/create`; null when a config of that name exists (`_configs.ts`). */
+  createConfig(
+    name: string,
+    data: Uint8Array,
+    opts?: { labels?: Record<string, string> | undefined } & SignalOptions,
+  ): Promise<string | null>;
+  listConfigs(
+    opts?:
+      & { labels?: Record<string, string> | undefined; name?: string | undefined }
+      & SignalOptions,
+  ): Promise<ConfigInfo[]>;
+  /** False on 404; throws when a service still uses it. */
+  removeConfig(id: string, opts?: SignalOptions): Promise<boolean>;
   /** `POST /images/{ref}/tag`. */
   tagImage(ref: string, repo: string, tag: string, opts?: SignalOptions): Promise<void>;
   /** `POST /images/{ref}/push` (a registry without login). */

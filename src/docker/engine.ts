@@ -7,6 +7,7 @@
  */
 
 import { type ExecSession, type ExecSessionOptions, openExecSession } from "./_attach.ts";
+import * as configs from "./_configs.ts";
 import * as containers from "./_containers.ts";
 import * as exec from "./_exec.ts";
 import * as images from "./_images.ts";
@@ -64,12 +65,16 @@ export class EngineClient implements DockerClient {
       createSecret: (name, data, o) => secrets.createSecret(t, name, data, o),
       removeSecret: (id, o) => secrets.removeSecret(t, id, o),
       listSecrets: (o) => secrets.listSecrets(t, o),
+      createConfig: (name, data, o) => configs.createConfig(t, name, data, o),
+      listConfigs: (o) => configs.listConfigs(t, o),
+      removeConfig: (id, o) => configs.removeConfig(t, id, o),
       tagImage: (ref, repo, tag, o) => services.tagImage(t, ref, repo, tag, o),
       pushImage: (ref, o) => services.pushImage(t, ref, o),
     };
     this.networks = {
       inspect: (name, o) => networks.inspectNetwork(t, name, o),
       create: (spec, o) => networks.createNetwork(t, spec, o),
+      connect: (network, container, o) => networks.connectNetwork(t, network, container, o),
     };
   }
 

@@ -55,4 +55,5 @@ export type {
   TaskInfo,
 } from "./types.ts";
 export type { ExecSession, ExecSessionOptions } from "./_attach.ts";
-export type { NetworkInfo } from "./_networks.ts";
+export type { NetworkCreateSpec, NetworkInfo } from "./_networks.ts";
+export type { ConfigInfo } from "./_configs.ts";

@@ -68,6 +68,8 @@ export interface HostConfig {
   Tmpfs?: Record<string, string> | undefined;
   /** The container's log driver, e.g. `{ Type: "json-file", Config: { "max-size": "10m" } }`. */
   LogConfig?: { Type: string; Config?: Record<string, string> | undefined } | undefined;
+  /** What the Engine does when the container exits (or the Engine restarts). */
+  RestartPolicy?: { Name: "no" | "always" | "unless-stopped" | "on-failure" } | undefined;
 }
 
 /** Body of `POST /containers/create` (subset). */
@@ -207,6 +209,7 @@ export interface ServiceContainerSpec {
   Privileges?: { NoNewPrivileges?: boolean } | undefined;
   Mounts?: MountSpec[] | undefined;
   Secrets?: { File: SwarmFileTarget; SecretID: string; SecretName: string }[] | undefined;
+  Configs?: { File: SwarmFileTarget; ConfigID: string; ConfigName: string }[] | undefined;
   /** Nanoseconds between the stop signal and SIGKILL. */
   StopGracePeriod?: number | undefined;
 }
@@ -226,9 +229,12 @@ export interface ServiceSpec {
     Networks?: { Target: string }[] | undefined;
     LogDriver?: { Name: string; Options?: Record<string, string> | undefined } | undefined;
   };
+  /** `dnsrr`: the service's name resolves to its tasks' addresses, no virtual IP. */
+  EndpointSpec?: { Mode: "vip" | "dnsrr" } | undefined;
   Mode:
     | { ReplicatedJob: { MaxConcurrent: number; TotalCompletions: number } }
-    | { Replicated: { Replicas: number } };
+    | { Replicated: { Replicas: number } }
+    | { Global: Record<string, never> };
 }
 
 /** `GET /services/{id}` and one entry of `GET /services` (subset). */

@@ -2,7 +2,7 @@
  * Egress control of agent containers (issue 19, items 2 and 3): the `agent.egress` allowlist,
  * the proxy that enforces it, and a job's side of it (policy, credential, environment, log line).
  * The job network that leaves the proxy as the only way out is the runner's (README, "Egress").
- * Imports only `log/`.
+ * Imports `log/`, and `docker/` for the networks and the Swarm relay.
  *
  * @module
  */
@@ -38,3 +38,24 @@ export type {
   JobNetworks,
 } from "./service.ts";
 export { engineJobNetworks } from "./engine_networks.ts";
+export {
+  READY_MS,
+  RELAY_CHANNEL_PORT,
+  RELAY_PROXY_PORT,
+  RELAY_SCRIPT,
+  RELAY_SERVICE,
+  relayRoutes,
+  relayTargets,
+} from "./relay.ts";
+export type { EgressRelay, RelayTargets } from "./relay.ts";
+export {
+  createSwarmRelay,
+  RELAY_OUT_NETWORK,
+  relayServiceSpec,
+  relayState,
+  SWARM_JOB_NETWORK,
+  swarmJobNetworks,
+} from "./swarm_relay.ts";
+export type { RelayState, SwarmRelayOptions } from "./swarm_relay.ts";
+export { createEngineRelay, relayContainerSpec } from "./engine_relay.ts";
+export type { EngineRelayOptions } from "./engine_relay.ts";

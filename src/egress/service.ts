@@ -14,8 +14,10 @@
  *   daemon restart keeps re-attached jobs working.
  * - **Refusals** go to the job's log (`jobs/<id>.log`), which `pylon logs` shows.
  *
- * Limit: the gateway address is on the daemon's host only when the Engine is local; a remote
- * Engine or Swarm needs the proxy reached through the agent channel (not built yet).
+ * - **On Swarm or a remote Engine** (`relay`, `swarm_relay.ts`, `engine_relay.ts`): the job
+ *   network's gateway is not the daemon's host; the proxy listens where pylon's relay reaches it
+ *   (`server.egress_port` on the daemon's listen address) and jobs reach the proxy and the
+ *   channel through the relay's name.
  *
  * @module
  */
@@ -51,6 +53,15 @@ export interface EgressServiceOptions {
   /** Port of the proxy on the gateway address; 0 picks one. @default 0 */
   port?: number | undefined;
   resolve?: ((host: string) => Promise<string[]>) | undefined;
+  /**
+   * Jobs are elsewhere (Swarm): the proxy listens on `listen`, and jobs reach it at
+   * `proxy` and the agent channel at `agentUrl` (pylon's relay). Absent: the gateway address.
+   */
+  relay?: {
+    listen: { hostname: string; port: number };
+    proxy: { host: string; port: number };
+    agentUrl: string;
+  } | undefined;
   clock: { now(): Date };
   log: Logger;
 }
@@ -61,6 +72,8 @@ export interface EgressContainerSettings {
   env: Record<string, string>;
   /** The daemon's address on the job network (for the channel and the model gateway). */
   gateway: string;
+  /** Where the job reaches the agent channel, when not at `gateway` (the Swarm relay). */
+  agentUrl?: string | undefined;
 }
 
 /** Names a job reaches without the proxy (pylon's own addresses). */
@@ -83,8 +96,8 @@ export async function openEgressService(o: EgressServiceOptions): Promise<Egress
   const key = await loadKey(join(o.home, "egress.key"));
   const jobsDir = join(o.home, "jobs");
   const proxy: EgressProxy = openEgressProxy({
-    hostname: gateway,
-    port: o.port ?? 0,
+    hostname: o.relay?.listen.hostname ?? gateway,
+    port: o.relay?.listen.port ?? o.port ?? 0,
     async authenticate(user, secret): Promise<ProxyJob | null> {
       if (!(await checkProxySecret(key, user, secret))) return null;
       const job = await o.lookupJob(user);
@@ -100,7 +113,8 @@ export async function openEgressService(o: EgressServiceOptions): Promise<Egress
     },
     log: o.log,
   });
-  o.log.info("egress.listening", { network, address: `${gateway}:${proxy.port}` });
+  o.log.info("egress.listening", { network, address: `${proxy.hostname}:${proxy.port}` });
+  const relay = o.relay;
   return {
     network,
     gateway,
@@ -108,6 +122,14 @@ export async function openEgressService(o: EgressServiceOptions): Promise<Egress
     async containerSettings(jobId, job) {
       if (job.egress === undefined || job.egress === "any") return null;
       const secret = await proxySecret(key, jobId);
+      if (relay) {
+        return {
+          networkMode: network,
+          env: egressEnv(relay.proxy, jobId, secret, [URL.parse(relay.agentUrl)?.hostname ?? ""]),
+          gateway: relay.proxy.host,
+          agentUrl: relay.agentUrl,
+        };
+      }
       return {
         networkMode: network,
         // The channel and the model gateway are pylon itself: reached directly, not proxied.

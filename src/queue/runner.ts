@@ -47,8 +47,15 @@ export interface JobRunner {
   available?(): Promise<boolean>;
   /** Retention: deletes the files (workspace, state, log) of jobs that were pruned. */
   removeJobFiles?(jobIds: readonly string[], log: Logger): Promise<void>;
-  /** Start-up: removes containers and workspaces of jobs that no longer exist. */
-  pruneOrphans?(isKnown: (jobId: string) => Promise<boolean>, log: Logger): Promise<void>;
+  /**
+   * Start-up: removes containers and workspaces of jobs that no longer exist; on Swarm also
+   * the services, secrets and configs of finished jobs (`isFinished`: a terminal status).
+   */
+  pruneOrphans?(
+    isKnown: (jobId: string) => Promise<boolean>,
+    log: Logger,
+    o?: { isFinished?: ((jobId: string) => Promise<boolean>) | undefined },
+  ): Promise<void>;
   /** Start-up: makes sure each pylon's agent image is present (building or pulling it). */
   prepareImages?(pylons: readonly ResolvedPylon[], log: Logger): Promise<void>;
   /** Takes over a job left `running` by a previous daemon (its container may still run). */

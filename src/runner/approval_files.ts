@@ -12,11 +12,21 @@
  * Nothing lives in the job's state folder, which the agent writes and follow-ups reuse. The hook's
  * own timeout is the approve timeout plus a margin, so the daemon's timeout decides first.
  *
+ * Without host mounts (`docker.mounts: none`, `docker.backend: swarm`) the same folders exist on
+ * the daemon's host, but the container gets only the hook, its config (which then names the
+ * channel's URL and the job) and the managed settings, as root's read-only files
+ * ({@linkcode channelApprovalFiles}): copied in before start through the Engine's archive API
+ * ({@linkcode deliverApprovalFiles}) or mounted as Swarm secrets. The hook then sends its
+ * requests over the job's channel (`src/tools/channel_calls.ts`), which puts them into the same
+ * requests folder.
+ *
  * @module
  */
 
 import { join } from "node:path";
 import type { ResolvedPylon } from "../config/mod.ts";
+import { type DockerClient, tarBytes, type TarBytesEntry } from "../docker/mod.ts";
+import { PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { ensureAgentDir } from "./agent_dirs.ts";
 import { EMBEDDED_AGENT_FILES } from "./embedded.ts";
@@ -100,7 +110,12 @@ export async function writeApprovalFiles(
   jobsDir: string,
   jobId: string,
   pylon: ResolvedPylon,
-  options: { uid?: number | undefined; log?: Logger } = {},
+  options: {
+    uid?: number | undefined;
+    log?: Logger;
+    /** No host mounts: the hook asks the channel at `url` for job `job`. */
+    channel?: { url: string; job: string } | undefined;
+  } = {},
 ): Promise<ApprovalFolders | undefined> {
   if (!approvesTools(pylon)) return undefined;
   const folders = approvalFolders(jobsDir, jobId);
@@ -116,7 +131,11 @@ export async function writeApprovalFiles(
   await write("pylon-approve.mjs", hook.content);
   await write(
     "config.json",
-    JSON.stringify({ rules: approveTools, timeout_ms: approveTimeoutMs }) + "\n",
+    JSON.stringify({
+      rules: approveTools,
+      "timeout_ms": approveTimeoutMs,
+      ...(options.channel ? { channel: options.channel } : {}),
+    }) + "\n",
   );
   await write("managed-settings.json", managedSettingsJson(approveTools, approveTimeoutMs));
   await ensureAgentDir(folders.requests, {
@@ -124,4 +143,56 @@ export async function writeApprovalFiles(
     ...options.log ? { log: options.log } : {},
   });
   return folders;
+}
+
+/** One of the files a container without host mounts gets (root's, read-only). */
+export interface ChannelApprovalFile {
+  /** Absolute path in the container. */
+  path: string;
+  content: string;
+}
+
+/** The hook, its config and the managed settings, from a job's approval folder. */
+export async function channelApprovalFiles(
+  folders: ApprovalFolders,
+): Promise<ChannelApprovalFile[]> {
+  const read = (name: string) => Deno.readTextFile(join(folders.dir, name));
+  return [
+    { path: APPROVAL_PATHS.hook, content: await read("pylon-approve.mjs") },
+    { path: `${APPROVAL_PATHS.dir}/config.json`, content: await read("config.json") },
+    { path: APPROVAL_PATHS.managedSettings, content: await read("managed-settings.json") },
+  ];
+}
+
+/**
+ * Copies `files` into the created (not yet started) container `containerId` as root's files
+ * (0644, folders 0755) through the Engine's archive API: the agent's uid can read them, not
+ * change, move or replace them.
+ * @throws {PylonError} when the Docker client cannot copy files into containers
+ */
+export async function deliverApprovalFiles(
+  docker: DockerClient,
+  containerId: string,
+  files: readonly ChannelApprovalFile[],
+  o: { signal?: AbortSignal | undefined } = {},
+): Promise<void> {
+  if (!docker.putArchive) {
+    throw new PylonError(
+      "Cannot copy the tool approval hook into the job's container: this Docker client " +
+        "cannot copy files into containers",
+      { hint: "set docker.mounts: host in config.yaml, or remove agent.approve_tools" },
+    );
+  }
+  const entries: TarBytesEntry[] = [];
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const rel = f.path.replace(/^\/+/, "");
+    const dir = rel.slice(0, rel.lastIndexOf("/"));
+    if (!dirs.has(dir)) {
+      dirs.add(dir);
+      entries.push({ type: "dir", path: dir, mode: 0o755, uid: 0, gid: 0 });
+    }
+    entries.push({ type: "file", path: rel, data: f.content, mode: 0o644, uid: 0, gid: 0 });
+  }
+  await docker.putArchive(containerId, "/", tarBytes(entries), { signal: o.signal });
 }

@@ -28,7 +28,7 @@ import {
   workspaceSpecOf,
 } from "../workspace/mod.ts";
 import type { HostPathContext } from "../host_paths.ts";
-import { buildContainerSpec, containerName, LABELS } from "./container_spec.ts";
+import { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
 import { resolveVolumes } from "./volumes.ts";
 import { chownNewTree, ensureAgentDir } from "./agent_dirs.ts";
 import { jobSignal, stoppedOutcome, untilAborted } from "./deadline.ts";
@@ -39,9 +39,17 @@ import { redactOutcome } from "./redaction.ts";
 import { outcomeOf, readResultFile } from "./result.ts";
 import { DEFAULT_MAX_LOG_BYTES, JobLog } from "./job_log.ts";
 import { prepareAgentImages } from "./prepare.ts";
-import { type ApprovalFolders, approvalFolders, writeApprovalFiles } from "./approval_files.ts";
+import {
+  type ApprovalFolders,
+  approvalFolders,
+  type ChannelApprovalFile,
+  channelApprovalFiles,
+  deliverApprovalFiles,
+  writeApprovalFiles,
+} from "./approval_files.ts";
 import {
   archiveTokenDelivery,
+  channelSecretFiles,
   NO_MOUNT_PATHS,
   noMountsProblem,
   prepareChannelJob,
@@ -56,14 +64,23 @@ import {
 import { defaultAgentUrl, gatewayBaseUrl, gatewayEnabled } from "../gateway/policy.ts";
 import { readCountedUsage, withCountedUsage } from "../gateway/ledger.ts";
 import {
+  createEngineRelay,
+  createSwarmRelay,
   type EgressContainerSettings,
+  type EgressRelay,
   type EgressService,
   type EgressServiceOptions,
   engineJobNetworks,
   openEgressService,
+  RELAY_CHANNEL_PORT,
+  RELAY_PROXY_PORT,
+  RELAY_SERVICE,
+  relayTargets,
+  SWARM_JOB_NETWORK,
+  swarmJobNetworks,
 } from "../egress/mod.ts";
 import type { ContainerSpec } from "../docker/mod.ts";
-import type { SwarmJobs } from "./swarm.ts";
+import type { SecretFile, SwarmJobs } from "./swarm.ts";
 
 /**
  * Tool approval (`src/tools/`), told which jobs' containers run: it watches their requests
@@ -145,6 +162,8 @@ export class DockerRunner implements JobRunner {
   /** Why the last build of each agent type's image failed, for the jobs that cannot run. */
   readonly #imageErrors = new Map<string, string>();
   readonly #home: string;
+  /** Swarm or a remote Engine, with the egress proxy: pylon's relay (`src/egress/*_relay.ts`). */
+  #relay: EgressRelay | undefined;
   #checkedAt = 0;
   #up = false;
 
@@ -159,16 +178,50 @@ export class DockerRunner implements JobRunner {
    * jobs to fail closed, when the Engine client has no network calls.
    */
   async startEgress(
-    o: Omit<EgressServiceOptions, "networks" | "labels" | "clock" | "log"> & { log: Logger },
+    o: Omit<EgressServiceOptions, "networks" | "labels" | "clock" | "log" | "relay"> & {
+      log: Logger;
+      /**
+       * `docker.backend: swarm` or a remote Engine: the proxy listens on `listenHost:egressPort`
+       * (the daemon's own address) and jobs reach it and `agentUrl` through pylon's relay.
+       */
+      relay?: { listenHost: string; egressPort: number; agentUrl: string | undefined } | undefined;
+    },
   ): Promise<boolean> {
-    const networks = engineJobNetworks(this.#deps.docker);
-    if (!networks) return false;
+    const { relay, ...rest } = o;
+    // Not the home label: pruning removes this home's services and containers of no job.
+    const labels = { [LABELS.managed]: "1" };
+    const swarmApi = this.#deps.swarm ? this.#deps.docker.swarm : undefined;
+    const networks = this.#deps.swarm
+      ? swarmApi && swarmJobNetworks(this.#deps.docker)
+      : engineJobNetworks(this.#deps.docker);
+    if (!networks || (this.#deps.swarm && !relay)) return false;
+    if (!relay) {
+      this.#deps.egress = await openEgressService({
+        ...rest,
+        networks,
+        labels,
+        clock: this.#deps.clock,
+      });
+      return true;
+    }
+    const network = o.networkName ?? (swarmApi ? SWARM_JOB_NETWORK : "pylon-egress");
+    const targets = relayTargets(relay.agentUrl, relay.egressPort);
     this.#deps.egress = await openEgressService({
-      ...o,
+      ...rest,
+      networkName: network,
       networks,
-      labels: { [LABELS.managed]: "1" },
+      labels,
       clock: this.#deps.clock,
+      relay: {
+        listen: { hostname: relay.listenHost, port: relay.egressPort },
+        proxy: { host: RELAY_SERVICE, port: RELAY_PROXY_PORT },
+        agentUrl: `http://${RELAY_SERVICE}:${RELAY_CHANNEL_PORT}`,
+      },
     });
+    const common = { targets, network, labels, log: o.log };
+    this.#relay = swarmApi
+      ? createSwarmRelay({ swarm: swarmApi, ...common })
+      : createEngineRelay({ docker: this.#deps.docker, ...common });
     return true;
   }
 
@@ -332,6 +385,14 @@ export class DockerRunner implements JobRunner {
     } catch (e) {
       return { status: "failed", error: errorText(e) };
     }
+    if (egress?.agentUrl) {
+      // The relay (a remote Engine) serves jobs that talk to the daemon over the channel only.
+      return {
+        status: "failed",
+        error: `agent.egress of ${pylon.name} on a remote Docker Engine needs ` +
+          "docker.mounts: none in config.yaml (the job reaches pylon through the egress relay)",
+      };
+    }
     // The same token lets the agent's git credential helper ask the channel for the push
     // credential (`workspace.push`, issue 19 item 4); it is never put in the workspace.
     let access;
@@ -400,13 +461,17 @@ export class DockerRunner implements JobRunner {
   async #egressFor(
     jobId: string,
     pylon: ResolvedPylon,
-  ): Promise<{ networkMode: string; env: Record<string, string>; gateway: string } | undefined> {
+  ): Promise<
+    | { networkMode: string; env: Record<string, string>; gateway: string; agentUrl?: string }
+    | undefined
+  > {
     const list = pylon.agent.settings.egress;
     if (list !== undefined && list !== "any" && !this.#deps.egress) {
       // Fail closed: a pylon that asked for an allowlist never runs with the whole network.
       throw new Error(
         `agent.egress of ${pylon.name} needs pylon's egress proxy, which is not running ` +
-          "(it needs a local Docker Engine); set `egress: any` to run without it",
+          "(a local Docker Engine, or server.agent_url for Swarm and a remote Engine; see the " +
+          "daemon log, event=egress.off or egress.unavailable); set `egress: any` to run without it",
       );
     }
     const settings: EgressContainerSettings | null | undefined = await this.#deps.egress
@@ -421,7 +486,12 @@ export class DockerRunner implements JobRunner {
     if (direct && !env.NO_PROXY?.split(",").includes(direct)) {
       env.NO_PROXY = env.no_proxy = [env.NO_PROXY, direct].filter(Boolean).join(",");
     }
-    return { networkMode: settings.networkMode, env, gateway: settings.gateway };
+    return {
+      networkMode: settings.networkMode,
+      env,
+      gateway: settings.gateway,
+      ...(settings.agentUrl ? { agentUrl: settings.agentUrl } : {}),
+    };
   }
 
   /** The outcome with the tokens and dollars the gateway counted, when it relayed the job's calls. */
@@ -515,7 +585,7 @@ export class DockerRunner implements JobRunner {
     rendered: { prompt: string; repo: string | undefined; ref: string | undefined },
     signal: AbortSignal,
   ): Promise<RunOutcome> {
-    const problem = noMountsProblem(pylon, { caCertificates: this.#deps.caCertificates });
+    const problem = noMountsProblem(pylon);
     if (problem) return { status: "failed", error: problem };
     // A follow-up continues its conversation's agent state, saved with the first job.
     const stateJob = job.trigger === "follow-up" && job.parentId ? job.parentId : job.id;
@@ -524,11 +594,21 @@ export class DockerRunner implements JobRunner {
     const [uid, gid] = user.split(":").map(Number) as [number, number];
     let image: string;
     let token: string;
+    // Swarm: the MCP config and OAuth files become Swarm secrets, the CA bundle a Swarm config.
+    let secretFiles: SecretFile[] | undefined;
+    let ca: string | undefined;
     try {
       image = await untilAborted(this.#imageFor(pylon, ctx.log), signal);
       const oauth = await oauthFiles(pylon.agent.oauthPath, this.#deps.env.HOME);
       const read = (path: string | undefined) =>
         path === undefined ? undefined : Deno.readTextFile(path);
+      const oauthText = {
+        // With the gateway, the OAuth session stays with the daemon (issue 19).
+        credentials: this.#gatewayOn(pylon) ? undefined : await read(oauth.oauthCredentials),
+        json: await read(oauth.oauthJson),
+      };
+      if (this.#deps.swarm) secretFiles = channelSecretFiles(pylon, oauthText);
+      ca = await read(this.#deps.caBundle);
       token = await prepareChannelJob({
         jobsDir: this.#deps.jobsDir,
         jobId: job.id,
@@ -538,11 +618,9 @@ export class DockerRunner implements JobRunner {
         prompt: rendered.prompt,
         repo: rendered.repo,
         ref: rendered.ref,
-        oauth: {
-          // With the gateway, the OAuth session stays with the daemon (issue 19).
-          credentials: this.#gatewayOn(pylon) ? undefined : await read(oauth.oauthCredentials),
-          json: await read(oauth.oauthJson),
-        },
+        oauth: oauthText,
+        secretFilesApart: secretFiles !== undefined,
+        ...(this.#deps.swarm ? {} : { ca }),
         home: this.#deps.env.HOME,
         deadlineMs: job.deadlineAt?.getTime() ?? null,
         now: this.#deps.clock.now().getTime(),
@@ -557,12 +635,20 @@ export class DockerRunner implements JobRunner {
     let egress;
     try {
       egress = await this.#egressFor(job.id, pylon);
+      // Swarm or a remote Engine: the job's only peer on its network is pylon's relay, run
+      // from the job's image (on Swarm the reference its nodes pull).
+      if (egress && this.#relay) {
+        await this.#relay.ensure(swarm ? await swarm.publish(image, signal) : image, signal);
+      }
     } catch (e) {
-      return { status: "failed", error: errorText(e) };
+      await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+      if (signal.aborted) return stoppedOutcome(signal);
+      return { status: "failed", error: `egress: ${errorText(e)}` };
     }
     // Swarm has no host-gateway alias: its default is the daemon's host on Docker's bridge.
-    // On the egress job network the daemon is that network's gateway address (issue 19).
-    const agentUrl = this.#deps.agentUrl ??
+    // On the egress job network the daemon is that network's gateway address (issue 19), and
+    // on Swarm the relay's name.
+    const agentUrl = egress?.agentUrl ?? this.#deps.agentUrl ??
       (network === "host" && !egress
         ? `http://127.0.0.1:${port}`
         : swarm
@@ -595,7 +681,27 @@ export class DockerRunner implements JobRunner {
           : {}),
       },
     });
+    // Like the host-mounts mode gives every image (a bundle file here, a Swarm config there).
+    if (ca !== undefined && !spec.Env?.some((e) => e.startsWith("NODE_EXTRA_CA_CERTS="))) {
+      spec.Env = [...(spec.Env ?? []), `NODE_EXTRA_CA_CERTS=${CONTAINER_PATHS.ca}`];
+    }
+    // agent.approve_tools: the hook, its config (naming the channel) and the managed settings,
+    // as root's read-only files in the container; requests cross the channel.
+    let approval: ApprovalFolders | undefined;
+    let approvalFiles: ChannelApprovalFile[] = [];
+    try {
+      // No container writes the requests folder here (the channel does): it stays the daemon's.
+      approval = await writeApprovalFiles(this.#deps.jobsDir, job.id, pylon, {
+        log: ctx.log,
+        channel: { url: agentUrl, job: job.id },
+      });
+      if (approval) approvalFiles = await channelApprovalFiles(approval);
+    } catch (e) {
+      await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
+      return { status: "failed", error: errorText(e) };
+    }
     if (swarm) {
+      if (approval) this.#deps.approvals?.watch(job, approval);
       try {
         return await swarm.run({
           job,
@@ -604,6 +710,9 @@ export class DockerRunner implements JobRunner {
           image,
           token,
           tokenPath: NO_MOUNT_PATHS.token,
+          files: secretFiles,
+          ca,
+          rootFiles: approvalFiles,
           uid: chownTo ?? uid,
           gid: chownTo ?? gid,
           outDir,
@@ -612,6 +721,7 @@ export class DockerRunner implements JobRunner {
           signal,
         });
       } finally {
+        this.#deps.approvals?.unwatch(job.id);
         await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
       }
     }
@@ -620,9 +730,13 @@ export class DockerRunner implements JobRunner {
       return await this.#createAndFollow(job, pylon, spec, ctx, redactor, signal, {
         image,
         outDir,
-        approval: undefined,
-        beforeStart: (id) =>
-          delivery.deliver(id, token, { uid: chownTo ?? uid, gid: chownTo ?? gid, signal }),
+        approval,
+        beforeStart: async (id) => {
+          await delivery.deliver(id, token, { uid: chownTo ?? uid, gid: chownTo ?? gid, signal });
+          if (approvalFiles.length > 0) {
+            await deliverApprovalFiles(this.#deps.docker, id, approvalFiles, { signal });
+          }
+        },
       });
     } finally {
       await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
@@ -694,7 +808,13 @@ export class DockerRunner implements JobRunner {
     if (this.#deps.swarm) {
       const outDir = join(this.#deps.jobsDir, job.id, "out");
       using stop = jobSignal(job, ctx.signal, this.#deps.clock);
-      const outcome = await this.#deps.swarm.reattach(job, outDir, ctx, stop.signal, redactor) ??
+      // Calls that waited while no daemon ran are found again (the service reads the folders).
+      const folders = approvalFolders(this.#deps.jobsDir, job.id);
+      if (this.#deps.approvals && await Deno.stat(folders.dir).then(() => true, () => false)) {
+        this.#deps.approvals.watch(job, folders);
+      }
+      const outcome = await this.#deps.swarm.reattach(job, outDir, ctx, stop.signal, redactor)
+        .finally(() => this.#deps.approvals?.unwatch(job.id)) ??
         await readResultFile(outDir, { signal: resultSignal(ctx.signal) }) ??
         { status: "failed", error: "the job's Swarm service vanished while the daemon was down" };
       await revokeJobToken(this.#deps.jobsDir, job.id).catch(() => {});
@@ -747,9 +867,13 @@ export class DockerRunner implements JobRunner {
   }
 
   /** Removes containers and job folders that belong to no known job. */
-  async pruneOrphans(isKnown: (jobId: string) => Promise<boolean>, log: Logger): Promise<void> {
+  async pruneOrphans(
+    isKnown: (jobId: string) => Promise<boolean>,
+    log: Logger,
+    o: { isFinished?: ((jobId: string) => Promise<boolean>) | undefined } = {},
+  ): Promise<void> {
     const docker = this.#deps.docker;
-    await this.#deps.swarm?.prune(isKnown, log);
+    await this.#deps.swarm?.prune(isKnown, log, o);
     let containers = 0;
     const mine = { [LABELS.managed]: "1", [LABELS.home]: this.#home };
     for (const c of await docker.listContainers({ all: true, labels: mine })) {

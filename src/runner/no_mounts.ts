@@ -30,7 +30,6 @@ import {
 } from "../agent_channel/mod.ts";
 import { agentCredentialJson, parseRepoUrl, refProblem } from "../workspace/mod.ts";
 import { mcpConfigJson } from "./agent_args.ts";
-import { approvesTools } from "./approval_files.ts";
 import { CONTAINER_PATHS, NO_MOUNT_TOKEN_PATH } from "./container_spec.ts";
 
 /** Where things are in a no-mounts container. */
@@ -83,12 +82,10 @@ export function archiveTokenDelivery(docker: DockerClient): TokenDelivery {
 
 /**
  * Why `pylon` cannot run without host mounts, naming the file, the field and the fix; undefined
- * when it can.
+ * when it can. (`docker.ca_certificates` no longer matters: the CA bundle travels as a bundle
+ * file or a Swarm config, for custom images too.)
  */
-export function noMountsProblem(
-  pylon: ResolvedPylon,
-  o: { caCertificates: readonly string[] },
-): string | undefined {
+export function noMountsProblem(pylon: ResolvedPylon): string | undefined {
   const file = `pylons/${pylon.name}/pylon.yaml`;
   const mode = "config.yaml has docker.mounts: none (no bind mount of the daemon's folders)";
   const ws = pylon.config.workspace;
@@ -104,18 +101,6 @@ export function noMountsProblem(
   if (pylon.agent.network === "none") {
     return `${file}: agent.network: none leaves the job no way to reach the daemon's channel ` +
       `when ${mode}; fix: use bridge or host, or set docker.mounts: host`;
-  }
-  if (approvesTools(pylon)) {
-    return `${file}: agent.approve_tools needs docker.mounts: host for now (the approval ` +
-      "hook exchanges files with the daemon); fix: remove approve_tools, or set " +
-      "docker.mounts: host";
-  }
-  const custom = pylon.agent.type === "custom" || Boolean(pylon.config.agent.image);
-  if (custom && o.caCertificates.length > 0) {
-    return "config.yaml: docker.ca_certificates are host files, mounted only into pylon's " +
-      `built-in images (which have them baked in), and pylon "${pylon.name}" uses a custom ` +
-      "image; fix: add the certificates to your image, then remove docker.ca_certificates, or " +
-      "set docker.mounts: host";
   }
   if (ws.type === "git-clone" && ws.repo && /^(file:|\/|~)/i.test(ws.repo.trim())) {
     return `${file}: workspace.repo is on the daemon's host, and ${mode}; fix: use a remote ` +
@@ -138,6 +123,13 @@ export interface ChannelJobInput {
   ref: string | undefined;
   /** OAuth files to copy in (contents, read on the daemon's host). */
   oauth: { credentials?: string | undefined; json?: string | undefined };
+  /**
+   * Whether the MCP config and OAuth files stay out of the bundle: the Swarm backend makes them
+   * Swarm secrets ({@linkcode channelSecretFiles}).
+   */
+  secretFilesApart?: boolean | undefined;
+  /** The concatenated `docker.ca_certificates` (Engine backend: a bundle file at `/pylon/ca.pem`). */
+  ca?: string | undefined;
   home: string | undefined;
   /** When the token stops working (ms since the epoch); the job's deadline or none. */
   deadlineMs: number | null;
@@ -153,14 +145,11 @@ export async function prepareChannelJob(input: ChannelJobInput): Promise<string>
   const add = (path: string, text: string, mode = 0o600) =>
     files.push({ path, mode, content_base64: base64(text) });
   add(CONTAINER_PATHS.prompt, input.prompt);
-  const agent = input.pylon.agent;
-  if (agent.type === "claude" && Object.keys(agent.settings.mcpServers).length > 0) {
-    add(CONTAINER_PATHS.mcpConfig, mcpConfigJson(agent.settings.mcpServers));
+  if (!input.secretFilesApart) {
+    for (const f of channelSecretFiles(input.pylon, input.oauth)) add(f.path, f.text);
   }
-  if (input.oauth.credentials !== undefined) {
-    add(CONTAINER_PATHS.oauthCredentials, input.oauth.credentials);
-  }
-  if (input.oauth.json !== undefined) add(CONTAINER_PATHS.oauthJson, input.oauth.json);
+  // Public certificates, read by the agent's runtime (NODE_EXTRA_CA_CERTS).
+  if (input.ca !== undefined) add(CONTAINER_PATHS.ca, input.ca, 0o444);
 
   let repo: JobBundle["repo"] = null;
   let credential: string | undefined;
@@ -207,6 +196,27 @@ export async function prepareChannelJob(input: ChannelJobInput): Promise<string>
   await Deno.mkdir(paths.outDir, { recursive: true, mode: 0o700 });
   await Deno.remove(join(paths.outDir, "result.json")).catch(() => {});
   return token;
+}
+
+/**
+ * The job's files that hold secrets, where the agent expects them: the MCP config (values from
+ * the pylon's `.env`) and the OAuth files. In the bundle on the Engine backend, Swarm secrets on
+ * the Swarm backend.
+ */
+export function channelSecretFiles(
+  pylon: ResolvedPylon,
+  oauth: ChannelJobInput["oauth"],
+): { path: string; text: string }[] {
+  const files: { path: string; text: string }[] = [];
+  const agent = pylon.agent;
+  if (agent.type === "claude" && Object.keys(agent.settings.mcpServers).length > 0) {
+    files.push({ path: CONTAINER_PATHS.mcpConfig, text: mcpConfigJson(agent.settings.mcpServers) });
+  }
+  if (oauth.credentials !== undefined) {
+    files.push({ path: CONTAINER_PATHS.oauthCredentials, text: oauth.credentials });
+  }
+  if (oauth.json !== undefined) files.push({ path: CONTAINER_PATHS.oauthJson, text: oauth.json });
+  return files;
 }
 
 function base64(text: string): string {

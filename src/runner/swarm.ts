@@ -4,9 +4,12 @@
  * without host mounts (`no_mounts.ts`): the image's init step fetches the job's bundle over the
  * channel, clones, runs the agent and sends back events, `result.json` and the agent state.
  *
- * - The per-job token and the secrets the agent needs in its environment (API key,
- *   `agent.env` is left as is) become Swarm secrets mounted as files in the task, never
- *   environment variables shown by `docker service inspect`; they are removed with the service.
+ * - The per-job token, the secrets the agent needs in its environment (API key, `agent.env` is
+ *   left as is) and the files holding secrets (MCP config, OAuth files) become Swarm secrets
+ *   mounted as files in the task, never environment variables shown by `docker service
+ *   inspect` nor part of the job's bundle; they are removed with the service.
+ * - `docker.ca_certificates` is one Swarm config named by its content's hash, mounted at
+ *   `/pylon/ca.pem` (`NODE_EXTRA_CA_CERTS`), shared by jobs; start-up removes unused ones.
  * - Logs stream from `GET /services/{id}/logs` into the job log ({@linkcode JobLog} reads them
  *   through a client whose `containerLogs` is the service's).
  * - The outcome: the task's terminal state and exit code, and the result the init step posted.
@@ -48,6 +51,9 @@ const REMOVE_MS = 10_000;
 /** How long the end of a job may take to remove its service and secrets (in use until then). */
 const CLEANUP_MS = 30_000;
 
+/** How long start-up cleanup retries removing secrets and configs of services it removed. */
+const PRUNE_RETRY_MS = 15_000;
+
 /** Task states after which the task never runs again. */
 const TERMINAL = new Set(["complete", "failed", "shutdown", "rejected", "orphaned", "remove"]);
 
@@ -63,7 +69,30 @@ export interface JobSecret {
   name: string;
   target: string;
   data: string;
+  /** The environment variable the init step sets from it (`PYLON_SECRET_ENV`). */
+  env?: string | undefined;
+  /** Where the init step copies it for the agent, writable (`PYLON_SECRET_FILES`). */
+  copyTo?: string | undefined;
+  /** Root's and read-only (0444) at `target`: tool approval's hook and managed settings. */
+  root?: boolean | undefined;
 }
+
+/** A file of the job that holds secrets (MCP config, OAuth files): a Swarm secret here. */
+export interface SecretFile {
+  /** Where the agent expects it (`CONTAINER_PATHS`). */
+  path: string;
+  text: string;
+}
+
+/** A Swarm config a job's task reads (the CA bundle), by id. */
+export interface JobConfig {
+  id: string;
+  name: string;
+  target: string;
+}
+
+/** Where the CA bundle of `docker.ca_certificates` is in a task (`CONTAINER_PATHS.ca`). */
+export const CA_TARGET = "/pylon/ca.pem";
 
 /** What {@linkcode serviceSpecOf} needs besides the container spec. */
 export interface ServiceInput {
@@ -75,15 +104,17 @@ export interface ServiceInput {
   image: string;
   /** Created secrets, by id. */
   secrets: (JobSecret & { id: string })[];
-  /** Environment variables moved into secrets (left out of the service's `Env`). */
-  secretEnv: readonly string[];
+  /** Configs the task reads (the CA bundle), mode 0444. */
+  configs?: readonly JobConfig[] | undefined;
   uid: number;
   gid: number;
 }
 
 /**
- * The job's secrets: the token at the path the init step reads, and each secret environment
- * variable of the agent (the API key) as a file the init step exports (`PYLON_SECRET_ENV`).
+ * The job's secrets: the token at the path the init step reads, each secret environment
+ * variable of the agent (the API key) as a file the init step exports (`PYLON_SECRET_ENV`), and
+ * each secret file (MCP config, OAuth files) the init step copies where the agent expects it
+ * (`PYLON_SECRET_FILES`): none of them travels in the job's bundle or the service's spec.
  */
 export function jobSecrets(
   jobId: string,
@@ -91,6 +122,7 @@ export function jobSecrets(
   container: ContainerSpec,
   pylon: ResolvedPylon,
   tokenPath: string,
+  files: readonly SecretFile[] = [],
 ): { secrets: JobSecret[]; secretEnv: string[] } {
   const base = `pylon-${jobId}`;
   const secrets: JobSecret[] = [{ name: `${base}-token`, target: tokenPath, data: token }];
@@ -107,9 +139,18 @@ export function jobSecrets(
       name: `${base}-env${n}`,
       target: `${SECRET_DIR}/pylon-env${n}`,
       data: entry.slice(i + 1),
+      env: key,
     });
     secretEnv.push(key);
   }
+  files.forEach((f, i) =>
+    secrets.push({
+      name: `${base}-file${i + 1}`,
+      target: `${SECRET_DIR}/pylon-file${i + 1}`,
+      data: f.text,
+      copyTo: f.path,
+    })
+  );
   return { secrets, secretEnv };
 }
 
@@ -118,13 +159,13 @@ export function serviceSpecOf(input: ServiceInput): ServiceSpec {
   const c = input.container;
   const host = c.HostConfig ?? {};
   const agent = input.pylon.agent;
-  const moved = new Set(input.secretEnv);
+  const moved = new Set(input.secrets.flatMap((s) => s.env ? [s.env] : []));
   const env = (c.Env ?? []).filter((e) => !moved.has(e.slice(0, e.indexOf("="))));
-  const pairs = input.secretEnv.map((key, i) => {
-    const s = input.secrets.find((x) => x.name.endsWith(`-env${i + 1}`))!;
-    return `${key}=${s.target}`;
-  });
+  const pairs = input.secrets.flatMap((s) => s.env ? [`${s.env}=${s.target}`] : []);
   if (pairs.length > 0) env.push(`PYLON_SECRET_ENV=${pairs.join(",")}`);
+  const copies = input.secrets.flatMap((s) => s.copyTo ? [`${s.copyTo}=${s.target}`] : []);
+  if (copies.length > 0) env.push(`PYLON_SECRET_FILES=${copies.join(",")}`);
+  const owner = { UID: String(input.uid), GID: String(input.gid) };
   const labels = c.Labels ?? {};
   const limits: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number } = {};
   const reservations: { NanoCPUs?: number; MemoryBytes?: number } = {};
@@ -148,20 +189,30 @@ export function serviceSpecOf(input: ServiceInput): ServiceSpec {
         ...(host.ReadonlyRootfs ? { ReadOnly: true } : {}),
         Mounts: [],
         Secrets: input.secrets.map((s) => ({
-          File: {
-            Name: s.target,
-            UID: String(input.uid),
-            GID: String(input.gid),
-            Mode: 0o400,
-          },
+          File: s.root
+            ? { Name: s.target, UID: "0", GID: "0", Mode: 0o444 }
+            : { Name: s.target, ...owner, Mode: 0o400 },
           SecretID: s.id,
           SecretName: s.name,
         })),
+        ...(input.configs?.length
+          ? {
+            Configs: input.configs.map((x) => ({
+              File: { Name: x.target, ...owner, Mode: 0o444 },
+              ConfigID: x.id,
+              ConfigName: x.name,
+            })),
+          }
+          : {}),
       },
       Resources: { Limits: limits, Reservations: reservations },
       RestartPolicy: { Condition: "none" },
-      // `agent.network: host` is Swarm's `host` network; otherwise Docker's default bridge.
-      ...(host.NetworkMode === "host" ? { Networks: [{ Target: "host" }] } : {}),
+      // `agent.network: host` is Swarm's `host` network; an `agent.egress` list, the job network
+      // (`pylon-egress-swarm`, an internal overlay: its only peer is pylon's relay); otherwise the
+      // Engine's default bridge.
+      ...(host.NetworkMode && !["bridge", "default", "none"].includes(host.NetworkMode)
+        ? { Networks: [{ Target: host.NetworkMode }] }
+        : {}),
       Placement: { Constraints: [...(input.pylon.config.agent.placement ?? [])] },
       ...(host.LogConfig
         ? { LogDriver: { Name: host.LogConfig.Type, Options: host.LogConfig.Config ?? {} } }
@@ -200,6 +251,9 @@ export class SwarmJobs {
 
   /** Local image → its pushed registry reference. */
   readonly #pushed = new Map<string, Promise<string>>();
+
+  /** Configs a job is about to reference (between their lookup and its service): kept by prune. */
+  readonly #configsInUse = new Map<string, number>();
 
   constructor(deps: SwarmJobsDeps) {
     this.#d = deps;
@@ -240,6 +294,12 @@ export class SwarmJobs {
     image: string;
     token: string;
     tokenPath: string;
+    /** The MCP config and OAuth files: Swarm secrets, copied in place by the init step. */
+    files?: readonly SecretFile[] | undefined;
+    /** The concatenated `docker.ca_certificates`: a Swarm config at {@linkcode CA_TARGET}. */
+    ca?: string | undefined;
+    /** Files the agent may read but not change (`agent.approve_tools`): root's Swarm secrets. */
+    rootFiles?: readonly { path: string; content: string }[] | undefined;
     uid: number;
     gid: number;
     outDir: string;
@@ -250,12 +310,29 @@ export class SwarmJobs {
     const swarm = swarmOf(this.#d.docker);
     const { job, ctx } = o;
     const name = serviceName(o.pylon.name, job.id);
-    const { secrets, secretEnv } = jobSecrets(job.id, o.token, o.container, o.pylon, o.tokenPath);
+    const { secrets } = jobSecrets(job.id, o.token, o.container, o.pylon, o.tokenPath, o.files);
+    (o.rootFiles ?? []).forEach((f, i) =>
+      secrets.push({
+        name: `pylon-${job.id}-root${i + 1}`,
+        target: f.path,
+        data: f.content,
+        root: true,
+      })
+    );
     const labels = { ...o.container.Labels };
     const created: (JobSecret & { id: string })[] = [];
     let serviceId: string | undefined;
+    const caName = o.ca === undefined ? undefined : await caConfigName(o.ca);
+    if (caName) this.#configsInUse.set(caName, (this.#configsInUse.get(caName) ?? 0) + 1);
     try {
       await this.#removeJob(job.id);
+      const configs = caName && o.ca !== undefined
+        ? [{
+          id: await this.#ensureConfig(caName, o.ca, o.signal),
+          name: caName,
+          target: CA_TARGET,
+        }]
+        : [];
       for (const s of secrets) {
         const id = await swarm.createSecret(s.name, new TextEncoder().encode(s.data), {
           labels,
@@ -270,7 +347,7 @@ export class SwarmJobs {
         container: o.container,
         image,
         secrets: created,
-        secretEnv,
+        configs,
         uid: o.uid,
         gid: o.gid,
       });
@@ -279,6 +356,13 @@ export class SwarmJobs {
       await this.#removeJob(job.id).catch(() => {});
       if (o.signal.aborted) return stoppedOutcome(o.signal);
       return { status: "failed", error: errorText(e) };
+    } finally {
+      // Once the service exists the Engine refuses to remove the config it references.
+      if (caName) {
+        const n = (this.#configsInUse.get(caName) ?? 1) - 1;
+        if (n > 0) this.#configsInUse.set(caName, n);
+        else this.#configsInUse.delete(caName);
+      }
     }
     await ctx.update({ containerId: serviceId });
     ctx.log.info("service.created", { service: name, image: o.image });
@@ -318,24 +402,76 @@ export class SwarmJobs {
     );
   }
 
-  /** Removes pylon's services and secrets (this home's) that belong to no known job. */
-  async prune(isKnown: (jobId: string) => Promise<boolean>, log: Logger): Promise<void> {
+  /**
+   * Start-up cleanup of this home's Swarm objects: the services of unknown and finished jobs
+   * (`isFinished`: a terminal status in the store), then the secrets and configs no remaining
+   * service references, except a queued or running job's secrets. A running job's service and
+   * secrets stay: it is re-attached.
+   */
+  async prune(
+    isKnown: (jobId: string) => Promise<boolean>,
+    log: Logger,
+    o: { isFinished?: ((jobId: string) => Promise<boolean>) | undefined } = {},
+  ): Promise<void> {
     const swarm = swarmOf(this.#d.docker);
     const mine = { [LABELS.managed]: "1", [LABELS.home]: this.#d.home };
+    const active = async (jobId: string | undefined) =>
+      jobId !== undefined && await isKnown(jobId) && !(await o.isFinished?.(jobId) ?? false);
     let services = 0;
     for (const s of await swarm.listServices({ labels: mine })) {
-      const jobId = s.Spec.Labels?.[LABELS.job];
-      if (jobId && await isKnown(jobId)) continue;
-      await swarm.removeService(s.ID);
-      services++;
+      if (await active(s.Spec.Labels?.[LABELS.job])) continue;
+      if (await swarm.removeService(s.ID)) services++;
     }
-    let secrets = 0;
+    const kept = await swarm.listServices({ labels: mine });
+    const used = new Set(kept.flatMap((s) => {
+      const c = s.Spec.TaskTemplate.ContainerSpec;
+      return [
+        ...(c.Secrets ?? []).map((x) => x.SecretID),
+        ...(c.Configs ?? []).map((x) => x.ConfigID),
+      ];
+    }));
+    // A removed service's task holds its secrets until its container is gone (seconds): retry
+    // then, within one shared deadline; otherwise one attempt (another home's service may use
+    // a config of the same content, and the Engine refuses it).
+    const until = Date.now() + (services > 0 ? PRUNE_RETRY_MS : 0);
+    const removeSoon = async (remove: () => Promise<boolean>) => {
+      for (;;) {
+        const ok = await remove().then(() => true, () => false);
+        if (ok || Date.now() >= until) return ok;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const doomedSecrets = [];
     for (const s of await swarm.listSecrets({ labels: mine })) {
-      const jobId = s.Spec.Labels?.[LABELS.job];
-      if (jobId && await isKnown(jobId)) continue;
-      if (await swarm.removeSecret(s.ID).catch(() => false)) secrets++;
+      if (used.has(s.ID) || await active(s.Spec.Labels?.[LABELS.job])) continue;
+      doomedSecrets.push(s.ID);
     }
-    log.info("orphans.pruned_swarm", { services, secrets });
+    const doomedConfigs = (await swarm.listConfigs({ labels: mine })).filter((c) =>
+      !used.has(c.ID) && !this.#configsInUse.has(c.Spec.Name)
+    );
+    const removed = await Promise.all([
+      ...doomedSecrets.map((id) => removeSoon(() => swarm.removeSecret(id))),
+      ...doomedConfigs.map((c) => removeSoon(() => swarm.removeConfig(c.ID))),
+    ]);
+    const secrets = removed.slice(0, doomedSecrets.length).filter(Boolean).length;
+    const configs = removed.slice(doomedSecrets.length).filter(Boolean).length;
+    log.info("orphans.pruned_swarm", { services, secrets, configs, kept: kept.length });
+  }
+
+  /** The id of the config `name` holding `data`: created, or the existing one (immutable). */
+  async #ensureConfig(name: string, data: string, signal: AbortSignal): Promise<string> {
+    const swarm = swarmOf(this.#d.docker);
+    const labels = { [LABELS.managed]: "1", [LABELS.home]: this.#d.home };
+    // Twice: another daemon's start-up may remove it between the conflict and the lookup.
+    for (let i = 0; i < 2; i++) {
+      const id = await swarm.createConfig(name, new TextEncoder().encode(data), { labels, signal });
+      if (id) return id;
+      const [found] = await swarm.listConfigs({ name, signal });
+      if (found) return found.ID;
+    }
+    throw new PylonError(`Cannot create the Swarm config "${name}" (docker.ca_certificates)`, {
+      hint: "it exists and vanishes again; check `docker config ls` on the Swarm manager",
+    });
   }
 
   /** A node's hostname (and id), for errors. */
@@ -463,6 +599,16 @@ export class SwarmJobs {
     }
     return { ...outcomeOf(exitCode, fromFile, copy.tail), cleanup };
   }
+}
+
+/**
+ * `pylon-ca-<sha256[:12]>`: a Swarm config never changes, so its name follows its content and
+ * an unchanged bundle is reused by every job and daemon restart.
+ */
+export async function caConfigName(ca: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ca));
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `pylon-ca-${hex.slice(0, 12)}`;
 }
 
 /** Waits for `promise`, but at most `ms`. */

@@ -16,6 +16,8 @@ export interface DecisionFile {
   callId: string;
   digest: string;
   decision: "allow" | "deny";
+  /** Who decided (`@ada`, `cli`; `pylon` for a timeout): shown to the hook over the channel. */
+  by?: string | undefined;
   /** What the agent is told on a deny ("denied by @ada", "no answer within 10m"). */
   reason: string;
 }
@@ -29,6 +31,7 @@ export async function writeDecisionFile(dir: string, decision: DecisionFile): Pr
     "call_id": decision.callId,
     digest: decision.digest,
     decision: decision.decision,
+    ...(decision.by === undefined ? {} : { by: decision.by }),
     reason: decision.reason,
   }) + "\n";
   try {

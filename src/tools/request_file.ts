@@ -55,9 +55,21 @@ export async function readRequestFile(
   });
   if (file.kind === "missing") return "missing";
   if (file.kind === "refused") return { ok: false, reason: `the request ${file.reason}` };
+  return parseRequest(file.bytes, callId);
+}
+
+/**
+ * Checks one request's bytes, whether a file the hook wrote or a body it sent over the agent
+ * channel: a JSON object naming `callId` (any valid call id when undefined), a valid tool name,
+ * and `input_json` whose SHA-256 is `digest`.
+ */
+export function parseRequest(
+  bytes: Uint8Array,
+  callId: string | undefined,
+): { ok: true; request: ParsedRequest } | { ok: false; reason: string } {
   let data: unknown;
   try {
-    data = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(file.bytes));
+    data = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
     return { ok: false, reason: "the request is not JSON" };
   }
@@ -65,7 +77,14 @@ export async function readRequestFile(
     return { ok: false, reason: "the request is not a JSON object" };
   }
   const r = data as Record<string, unknown>;
-  if (r.call_id !== callId) return { ok: false, reason: "the request names another call id" };
+  if (callId === undefined) {
+    if (typeof r.call_id !== "string" || !CALL_ID_REGEXP.test(r.call_id)) {
+      return { ok: false, reason: "the request's call_id is not 1-16 of [a-z0-9]" };
+    }
+  } else if (r.call_id !== callId) {
+    return { ok: false, reason: "the request names another call id" };
+  }
+  const id = r.call_id as string;
   if (typeof r.tool !== "string" || !/^[A-Za-z0-9_.-]{1,200}$/.test(r.tool)) {
     return { ok: false, reason: "the request names no valid tool" };
   }
@@ -81,7 +100,7 @@ export async function readRequestFile(
   }
   return {
     ok: true,
-    request: { callId, tool: r.tool, inputJson: r.input_json, input, digest: r.digest },
+    request: { callId: id, tool: r.tool, inputJson: r.input_json, input, digest: r.digest },
   };
 }
 

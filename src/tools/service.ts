@@ -52,7 +52,7 @@ export interface ToolApprovalServiceDeps {
 }
 
 /** The most calls one job may have asked about; past it, requests are ignored. */
-const MAX_CALLS_PER_JOB = 500;
+export const MAX_CALLS_PER_JOB = 500;
 /** The most calls of one job that wait at once; more are denied without asking anyone. */
 export const MAX_WAITING_PER_JOB = 20;
 
@@ -200,6 +200,7 @@ export class ToolApprovalService implements ToolApprovals {
           callId: row.callId,
           digest: row.digest,
           decision: row.decision === "deny" ? "deny" : "allow",
+          by: row.decidedBy ?? "?",
           reason: row.reason ?? row.decision,
         }).catch(() => {});
       }
@@ -348,6 +349,7 @@ export class ToolApprovalService implements ToolApprovals {
       callId: request.callId,
       digest: request.digest,
       decision: decision === "deny" ? "deny" : "allow",
+      by: source.by,
       reason,
     });
     this.#d.log.info("tool_approval.decided", {

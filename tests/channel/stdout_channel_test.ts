@@ -31,7 +31,7 @@ const FINISHED = new Date("2026-11-24T10:00:47Z");
 async function account(end: Partial<Job>, output: string[], events: string[][] = []) {
   const printed: string[] = [];
   const streamed = new StreamedLines();
-  const channel = new StdoutChannel((l) => printed.push(l), { streamed });
+  const channel = new StdoutChannel((l) => printed.push(...l.split("\n")), { streamed });
   let state = await channel.report({ job: job(), topic: "ZeroDivisionError", message: null }, {});
   state = await channel.report(
     { job: job({ status: "running", startedAt: STARTED }), topic: null, message: null },
@@ -140,7 +140,7 @@ Deno.test("StdoutChannel prints a failed job's error and result plainly", async 
 
 Deno.test("StdoutChannel shows how to approve, then the decision", async () => {
   const printed: string[] = [];
-  const channel = new StdoutChannel((l) => printed.push(l));
+  const channel = new StdoutChannel((l) => printed.push(...l.split("\n")));
   const waiting = job({ status: "awaiting_approval" });
   let state = await channel.report({ job: waiting, topic: null, message: "**Sentry**: boom" }, {});
   state = await channel.report({ job: job(), topic: null, message: null }, state);
@@ -152,6 +152,45 @@ Deno.test("StdoutChannel shows how to approve, then the decision", async () => {
     `${P}Approved.`,
     `${P}🚫 Dismissed.`,
   ]);
+});
+
+Deno.test("StdoutChannel writes the lines of one turn at once, in order", async () => {
+  const writes: string[] = [];
+  const channel = new StdoutChannel((text) => writes.push(text));
+  const jobs = ["1", "2", "3"].map((n) => job({ id: `${n}a2b3c4d-0000-4000-8000-000000000000` }));
+  // A group commit's jobs are announced in one turn: one write carries all their lines.
+  const reports = jobs.map((j) => channel.report({ job: j, topic: "Hi", message: null }, {}));
+  assert.deepEqual(writes, [], "nothing is written before the turn's microtasks are done");
+  await Promise.all(reports);
+  assert.deepEqual(writes, [
+    "[triage 1a2b3c4d] ▶ New webhook job: Hi\n" +
+    "[triage 2a2b3c4d] ▶ New webhook job: Hi\n" +
+    "[triage 3a2b3c4d] ▶ New webhook job: Hi",
+  ]);
+  await channel.report({ job: { ...jobs[0]!, status: "running" }, topic: null, message: null }, {
+    status: "queued",
+  });
+  assert.equal(writes.length, 2, "a later turn writes again");
+});
+
+Deno.test("StdoutChannel reports a failed write with the next report", async () => {
+  let broken = true;
+  const printed: string[] = [];
+  const channel = new StdoutChannel((text) => {
+    if (broken) throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    printed.push(text);
+  });
+  await channel.report({ job: job(), topic: null, message: null }, {});
+  broken = false;
+  const running = job({ status: "running", startedAt: STARTED });
+  await assert.rejects(
+    channel.report({ job: running, topic: null, message: null }, { status: "queued" }),
+    (e: Error) =>
+      e.message === "Cannot write to stdout" && e.cause instanceof Deno.errors.BrokenPipe,
+  );
+  // Reported once: the next report prints again.
+  await channel.report({ job: running, topic: null, message: null }, { status: "queued" });
+  assert.deepEqual(printed, [`${P}⚙ Agent started.`]);
 });
 
 Deno.test("alreadyPrinted() finds the result among the last lines, blank lines aside", () => {

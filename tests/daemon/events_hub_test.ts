@@ -2,10 +2,16 @@
 
 import assert from "node:assert/strict";
 import { EventHub, type HubEvent, parseEventId } from "../../src/daemon/events.ts";
-import { MAX_LINE_BYTES, splitLines } from "../../src/daemon/event_files.ts";
+import {
+  jobEvent,
+  jobJsonBytes,
+  MAX_LINE_BYTES,
+  splitLines,
+} from "../../src/daemon/event_files.ts";
 import { createEventsRoutes } from "../../src/daemon/routes/events.ts";
 import { createLogger } from "../../src/log/mod.ts";
-import type { StoreRegistry } from "../../src/store/mod.ts";
+import { jobToJson, type StoreRegistry } from "../../src/store/mod.ts";
+import { fakeJob } from "../fakes/job.ts";
 
 const JOB = "1a2b3c4d-0000-4000-8000-000000000000";
 
@@ -49,6 +55,68 @@ Deno.test("EventHub.since() replays what came after an id, or nothing once it is
     `log:${JOB}:4`,
   ]);
   assert.equal(hub.since("log:other:1"), undefined);
+});
+
+Deno.test("a job event builds the job's JSON once, when first read, as it was published", () => {
+  const hub = new EventHub();
+  const job = fakeJob({ result: "done" });
+  let built = 0;
+  const view = () => {
+    built++;
+    return jobToJson(job);
+  };
+  hub.publish(jobEvent(job, view));
+  hub.publish(logLine(1));
+  assert.equal(built, 0, "nobody listened or read the ring: nothing was built");
+  const [replayed] = hub.recent(job.id);
+  assert.deepEqual(replayed?.data, jobToJson(job));
+  assert.deepEqual(hub.recent(job.id)[0]?.data, jobToJson(job));
+  assert.equal(built, 1);
+});
+
+Deno.test("jobJsonBytes() is at least a job's JSON length and grows with its texts", () => {
+  const jobs = [
+    fakeJob(),
+    fakeJob({ result: "r".repeat(10_000), error: "e".repeat(500), deliveryId: "d-1" }),
+    fakeJob({
+      status: "completed",
+      startedAt: new Date(),
+      finishedAt: new Date(),
+      containerId: "c".repeat(64),
+      sessionId: "s".repeat(36),
+      dedupeKey: "k".repeat(200),
+      supersedeKey: "p".repeat(200),
+      usage: {
+        costUsd: 0.5,
+        costBasis: "api",
+        inputTokens: 1_000_000,
+        outputTokens: 2_000_000,
+        cacheReadTokens: 3_000_000,
+        cacheCreationTokens: 4_000_000,
+        numTurns: 99,
+        durationApiMs: 123_456,
+        models: ["claude-sonnet-4-5", "claude-haiku-4-5"],
+      },
+    }),
+  ];
+  for (const job of jobs) {
+    const actual = JSON.stringify(jobToJson(job)).length;
+    const estimate = jobJsonBytes(job);
+    assert.ok(estimate >= actual, `${estimate} < ${actual}`);
+    assert.ok(estimate <= actual + 1024, `${estimate} far above ${actual}`);
+  }
+});
+
+Deno.test("EventHub keeps a job's rings within their byte bound without building job events", () => {
+  const hub = new EventHub({ ringBytes: 64 * 1024 });
+  const big = fakeJob({ result: "r".repeat(40 * 1024) });
+  const unread = () => {
+    throw new Error("the ring read a job event to measure it");
+  };
+  hub.publish(jobEvent(big, unread));
+  hub.publish(jobEvent({ ...big, status: "running", startedAt: new Date() }, unread));
+  // Two 40 KiB results pass the 64 KiB bound: the older event goes.
+  assert.deepEqual(hub.recent(big.id).map((e) => e.id.split(":")[2]), ["running"]);
 });
 
 Deno.test("splitLines() cuts at newlines and long lines, keeping the offsets to resume from", () => {

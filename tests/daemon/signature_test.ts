@@ -75,6 +75,52 @@ Deno.test("verify() accepts vectors computed independently with openssl", async 
   });
 });
 
+Deno.test("verify() accepts openssl's HMAC for secrets of a block's length and longer", async (t) => {
+  // `printf 'Hello, World!' | openssl dgst -sha256 -hmac "$secret"`: a secret longer than the
+  // 64-byte block is hashed first (RFC 2104), one of exactly 64 bytes is not.
+  const cases = [
+    [
+      "64 bytes",
+      "k".repeat(64),
+      "X-Hub-Signature-256",
+      "sha256=919edcebe4f1d6fe34bcb151e4e862f71f570a3488149f72d3dd03a7db44b0f1",
+    ],
+    [
+      "96 bytes",
+      "long-secret-".repeat(8),
+      "X-Hub-Signature-256",
+      "sha256=1adc1746e3c48575c7ca1c3c094391d80b872253c6521797538381fccaa9d249",
+    ],
+    [
+      "96 bytes, sha1",
+      "long-secret-".repeat(8),
+      "X-Hub-Signature",
+      "sha1=2e34b12264dcb66099be233effe29466f9a0a2f6",
+    ],
+  ] as const;
+  for (const [name, secret, header, signature] of cases) {
+    await t.step(name, async () => {
+      const result = await verify(header, "auto", { [header]: signature }, "Hello, World!", {
+        secret,
+      });
+      assert.deepEqual(result, { ok: true });
+    });
+  }
+});
+
+Deno.test("verify() gives the same verdicts on every call of one verifier", async () => {
+  const options = { secret: "s3cret", header: "X-Hub-Signature-256" };
+  const verifier = createSignatureVerifier(options);
+  const bodies = ["first", "second", "first"].map((b) => ENCODER.encode(b));
+  const signed = await Promise.all(bodies.map((b) => signRequest(options, b)));
+  for (const [i, body] of bodies.entries()) {
+    assert.deepEqual(await verifier.verify(new Headers(signed[i]), body), { ok: true });
+    // The other body's signature never passes, before or after a good one.
+    const other = new Headers(signed[(i + 1) % 2]);
+    assert.deepEqual(await verifier.verify(other, ENCODER.encode("third")), MISMATCH);
+  }
+});
+
 Deno.test("verify() accepts Slack's documented v0 example", async () => {
   const body = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&" +
     "channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&" +

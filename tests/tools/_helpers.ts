@@ -110,10 +110,12 @@ export function runHook(
   folders: ApprovalFolders,
   tool: string,
   input: Record<string, unknown>,
+  env: Record<string, string> = {},
 ): HookRun {
   const child = new Deno.Command("node", {
+    // The hook reads its config beside itself (folders.dir), never from the environment.
     args: [join(folders.dir, "pylon-approve.mjs")],
-    env: { PYLON_APPROVAL_DIR: folders.dir, PYLON_TOOL_REQUESTS: folders.requests },
+    env: { PYLON_TOOL_REQUESTS: folders.requests, ...env },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

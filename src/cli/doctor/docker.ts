@@ -16,6 +16,7 @@ import {
   readCaCertificates,
 } from "../../runner/images.ts";
 import { type Check, forPylons } from "./checks.ts";
+import { egressRelayChecks } from "./egress_relay.ts";
 
 /** The Engine row, then (when it answers) one row per image. */
 export async function dockerChecks(
@@ -45,6 +46,7 @@ export async function dockerChecks(
       detail: `running (v${version.Version}, API ${version.ApiVersion})`,
     },
     ...await imageChecks(docker, pylons, global, home),
+    ...await egressRelayChecks(docker, pylons, global),
   ];
 }
 

@@ -32,7 +32,7 @@ export function mountsChecks(
   }
   const out: Check[] = [];
   for (const p of pylons) {
-    const problem = noMountsProblem(p, { caCertificates: docker.ca_certificates });
+    const problem = noMountsProblem(p);
     if (problem) {
       out.push({
         section: "Docker",

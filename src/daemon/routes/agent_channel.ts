@@ -14,6 +14,10 @@
  * - `PUT  result`          `result.json`
  * - `GET  state`           the saved agent state (tar; 204 when there is none)
  * - `PUT  state`           the agent state at the end (tar, checked, size-capped)
+ * - `POST tool-calls`      the approval hook's request (`agent.approve_tools`): checked like a
+ *                          request file and handed to the same tool-approval service
+ * - `GET  tool-calls/<call>?wait=<s>` the call's decision (200), or 202 while it waits: a long
+ *                          poll of at most 4 s
  *
  * With `docker.mounts: host` only `git-credential` is served (`gitCredentialOnly`): the rest
  * goes through bind mounts there.
@@ -35,6 +39,13 @@ import {
 import type { JobAccess } from "../../agent_channel/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { shortId } from "../../errors.ts";
+import { approvalFolders } from "../../runner/mod.ts";
+import {
+  CALL_ID_REGEXP,
+  MAX_REQUEST_BYTES,
+  submitToolCall,
+  waitForChannelDecision,
+} from "../../tools/mod.ts";
 import { readBody } from "./body.ts";
 
 /** Limits of what a container may send. */
@@ -53,6 +64,15 @@ export const CHANNEL_LIMITS = {
   bodyMs: 30_000,
   /** How long the state archive may take to arrive. */
   stateMs: 300_000,
+  /** One tool call request (as a request file). */
+  toolCall: MAX_REQUEST_BYTES,
+  /**
+   * The longest long poll of a tool call's decision: below the daemon's 5 s drain, so a stop
+   * never has to cut one off (the hook asks again at once).
+   */
+  toolCallWaitMs: 4_000,
+  /** Long polls one job may hold open at once. */
+  toolCallPolls: 32,
 } as const;
 
 /** What the channel routes need. */
@@ -65,6 +85,11 @@ export interface AgentChannelDeps {
   limits?: Partial<Record<keyof typeof CHANNEL_LIMITS, number>>;
   /** Serve `git-credential` alone (`docker.mounts: host`, issue 19 item 4). */
   gitCredentialOnly?: boolean;
+  /**
+   * Aborted when the daemon stops: open long polls of tool-call decisions answer at once
+   * (`202`, still waiting) instead of holding the drain; the hook asks again.
+   */
+  stopping?: AbortSignal | undefined;
 }
 
 type ChannelEnv = { Variables: { access: JobAccess; jobId: string } };
@@ -204,6 +229,51 @@ export function createAgentChannelRoutes(deps: AgentChannelDeps): Hono {
       bytes: body.bytes.length,
     });
     return c.body(null, 204);
+  });
+
+  const polls = new Map<string, number>();
+  app.post("/jobs/:id/tool-calls", async function toolCall(c) {
+    const body = await readBody(c.req.raw, { max: limits.toolCall, timeoutMs: limits.bodyMs });
+    if (!body.ok) return refuse(body.reason === "too_large" ? 413 : 408, body.reason);
+    const sent = await submitToolCall(approvalFolders(deps.jobsDir, c.get("jobId")), body.bytes);
+    if (!sent.ok) {
+      deps.log.warn("agent_channel.tool_call_refused", {
+        job: shortId(c.get("jobId")),
+        status: sent.status,
+        reason: sent.reason,
+      });
+      return refuse(sent.status, sent.reason);
+    }
+    return c.json({ "call_id": sent.callId, digest: sent.digest, status: "waiting" }, 202);
+  });
+
+  app.get("/jobs/:id/tool-calls/:call", async function toolCallDecision(c) {
+    const jobId = c.get("jobId");
+    const callId = c.req.param("call");
+    if (!CALL_ID_REGEXP.test(callId)) return refuse(404, "no such tool call");
+    const wait = Number(c.req.query("wait") ?? "0");
+    const waitMs = Number.isFinite(wait)
+      ? Math.min(Math.max(wait, 0) * 1000, limits.toolCallWaitMs)
+      : 0;
+    const open = polls.get(jobId) ?? 0;
+    if (open >= limits.toolCallPolls) return refuse(429, "too many tool-call polls at once");
+    polls.set(jobId, open + 1);
+    let found;
+    try {
+      // Not the request's signal (Deno warns of its legacy abort): a caller that went away
+      // holds one of its job's polls until `wait` ends, at most 4 s.
+      found = await waitForChannelDecision(approvalFolders(deps.jobsDir, jobId), callId, {
+        waitMs,
+        signal: deps.stopping,
+      });
+    } finally {
+      const left = (polls.get(jobId) ?? 1) - 1;
+      if (left > 0) polls.set(jobId, left);
+      else polls.delete(jobId);
+    }
+    if (found === "unknown") return refuse(404, `no tool call ${callId} in this job`);
+    if (found === "waiting") return c.json({ "call_id": callId, status: "waiting" }, 202);
+    return c.json(found, 200, { "cache-control": "no-store" });
   });
 
   return app as unknown as Hono;

@@ -241,13 +241,13 @@ async function* replayEvents(
   const states = job ? [job] : await unfinishedJobs(deps, filter, cursor);
   // A finished job's state comes after its lines: a client that sees the end has the whole log.
   const last = job && isTerminalStatus(job.status) ? states.pop() : undefined;
-  for (const j of states) yield jobEvent(j, deps.shown);
+  for (const j of states) yield jobEvent(j, () => deps.shown(j));
   const fileJob = job ??
     (cursor && cursor.kind !== "job"
       ? await deps.stores.findJob(cursor.job).catch(() => undefined)
       : undefined);
   if (fileJob) yield* fileEvents(deps, filter, cursor, fileJob);
-  if (last) yield jobEvent(last, deps.shown);
+  if (last) yield jobEvent(last, () => deps.shown(last));
 }
 
 /** A job's log lines and tool events past the cursor's offset (all of them without one). */

@@ -38,6 +38,7 @@ export interface WebhookDeps {
 
 /** Headers never stored with a job: credentials and signatures. */
 const SECRET_HEADER_REGEXP = /authorization|cookie|signature|secret|token|api-key|apikey/i;
+const DECODER = new TextDecoder();
 
 /** Handles one webhook delivery for `pylon`. */
 export async function handleWebhook(
@@ -47,11 +48,12 @@ export async function handleWebhook(
 ): Promise<Response> {
   const log = deps.log.with({ pylon: pylon.name });
   const max = deps.maxBody();
-  const read = await readBody(req, { max, timeoutMs: deps.bodyTimeoutMs });
+  const sentHeaders = new RequestHeaders(req.headers);
+  const read = await readBody(req, { max, timeoutMs: deps.bodyTimeoutMs, headers: sentHeaders });
   if (!read.ok) return unreadable(read.reason, max, log);
   const body = read.bytes;
   if (pylon.verifier) {
-    const verdict = await pylon.verifier.verify(req.headers, body);
+    const verdict = await pylon.verifier.verify(sentHeaders, body);
     if (!verdict.ok) {
       log.warn("webhook.rejected", { status: 401, reason: verdict.reason });
       return reject(401, verdict.reason);
@@ -59,7 +61,7 @@ export async function handleWebhook(
   }
   let payload: unknown, payloadJson: string;
   try {
-    ({ value: payload, text: payloadJson } = parsePayload(body, req.headers.get("content-type")));
+    ({ value: payload, text: payloadJson } = parsePayload(body, sentHeaders.get("content-type")));
   } catch {
     log.warn("webhook.rejected", { status: 400, reason: "not JSON", bytes: body.length });
     return reject(
@@ -71,7 +73,7 @@ export async function handleWebhook(
     log.warn("webhook.rejected", { status: 400, reason: "not an object" });
     return reject(400, "body must be a JSON object");
   }
-  const headers = keptHeaders(req.headers);
+  const headers = sentHeaders.kept;
   if (headers["x-github-event"] === "ping") {
     // GitHub's hello when a webhook is created or tested: never a job, but worth a line.
     log.info("webhook.ping", { from: "github", hook: headers["x-github-hook-id"] });
@@ -82,7 +84,7 @@ export async function handleWebhook(
   const store = maybeStore;
   const bytes = body.length;
   const deliveryId = deliveryIdOf(
-    req.headers,
+    sentHeaders,
     payload,
     pylon.resolved.config.trigger.delivery_header,
   );
@@ -254,7 +256,7 @@ function parsePayload(
   body: Uint8Array,
   contentType: string | null,
 ): { value: unknown; text: string } {
-  const text = new TextDecoder().decode(body);
+  const text = DECODER.decode(body);
   if (contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
     const field = new URLSearchParams(text).get("payload");
     if (field !== null) return { value: JSON.parse(field), text: field };
@@ -267,13 +269,32 @@ export function reject(status: number, error: string, headers: HeadersInit = {})
   return Response.json({ error }, { status, headers });
 }
 
-/** Lower-cased request headers minus credentials, to keep with the job (templates see them). */
-export function keptHeaders(headers: Headers): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of headers) {
-    if (!SECRET_HEADER_REGEXP.test(name)) kept[name] = value;
+/**
+ * A request's headers, read once: every `Headers.get()` on a request `Deno.serve` handed over is
+ * a call into the runtime (~0.35 µs), and a delivery id alone is looked for under up to nine
+ * names. `forEach`, not `for…of`: Deno's header iterator costs twice as much.
+ */
+class RequestHeaders {
+  /** Lower-cased names minus credentials, to keep with the job (templates see them). */
+  readonly kept: Record<string, string> = {};
+  readonly #all = new Map<string, string>();
+
+  constructor(headers: Headers) {
+    headers.forEach((value, name) => {
+      this.#all.set(name, value);
+      if (!SECRET_HEADER_REGEXP.test(name)) this.kept[name] = value;
+    });
   }
-  return kept;
+
+  /** The value of `name` (any case), like `Headers.get()`. */
+  get(name: string): string | null {
+    return this.#all.get(name.toLowerCase()) ?? null;
+  }
+
+  /** Whether `name` (any case) was sent. */
+  has(name: string): boolean {
+    return this.#all.has(name.toLowerCase());
+  }
 }
 
 /**
