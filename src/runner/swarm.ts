@@ -187,6 +187,11 @@ export function serviceSpecOf(input: ServiceInput): ServiceSpec {
         Init: host.Init ?? true,
         ...(host.CapDrop ? { CapabilityDrop: host.CapDrop } : {}),
         ...(host.ReadonlyRootfs ? { ReadOnly: true } : {}),
+        // Honoured from API 1.44 (Docker 25); older engines ignore the field (20.10 here), which
+        // the README says.
+        ...(host.SecurityOpt?.includes("no-new-privileges")
+          ? { Privileges: { NoNewPrivileges: true } }
+          : {}),
         Mounts: [],
         Secrets: input.secrets.map((s) => ({
           File: s.root

@@ -105,6 +105,10 @@ Deno.test("jobSecrets() and serviceSpecOf() keep secret files and the API key ou
     ConfigID: "c1",
     ConfigName: "pylon-ca-0123456789ab",
   }]);
+  // The hardening Swarm can express: no capabilities, no new privileges, a pids limit.
+  assert.deepEqual(cs.CapabilityDrop, ["ALL"]);
+  assert.deepEqual(cs.Privileges, { NoNewPrivileges: true });
+  assert.equal(spec.TaskTemplate.Resources?.Limits?.Pids, 512);
 });
 
 Deno.test("caConfigName() follows the bundle's content", async () => {
