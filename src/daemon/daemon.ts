@@ -276,33 +276,38 @@ async function serve(o: DaemonOptions): Promise<void> {
     if (runner && "useApprovals" in runner && typeof runner.useApprovals === "function") {
       runner.useApprovals(toolApprovals);
     }
-    await startEgress(runner, {
-      home: o.paths.root,
-      ...(config.docker.backend === "swarm" || !isLocalEngine(o.env.DOCKER_HOST)
-        ? {
-          relay: {
-            listenHost: o.host ?? config.server.host,
-            egressPort: config.server.egress_port,
-            agentUrl: config.server.agent_url,
-          },
-          wanted: table.names().some((name) => {
-            const egress = table.get(name)?.resolved.agent.settings.egress;
-            return egress !== undefined && egress !== "any";
-          }),
-        }
-        : {}),
-      log,
-      lookupJob: async (id) => {
-        const job = await stores.findJob(id).catch(() => null);
-        const pylon = job?.status === "running" ? table.get(job.pylon)?.resolved : undefined;
-        if (!pylon) return null;
-        return {
-          agentType: pylon.agent.type,
-          egress: pylon.agent.settings.egress,
-          egressPrivate: pylon.agent.settings.egressPrivate,
-        };
-      },
-    });
+    const egressRelay = config.docker.backend === "swarm" || !isLocalEngine(o.env.DOCKER_HOST)
+      ? {
+        listenHost: o.host ?? config.server.host,
+        egressPort: config.server.egress_port,
+        agentUrl: config.server.agent_url,
+      }
+      : undefined;
+    const egressWanted = () =>
+      table.names().some((name) => {
+        const egress = table.get(name)?.resolved.agent.settings.egress;
+        return egress !== undefined && egress !== "any";
+      });
+    // Opened at start, or (Swarm, remote Engine: only when wanted) at the first reload that
+    // gives a pylon an `agent.egress` list, so that edit needs no restart.
+    const openEgress = () =>
+      startEgress(runner, {
+        home: o.paths.root,
+        ...(egressRelay ? { relay: egressRelay, wanted: egressWanted() } : {}),
+        log,
+        lookupJob: egressLookup,
+      });
+    const egressLookup: EgressServiceOptions["lookupJob"] = async (id) => {
+      const job = await stores.findJob(id).catch(() => null);
+      const pylon = job?.status === "running" ? table.get(job.pylon)?.resolved : undefined;
+      if (!pylon) return null;
+      return {
+        agentType: pylon.agent.type,
+        egress: pylon.agent.settings.egress,
+        egressPrivate: pylon.agent.settings.egressPrivate,
+      };
+    };
+    let egressOpen = await openEgress();
     await recover(stores, dispatcher, log, runner !== undefined);
     const removeFiles = runner?.removeJobFiles?.bind(runner);
     await pruneExpiredJobs(
@@ -532,6 +537,7 @@ async function serve(o: DaemonOptions): Promise<void> {
               : {}),
           },
         );
+        if (!egressOpen && egressRelay && egressWanted()) egressOpen = await openEgress();
         dispatcher.wake();
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
@@ -677,7 +683,8 @@ function unsignedPylons(
  * `docker.backend: swarm` or a remote Engine, when a pylon has a list, it listens on the
  * daemon's address at `server.egress_port` instead, reached through pylon's relay
  * (`src/egress/*_relay.ts`). Without it, jobs of pylons with an `agent.egress` list fail closed,
- * saying so.
+ * saying so. Resolves false when it left the proxy closed because no pylon has a list yet (the
+ * daemon asks again after a reload).
  */
 async function startEgress(
   runner: JobRunner | undefined,
@@ -689,13 +696,15 @@ async function startEgress(
     log: Logger;
     lookupJob: EgressServiceOptions["lookupJob"];
   },
-): Promise<void> {
-  if (!runner || !("startEgress" in runner) || typeof runner.startEgress !== "function") return;
+): Promise<boolean> {
+  if (!runner || !("startEgress" in runner) || typeof runner.startEgress !== "function") {
+    return true; // nothing to open, ever
+  }
   if (o.relay && !o.wanted) {
     o.log.info("egress.off", {
-      reason: "no pylon has an agent.egress list (Swarm or a remote Engine)",
+      reason: "no pylon has an agent.egress list (Swarm or a remote Engine); opened when one has",
     });
-    return;
+    return false;
   }
   try {
     await (runner as { startEgress(x: unknown): Promise<boolean> }).startEgress({
@@ -710,6 +719,7 @@ async function startEgress(
       effect: "jobs of pylons with an agent.egress list fail until the daemon restarts",
     });
   }
+  return true;
 }
 
 /** Whether `DOCKER_HOST` (unset: the default socket) names an Engine on this machine. */
