@@ -329,6 +329,26 @@ async function failEarly(token, message) {
   process.exit(70);
 }
 
+/** The proxy variables, which the clone needs before the other secrets are exported. */
+const PROXY_VARIABLES = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"];
+
+/**
+ * Swarm: what the agent needs in its environment arrives as secret files
+ * ($PYLON_SECRET_ENV: VAR=path,…); exports them (only `names`, when given).
+ */
+function exportSecretEnv(names) {
+  for (const pair of (process.env.PYLON_SECRET_ENV || "").split(",").filter(Boolean)) {
+    const i = pair.indexOf("=");
+    const name = pair.slice(0, i);
+    if (names && !names.includes(name)) continue;
+    try {
+      process.env[name] = readFileSync(pair.slice(i + 1), "utf8");
+    } catch (e) {
+      log(`Cannot read the secret for ${name}: ${e.message}`);
+    }
+  }
+}
+
 async function runJob(argv) {
   let token;
   try {
@@ -338,6 +358,8 @@ async function runJob(argv) {
     process.exit(70);
   }
   const started = Date.now();
+  // The egress proxy's address carries the job's proxy credential: git needs it for the clone.
+  exportSecretEnv(PROXY_VARIABLES);
   let bundle;
   try {
     bundle = await (await ok(await call(token, "GET", "/bundle"), "fetching the bundle")).json();
@@ -362,15 +384,7 @@ async function runJob(argv) {
   } catch {
     // A Swarm secret (docker.backend: swarm) is read-only; it goes with the task.
   }
-  // Swarm: what the agent needs in its environment arrives as secret files (VAR=path,...).
-  for (const pair of (process.env.PYLON_SECRET_ENV || "").split(",").filter(Boolean)) {
-    const i = pair.indexOf("=");
-    try {
-      process.env[pair.slice(0, i)] = readFileSync(pair.slice(i + 1), "utf8");
-    } catch (e) {
-      log(`Cannot read the secret for ${pair.slice(0, i)}: ${e.message}`);
-    }
-  }
+  exportSecretEnv();
   delete process.env.PYLON_SECRET_ENV;
   mkdirSync(OUT, { recursive: true });
   log(`ready in ${Date.now() - started} ms; starting the agent`);

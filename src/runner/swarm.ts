@@ -110,10 +110,13 @@ export interface ServiceInput {
   gid: number;
 }
 
+/** Proxy variables; pylon-init exports these before the clone (it goes through the proxy). */
+const PROXY_VARIABLES = new Set(["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]);
+
 /**
  * The job's secrets: the token at the path the init step reads, each secret environment
- * variable of the agent (the API key) as a file the init step exports (`PYLON_SECRET_ENV`), and
- * each secret file (MCP config, OAuth files) the init step copies where the agent expects it
+ * variable of the agent (the API key, the egress proxy's URL with the job's proxy credential) as
+ * a file the init step exports (`PYLON_SECRET_ENV`), and each secret file (MCP config, OAuth files) the init step copies where the agent expects it
  * (`PYLON_SECRET_FILES`): none of them travels in the job's bundle or the service's spec.
  */
 export function jobSecrets(
@@ -133,7 +136,9 @@ export function jobSecrets(
   for (const entry of container.Env ?? []) {
     const i = entry.indexOf("=");
     const key = entry.slice(0, i);
-    if (!sensitive.has(key)) continue;
+    // The egress proxy's URL holds the job's proxy credential (`http://<job>:<secret>@…`).
+    const proxy = PROXY_VARIABLES.has(key) && entry.includes("@", i);
+    if (!sensitive.has(key) && !proxy) continue;
     const n = secretEnv.length + 1;
     secrets.push({
       name: `${base}-env${n}`,

@@ -155,3 +155,26 @@ Deno.test("prepareChannelJob() leaves secret files out on Swarm and carries the 
     await Deno.remove(jobsDir, { recursive: true });
   }
 });
+
+Deno.test("jobSecrets() moves the egress proxy's URL (it holds the job's credential) out of the spec", () => {
+  const c = container();
+  const proxy = "http://job1:proxy-secret-77@pylon-egress-relay:3128";
+  c.Env = [...(c.Env ?? []), `HTTPS_PROXY=${proxy}`, `http_proxy=${proxy}`, "NO_PROXY=relay"];
+  const { secrets, secretEnv } = jobSecrets(JOB, "tok-1", c, pylon(), "/.pylon-agent/token");
+  assert.ok(secretEnv.includes("HTTPS_PROXY") && secretEnv.includes("http_proxy"), `${secretEnv}`);
+  const spec = serviceSpecOf({
+    name: "pylon-triage-0123abcd",
+    pylon: pylon(),
+    container: c,
+    image: "pylon/agent-claude:abc",
+    secrets: secrets.map((s, i) => ({ ...s, id: `s${i}` })),
+    uid: 1000,
+    gid: 1000,
+  });
+  assert.ok(!JSON.stringify(spec).includes("proxy-secret-77"), "no proxy credential in the spec");
+  assert.ok(spec.TaskTemplate.ContainerSpec.Env?.includes("NO_PROXY=relay"));
+  // A proxy variable without a credential stays a plain variable.
+  const plain = container();
+  plain.Env = [...(plain.Env ?? []), "HTTPS_PROXY=http://corp-proxy:3128"];
+  assert.ok(!jobSecrets(JOB, "t", plain, pylon(), "/t").secretEnv.includes("HTTPS_PROXY"));
+});
