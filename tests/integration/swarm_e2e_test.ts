@@ -153,7 +153,9 @@ Deno.test({
           assert.ok(!spec.includes(root), "no daemon path in the service's spec");
           assert.ok(!spec.includes("s3cret"), "no git credential in the service's spec");
           assert.ok(!spec.includes(API_KEY), "no API key in the service's spec");
-          assert.equal(info.Spec.Mode && "ReplicatedJob" in info.Spec.Mode, true);
+          // One replica, never restarted: not replicated-job (its task outlives the service).
+          assert.deepEqual(info.Spec.Mode, { Replicated: { Replicas: 1 } });
+          assert.equal(info.Spec.TaskTemplate.RestartPolicy?.Condition, "none");
           assert.ok(svc.Spec.Name.length <= 63);
           assert.deepEqual(c.CapabilityDrop, ["ALL"]);
           assert.ok((c.Secrets ?? []).some((x) => x.File.Name === "/.pylon-agent/token"));

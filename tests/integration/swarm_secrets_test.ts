@@ -265,7 +265,7 @@ Deno.test({
               RestartPolicy: { Condition: "none" },
               Placement: { Constraints: ["node.role==manager"] },
             },
-            Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
+            Mode: { Replicated: { Replicas: 1 } },
           });
           const unused = await swarm.createConfig(
             "pylon-ca-000000000000",
