@@ -51,6 +51,7 @@ import { destroyPylon } from "./destroy_pylon.ts";
 import { handleWebhook } from "./routes/webhook.ts";
 import { CronScheduler } from "./scheduler.ts";
 import { serveUntilStopped } from "./server.ts";
+import { agentRoutesOnly, createAgentApp, wantsAgentListeners } from "./agent_listener.ts";
 import { ensureDaemonToken } from "./token.ts";
 import { watchConfig } from "./watch.ts";
 import { createDaemonMetrics } from "./daemon_metrics.ts";
@@ -431,6 +432,35 @@ async function serve(o: DaemonOptions): Promise<void> {
         return destroyed;
       },
     });
+    // Jobs without host mounts reach the daemon here instead (issue 18); with host mounts,
+    // only the push credential's route (issue 19, item 4).
+    const agentChannel = createAgentChannelRoutes({
+      jobsDir: o.paths.jobsDir,
+      clock: o.clock,
+      log,
+      gitCredentialOnly: config.docker.mounts !== "none",
+      stopping: channelPollsStop.signal,
+    });
+    // Agents call the model API through the daemon, which holds the key (issue 19).
+    const gateway = (() => {
+      const ledger = new GatewayLedger(o.paths.jobsDir);
+      return createGatewayRoutes({
+        jobsDir: o.paths.jobsDir,
+        clock: o.clock,
+        log,
+        ledger,
+        ...gatewayJobs({
+          stores,
+          pylonOf: (name) => table.get(name)?.resolved,
+          globalBudget: () => globalBudget,
+          ledger,
+          clock: o.clock,
+          home: o.env.HOME,
+          kill: (id, reason) => dispatcher.kill(id, reason),
+          changed: (job) => events.changed(job),
+        }),
+      });
+    })();
     const app = createApp({
       pylonAt: (path) => table.byPath(path),
       unloadedAt: (path) => table.blockedAt(path),
@@ -438,35 +468,8 @@ async function serve(o: DaemonOptions): Promise<void> {
       activeCount: () => table.names().length,
       token,
       api,
-      // Jobs without host mounts reach the daemon here instead (issue 18); with host mounts,
-      // only the push credential's route (issue 19, item 4).
-      agentChannel: createAgentChannelRoutes({
-        jobsDir: o.paths.jobsDir,
-        clock: o.clock,
-        log,
-        gitCredentialOnly: config.docker.mounts !== "none",
-        stopping: channelPollsStop.signal,
-      }),
-      // Agents call the model API through the daemon, which holds the key (issue 19).
-      gateway: (() => {
-        const ledger = new GatewayLedger(o.paths.jobsDir);
-        return createGatewayRoutes({
-          jobsDir: o.paths.jobsDir,
-          clock: o.clock,
-          log,
-          ledger,
-          ...gatewayJobs({
-            stores,
-            pylonOf: (name) => table.get(name)?.resolved,
-            globalBudget: () => globalBudget,
-            ledger,
-            clock: o.clock,
-            home: o.env.HOME,
-            kill: (id, reason) => dispatcher.kill(id, reason),
-            changed: (job) => events.changed(job),
-          }),
-        });
-      })(),
+      agentChannel,
+      gateway,
       dashboard: dashboardOn
         ? {
           sessions,
@@ -572,8 +575,24 @@ async function serve(o: DaemonOptions): Promise<void> {
         log.error("watch.failed", { error: e instanceof Error ? e.message : String(e) }),
     });
 
+    // A daemon on loopback only still serves its agents (issue 19): on the bridge's gateway.
+    const agentHosts = wantsAgentListeners({
+        host: o.host ?? config.server.host,
+        dockerHost: o.env.DOCKER_HOST,
+        swarm: config.docker.backend === "swarm",
+      })
+      ? await agentGateways(runner, log)
+      : [];
     try {
       await serveUntilStopped(app.fetch, {
+        ...(agentHosts.length > 0
+          ? {
+            agent: {
+              hosts: agentHosts,
+              handler: agentRoutesOnly(createAgentApp({ gateway, agentChannel }).fetch),
+            },
+          }
+          : {}),
         host: o.host ?? config.server.host,
         port: o.port ?? config.server.port,
         log,
@@ -720,6 +739,34 @@ async function startEgress(
     });
   }
   return true;
+}
+
+/**
+ * The host addresses job containers reach the daemon at on a local Engine (the default bridge's
+ * gateway, the egress job network's), asked of the runner; none, logged, when it cannot say.
+ */
+async function agentGateways(runner: JobRunner | undefined, log: Logger): Promise<string[]> {
+  if (!runner || !("agentGateways" in runner) || typeof runner.agentGateways !== "function") {
+    return [];
+  }
+  const hosts: string[] = await (runner as { agentGateways(): Promise<string[]> })
+    .agentGateways()
+    .catch((e: unknown) => {
+      log.warn("daemon.agent_listener_error", {
+        error: e instanceof Error ? e.message : String(e),
+        hint: "check that the Docker Engine answers (`pylon doctor`), then restart the daemon",
+      });
+      return [];
+    });
+  if (hosts.length === 0) {
+    log.warn("daemon.agent_listener_off", {
+      reason: "the Docker Engine names no gateway address for its bridge network",
+      effect: "the daemon listens on loopback only: agents on a bridge network cannot " +
+        "reach it, so the model gateway is off by default",
+      hint: "set server.agent_url to an address containers reach, or server.host: 0.0.0.0",
+    });
+  }
+  return hosts;
 }
 
 /** Whether `DOCKER_HOST` (unset: the default socket) names an Engine on this machine. */

@@ -12,7 +12,7 @@ import { PylonError } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { type ConnHandler, defaultServeConnection, type ServeConnection } from "./_conn_serve.ts";
 import { connectionBudget, readDescriptorUse } from "./fd_budget.ts";
-import { serveListener } from "./listener.ts";
+import { type ListenerOptions, type ListenerServer, serveListener } from "./listener.ts";
 
 /** Default of {@linkcode ServeOptions.headerTimeoutMs}. */
 export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
@@ -22,8 +22,17 @@ export interface ServeOptions {
   host: string;
   port: number;
   log: Logger;
-  /** Called once the port is bound, with the actual port (0 picks a free one). */
-  onListen?: (addr: { host: string; port: number }) => void;
+  /**
+   * Called once the port is bound, with the actual port (0 picks a free one) and the
+   * {@linkcode agent} addresses bound at that port.
+   */
+  onListen?: (addr: { host: string; port: number; agentHosts: string[] }) => void;
+  /**
+   * Further addresses to serve at the same port with `handler` (the agent routes only:
+   * `agent_listener.ts`), each with a quarter of the connection limit and the same timeouts.
+   * One that cannot be bound is logged and left out.
+   */
+  agent?: { hosts: readonly string[]; handler: ConnHandler } | undefined;
   /** Called when a stop was requested, before draining. */
   onStopping?: () => void;
   /** Stops the server when aborted (tests); SIGINT/SIGTERM do too. */
@@ -94,14 +103,54 @@ export async function serveUntilStopped(
       header_timeout_ms: headerTimeoutMs,
     });
     const addr = listener.addr;
-    options.onListen?.({ host: addr.hostname, port: addr.port });
+    const agentServers = openAgentListeners(addr.port, options, {
+      maxConnections: Math.max(16, Math.floor(maxConnections / 4)),
+      headerTimeoutMs,
+      serveConnection,
+    });
+    const agentHosts = agentServers.map((a) => a.host);
+    options.onListen?.({ host: addr.hostname, port: addr.port, agentHosts });
     await stopRequested;
     options.onStopping?.();
     // Past the drain time the rest are cut off; main.ts then exits.
-    await server.stop(options.drainMs ?? 5000);
+    const drainMs = options.drainMs ?? 5000;
+    await Promise.all([server, ...agentServers.map((a) => a.server)].map((s) => s.stop(drainMs)));
   } finally {
     removeListeners();
   }
+}
+
+/** Binds and serves each of `options.agent`'s hosts at `port`; logs the ones bound. */
+function openAgentListeners(
+  port: number,
+  options: ServeOptions,
+  limits: Omit<ListenerOptions, "log">,
+): { host: string; server: ListenerServer }[] {
+  const agent = options.agent;
+  if (!agent || agent.hosts.length === 0) return [];
+  const out: { host: string; server: ListenerServer }[] = [];
+  for (const host of agent.hosts) {
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: host, port, tcpBacklog: 511 });
+    } catch (e) {
+      options.log.warn("daemon.agent_listener_failed", {
+        address: `${host}:${port}`,
+        error: e instanceof Error ? e.message : String(e),
+        effect: "containers reaching the daemon there get no answer",
+      });
+      continue;
+    }
+    const server = serveListener(listener, agent.handler, { ...limits, log: options.log });
+    out.push({ host, server });
+  }
+  if (out.length > 0) {
+    options.log.info("daemon.agent_listener", {
+      addresses: out.map((a) => `${a.host}:${port}`).join(","),
+      serves: "/agent/v1 only",
+    });
+  }
+  return out;
 }
 
 /** The connection limit: as configured, or sized from the descriptor limit (logged if tight). */

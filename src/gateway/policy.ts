@@ -43,7 +43,9 @@ export function gatewayBaseUrl(agentUrl: string, jobId: string): string {
  * Where a container reaches the daemon by default: `host.docker.internal` on a bridge, which is
  * the host's address on Docker's bridge (`host-gateway`), or on the egress job network (issue 19,
  * `egressGateway`) that network's own gateway address: the one host address an internal network
- * is sure to reach (the job runs there whatever `agent.network` says).
+ * is sure to reach (the job runs there whatever `agent.network` says). A daemon listening on
+ * loopback only also listens on both addresses for the agent routes
+ * (`src/daemon/agent_listener.ts`), so the default holds for it too.
  */
 export function defaultAgentUrl(
   network: ResolvedAgent["network"],

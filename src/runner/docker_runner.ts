@@ -127,7 +127,8 @@ export interface DockerRunnerDeps {
   daemonPort?: number | undefined;
   /**
    * The address the daemon listens on. On loopback (and without `agentUrl`) containers on a
-   * bridge cannot reach it, so the model gateway is not on by default. @default {"0.0.0.0"}
+   * bridge reach it only on its agent listener (`useListenAddress`'s `agentHosts`); without
+   * one the model gateway is not on by default. @default {"0.0.0.0"}
    */
   daemonHost?: string | undefined;
   /** How a job's token reaches its container (`mounts: none`). @default {the archive API} */
@@ -166,6 +167,9 @@ export class DockerRunner implements JobRunner {
   #relay: EgressRelay | undefined;
   #checkedAt = 0;
   #up = false;
+  /** The host addresses a loopback-only daemon also serves its agent routes on (issue 19). */
+  #agentHosts: readonly string[] = [];
+  #bridgeGateway: string | undefined;
 
   constructor(deps: DockerRunnerDeps) {
     this.#deps = deps;
@@ -230,9 +234,29 @@ export class DockerRunner implements JobRunner {
    * The address the daemon really listens on (known once it listens: `--port 0` picks one), for
    * the URL containers reach it at when no `server.agent_url` is set.
    */
-  useListenAddress(addr: { host: string; port: number }): void {
+  useListenAddress(
+    addr: { host: string; port: number; agentHosts?: readonly string[] | undefined },
+  ): void {
     this.#deps.daemonHost = addr.host;
     this.#deps.daemonPort = addr.port;
+    this.#agentHosts = addr.agentHosts ?? [];
+  }
+
+  /**
+   * Where this machine's Engine puts the host for job containers: the default bridge's gateway
+   * (`host.docker.internal` → host-gateway) and, when the egress proxy runs, the job network's.
+   * A daemon on loopback only listens there too, for the agent routes (issue 19); empty when
+   * the Engine names no bridge gateway.
+   */
+  async agentGateways(): Promise<string[]> {
+    const info = await this.#deps.docker.networks?.inspect("bridge");
+    const bridge = info?.IPAM?.Config?.map((c) => c.Gateway).find((g) =>
+      g !== undefined && /^\d{1,3}(\.\d{1,3}){3}$/.test(g)
+    );
+    this.#bridgeGateway = bridge;
+    if (bridge === undefined) return [];
+    const egress = this.#deps.egress?.gateway;
+    return egress === undefined || egress === bridge ? [bridge] : [bridge, egress];
   }
 
   useApprovals(approvals: ApprovalWatch): void {
@@ -520,8 +544,12 @@ export class DockerRunner implements JobRunner {
     // A pylon with an egress list runs on the job network, not the host's, whatever `network`.
     const egress = pylon.agent.settings.egress;
     const onHost = pylon.agent.network === "host" && (egress === undefined || egress === "any");
-    return this.#deps.agentUrl !== undefined || onHost ||
-      !(host === "localhost" || host === "::1" || host.startsWith("127."));
+    if (this.#deps.agentUrl !== undefined || onHost) return true;
+    if (!(host === "localhost" || host === "::1" || host.startsWith("127."))) return true;
+    // On loopback: reachable where the daemon also serves the agent routes (agent_listener.ts).
+    const listed = egress !== undefined && egress !== "any";
+    const at = listed ? this.#deps.egress?.gateway : this.#bridgeGateway;
+    return at !== undefined && this.#agentHosts.includes(at);
   }
 
   /**

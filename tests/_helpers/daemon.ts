@@ -33,6 +33,9 @@ export async function startTestDaemon(
     notifyRetryMs?: number[];
     env?: Record<string, string>;
     only?: string[];
+    /** Where it listens (default 127.0.0.1, a free port): the url follows. */
+    host?: string;
+    port?: number;
   } = {},
 ): Promise<TestDaemon> {
   const paths = createPylonPaths(root);
@@ -46,8 +49,8 @@ export async function startTestDaemon(
     log: createLogger({ write: (l) => logs.push(l), level: "debug" }),
     clock: { now: () => new Date() },
     out: (t) => out.push(t),
-    host: "127.0.0.1",
-    port: 0,
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
     runner: options.runner,
     ...(options.createRunner ? { createRunner: options.createRunner } : {}),
     ...(options.channelFactories ? { channelFactories: options.channelFactories } : {}),
@@ -60,7 +63,7 @@ export async function startTestDaemon(
   done.catch(reject);
   const port = await listening;
   const token = (await Deno.readTextFile(paths.daemonToken)).trim();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
   return {
     url,
     token,

@@ -26,22 +26,14 @@
 
 import assert from "node:assert/strict";
 import { lookup } from "node:dns/promises";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { runDaemon } from "../../src/daemon/mod.ts";
 import { engineJobNetworks } from "../../src/egress/mod.ts";
-import { costOf } from "../../src/gateway/mod.ts";
-import { createLogger } from "../../src/log/mod.ts";
 import { LABELS } from "../../src/runner/mod.ts";
-import { eventually, writeHome } from "../_helpers/daemon.ts";
+import { writeHome } from "../_helpers/daemon.ts";
 import { freePort, runPylon } from "../_helpers/process.ts";
-import {
-  FAKE_ANSWER,
-  FAKE_USAGE,
-  type FakeAnthropicApi,
-  startFakeAnthropicApi,
-} from "../fakes/anthropic_api.ts";
+import { FAKE_ANSWER, FAKE_USAGE, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { openTestDocker, removeHomeContainers } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { assertCostIsFakeUsage, keyHuntLines, lastToolResult } from "./_agent.ts";
+import { finishedJob, jobOf, postJob, startDockerDaemon } from "./_daemon.ts";
 import { buildOnDebian, printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 
 printSlowSkipReason("containment end to end (gateway + egress) with Claude Code");
@@ -77,13 +69,7 @@ q.end();
 /** The step the fake asks for: looks for the key everywhere, then tries the network. */
 function huntScript(allowedUrl: string): string {
   return [
-    `K="${KEY_A}"; K="$K${KEY_B}"`,
-    'echo "files: $(grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "$K" / | wc -l)"',
-    "echo \"environ: $(for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null | " +
-    'grep -cF "$K")"',
-    'echo "env: $(env | grep -cF "$K")"',
-    'echo "base: $ANTHROPIC_BASE_URL"',
-    'echo "key-length: ${#ANTHROPIC_API_KEY}"',
+    ...keyHuntLines(KEY_A, KEY_B),
     'echo "no-proxy: $NO_PROXY"',
     // A host not on the list, the way an agent's tools reach it: through https_proxy.
     "git ls-remote https://evil.example/x.git >/dev/null 2>/tmp/denied; echo \"denied: $? $(tr '\\n' ' ' </tmp/denied)\"",
@@ -94,18 +80,6 @@ function huntScript(allowedUrl: string): string {
     's.on("timeout",()=>{console.log("direct: timeout");s.destroy()})\'',
     `echo ${btoa(ALLOWED_JS)} | base64 -d > /tmp/allowed.js; node /tmp/allowed.js ${allowedUrl}`,
   ].join("; ");
-}
-
-/** The text of the last tool_result the CLI sent to `api`. */
-function lastToolResult(api: FakeAnthropicApi): string {
-  for (const q of [...api.messageRequests()].reverse()) {
-    const messages = q.body?.messages as { content?: unknown }[] | undefined;
-    const content = messages?.at(-1)?.content;
-    if (!Array.isArray(content)) continue;
-    const result = content.find((c) => (c as { type?: string }).type === "tool_result");
-    if (result) return JSON.stringify((result as { content?: unknown }).content ?? null);
-  }
-  return "";
 }
 
 /** The daemon's event stream (`pylon logs -f`): each log line with when it arrived here. */
@@ -192,46 +166,16 @@ Deno.test({
         '    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1"',
       ].join("\n") + "\n",
     });
-    const logs: string[] = [];
-    const stop = new AbortController();
-    const listening = Promise.withResolvers<void>();
-    const done = runDaemon({
-      paths: createPylonPaths(root),
-      env: { HOME: root, TZ: "UTC" },
-      log: createLogger({ write: (l) => logs.push(l), level: "debug" }),
-      clock: { now: () => new Date() },
-      out: () => {},
-      host: gateway,
-      port,
-      createRunner: dockerRunnerFor(root),
-      signal: stop.signal,
-      onListen: () => listening.resolve(),
-    });
-    done.catch(listening.reject);
-    await listening.promise;
-    const url = `http://${gateway}:${port}`;
-    const token = (await Deno.readTextFile(createPylonPaths(root).daemonToken)).trim();
-    const jobOf = async (id: string) =>
-      await (await fetch(`${url}/api/jobs/${id}`, {
-        headers: { authorization: `Bearer ${token}` },
-      })).json();
-    const finished = (id: string) =>
-      eventually(async () => {
-        const job = await jobOf(id);
-        return ["completed", "failed", "timed_out", "killed"].includes(job.status)
-          ? job
-          : undefined;
-      }, 240_000);
-    const live = watchLogLines(url, token);
+    const d = await startDockerDaemon(root, { host: gateway, port });
+    const live = watchLogLines(d.url, d.token);
     try {
       let first = "";
       let found = "";
       await t.step(
         "the job completes; the agent finds no key in env, environ or files",
         async () => {
-          const res = await fetch(`${url}/fenced`, { method: "POST", body: "{}" });
-          first = (await res.json()).job_id;
-          const job = await finished(first);
+          first = await postJob(d, "/fenced");
+          const job = await finishedJob(d, first, 240_000);
           const log = await Deno.readTextFile(`${root}/jobs/${first}.log`).catch(() => "");
           assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
           assert.equal(job.result, FAKE_ANSWER);
@@ -253,7 +197,7 @@ Deno.test({
             assert.equal(q.headers.get("authorization"), null);
           }
           assert.ok(!log.includes(REAL_KEY), "the key is in the job's log");
-          assert.ok(!logs.join("\n").includes(REAL_KEY), "the key is in the daemon's log");
+          assert.ok(!d.logs.join("\n").includes(REAL_KEY), "the key is in the daemon's log");
           await assert.rejects(Deno.stat(`${root}/jobs/${first}/channel/access.json`));
         },
       );
@@ -269,7 +213,7 @@ Deno.test({
           shown.stdout,
         );
         // Live: the daemon's stream (`pylon logs -f`) had it before the job ended.
-        const job = await jobOf(first);
+        const job = await jobOf(d, first);
         const seen = live.lines.find((l) => l.line.includes("egress refused: evil.example:443"));
         assert.ok(seen, live.lines.map((l) => l.line).join("\n"));
         assert.ok(seen.at < Date.parse(job.finished_at), `${seen.at} vs ${job.finished_at}`);
@@ -280,37 +224,16 @@ Deno.test({
       });
 
       await t.step("the job's tokens and cost are exactly the fake's usage", async () => {
-        const job = await jobOf(first);
-        const calls = api.messageRequests().length;
-        assert.deepEqual(job.usage, {
-          "input_tokens": FAKE_USAGE.input_tokens * calls,
-          "output_tokens": FAKE_USAGE.output_tokens * calls,
-          "cache_read_input_tokens": FAKE_USAGE.cache_read_input_tokens * calls,
-          "cache_creation_input_tokens": FAKE_USAGE.cache_creation_input_tokens * calls,
-          "total_tokens": (FAKE_USAGE.input_tokens + FAKE_USAGE.output_tokens +
-            FAKE_USAGE.cache_read_input_tokens + FAKE_USAGE.cache_creation_input_tokens) * calls,
-        });
-        const expected = api.messageRequests().reduce(
-          (sum, q) =>
-            sum + costOf(String(q.body?.model), {
-              inputTokens: FAKE_USAGE.input_tokens,
-              outputTokens: FAKE_USAGE.output_tokens,
-              cacheReadTokens: FAKE_USAGE.cache_read_input_tokens,
-              cacheCreationTokens: FAKE_USAGE.cache_creation_input_tokens,
-            })!,
-          0,
-        );
-        assert.ok(Math.abs(job.cost_usd - expected) < 1e-6, `${job.cost_usd} vs ${expected}`);
-        assert.equal(job.cost_basis, "api");
+        const job = await jobOf(d, first);
+        assertCostIsFakeUsage(job, api);
       });
 
       await t.step("a budget exhausted mid-run stops the agent with the reason", async () => {
         // Each answer now costs $0.06 at Sonnet's $3/M input: the first crosses the $0.05.
         api.setUsage({ ...FAKE_USAGE, "input_tokens": 20_000 });
         const before = api.messageRequests().length;
-        const res = await fetch(`${url}/fenced`, { method: "POST", body: "{}" });
-        const id = (await res.json()).job_id;
-        const job = await finished(id);
+        const id = await postJob(d, "/fenced");
+        const job = await finishedJob(d, id, 240_000);
         const log = await Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
         assert.notEqual(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
         assert.match(job.error ?? "", /daily budget of \$0\.05 reached/, JSON.stringify(job));
@@ -318,8 +241,7 @@ Deno.test({
       });
     } finally {
       live.close();
-      stop.abort();
-      await done.catch(() => {});
+      await d.stop();
       await removeHomeContainers(docker, root);
       await Deno.remove(root, { recursive: true });
     }

@@ -5,8 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { writeHome } from "../_helpers/daemon.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { dockerTest, ensureTestImage, removeHomeContainers } from "./_docker.ts";
 
 dockerTest(
@@ -39,15 +39,10 @@ dockerTest(
         `    SCRIPT: ${JSON.stringify(script)}`,
       ].join("\n") + "\n",
     });
-    const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
+    const d = await startDockerDaemon(root);
     try {
-      const res = await fetch(`${d.url}/fenced`, { method: "POST", body: "{}" });
-      assert.equal(res.status, 202);
-      const { job_id: id } = await res.json();
-      const job = await eventually(async () => {
-        const j = await (await d.api(`/api/jobs/${id}`)).json();
-        return ["completed", "failed"].includes(j.status) ? j : undefined;
-      }, 30_000);
+      const id = await postJob(d, "/fenced");
+      const job = await finishedJob(d, id, 30_000);
       const log = await Deno.readTextFile(`${root}/jobs/${id}.log`);
       assert.match(log, /HTTP\/1\.1 403/, log);
       assert.match(log, /egress refused: evil\.example:443/, log);

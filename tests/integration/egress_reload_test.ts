@@ -7,11 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { runDaemon } from "../../src/daemon/mod.ts";
-import { createLogger } from "../../src/log/mod.ts";
 import { eventually, writeHome } from "../_helpers/daemon.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { startDockerDaemon } from "./_daemon.ts";
 import { rawStatus } from "./egress_relay_helpers.ts";
 import { freePort, requireSwarm, SWARM_IGNORE } from "./swarm_helpers.ts";
 
@@ -48,26 +45,10 @@ Deno.test({
       ].join("\n") + "\n",
       "pylons/fenced/pylon.yaml": pylon("  egress: any"),
     });
-    const logs: string[] = [];
-    const stop = new AbortController();
-    const listening = Promise.withResolvers<void>();
-    const done = runDaemon({
-      paths: createPylonPaths(root),
-      env: { HOME: root, TZ: "UTC" },
-      log: createLogger({ write: (l) => logs.push(l), level: "debug" }),
-      clock: { now: () => new Date() },
-      out: () => {},
-      host,
-      port,
-      createRunner: dockerRunnerFor(root),
-      signal: stop.signal,
-      onListen: () => listening.resolve(),
-    });
-    done.catch(listening.reject);
-    await listening.promise;
+    const d = await startDockerDaemon(root, { host, port });
     const head = "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n";
     try {
-      assert.ok(logs.some((l) => l.includes("egress.off")), logs.join("\n"));
+      assert.ok(d.logs.some((l) => l.includes("egress.off")), d.logs.join("\n"));
       await assert.rejects(rawStatus(host, egressPort, head), "no proxy while no pylon has a list");
 
       await Deno.writeTextFile(
@@ -80,8 +61,7 @@ Deno.test({
       );
       assert.match(status, /^HTTP\/1\.1 407 /, "the proxy is open, and strangers get 407");
     } finally {
-      stop.abort();
-      await done.catch(() => {});
+      await d.stop();
       await Deno.remove(root, { recursive: true });
     }
   },

@@ -15,14 +15,11 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { runDaemon } from "../../src/daemon/mod.ts";
 import { RELAY_SERVICE } from "../../src/egress/mod.ts";
-import { createLogger } from "../../src/log/mod.ts";
-import { createDockerRunner } from "../../src/runner/mod.ts";
 import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { runPylon } from "../_helpers/process.ts";
 import { openTestDocker, TEST_LABELS } from "./_docker.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { mockOnClaudeImage } from "./no_mounts_helpers.ts";
 import { freePort } from "./swarm_helpers.ts";
@@ -131,39 +128,13 @@ Deno.test({
         direct: { host: outside.ip, port: outside.port },
       }),
     });
-    const logs: string[] = [];
-    const env = { HOME: root, TZ: "UTC", DOCKER_HOST: engine.host };
-    const stop = new AbortController();
-    const listening = Promise.withResolvers<void>();
-    const done = runDaemon({
-      paths: createPylonPaths(root),
-      env,
-      log: createLogger({ write: (l) => logs.push(l), level: "debug" }),
-      clock: { now: () => new Date() },
-      out: () => {},
-      host,
-      port,
-      createRunner: (config) =>
-        createDockerRunner(config, {
-          paths: createPylonPaths(root),
-          env,
-          output: () => {},
-          clock: { now: () => new Date() },
-        }),
-      signal: stop.signal,
-      onListen: () => listening.resolve(),
-    });
-    done.catch(listening.reject);
-    await listening.promise;
-    const url = `http://${host}:${port}`;
-    const token = (await Deno.readTextFile(createPylonPaths(root).daemonToken)).trim();
+    // The daemon and its runner reach the Engine over TCP, as another machine's.
+    const d = await startDockerDaemon(root, { host, port, env: { DOCKER_HOST: engine.host } });
     let id = "";
     try {
       let probe: Record<string, string> = {};
       await t.step("the job runs only on pylon-egress, beside the relay container", async () => {
-        const res = await fetch(`${url}/fenced`, { method: "POST", body: "{}" });
-        assert.equal(res.status, 202, await res.clone().text());
-        id = (await res.json()).job_id;
+        id = await postJob(d, "/fenced");
         const info = await eventually(async () => {
           const [c] = await docker.listContainers({ all: true, labels: { "pylon.job": id } });
           const found = c && await docker.inspectContainer(c.Id);
@@ -176,16 +147,11 @@ Deno.test({
       });
 
       await t.step("its result arrives over the channel through the relay", async () => {
-        const job = await eventually(async () => {
-          const j = await (await fetch(`${url}/api/jobs/${id}`, {
-            headers: { authorization: `Bearer ${token}` },
-          })).json();
-          return ["completed", "failed", "timed_out", "killed"].includes(j.status) ? j : undefined;
-        }, 120_000).catch(async (e) => {
+        const job = await finishedJob(d, id, 120_000).catch(async (e) => {
           const log = await Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
-          throw new Error(`the job did not end: ${log}\n${logs.join("\n")}`, { cause: e });
+          throw new Error(`the job did not end: ${log}\n${d.logs.join("\n")}`, { cause: e });
         });
-        assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${logs.join("\n")}`);
+        assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${d.logs.join("\n")}`);
         probe = JSON.parse(job.result);
         assert.equal(probe.proxy, `${RELAY_SERVICE}:3128`);
         assert.equal(probe.agentUrl, `http://${RELAY_SERVICE}:8080`);
@@ -204,8 +170,7 @@ Deno.test({
         assert.match(await rawStatus(host, egressPort, head), /^HTTP\/1\.1 407 /);
       });
     } finally {
-      stop.abort();
-      await done.catch(() => {});
+      await d.stop();
       engine.close();
       await outside.close();
       for (

@@ -16,19 +16,16 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { runDaemon } from "../../src/daemon/mod.ts";
 import {
   RELAY_OUT_NETWORK,
   RELAY_SERVICE,
   relayState,
   SWARM_JOB_NETWORK,
 } from "../../src/egress/mod.ts";
-import { createLogger } from "../../src/log/mod.ts";
 import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { runPylon } from "../_helpers/process.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { mockOnClaudeImage } from "./no_mounts_helpers.ts";
 import { freePort, requireSwarm, SWARM_IGNORE } from "./swarm_helpers.ts";
@@ -79,47 +76,14 @@ Deno.test({
         extra: ['  placement: ["node.role==manager"]'],
       }),
     });
-    const logs: string[] = [];
-    const startDaemon = async () => {
-      const stop = new AbortController();
-      const listening = Promise.withResolvers<void>();
-      const done = runDaemon({
-        paths: createPylonPaths(root),
-        env: { HOME: root, TZ: "UTC" },
-        log: createLogger({ write: (l) => logs.push(l), level: "debug" }),
-        clock: { now: () => new Date() },
-        out: () => {},
-        host,
-        port,
-        createRunner: dockerRunnerFor(root),
-        signal: stop.signal,
-        onListen: () => listening.resolve(),
-      });
-      done.catch(listening.reject);
-      await listening.promise;
-      return { stop: () => stop.abort(), done: done.catch(() => {}) };
-    };
-    let daemon = await startDaemon();
-    const url = `http://${host}:${port}`;
-    const token = (await Deno.readTextFile(createPylonPaths(root).daemonToken)).trim();
-    const jobOf = async (id: string) =>
-      await (await fetch(`${url}/api/jobs/${id}`, {
-        headers: { authorization: `Bearer ${token}` },
-      })).json();
-    const finished = (id: string) =>
-      eventually(async () => {
-        const j = await jobOf(id);
-        return ["completed", "failed", "timed_out", "killed"].includes(j.status) ? j : undefined;
-      }, 120_000);
+    let d = await startDockerDaemon(root, { host, port });
     let id = "";
     try {
       let probe: Record<string, string> = {};
       await t.step(
         "the job runs attached only to pylon-egress-swarm, beside the relay",
         async () => {
-          const res = await fetch(`${url}/fenced`, { method: "POST", body: "{}" });
-          assert.equal(res.status, 202, await res.clone().text());
-          id = (await res.json()).job_id;
+          id = await postJob(d, "/fenced");
           const service = await eventually(
             async () => (await docker.swarm!.listServices({ labels: { "pylon.job": id } }))[0],
             120_000,
@@ -155,13 +119,15 @@ Deno.test({
 
       await t.step("its result arrives over the channel through the relay", async () => {
         const log = () => Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
-        const job = await finished(id).catch(async (e) => {
-          throw new Error(`the job did not end: ${await log()}\n${logs.join("\n")}`, { cause: e });
+        const job = await finishedJob(d, id, 120_000).catch(async (e) => {
+          throw new Error(`the job did not end: ${await log()}\n${d.logs.join("\n")}`, {
+            cause: e,
+          });
         });
         assert.equal(
           job.status,
           "completed",
-          `${JSON.stringify(job)}\n${await log()}\n${logs.join("\n")}`,
+          `${JSON.stringify(job)}\n${await log()}\n${d.logs.join("\n")}`,
         );
         probe = JSON.parse(job.result);
         assert.equal(probe.proxy, `${RELAY_SERVICE}:3128`);
@@ -203,20 +169,16 @@ Deno.test({
 
       await t.step("after a daemon restart the next job reuses the relay", async () => {
         const before = await docker.swarm!.inspectService(RELAY_SERVICE);
-        daemon.stop();
-        await daemon.done;
-        daemon = await startDaemon();
-        const res = await fetch(`${url}/fenced`, { method: "POST", body: "{}" });
-        const second = (await res.json()).job_id;
-        const job = await finished(second);
+        d = await d.restart();
+        const second = await postJob(d, "/fenced");
+        const job = await finishedJob(d, second, 120_000);
         assert.equal(job.status, "completed", JSON.stringify(job));
         assert.equal(JSON.parse(job.result).allowed, `200 ${ALLOWED_BODY}`);
         const after = await docker.swarm!.inspectService(RELAY_SERVICE);
         assert.equal(after?.ID, before?.ID);
       });
     } finally {
-      daemon.stop();
-      await daemon.done;
+      await d.stop();
       for (const s of await docker.swarm!.listServices({ labels: { "pylon.job": id || "-" } })) {
         await docker.swarm!.removeService(s.ID).catch(() => {});
       }

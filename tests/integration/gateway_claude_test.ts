@@ -16,16 +16,11 @@
  */
 
 import assert from "node:assert/strict";
-import { costOf } from "../../src/gateway/mod.ts";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
-import {
-  FAKE_ANSWER,
-  FAKE_USAGE,
-  type FakeAnthropicApi,
-  startFakeAnthropicApi,
-} from "../fakes/anthropic_api.ts";
+import { writeHome } from "../_helpers/daemon.ts";
+import { FAKE_ANSWER, FAKE_USAGE, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { assertCostIsFakeUsage, keyHuntLines, lastToolResult } from "./_agent.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { buildOnDebian, printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { startAgentProxy } from "./no_mounts_helpers.ts";
 
@@ -35,36 +30,8 @@ printSlowSkipReason("model API gateway with Claude Code");
 const KEY_A = "sk-ant-api03-REALKEY";
 const KEY_B = `-${crypto.randomUUID().replaceAll("-", "")}`;
 const REAL_KEY = KEY_A + KEY_B;
-
 /** Looks for the key everywhere in the container; prints counts and the ANTHROPIC_ variables. */
-const HUNT = [
-  `K="${KEY_A}"; K="$K${KEY_B}"`,
-  'echo "files: $(grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "$K" / | wc -l)"',
-  "echo \"environ: $(for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null | " +
-  'grep -cF "$K")"',
-  'echo "env: $(env | grep -cF "$K")"',
-  'echo "base: $ANTHROPIC_BASE_URL"',
-  'echo "key-length: ${#ANTHROPIC_API_KEY}"',
-].join("; ");
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 240_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
-
-/** The text of the last tool_result the CLI sent to `api`. */
-function lastToolResult(api: FakeAnthropicApi): string {
-  for (const q of [...api.messageRequests()].reverse()) {
-    const messages = q.body?.messages as { content?: unknown }[] | undefined;
-    const content = messages?.at(-1)?.content;
-    if (!Array.isArray(content)) continue;
-    const result = content.find((c) => (c as { type?: string }).type === "tool_result");
-    if (result) return JSON.stringify((result as { content?: unknown }).content ?? null);
-  }
-  return "";
-}
+const HUNT = keyHuntLines(KEY_A, KEY_B).join("; ");
 
 Deno.test({
   name: "model gateway: Claude Code never holds the key; cost is the fake's usage; budget stops it",
@@ -105,14 +72,12 @@ Deno.test({
         '    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1"',
       ].join("\n") + "\n",
     });
-    const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-    proxy.target.url = d.url;
+    const d = await startDockerDaemon(root, { proxy });
     try {
       let first = "";
       await t.step("the job completes and the agent finds no key anywhere", async () => {
-        const res = await fetch(d.url + "/gw", { method: "POST", body: "{}" });
-        first = (await res.json()).job_id;
-        const job = await finished(d, first);
+        first = await postJob(d, "/gw");
+        const job = await finishedJob(d, first, 240_000);
         const log = await Deno.readTextFile(`${root}/jobs/${first}.log`).catch(() => "");
         assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
         assert.equal(job.result, FAKE_ANSWER);
@@ -138,37 +103,16 @@ Deno.test({
       });
 
       await t.step("the job's tokens and cost are exactly the fake's usage", async () => {
-        const job = await finished(d, first);
-        const calls = api.messageRequests().length;
-        assert.deepEqual(job.usage, {
-          "input_tokens": FAKE_USAGE.input_tokens * calls,
-          "output_tokens": FAKE_USAGE.output_tokens * calls,
-          "cache_read_input_tokens": FAKE_USAGE.cache_read_input_tokens * calls,
-          "cache_creation_input_tokens": FAKE_USAGE.cache_creation_input_tokens * calls,
-          "total_tokens": (FAKE_USAGE.input_tokens + FAKE_USAGE.output_tokens +
-            FAKE_USAGE.cache_read_input_tokens + FAKE_USAGE.cache_creation_input_tokens) * calls,
-        });
-        const expected = api.messageRequests().reduce(
-          (sum, q) =>
-            sum + costOf(String(q.body?.model), {
-              inputTokens: FAKE_USAGE.input_tokens,
-              outputTokens: FAKE_USAGE.output_tokens,
-              cacheReadTokens: FAKE_USAGE.cache_read_input_tokens,
-              cacheCreationTokens: FAKE_USAGE.cache_creation_input_tokens,
-            })!,
-          0,
-        );
-        assert.ok(Math.abs(job.cost_usd - expected) < 1e-6, `${job.cost_usd} vs ${expected}`);
-        assert.equal(job.cost_basis, "api");
+        const job = await finishedJob(d, first, 240_000);
+        assertCostIsFakeUsage(job, api);
       });
 
       await t.step("a budget exhausted mid-run stops the agent with the reason", async () => {
         // Each answer now costs $0.06 at Sonnet's $3/M input: the first crosses the $0.05.
         api.setUsage({ ...FAKE_USAGE, "input_tokens": 20_000 });
         const before = api.messageRequests().length;
-        const res = await fetch(d.url + "/gw", { method: "POST", body: "{}" });
-        const id = (await res.json()).job_id;
-        const job = await finished(d, id);
+        const id = await postJob(d, "/gw");
+        const job = await finishedJob(d, id, 240_000);
         const log = await Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
         assert.notEqual(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
         assert.match(job.error ?? "", /daily budget of \$0\.05 reached/, JSON.stringify(job));

@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { writeHome } from "../_helpers/daemon.ts";
 import {
   FAKE_ANSWER,
   FAKE_USAGE,
@@ -22,7 +22,8 @@ import {
   startFakeAnthropicApi,
 } from "../fakes/anthropic_api.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { keyHuntLines } from "./_agent.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { buildOnDebian, printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { startAgentProxy } from "./no_mounts_helpers.ts";
 import { globalConfigSchema, pylonConfigSchema } from "../../src/config/schema.ts";
@@ -71,22 +72,7 @@ const KEY_B = `-${crypto.randomUUID().replaceAll("-", "")}`;
 const REAL_KEY = KEY_A + KEY_B;
 
 /** Looks for the key everywhere in the container; prints counts and the ANTHROPIC_ variables. */
-const HUNT = [
-  `K="${KEY_A}"; K="$K${KEY_B}"`,
-  'echo "files: $(grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "$K" / | wc -l)"',
-  "echo \"environ: $(for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null | " +
-  'grep -cF "$K")"',
-  'echo "env: $(env | grep -cF "$K")"',
-  'echo "base: $ANTHROPIC_BASE_URL"',
-  'echo "key-length: ${#ANTHROPIC_API_KEY}"',
-].join("; ");
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 240_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
+const HUNT = keyHuntLines(KEY_A, KEY_B).join("; ");
 
 /** Every tool_result text OpenCode sent to `api`. */
 function toolResults(api: FakeAnthropicApi): string {
@@ -136,14 +122,12 @@ Deno.test({
         '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
       ].join("\n") + "\n",
     });
-    const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-    proxy.target.url = d.url;
+    const d = await startDockerDaemon(root, { proxy });
     try {
       let id = "";
       await t.step("the job completes through the gateway; the agent finds no key", async () => {
-        const res = await fetch(d.url + "/gw", { method: "POST", body: "{}" });
-        id = (await res.json()).job_id;
-        const job = await finished(d, id);
+        id = await postJob(d, "/gw");
+        const job = await finishedJob(d, id, 240_000);
         const log = await Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
         assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
         assert.equal(job.result, FAKE_ANSWER);
@@ -163,7 +147,7 @@ Deno.test({
       });
 
       await t.step("the gateway counted the job's tokens: exactly the fake's usage", async () => {
-        const job = await finished(d, id);
+        const job = await finishedJob(d, id, 240_000);
         const calls = api.messageRequests().length;
         assert.equal(job.usage?.input_tokens, FAKE_USAGE.input_tokens * calls, JSON.stringify(job));
         assert.equal(job.usage?.output_tokens, FAKE_USAGE.output_tokens * calls);

@@ -20,11 +20,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { startGitHttpServer } from "../fakes/git_http_server.ts";
 import { createFixture, HERMETIC_ENV } from "../workspace/_fixture.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
 
@@ -87,13 +87,6 @@ function pylonYaml(name: string, image: string, repo: string, push = true): stri
   ].join("\n") + "\n";
 }
 
-async function finished(d: TestDaemon, id: string, timeoutMs = 180_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
-
 async function branchOf(bare: string, branch: string): Promise<string> {
   const out = await new Deno.Command("git", {
     args: ["--git-dir", bare, "log", "--format=%s", "-1", branch],
@@ -124,13 +117,10 @@ for (const mounts of ["host", "none"] as const) {
         [`pylons/${name}/pylon.yaml`]: pylonYaml(name, image, repo),
         "pylons/readonly/pylon.yaml": pylonYaml("readonly", image, repo, false),
       });
-      const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-      proxy.target.url = d.url;
+      const d = await startDockerDaemon(root, { proxy });
       try {
-        const res = await fetch(`${d.url}/${name}`, { method: "POST", body: "{}" });
-        assert.equal(res.status, 202, await res.clone().text());
-        const id = (await res.json()).job_id;
-        const job = await finished(d, id);
+        const id = await postJob(d, `/${name}`);
+        const job = await finishedJob(d, id, 180_000);
         const log = await Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
         assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
 
@@ -165,14 +155,13 @@ for (const mounts of ["host", "none"] as const) {
         if (mounts === "none") {
           // Without workspace.push the daemon stops serving the credential once the init step
           // has cloned: while the agent runs, there is none to ask for.
-          const res = await fetch(`${d.url}/readonly`, { method: "POST", body: "{}" });
-          const rid = (await res.json()).job_id;
+          const rid = await postJob(d, "/readonly");
           await eventually(async () => {
             const text = await Deno.readTextFile(`${root}/jobs/${rid}.log`).catch(() => "");
             return text.includes("starting the agent") ? true : undefined;
           }, 60_000);
           await assert.rejects(Deno.stat(`${root}/jobs/${rid}/channel/git-credential.json`));
-          const rjob = await finished(d, rid);
+          const rjob = await finishedJob(d, rid, 180_000);
           assert.equal(rjob.status, "completed", JSON.stringify(rjob));
           assert.equal(rjob.result, "read export const f = 1;");
         }

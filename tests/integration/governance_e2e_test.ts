@@ -38,6 +38,7 @@ import { startFakeMcpServer } from "../fakes/mcp_server.ts";
 import { startFakeSlack, waitFor as slackWaitFor } from "../fakes/slack_server.ts";
 import { type FakeMessage, startFakeTelegram } from "../fakes/telegram_server.ts";
 import { openTestDocker, removeHomeContainers } from "./_docker.ts";
+import { fakeUsageOf, lastToolResult } from "./_agent.ts";
 import { type DaemonProcess, delay, freePort, startDaemon, stopDaemon } from "./_daemon_process.ts";
 import { buildOnDebian, printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 
@@ -128,18 +129,6 @@ function gatePylon(
 type Keyboard = { "inline_keyboard"?: { text: string; "callback_data": string }[][] };
 const buttonsOf = (m: FakeMessage) =>
   (m.replyMarkup as Keyboard | undefined)?.inline_keyboard?.flat() ?? [];
-
-/** The text of the last tool_result the CLI sent to `api`. */
-function lastToolResult(api: FakeAnthropicApi): string {
-  for (const q of [...api.messageRequests()].reverse()) {
-    const messages = q.body?.messages as { content?: unknown }[] | undefined;
-    const content = messages?.at(-1)?.content;
-    if (!Array.isArray(content)) continue;
-    const result = content.find((c) => (c as { type?: string }).type === "tool_result");
-    if (result) return JSON.stringify((result as { content?: unknown }).content ?? null);
-  }
-  return "";
-}
 
 /** The job's decided tool calls, read from its pylon's `jobs.db` (read-only, beside the daemon). */
 function decidedCalls(root: string, pylon: string, jobId: string) {
@@ -338,14 +327,7 @@ Deno.test({
         async () => {
           const calls = settingsApi.messageRequests().length;
           const done = await job(firstId);
-          assert.deepEqual(done.usage, {
-            "input_tokens": FAKE_USAGE.input_tokens * calls,
-            "output_tokens": FAKE_USAGE.output_tokens * calls,
-            "cache_read_input_tokens": FAKE_USAGE.cache_read_input_tokens * calls,
-            "cache_creation_input_tokens": FAKE_USAGE.cache_creation_input_tokens * calls,
-            "total_tokens": (FAKE_USAGE.input_tokens + FAKE_USAGE.output_tokens +
-              FAKE_USAGE.cache_read_input_tokens + FAKE_USAGE.cache_creation_input_tokens) * calls,
-          });
+          assert.deepEqual(done.usage, fakeUsageOf(calls));
           const cli = /\\?"total_cost_usd\\?":\s*([0-9.eE+-]+)/.exec(await log(firstId));
           assert.ok(cli, "the CLI's result is in the job's log");
           assert.equal(done.cost_usd, Math.round(Number(cli[1]) * 1e6) / 1e6);

@@ -6,25 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { createStoreRegistry } from "../../src/store/mod.ts";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { writeHome } from "../_helpers/daemon.ts";
 import { FAKE_ANSWER, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { startGitHttpServer } from "../fakes/git_http_server.ts";
 import { createFixture } from "../workspace/_fixture.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, queueFollowUp, startDockerDaemon } from "./_daemon.ts";
 import { buildOnDebian, printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { startAgentProxy } from "./no_mounts_helpers.ts";
 
 printSlowSkipReason("no-mounts Claude Code");
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 120_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
 
 Deno.test({
   name: "docker.mounts: none — Claude Code clones, answers, reports a tool and resumes its session",
@@ -66,19 +57,13 @@ Deno.test({
         `    ANTHROPIC_BASE_URL: ${JSON.stringify(api.url)}`,
       ].join("\n") + "\n",
     });
-    const start = async () => {
-      const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-      proxy.target.url = d.url;
-      return d;
-    };
-    let d = await start();
+    let d = await startDockerDaemon(root, { proxy });
     try {
       let first = "";
       let session = "";
       await t.step("the first job answers and its tool event arrives", async () => {
-        const res = await fetch(d.url + "/cl", { method: "POST", body: "{}" });
-        first = (await res.json()).job_id;
-        const job = await finished(d, first);
+        first = await postJob(d, "/cl");
+        const job = await finishedJob(d, first, 120_000);
         const log = await Deno.readTextFile(`${root}/jobs/${first}.log`).catch(() => "");
         assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
         assert.equal(job.result, FAKE_ANSWER);
@@ -93,27 +78,10 @@ Deno.test({
       });
       await t.step("a follow-up resumes the session from the uploaded state", async () => {
         await d.stop();
-        const stores = createStoreRegistry(createPylonPaths(root));
-        let follow: string;
-        try {
-          const store = await stores.open("cl");
-          const parent = (await store.get(first))!;
-          follow = (await store.insert({
-            id: crypto.randomUUID(),
-            pylon: "cl",
-            status: "queued",
-            trigger: "follow-up",
-            payload: parent.payload,
-            headers: {},
-            parentId: first,
-            sessionId: parent.sessionId,
-          })).job.id;
-        } finally {
-          await stores.closeAll();
-        }
+        const follow = await queueFollowUp(root, "cl", first);
         const before = api.messageRequests().length;
-        d = await start();
-        const job = await finished(d, follow);
+        d = await d.restart();
+        const job = await finishedJob(d, follow, 120_000);
         const log = await Deno.readTextFile(`${root}/jobs/${follow}.log`).catch(() => "");
         assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
         assert.equal(job.session_id, session);

@@ -10,66 +10,15 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { createStoreRegistry } from "../../src/store/mod.ts";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { startGitHttpServer } from "../fakes/git_http_server.ts";
 import { createFixture } from "../workspace/_fixture.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, queueFollowUp, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
-import { mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
+import { clonePylonYaml, mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
 
 printSlowSkipReason("no-mounts (Claude Code image)");
-
-const AGENT_SCRIPT = [
-  "set -e",
-  'echo "cloned $(git log --oneline | wc -l) commits; feature: $(cat feature.ts)"',
-  `echo '{"tool":"Bash","summary":"cat feature.ts"}' >> "$PYLON_OUT/events.ndjson"`,
-  'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"',
-  "leak=$(grep -c bot: .git/config || true); tok=$(test -e /.pylon-agent/token && echo yes || echo no)",
-  'sleep "$NAP"',
-  `printf '{"status":"completed","result":"run %s leak=%s token=%s %s","session_id":"s%s"}' "$n" "$leak" "$tok" "$(cat feature.ts)" "$n" > "$PYLON_OUT/result.json"`,
-].join("\n");
-
-function pylonYaml(
-  name: string,
-  image: string,
-  repo: string,
-  o: { nap?: number; timeout?: string; prompt?: string } = {},
-): string {
-  return [
-    `name: ${name}`,
-    "trigger:",
-    "  type: webhook",
-    `  path: /${name}`,
-    "workspace:",
-    "  type: git-clone",
-    `  repo: ${JSON.stringify(repo)}`,
-    "  ref: feature",
-    "agent:",
-    "  type: custom",
-    `  image: ${JSON.stringify(image)}`,
-    "  network: host",
-    `  prompt: ${JSON.stringify(o.prompt ?? AGENT_SCRIPT)}`,
-    ...(o.timeout ? [`  timeout: ${o.timeout}`] : []),
-    "  env:",
-    `    NAP: "${o.nap ?? 0}"`,
-  ].join("\n") + "\n";
-}
-
-async function post(d: TestDaemon, path: string): Promise<string> {
-  const res = await fetch(d.url + path, { method: "POST", body: "{}" });
-  assert.equal(res.status, 202, await res.clone().text());
-  return (await res.json()).job_id;
-}
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 60_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
 
 Deno.test({
   name: "docker.mounts: none — clone, events, result, log, timeout, kill, follow-up, restart",
@@ -86,25 +35,20 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "pylon-nomounts-" });
     await writeHome(root, {
       "config.yaml": `server:\n  agent_url: ${proxy.url}\ndocker:\n  mounts: none\n`,
-      "pylons/nm/pylon.yaml": pylonYaml("nm", image, repo),
-      "pylons/long/pylon.yaml": pylonYaml("long", image, repo, { nap: 6 }),
-      "pylons/slow/pylon.yaml": pylonYaml("slow", image, repo, {
+      "pylons/nm/pylon.yaml": clonePylonYaml("nm", image, repo),
+      "pylons/long/pylon.yaml": clonePylonYaml("long", image, repo, { nap: 6 }),
+      "pylons/slow/pylon.yaml": clonePylonYaml("slow", image, repo, {
         prompt: "sleep 60",
         timeout: "4s",
       }),
-      "pylons/hold/pylon.yaml": pylonYaml("hold", image, repo, { prompt: "sleep 60" }),
+      "pylons/hold/pylon.yaml": clonePylonYaml("hold", image, repo, { prompt: "sleep 60" }),
     });
-    const start = async () => {
-      const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-      proxy.target.url = d.url;
-      return d;
-    };
-    let d = await start();
+    let d = await startDockerDaemon(root, { proxy });
     try {
       let first = "";
       await t.step("a git-clone job: result, tool events and log arrive", async () => {
-        first = await post(d, "/nm");
-        const job = await finished(d, first);
+        first = await postJob(d, "/nm");
+        const job = await finishedJob(d, first);
         assert.equal(job.status, "completed", JSON.stringify(job));
         // Cloned at the ref with the channel's credential, which stayed out of .git/config;
         // the token file was gone before the agent ran.
@@ -122,7 +66,7 @@ Deno.test({
       await t.step(
         "no bind mount of the daemon's folders; the token is not in the spec",
         async () => {
-          const long = await post(d, "/long");
+          const long = await postJob(d, "/long");
           const c = await eventually(async () =>
             (await docker.listContainers({ labels: { "pylon.job": long } }))[0]
           );
@@ -138,31 +82,30 @@ Deno.test({
           assert.ok(!spec.includes(root), "no daemon path in the container's config");
           assert.ok(!spec.includes("s3cret"), "no git credential in the container's config");
           assert.ok(info.Config.Env.some((e) => e === "PYLON_TOKEN_FILE=/.pylon-agent/token"));
-          assert.equal((await finished(d, long)).status, "completed");
+          assert.equal((await finishedJob(d, long)).status, "completed");
         },
       );
 
       await t.step("a timeout and a kill end jobs", async () => {
-        const slow = await post(d, "/slow");
-        const hold = await post(d, "/hold");
+        const slow = await postJob(d, "/slow");
+        const hold = await postJob(d, "/hold");
         await eventually(async () =>
           (await docker.listContainers({ labels: { "pylon.job": hold } })).length > 0
         );
         (await d.api(`/api/jobs/${hold}/kill`, { method: "POST" })).body?.cancel();
-        assert.equal((await finished(d, hold)).status, "killed");
-        const timedOut = await finished(d, slow);
+        assert.equal((await finishedJob(d, hold)).status, "killed");
+        const timedOut = await finishedJob(d, slow);
         assert.equal(timedOut.status, "timed_out", JSON.stringify(timedOut));
       });
 
       await t.step("a job keeps running across a daemon restart", async () => {
-        const long = await post(d, "/long");
+        const long = await postJob(d, "/long");
         await eventually(async () =>
           (await docker.listContainers({ labels: { "pylon.job": long } })).length > 0
         );
         await new Promise((r) => setTimeout(r, 1500));
-        await d.stop();
-        d = await start();
-        const job = await finished(d, long);
+        d = await d.restart();
+        const job = await finishedJob(d, long);
         assert.equal(job.status, "completed", JSON.stringify(job));
         assert.match(job.result, /^run 1 leak=0/);
         const events = await Deno.readTextFile(`${root}/jobs/${long}/out/events.ndjson`);
@@ -171,26 +114,9 @@ Deno.test({
 
       await t.step("a follow-up restores the agent state saved by the job it follows", async () => {
         await d.stop();
-        const stores = createStoreRegistry(createPylonPaths(root));
-        let follow: string;
-        try {
-          const store = await stores.open("nm");
-          const parent = (await store.get(first))!;
-          follow = (await store.insert({
-            id: crypto.randomUUID(),
-            pylon: "nm",
-            status: "queued",
-            trigger: "follow-up",
-            payload: parent.payload,
-            headers: {},
-            parentId: first,
-            sessionId: parent.sessionId,
-          })).job.id;
-        } finally {
-          await stores.closeAll();
-        }
-        d = await start();
-        const job = await finished(d, follow);
+        const follow = await queueFollowUp(root, "nm", first);
+        d = await d.restart();
+        const job = await finishedJob(d, follow);
         assert.equal(job.status, "completed", JSON.stringify(job));
         const firstLog = await Deno.readTextFile(`${root}/jobs/${first}.log`);
         assert.match(firstLog, /saved the agent state/);

@@ -30,15 +30,19 @@ export async function mockOnClaudeImage(docker: DockerClient): Promise<string> {
   return tag;
 }
 
-/** A loopback proxy to the daemon: `server.agent_url`, set before the daemon's port is known. */
-export function startAgentProxy(): {
+/**
+ * A proxy to the daemon: `server.agent_url`, set before the daemon's port is known. It listens on
+ * loopback and a free port unless told otherwise (`0.0.0.0` stands for a daemon on all addresses).
+ */
+export function startAgentProxy(options: { hostname?: string; port?: number } = {}): {
   url: string;
   target: { url: string };
   close(): Promise<void>;
 } {
   const target = { url: "" };
+  const hostname = options.hostname ?? "127.0.0.1";
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname, port: options.port ?? 0, onListen: () => {} },
     async function proxy(req) {
       const u = new URL(req.url);
       const body = req.body ? new Uint8Array(await req.arrayBuffer()) : undefined;
@@ -50,8 +54,54 @@ export function startAgentProxy(): {
     },
   );
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: `http://${hostname}:${server.addr.port}`,
     target,
     close: () => server.shutdown(),
   };
+}
+
+/**
+ * What the agent of the git-clone flows (no mounts, Swarm) runs: it reports the clone, a tool
+ * event, counts its runs in its kept state, naps `$NAP` seconds, and answers with the run, whether
+ * the credential leaked into `.git/config` and whether the token file is still there.
+ */
+export const CLONE_AGENT_SCRIPT = [
+  "set -e",
+  'echo "cloned $(git log --oneline | wc -l) commits; feature: $(cat feature.ts)"',
+  `echo '{"tool":"Bash","summary":"cat feature.ts"}' >> "$PYLON_OUT/events.ndjson"`,
+  'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"',
+  "leak=$(grep -c bot: .git/config || true); tok=$(test -e /.pylon-agent/token && echo yes || echo no)",
+  'sleep "$NAP"',
+  `printf '{"status":"completed","result":"run %s leak=%s token=%s %s","session_id":"s%s"}' "$n" "$leak" "$tok" "$(cat feature.ts)" "$n" > "$PYLON_OUT/result.json"`,
+].join("\n");
+
+/**
+ * A webhook pylon cloning `repo` at `feature` for a custom agent on `image` (host network) running
+ * `prompt` (default {@linkcode CLONE_AGENT_SCRIPT}); `agent` adds lines to its `agent:` block.
+ */
+export function clonePylonYaml(
+  name: string,
+  image: string,
+  repo: string,
+  o: { nap?: number; timeout?: string; prompt?: string; agent?: string[] } = {},
+): string {
+  return [
+    `name: ${name}`,
+    "trigger:",
+    "  type: webhook",
+    `  path: /${name}`,
+    "workspace:",
+    "  type: git-clone",
+    `  repo: ${JSON.stringify(repo)}`,
+    "  ref: feature",
+    "agent:",
+    "  type: custom",
+    `  image: ${JSON.stringify(image)}`,
+    "  network: host",
+    ...(o.agent ?? []),
+    `  prompt: ${JSON.stringify(o.prompt ?? CLONE_AGENT_SCRIPT)}`,
+    ...(o.timeout ? [`  timeout: ${o.timeout}`] : []),
+    "  env:",
+    `    NAP: "${o.nap ?? 0}"`,
+  ].join("\n") + "\n";
 }

@@ -5,12 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
 import type { DockerClient } from "../../src/docker/mod.ts";
-import { createStoreRegistry } from "../../src/store/mod.ts";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, queueFollowUp, startDockerDaemon } from "./_daemon.ts";
 
 function pylonYaml(name: string, image: string, prompt: string, extra = ""): string {
   return [
@@ -38,25 +36,6 @@ async function setup(docker: DockerClient, pylons: Record<string, [string, strin
   return root;
 }
 
-function start(root: string, output: string[] = []): Promise<TestDaemon> {
-  return startTestDaemon(root, {
-    createRunner: dockerRunnerFor(root, output),
-  });
-}
-
-async function post(d: TestDaemon, path: string, body: unknown): Promise<string> {
-  const res = await fetch(d.url + path, { method: "POST", body: JSON.stringify(body) });
-  assert.equal(res.status, 202, await res.clone().text());
-  return (await res.json()).job_id;
-}
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 20_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
-
 dockerTest(
   "a webhook runs the agent in Docker and its result.json becomes the job's result",
   async (docker) => {
@@ -68,20 +47,20 @@ dockerTest(
       bad: ["echo boom >&2; exit 3"],
     });
     const output: string[] = [];
-    const d = await start(root, output);
+    const d = await startDockerDaemon(root, { output });
     try {
-      const ok = await post(d, "/ok", { issue: "ISSUE-7" });
-      const plain = await post(d, "/plain", {});
-      const bad = await post(d, "/bad", {});
-      const okJob = await finished(d, ok);
+      const ok = await postJob(d, "/ok", { issue: "ISSUE-7" });
+      const plain = await postJob(d, "/plain", {});
+      const bad = await postJob(d, "/bad", {});
+      const okJob = await finishedJob(d, ok, 20_000);
       assert.equal(okJob.status, "completed", JSON.stringify(okJob));
       assert.equal(okJob.result, `fixed ${ok}`);
       assert.equal(okJob.session_id, "s-1");
       assert.equal(okJob.exit_code, 0);
-      const plainJob = await finished(d, plain);
+      const plainJob = await finishedJob(d, plain, 20_000);
       assert.equal(plainJob.status, "completed");
       assert.match(plainJob.result, /all good/);
-      const badJob = await finished(d, bad);
+      const badJob = await finishedJob(d, bad, 20_000);
       assert.equal(badJob.status, "failed");
       assert.equal(badJob.exit_code, 3);
       assert.match(badJob.error, /exit code 3: boom/);
@@ -107,10 +86,10 @@ dockerTest("the container is hardened; timeouts and kills end the job", async (d
     slow: ["sleep 30", "  timeout: 2s"],
     hold: ["sleep 30"],
   });
-  const d = await start(root);
+  const d = await startDockerDaemon(root);
   try {
-    const slow = await post(d, "/slow", {});
-    const hold = await post(d, "/hold", {});
+    const slow = await postJob(d, "/slow", {});
+    const hold = await postJob(d, "/hold", {});
     const container = await eventually(async () =>
       (await docker.listContainers({ labels: { "pylon.job": hold } }))[0]
     );
@@ -122,9 +101,9 @@ dockerTest("the container is hardened; timeouts and kills end the job", async (d
     assert.equal(info.Name, `/pylon-hold-${hold.slice(0, 8)}`);
     const kill = await d.api(`/api/jobs/${hold}/kill`, { method: "POST" });
     await kill.body?.cancel();
-    const killed = await finished(d, hold);
+    const killed = await finishedJob(d, hold, 20_000);
     assert.equal(killed.status, "killed");
-    const timedOut = await finished(d, slow);
+    const timedOut = await finishedJob(d, slow, 20_000);
     assert.equal(timedOut.status, "timed_out");
     assert.match(timedOut.error, /timeout/);
   } finally {
@@ -141,10 +120,10 @@ dockerTest(
         'sleep 3; echo \'{"status":"completed","result":"survived"}\' > "$PYLON_OUT/result.json"',
       ],
     });
-    const first = await start(root);
+    const first = await startDockerDaemon(root);
     let id: string;
     try {
-      id = await post(first, "/long", {});
+      id = await postJob(first, "/long", {});
       await eventually(async () =>
         (await docker.listContainers({ labels: { "pylon.job": id } })).length > 0
       );
@@ -153,10 +132,10 @@ dockerTest(
     }
     const running = await docker.listContainers({ labels: { "pylon.job": id } });
     assert.equal(running.length, 1, "stopping the daemon leaves the agent running");
-    const second = await start(root);
+    const second = await startDockerDaemon(root);
     try {
       await second.waitForLog(/event=jobs\.recovered .*running=1/);
-      const job = await finished(second, id);
+      const job = await finishedJob(second, id, 20_000);
       assert.equal(job.status, "completed", JSON.stringify(job));
       assert.equal(job.result, "survived");
     } finally {
@@ -186,14 +165,14 @@ dockerTest(
         `  \nworkspace:\n  type: git-clone\n  repo: "file://${src}"\n  ref: "{{ .body.ref }}"`,
       ],
     });
-    const d = await start(root);
+    const d = await startDockerDaemon(root);
     try {
-      const id = await post(d, "/review", { ref: "feature" });
-      const job = await finished(d, id);
+      const id = await postJob(d, "/review", { ref: "feature" });
+      const job = await finishedJob(d, id, 20_000);
       assert.equal(job.status, "completed", JSON.stringify(job));
       assert.equal(job.result, "hello from feature");
-      const hostile = await post(d, "/review", { ref: "--upload-pack=touch /tmp/pwned" });
-      const refused = await finished(d, hostile);
+      const hostile = await postJob(d, "/review", { ref: "--upload-pack=touch /tmp/pwned" });
+      const refused = await finishedJob(d, hostile, 20_000);
       assert.equal(refused.status, "failed");
       assert.match(refused.error, /workspace\.ref/);
     } finally {
@@ -215,34 +194,17 @@ dockerTest(
       ],
     });
     let first: string;
-    const a = await start(root);
+    const a = await startDockerDaemon(root);
     try {
-      first = await post(a, "/chat", {});
-      assert.equal((await finished(a, first)).result, "run1 ");
+      first = await postJob(a, "/chat", {});
+      assert.equal((await finishedJob(a, first, 20_000)).result, "run1 ");
     } finally {
       await a.stop();
     }
-    const stores = createStoreRegistry(createPylonPaths(root));
-    let follow: string;
+    const follow = await queueFollowUp(root, "chat", first);
+    const b = await startDockerDaemon(root);
     try {
-      const store = await stores.open("chat");
-      const parent = (await store.get(first))!;
-      follow = (await store.insert({
-        id: crypto.randomUUID(),
-        pylon: "chat",
-        status: "queued",
-        trigger: "follow-up",
-        payload: parent.payload,
-        headers: {},
-        parentId: first,
-        sessionId: parent.sessionId,
-      })).job.id;
-    } finally {
-      await stores.closeAll();
-    }
-    const b = await start(root);
-    try {
-      const job = await finished(b, follow);
+      const job = await finishedJob(b, follow, 20_000);
       assert.equal(job.status, "completed", JSON.stringify(job));
       assert.equal(job.result, "run1 run2 ");
       assert.equal(job.session_id, "s2");

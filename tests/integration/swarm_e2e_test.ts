@@ -11,80 +11,35 @@
  */
 
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import { createStoreRegistry } from "../../src/store/mod.ts";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { startGitHttpServer } from "../fakes/git_http_server.ts";
 import { createFixture } from "../workspace/_fixture.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, queueFollowUp, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
-import { mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
-import { requireSwarm, SWARM_IGNORE } from "./swarm_helpers.ts";
-import type { DockerClient } from "../../src/docker/mod.ts";
+import { clonePylonYaml, mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
+import { requireSwarm, serviceOfJob, SWARM_IGNORE } from "./swarm_helpers.ts";
 
 printSlowSkipReason("Swarm (Claude Code image)");
 
 const API_KEY = "sk-ant-swarm-secret-4711";
 
-/** The job's service, once it exists. */
-async function serviceOf(docker: DockerClient, job: string) {
-  return await eventually(async () =>
-    (await docker.swarm!.listServices({ labels: { "pylon.job": job } }))[0]
-  );
-}
-
-const AGENT_SCRIPT = [
-  "set -e",
-  'echo "cloned $(git log --oneline | wc -l) commits; feature: $(cat feature.ts)"',
-  `echo '{"tool":"Bash","summary":"cat feature.ts"}' >> "$PYLON_OUT/events.ndjson"`,
-  'n=$(cat "$HOME/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/n"',
-  "leak=$(grep -c bot: .git/config || true); tok=$(test -e /.pylon-agent/token && echo yes || echo no)",
-  'sleep "$NAP"',
-  `printf '{"status":"completed","result":"run %s leak=%s token=%s %s","session_id":"s%s"}' "$n" "$leak" "$tok" "$(cat feature.ts)" "$n" > "$PYLON_OUT/result.json"`,
-].join("\n");
-
+/** A clone pylon (no_mounts_helpers.ts) on the manager, with an API key. */
 function pylonYaml(
   name: string,
   image: string,
   repo: string,
   o: { nap?: number; timeout?: string; prompt?: string } = {},
 ): string {
-  return [
-    `name: ${name}`,
-    "trigger:",
-    "  type: webhook",
-    `  path: /${name}`,
-    "workspace:",
-    "  type: git-clone",
-    `  repo: ${JSON.stringify(repo)}`,
-    "  ref: feature",
-    "agent:",
-    "  type: custom",
-    `  image: ${JSON.stringify(image)}`,
-    "  network: host",
-    // The registry test joins a worker (another Engine) for a while: stay on this one.
-    '  placement: ["node.role==manager"]',
-    `  prompt: ${JSON.stringify(o.prompt ?? AGENT_SCRIPT)}`,
-    "  auth: api_key",
-    `  api_key: ${API_KEY}`,
-    ...(o.timeout ? [`  timeout: ${o.timeout}`] : []),
-    "  env:",
-    `    NAP: "${o.nap ?? 0}"`,
-  ].join("\n") + "\n";
-}
-
-async function post(d: TestDaemon, path: string): Promise<string> {
-  const res = await fetch(d.url + path, { method: "POST", body: "{}" });
-  assert.equal(res.status, 202, await res.clone().text());
-  return (await res.json()).job_id;
-}
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 60_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
+  return clonePylonYaml(name, image, repo, {
+    ...o,
+    agent: [
+      // The registry test joins a worker (another Engine) for a while: stay on this one.
+      '  placement: ["node.role==manager"]',
+      "  auth: api_key",
+      `  api_key: ${API_KEY}`,
+    ],
+  });
 }
 
 Deno.test({
@@ -115,17 +70,12 @@ Deno.test({
       }),
       "pylons/hold/pylon.yaml": pylonYaml("hold", image, repo, { prompt: "sleep 60" }),
     });
-    const start = async () => {
-      const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-      proxy.target.url = d.url;
-      return d;
-    };
-    let d = await start();
+    let d = await startDockerDaemon(root, { proxy });
     try {
       let first = "";
       await t.step("a git-clone job: result, tool events and log arrive", async () => {
-        first = await post(d, "/nm");
-        const job = await finished(d, first);
+        first = await postJob(d, "/nm");
+        const job = await finishedJob(d, first);
         assert.equal(job.status, "completed", JSON.stringify(job));
         // Cloned at the ref with the channel's credential, which stayed out of .git/config;
         // the token file was gone before the agent ran.
@@ -144,8 +94,8 @@ Deno.test({
       await t.step(
         "no bind mount of the daemon's folders; token and API key not in service inspect",
         async () => {
-          const long = await post(d, "/peek");
-          const svc = (await serviceOf(docker, long))!;
+          const long = await postJob(d, "/peek");
+          const svc = (await serviceOfJob(docker, long))!;
           const info = (await docker.swarm!.inspectService(svc.ID))!;
           const c = info.Spec.TaskTemplate.ContainerSpec;
           assert.deepEqual(c.Mounts ?? [], []);
@@ -160,7 +110,7 @@ Deno.test({
           assert.deepEqual(c.CapabilityDrop, ["ALL"]);
           assert.ok((c.Secrets ?? []).some((x) => x.File.Name === "/.pylon-agent/token"));
           assert.ok(c.Env?.some((e) => e.startsWith("PYLON_SECRET_ENV=ANTHROPIC_API_KEY=")));
-          const job = await finished(d, long);
+          const job = await finishedJob(d, long);
           assert.equal(job.status, "completed", JSON.stringify(job));
           // The task read both from its secret files; neither is in the service's spec.
           const [token, key] = job.result.split(" ");
@@ -178,12 +128,12 @@ Deno.test({
       );
 
       await t.step("a timeout and a kill end jobs", async () => {
-        const slow = await post(d, "/slow");
-        const hold = await post(d, "/hold");
-        await serviceOf(docker, hold);
+        const slow = await postJob(d, "/slow");
+        const hold = await postJob(d, "/hold");
+        await serviceOfJob(docker, hold);
         (await d.api(`/api/jobs/${hold}/kill`, { method: "POST" })).body?.cancel();
-        assert.equal((await finished(d, hold)).status, "killed");
-        const timedOut = await finished(d, slow);
+        assert.equal((await finishedJob(d, hold)).status, "killed");
+        const timedOut = await finishedJob(d, slow);
         assert.equal(timedOut.status, "timed_out", JSON.stringify(timedOut));
         for (const job of [slow, hold]) {
           await eventually(async () =>
@@ -193,12 +143,11 @@ Deno.test({
       });
 
       await t.step("a job keeps running across a daemon restart", async () => {
-        const long = await post(d, "/long");
-        await serviceOf(docker, long);
+        const long = await postJob(d, "/long");
+        await serviceOfJob(docker, long);
         await new Promise((r) => setTimeout(r, 1500));
-        await d.stop();
-        d = await start();
-        const job = await finished(d, long);
+        d = await d.restart();
+        const job = await finishedJob(d, long);
         assert.equal(job.status, "completed", JSON.stringify(job));
         assert.match(job.result, /^run 1 leak=0/);
         const events = await Deno.readTextFile(`${root}/jobs/${long}/out/events.ndjson`);
@@ -214,26 +163,9 @@ Deno.test({
 
       await t.step("a follow-up restores the agent state saved by the job it follows", async () => {
         await d.stop();
-        const stores = createStoreRegistry(createPylonPaths(root));
-        let follow: string;
-        try {
-          const store = await stores.open("nm");
-          const parent = (await store.get(first))!;
-          follow = (await store.insert({
-            id: crypto.randomUUID(),
-            pylon: "nm",
-            status: "queued",
-            trigger: "follow-up",
-            payload: parent.payload,
-            headers: {},
-            parentId: first,
-            sessionId: parent.sessionId,
-          })).job.id;
-        } finally {
-          await stores.closeAll();
-        }
-        d = await start();
-        const job = await finished(d, follow);
+        const follow = await queueFollowUp(root, "nm", first);
+        d = await d.restart();
+        const job = await finishedJob(d, follow);
         assert.equal(job.status, "completed", JSON.stringify(job));
         const firstLog = await Deno.readTextFile(`${root}/jobs/${first}.log`);
         assert.match(firstLog, /saved the agent state/);

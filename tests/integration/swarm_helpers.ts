@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { DockerClient } from "../../src/docker/mod.ts";
+import { eventually } from "../_helpers/daemon.ts";
 import { DOCKER_UNAVAILABLE, openTestDocker } from "./_docker.ts";
 
 const REQUIRED = Deno.env.get("PYLON_REQUIRE_DOCKER") === "1";
@@ -230,4 +232,12 @@ async function unmountUnder(dir: string): Promise<void> {
       stderr: "null",
     }).output();
   }
+}
+
+/** The Swarm service of the job `job`, once it exists (polled for `timeoutMs`). */
+export async function serviceOfJob(docker: DockerClient, job: string, timeoutMs?: number) {
+  return await eventually(
+    async () => (await docker.swarm!.listServices({ labels: { "pylon.job": job } }))[0],
+    timeoutMs,
+  );
 }

@@ -16,11 +16,11 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, jobOf, postJob, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
-import { mockOnClaudeImage } from "./no_mounts_helpers.ts";
+import { mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
 import {
   freePort,
   REGISTRY_IGNORE,
@@ -54,19 +54,6 @@ function pylonYaml(
   ].join("\n") + "\n";
 }
 
-async function post(d: TestDaemon, path: string): Promise<string> {
-  const res = await fetch(d.url + path, { method: "POST", body: "{}" });
-  assert.equal(res.status, 202, await res.clone().text());
-  return (await res.json()).job_id;
-}
-
-async function finished(d: TestDaemon, id: string, timeoutMs: number) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
-}
-
 /** The node the job's (only) task was scheduled on, read while the service exists. */
 async function nodeOfJob(
   d: TestDaemon,
@@ -79,35 +66,13 @@ async function nodeOfJob(
     if (svc && task?.NodeID) {
       return { image: svc.Spec.TaskTemplate.ContainerSpec.Image, node: task.NodeID };
     }
-    const state = await (await d.api(`/api/jobs/${job}`)).json();
+    const state = await jobOf(d, job);
     return ["completed", "failed"].includes(state.status) ? { error: state } : undefined;
   }, 600_000);
   if (!found.node || !found.image) {
     throw new Error(`no task was scheduled: ${JSON.stringify(found)}`);
   }
   return { image: found.image, node: found.node };
-}
-
-/**
- * The test daemon listens on a random loopback port, so a forwarder on 0.0.0.0:<port> stands for
- * a daemon listening on all addresses (`server.host: 0.0.0.0`, the default): bridge tasks reach
- * it at 172.17.0.1, host-network ones too (172.17.0.1 is an address of the host).
- */
-function startForwarder(port: number): { target: { url: string }; close(): Promise<void> } {
-  const target = { url: "" };
-  const server = Deno.serve(
-    { hostname: "0.0.0.0", port, onListen: () => {} },
-    async function forward(req) {
-      const u = new URL(req.url);
-      const body = req.body ? new Uint8Array(await req.arrayBuffer()) : undefined;
-      return await fetch(target.url + u.pathname + u.search, {
-        method: req.method,
-        headers: req.headers,
-        ...(body ? { body } : {}),
-      });
-    },
-  );
-  return { target, close: () => server.shutdown() };
 }
 
 Deno.test({
@@ -125,7 +90,10 @@ Deno.test({
     const image = `pylon/test-swarm-registry:${tag}`;
     await using registry = await startRegistry();
     const serverPort = freePort("0.0.0.0");
-    const forwarder = startForwarder(serverPort);
+    // The test daemon listens on a random loopback port, so a forwarder on 0.0.0.0:<port> stands
+    // for a daemon listening on all addresses (`server.host: 0.0.0.0`, the default): bridge tasks
+    // reach it at 172.17.0.1, host-network ones too (172.17.0.1 is an address of the host).
+    const forwarder = startAgentProxy({ hostname: "0.0.0.0", port: serverPort });
     const root = await Deno.makeTempDir({ prefix: "pylon-swarm-reg-" });
     await writeHome(root, {
       "config.yaml": [
@@ -155,16 +123,15 @@ Deno.test({
         placement: "node.role==worker",
       }),
     });
-    const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-    forwarder.target.url = d.url;
+    const d = await startDockerDaemon(root, { proxy: forwarder });
     const manager = (await docker.swarm!.nodes()).find((n) => n.Spec?.Role === "manager")!;
     try {
       await t.step("the built image is pushed; the service pulls the registry's", async () => {
-        const id = await post(d, "/reg");
+        const id = await postJob(d, "/reg");
         const { image: used, node } = await nodeOfJob(d, docker, id);
         assert.equal(used, `${registry.address}/pylon/test-swarm-registry:${tag}`);
         assert.equal(node, manager.ID);
-        const job = await finished(d, id, 600_000);
+        const job = await finishedJob(d, id, 600_000);
         // Bridge network: the init step reached the daemon at http://172.17.0.1:<port>.
         assert.equal(job.status, "completed", JSON.stringify(job));
         assert.match(job.result, /^ran on /);
@@ -172,13 +139,13 @@ Deno.test({
       });
 
       await t.step("a service removed outside pylon ends its job at once", async () => {
-        const id = await post(d, "/gone");
+        const id = await postJob(d, "/gone");
         await nodeOfJob(d, docker, id);
         // The daemon polls the task every 500 ms: let it see the task first.
         await new Promise((r) => setTimeout(r, 1500));
         const [svc] = await docker.swarm!.listServices({ labels: { "pylon.job": id } });
         await docker.swarm!.removeService(svc!.ID);
-        const job = await finished(d, id, 20_000);
+        const job = await finishedJob(d, id, 20_000);
         assert.equal(job.status, "failed", JSON.stringify(job));
         assert.match(job.error, /removed outside pylon/);
       });
@@ -186,8 +153,8 @@ Deno.test({
       await using worker = await startWorkerEngine();
 
       await t.step("a node lacking the image fails the job, naming the node", async () => {
-        const id = await post(d, "/lacking");
-        const job = await finished(d, id, 120_000);
+        const id = await postJob(d, "/lacking");
+        const job = await finishedJob(d, id, 120_000);
         assert.equal(job.status, "failed", JSON.stringify(job));
         assert.match(job.error, /the Swarm node "/);
         assert.ok(job.error.includes(worker.nodeId.slice(0, 12)), job.error);
@@ -196,10 +163,10 @@ Deno.test({
       });
 
       await t.step("agent.placement puts the task on the worker, which pulls it", async () => {
-        const id = await post(d, "/onworker");
+        const id = await postJob(d, "/onworker");
         const { node } = await nodeOfJob(d, docker, id);
         assert.equal(node, worker.nodeId);
-        const job = await finished(d, id, 600_000);
+        const job = await finishedJob(d, id, 600_000);
         assert.equal(job.status, "completed", JSON.stringify(job));
       });
     } finally {

@@ -10,15 +10,14 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
-import type { DockerClient } from "../../src/docker/mod.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { homeLabel } from "../../src/runner/docker_runner.ts";
 import { caConfigName } from "../../src/runner/swarm.ts";
 import { openTestDocker, removeHomeContainers } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
-import { requireSwarm, SWARM_IGNORE } from "./swarm_helpers.ts";
+import { requireSwarm, serviceOfJob, SWARM_IGNORE } from "./swarm_helpers.ts";
 
 printSlowSkipReason("Swarm secrets and configs (Claude Code image)");
 
@@ -29,14 +28,6 @@ const JSON_SECRET = "u-secret-json-0b4f";
 /** `s` as a shell word that does not contain `s` (the prompt is in the service's spec). */
 function split(s: string): string {
   return `"${s.slice(0, 6)}""${s.slice(6)}"`;
-}
-
-/** The job's service, once it exists. */
-async function serviceOf(docker: DockerClient, job: string) {
-  return await eventually(
-    async () => (await docker.swarm!.listServices({ labels: { "pylon.job": job } }))[0],
-    30_000,
-  );
 }
 
 function pylonYaml(name: string, lines: string[]): string {
@@ -52,19 +43,6 @@ function pylonYaml(name: string, lines: string[]): string {
     '  placement: ["node.role==manager"]',
     ...lines,
   ].join("\n") + "\n";
-}
-
-async function post(d: TestDaemon, path: string): Promise<string> {
-  const res = await fetch(d.url + path, { method: "POST", body: "{}" });
-  assert.equal(res.status, 202, await res.clone().text());
-  return (await res.json()).job_id;
-}
-
-async function finished(d: TestDaemon, id: string, timeoutMs = 90_000) {
-  return await eventually(async () => {
-    const job = await (await d.api(`/api/jobs/${id}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(job.status) ? job : undefined;
-  }, timeoutMs);
 }
 
 /** A self-signed CA certificate (PEM), made with openssl. */
@@ -154,24 +132,19 @@ Deno.test({
       ".claude/.credentials.json": JSON.stringify({ claudeAiOauth: { accessToken: OAUTH_SECRET } }),
       ".claude.json": JSON.stringify({ userID: JSON_SECRET }),
     });
-    const start = async () => {
-      const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-      proxy.target.url = d.url;
-      return d;
-    };
-    let d = await start();
+    let d = await startDockerDaemon(root, { proxy });
     let caJob = "";
     try {
       await t.step("a custom image reads the CA bundle from a Swarm config", async () => {
-        caJob = await post(d, "/ca");
-        const svc = await serviceOf(docker, caJob);
+        caJob = await postJob(d, "/ca");
+        const svc = await serviceOfJob(docker, caJob, 30_000);
         const c = svc.Spec.TaskTemplate.ContainerSpec;
         assert.deepEqual(
           (c.Configs ?? []).map((x) => [x.File.Name, x.File.Mode, x.ConfigName]),
           [["/pylon/ca.pem", 0o444, caName]],
         );
         assert.ok(c.Env?.includes("NODE_EXTRA_CA_CERTS=/pylon/ca.pem"), JSON.stringify(c.Env));
-        const job = await finished(d, caJob);
+        const job = await finishedJob(d, caJob, 90_000);
         assert.equal(job.status, "completed", JSON.stringify(job));
         const sha = Array.from(
           new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(bundle))),
@@ -189,8 +162,8 @@ Deno.test({
         "the MCP config and OAuth files are Swarm secrets: the agent sees the files, " +
           "service inspect and the bundle do not",
         async () => {
-          const id = await post(d, "/mcp");
-          const svc = await serviceOf(docker, id);
+          const id = await postJob(d, "/mcp");
+          const svc = await serviceOfJob(docker, id, 30_000);
           const info = (await swarm.inspectService(svc.ID))!;
           const text = JSON.stringify(info);
           for (const secret of [MCP_SECRET, OAUTH_SECRET, JSON_SECRET]) {
@@ -220,7 +193,7 @@ Deno.test({
           const paths = JSON.parse(raw).files.map((f: { path: string }) => f.path);
           assert.deepEqual(paths, ["/pylon/prompt"]);
           assert.ok(!raw.includes(btoa(MCP_SECRET).slice(0, 12)));
-          const job = await finished(d, id);
+          const job = await finishedJob(d, id, 90_000);
           assert.equal(job.status, "completed", JSON.stringify(job));
           assert.match(job.result, /^mcp=1 cred=1 json=1 mode=600 ls=/);
           assert.match(job.result, /pylon-file1 pylon-file2 pylon-file3/);
@@ -236,8 +209,8 @@ Deno.test({
         "a restart removes a finished job's service and secrets and an unused config, and " +
           "keeps a running job's",
         async () => {
-          const hold = await post(d, "/hold");
-          const running = await serviceOf(docker, hold);
+          const hold = await postJob(d, "/hold");
+          const running = await serviceOfJob(docker, hold, 30_000);
           const heldSecrets = await swarm.listSecrets({ labels: { "pylon.job": hold } });
           assert.equal(heldSecrets.length, 1); // its token
           await d.stop();
@@ -273,7 +246,7 @@ Deno.test({
             { labels: mine },
           );
           assert.ok(unused);
-          d = await start();
+          d = await d.restart();
           const line = await d.waitForLog(/orphans\.pruned_swarm/, 30_000);
           assert.match(line, /services=1 /, line);
           assert.match(line, /secrets=1 /, line);
@@ -291,7 +264,7 @@ Deno.test({
           );
           await d.waitForLog(/service\.reattached/, 10_000);
           (await d.api(`/api/jobs/${hold}/kill`, { method: "POST" })).body?.cancel();
-          assert.equal((await finished(d, hold)).status, "killed");
+          assert.equal((await finishedJob(d, hold, 90_000)).status, "killed");
           await eventually(
             async () => (await swarm.listServices({ labels: { "pylon.job": hold } })).length === 0,
             20_000,
@@ -344,11 +317,10 @@ Deno.test({
         ),
       ]),
     });
-    const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-    proxy.target.url = d.url;
+    const d = await startDockerDaemon(root, { proxy });
     try {
-      const id = await post(d, "/ca");
-      const job = await finished(d, id);
+      const id = await postJob(d, "/ca");
+      const job = await finishedJob(d, id, 90_000);
       assert.equal(job.status, "completed", JSON.stringify(job));
       const sha = Array.from(
         new Uint8Array(

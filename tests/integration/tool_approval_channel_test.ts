@@ -17,10 +17,10 @@
  */
 
 import assert from "node:assert/strict";
-import { eventually, startTestDaemon, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { FAKE_ANSWER, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { openTestDocker } from "./_docker.ts";
-import { dockerRunnerFor } from "./_agent.ts";
+import { finishedJob, postJob, startDockerDaemon } from "./_daemon.ts";
 import { buildOnDebian, printSlowSkipReason, SLOW_IGNORE } from "./images_slow.ts";
 import { mockOnClaudeImage, startAgentProxy } from "./no_mounts_helpers.ts";
 import { requireSwarm, SWARM_IGNORE } from "./swarm_helpers.ts";
@@ -82,17 +82,9 @@ async function withDaemon(
       ...o.agent,
     ].join("\n") + "\n",
   });
-  const start = async () => {
-    const d = await startTestDaemon(root, { createRunner: dockerRunnerFor(root) });
-    proxy.target.url = d.url;
-    return d;
-  };
-  let d = await start();
+  let d = await startDockerDaemon(root, { proxy });
   try {
-    await fn(d, root, async () => {
-      await d.stop();
-      return d = await start();
-    });
+    await fn(d, root, async () => (d = await d.restart()));
   } finally {
     await d.stop();
     await proxy.close();
@@ -100,17 +92,8 @@ async function withDaemon(
   }
 }
 
-async function startJob(d: TestDaemon): Promise<string> {
-  const res = await fetch(d.url + "/ask", { method: "POST", body: "{}" });
-  assert.equal(res.status, 202, await res.clone().text());
-  return (await res.json()).job_id;
-}
-
 async function finished(d: TestDaemon, root: string, job: string) {
-  const done = await eventually(async () => {
-    const j = await (await d.api(`/api/jobs/${job}`)).json();
-    return ["completed", "failed", "timed_out", "killed"].includes(j.status) ? j : undefined;
-  }, 120_000);
+  const done = await finishedJob(d, job, 120_000);
   const log = await Deno.readTextFile(`${root}/jobs/${job}.log`).catch(() => "");
   assert.equal(done.status, "completed", `${JSON.stringify(done)}\n${log}`);
   return done;
@@ -150,7 +133,7 @@ async function hookAsks(t: Deno.TestContext, backend: Backend) {
   const rules = '["Bash(git push:*)", "Bash(rm:*)"]';
   const agent = ["  api_key: sk-ant-fake", `  prompt: ${JSON.stringify(HOOK_SCRIPT)}`];
   await withDaemon(backend, { image, rules, agent }, async (d, root) => {
-    const job = await startJob(d);
+    const job = await postJob(d, "/ask");
     await t.step("the push waits; allowed through the API", async () => {
       const push = await waitingCall(d, job, "git push origin main");
       assert.equal(push.tool, "Bash");
@@ -192,7 +175,7 @@ async function survivesRestart(t: Deno.TestContext, backend: Backend) {
   const agent = ["  api_key: sk-ant-fake", `  prompt: ${JSON.stringify(script)}`];
   const rules = '["Bash(git push:*)"]';
   await withDaemon(backend, { image, rules, agent }, async (first, root, restart) => {
-    const job = await startJob(first);
+    const job = await postJob(first, "/ask");
     const before = await waitingCall(first, job, "git push origin main");
     const d = await restart();
     await t.step(
@@ -234,7 +217,7 @@ async function claudeAsks(t: Deno.TestContext, backend: Backend) {
   await withDaemon(backend, { image, rules: '["Bash(echo:*)"]', agent, files }, async (d, root) => {
     const once = async (action: "allow" | "deny") => {
       const before = api.messageRequests().length;
-      const job = await startJob(d);
+      const job = await postJob(d, "/ask");
       const call = await waitingCall(d, job, CALL.command);
       assert.deepEqual(call.input, CALL);
       await decide(d, job, call.call_id, action);

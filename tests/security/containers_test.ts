@@ -161,6 +161,9 @@ dockerTest(
         "agent:",
         "  type: claude",
         "  auth: oauth",
+        // The login as mounted without the model gateway (with it, the default even for a
+        // daemon on loopback, the session stays with the daemon: containment_e2e_test.ts).
+        "  gateway: false",
         `  image: ${JSON.stringify(image)}`,
         `  prompt: ${JSON.stringify(script)}`,
       ].join("\n") + "\n",
