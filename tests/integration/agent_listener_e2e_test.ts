@@ -14,7 +14,8 @@
 
 import assert from "node:assert/strict";
 import { tarBytes } from "../../src/docker/tar.ts";
-import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { startTestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { finishedJob, postJob } from "./_daemon.ts";
 import { FAKE_ANSWER, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { dockerRunnerFor } from "./_agent.ts";
 import type { DockerClient } from "../../src/docker/mod.ts";
@@ -89,13 +90,8 @@ async function runOnLoopback(
     const listening = await d.waitForLog(/event=daemon\.agent_listener\b/);
     const at = await gatewayOf(docker, extra.length > 0 ? "pylon-egress" : "bridge");
     assert.match(listening, new RegExp(`${at.replaceAll(".", "\\.")}:${port}\\b`));
-    const res = await fetch(d.url + "/gw", { method: "POST", body: "{}" });
-    assert.equal(res.status, 202);
-    const id = (await res.json()).job_id;
-    const job = await eventually(async () => {
-      const j = await (await d.api(`/api/jobs/${id}`)).json();
-      return ["completed", "failed", "timed_out", "killed"].includes(j.status) ? j : undefined;
-    }, 60_000);
+    const id = await postJob(d, "/gw");
+    const job = await finishedJob(d, id);
     const log = await Deno.readTextFile(`${root}/jobs/${id}.log`).catch(() => "");
     assert.equal(job.status, "completed", `${JSON.stringify(job)}\n${log}`);
     const result = String(job.result);
