@@ -142,3 +142,27 @@ Deno.test("doctor suggests docker.mounts: none on a remote engine and checks pyl
   assert.equal(rows[0]?.status, "FAIL");
   assert.match(rows[0]?.hint ?? "", /git-clone/);
 });
+
+Deno.test("doctor fails a server.agent_url that Swarm's tasks or a remote engine cannot reach", () => {
+  const global = (server: Record<string, unknown>, docker: Record<string, unknown>) => ({
+    config: globalConfigSchema.parse({ server, docker }),
+    env: {},
+    exists: true,
+  });
+  const agentRow = (rows: { label: string }[]) => rows.find((r) => r.label === "Agent URL");
+  const swarm = { backend: "swarm" };
+  for (
+    const url of [undefined, "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:80"]
+  ) {
+    const row = agentRow(mountsChecks({}, [pylon()], global(url ? { agent_url: url } : {}, swarm)));
+    assert.equal(row && "status" in row ? row.status : undefined, "FAIL", String(url));
+  }
+  const remote = { DOCKER_HOST: "tcp://10.0.0.9:2376" };
+  assert.ok(agentRow(mountsChecks(remote, [pylon()], global({}, { mounts: "none" }))));
+  // Reachable addresses, and a local engine (its containers reach host.docker.internal): no row.
+  assert.equal(
+    agentRow(mountsChecks({}, [pylon()], global({ agent_url: "http://10.0.0.5:8080" }, swarm))),
+    undefined,
+  );
+  assert.equal(agentRow(mountsChecks({}, [pylon()], global({}, { mounts: "none" }))), undefined);
+});
