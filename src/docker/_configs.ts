@@ -6,7 +6,7 @@
  */
 
 import type { SignalOptions } from "./client.ts";
-import type { EngineTransport } from "./transport.ts";
+import { type EngineTransport, labelFilter } from "./transport.ts";
 
 /** One entry of `GET /configs` (subset: never the data). */
 export interface ConfigInfo {
@@ -50,7 +50,7 @@ export async function listConfigs(
 ): Promise<ConfigInfo[]> {
   const ctx = { op: "config.list", action: "list configs" };
   const filters: Record<string, string[]> = {};
-  const label = Object.entries(opts.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const label = labelFilter(opts.labels);
   if (label.length > 0) filters.label = label;
   if (opts.name) filters.name = [opts.name];
   const list = await t.json<ConfigInfo[]>(ctx, "/configs", {

@@ -13,7 +13,7 @@ import type {
 } from "./client.ts";
 import { demuxStream, rawStream } from "./demux.ts";
 import { engineError, envValues } from "./errors.ts";
-import { compareVersions, type EngineTransport } from "./transport.ts";
+import { compareVersions, type EngineTransport, labelFilter } from "./transport.ts";
 import type { ContainerInfo, ContainerSpec, ContainerSummary, LogChunk } from "./types.ts";
 
 /** `POST /containers/create`; returns the id. Env values are kept out of any error. */
@@ -155,15 +155,9 @@ export async function inspectContainer(
   opts: SignalOptions = {},
 ): Promise<ContainerInfo | null> {
   const ctx = { op: "container.inspect", action: `inspect container ${short(id)}` };
-  const res = await t.request(ctx, `/containers/${enc(id)}/json`, {
-    allow: [404],
+  return await t.jsonOrNull<ContainerInfo>(ctx, `/containers/${enc(id)}/json`, {
     signal: opts.signal,
   });
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return null;
-  }
-  return await res.json() as ContainerInfo;
 }
 
 /** `GET /containers/json` with label filters. */
@@ -172,7 +166,7 @@ export async function listContainers(
   opts: ListContainersOptions = {},
 ): Promise<ContainerSummary[]> {
   const ctx = { op: "container.list", action: "list containers" };
-  const label = Object.entries(opts.labels ?? {}).map(([k, v]) => v === true ? k : `${k}=${v}`);
+  const label = labelFilter(opts.labels);
   return await t.json<ContainerSummary[]>(ctx, "/containers/json", {
     query: {
       all: opts.all ?? false,

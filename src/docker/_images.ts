@@ -29,15 +29,9 @@ export async function inspectImage(
   opts: SignalOptions = {},
 ): Promise<ImageInfo | null> {
   const ctx = { op: "image.inspect", action: `inspect image "${ref}"` };
-  const res = await t.request(ctx, `/images/${encodeURIComponent(ref)}/json`, {
-    allow: [404],
+  return await t.jsonOrNull<ImageInfo>(ctx, `/images/${encodeURIComponent(ref)}/json`, {
     signal: opts.signal,
   });
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return null;
-  }
-  return await res.json() as ImageInfo;
 }
 
 /** `POST /images/create?fromSrc=-`: a rootfs tarball becomes `repo:tag`; returns the image id. */

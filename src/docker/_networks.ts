@@ -28,15 +28,9 @@ export async function inspectNetwork(
   opts: SignalOptions = {},
 ): Promise<NetworkInfo | null> {
   const ctx = { op: "network.inspect", action: `inspect network "${name}"` };
-  const res = await t.request(ctx, `/networks/${encodeURIComponent(name)}`, {
-    allow: [404],
+  return await t.jsonOrNull<NetworkInfo>(ctx, `/networks/${encodeURIComponent(name)}`, {
     signal: opts.signal,
   });
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return null;
-  }
-  return await res.json() as NetworkInfo;
 }
 
 /** `POST /networks/{network}/connect`: joins a (created or running) container to `network`. */

@@ -6,7 +6,7 @@
  */
 
 import type { SignalOptions } from "./client.ts";
-import type { EngineTransport } from "./transport.ts";
+import { type EngineTransport, labelFilter } from "./transport.ts";
 
 /** `POST /secrets/create`; returns the id. The data never appears in an error. */
 export async function createSecret(
@@ -49,7 +49,7 @@ export async function listSecrets(
   opts: { labels?: Record<string, string> | undefined } & SignalOptions = {},
 ): Promise<{ ID: string; Spec: { Name: string; Labels?: Record<string, string> } }[]> {
   const ctx = { op: "secret.list", action: "list secrets" };
-  const label = Object.entries(opts.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const label = labelFilter(opts.labels);
   return await t.json(ctx, "/secrets", {
     query: { filters: label.length > 0 ? JSON.stringify({ label }) : undefined },
     signal: opts.signal,

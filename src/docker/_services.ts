@@ -9,7 +9,7 @@ import type { LogsOptions, SignalOptions } from "./client.ts";
 import { demuxStream } from "./demux.ts";
 import { engineError, envValues } from "./errors.ts";
 import { splitImageRef } from "./_images.ts";
-import type { EngineTransport } from "./transport.ts";
+import { type EngineTransport, labelFilter } from "./transport.ts";
 import type { LogChunk, ServiceInfo, ServiceSpec, SwarmNode, TaskInfo } from "./types.ts";
 
 /** `POST /services/create`; returns the id. Env values are kept out of any error. */
@@ -39,15 +39,9 @@ export async function inspectService(
   opts: SignalOptions = {},
 ): Promise<ServiceInfo | null> {
   const ctx = { op: "service.inspect", action: `inspect service "${id}"` };
-  const res = await t.request(ctx, `/services/${encodeURIComponent(id)}`, {
-    allow: [404],
+  return await t.jsonOrNull<ServiceInfo>(ctx, `/services/${encodeURIComponent(id)}`, {
     signal: opts.signal,
   });
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return null;
-  }
-  return await res.json() as ServiceInfo;
 }
 
 /** `GET /services` with label filters. */
@@ -56,7 +50,7 @@ export async function listServices(
   opts: { labels?: Record<string, string | true> | undefined } & SignalOptions = {},
 ): Promise<ServiceInfo[]> {
   const ctx = { op: "service.list", action: "list services" };
-  const label = Object.entries(opts.labels ?? {}).map(([k, v]) => v === true ? k : `${k}=${v}`);
+  const label = labelFilter(opts.labels);
   return await t.json<ServiceInfo[]>(ctx, "/services", {
     query: { filters: label.length > 0 ? JSON.stringify({ label }) : undefined },
     signal: opts.signal,

@@ -110,6 +110,19 @@ export class EngineTransport {
     return this.#exchange(ctx, path, opts, async (res) => await res.json() as T);
   }
 
+  /** `GET` of one object's JSON (an inspect), within the timeout; null when the Engine says 404. */
+  jsonOrNull<T>(
+    ctx: DockerErrorContext,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<T | null> {
+    return this.#exchange(ctx, path, { ...opts, allow: [404] }, async (res) => {
+      if (res.status !== 404) return await res.json() as T;
+      await res.body?.cancel();
+      return null;
+    });
+  }
+
   /** Sends a request and discards the answer; returns the status. */
   send(ctx: DockerErrorContext, path: string, opts: RequestOptions = {}): Promise<number> {
     return this.#exchange(ctx, path, opts, async (res) => {
@@ -263,4 +276,11 @@ function tlsClientOptions(tls: DockerTlsOptions | undefined): Deno.CreateHttpCli
   if (tls?.caCerts) opts.caCerts = tls.caCerts;
   if (tls?.cert && tls.key) Object.assign(opts, { cert: tls.cert, key: tls.key });
   return opts;
+}
+
+/**
+ * The `label` filter of a list call: `key=value`, or `key` alone (`true`: any value).
+ */
+export function labelFilter(labels: Record<string, string | true> | undefined): string[] {
+  return Object.entries(labels ?? {}).map(([k, v]) => v === true ? k : `${k}=${v}`);
 }
