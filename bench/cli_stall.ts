@@ -7,13 +7,16 @@
  * and status changes) with a 1 ms timer measuring how late each tick fires, while readers run
  * beside it as subprocesses (`_store_peer.ts`), in four loops:
  *
- * 1. readers as the CLI reads since 0.2 (read-only), the daemon's store as it is now;
+ * 1. readers as the CLI reads since 0.2 (read-only), the daemon's store as it is now (WAL
+ *    checkpoints on the daemon's worker);
  * 2. the baseline, in the same run: readers as the CLI read before 0.2 (read-write: each open
  *    took the write lock for its schema check), the daemon's store with its old 5 s busy timeout;
  * 3. and 4. the same two stores while, besides the readers, an outside writer (a `sqlite3`
  *    shell, a backup) holds the write lock for 1 s every 2 s.
  *
- * Last, the real `pylon jobs --json` CLI in the same loops against the store as it is now.
+ * Then the real `pylon jobs --json` CLI in the same loops against the store as it is now, and
+ * last the same writes with no reader at all: the stalls the machine itself causes (GC, a busy
+ * CPU), below which no store can go.
  *
  *   deno run -A bench/cli_stall.ts [--seconds 8] [--parallel 4]
  */
@@ -23,7 +26,7 @@
 import { parseArgs } from "node:util";
 import { createPylonPaths } from "../src/config/mod.ts";
 import { acquireHomeLock } from "../src/daemon/mod.ts";
-import { openJobStore } from "../src/store/mod.ts";
+import { openJobStore, WalCheckpointer } from "../src/store/mod.ts";
 import { pylonCommand } from "../tests/_helpers/process.ts";
 
 const { values } = parseArgs({
@@ -36,7 +39,7 @@ const SECONDS = Number(values.seconds);
 const PARALLEL = Number(values.parallel);
 const PEER = new URL("./_store_peer.ts", import.meta.url).pathname;
 
-type Reader = "read-only" | "read-write" | "pylon jobs";
+type Reader = "read-only" | "read-write" | "pylon jobs" | "none";
 
 interface Result {
   name: string;
@@ -49,13 +52,16 @@ interface Result {
 
 async function scenario(
   name: string,
-  o: { reader: Reader; busyTimeoutMs?: number; holdMs?: number },
+  o: { reader: Reader; busyTimeoutMs?: number; holdMs?: number; before?: boolean },
 ): Promise<Result> {
   const root = await Deno.makeTempDir({ prefix: "pylon-stall-" });
   const paths = createPylonPaths(root);
   const lock = await acquireHomeLock(paths, "daemon");
+  // Now, as runDaemon: WAL checkpoints on a worker. Before 0.2 they ran inside the COMMIT.
+  const checkpoints = o.before ? undefined : new WalCheckpointer();
   const store = await openJobStore(paths.pylonDb("gate"), {
     pylon: "gate",
+    checkpoints,
     ...(o.busyTimeoutMs ? { busyTimeoutMs: o.busyTimeoutMs } : {}),
   });
   const env = { PYLON_HOME: root, HOME: root, NO_COLOR: "1" };
@@ -92,7 +98,7 @@ async function scenario(
     }
   })();
   const reader = async () => {
-    while (performance.now() < until) {
+    while (o.reader !== "none" && performance.now() < until) {
       const command = o.reader === "pylon jobs"
         ? pylonCommand(["jobs", "--json", "--limit", "50"], { env })
         : peer(o.reader, paths.pylonDb("gate"));
@@ -110,6 +116,7 @@ async function scenario(
   await Promise.all([writer, holder(), ...Array.from({ length: PARALLEL }, reader)]);
   clearInterval(ticker);
   await store.close();
+  await checkpoints?.stop();
   lock.release();
   await Deno.remove(root, { recursive: true });
   lags.sort((a, b) => a - b);
@@ -131,15 +138,23 @@ function peer(...args: string[]): Deno.Command {
   });
 }
 
-const NOW = "now: read-only readers, 50 ms busy timeout, busy writes retried on a timer";
+const NOW =
+  "now: read-only readers, 50 ms busy timeout, busy writes retried on a timer, checkpoints on a worker";
 const BEFORE = "before 0.2: read-write readers, 5 s busy timeout inside SQLite";
 const HOLD = ", an outside writer holds the lock 1 s in 3";
 const results = [
   await scenario(NOW, { reader: "read-only" }),
-  await scenario(BEFORE, { reader: "read-write", busyTimeoutMs: 5000 }),
+  await scenario(BEFORE, { reader: "read-write", busyTimeoutMs: 5000, before: true }),
   await scenario(NOW + HOLD, { reader: "read-only", holdMs: 1000 }),
-  await scenario(BEFORE + HOLD, { reader: "read-write", busyTimeoutMs: 5000, holdMs: 1000 }),
+  await scenario(BEFORE + HOLD, {
+    reader: "read-write",
+    busyTimeoutMs: 5000,
+    holdMs: 1000,
+    before: true,
+  }),
   await scenario("now, readers are the real `pylon jobs --json`", { reader: "pylon jobs" }),
+  // The floor: the same writes with no reader at all, so a loaded machine's own stalls show.
+  await scenario("now, no readers (this machine's floor)", { reader: "none" }),
 ];
 console.log(`\nEvent-loop stall of the daemon's side, ${PARALLEL} reader loops, ${SECONDS} s each`);
 console.log("| scenario | reads | writes (failed) | worst stall | p99 stall |");

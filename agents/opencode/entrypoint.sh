@@ -15,6 +15,9 @@
 #                model API gateway: ANTHROPIC_BASE_URL (the gateway's URL of this job) and
 #                ANTHROPIC_API_KEY (the job's token, not the real key); opencode.json then points
 #                the anthropic provider at "$ANTHROPIC_BASE_URL/v1"
+#   PYLON_AGENT_ARGS  a JSON array of extra `opencode run` arguments (agent.args)
+#   PYLON_APPEND_SYSTEM_PROMPT  agent.append_system_prompt: written beside opencode.json and named
+#                in its `instructions` (the helper's config step)
 #   NODE_EXTRA_CA_CERTS  an extra CA bundle (the runner mounts it at /pylon/ca.pem)
 #   PYLON_AGENT_URL, PYLON_AGENT_TOKEN  workspace.push: the workspace's git credential helper
 #                (/usr/local/lib/pylon/pylon-init.mjs credential) asks the daemon for the push
@@ -83,6 +86,15 @@ args=(run --format json --auto)
 if [ -n "${SESSION_ID:-}" ]; then
   args+=(--session "$SESSION_ID")
   log "continuing session $SESSION_ID"
+fi
+# agent.args, one argument per NUL-terminated item (JSON parsed by node, never by the shell).
+if [ -n "${PYLON_AGENT_ARGS:-}" ]; then
+  node -e 'const a = JSON.parse(process.env.PYLON_AGENT_ARGS);
+    if (!Array.isArray(a)) throw new TypeError("not an array");
+    for (const v of a) process.stdout.write(String(v) + "\0");' >/tmp/pylon-agent-args ||
+    fail 2 "PYLON_AGENT_ARGS is not a JSON array of arguments"
+  mapfile -d '' -t extra </tmp/pylon-agent-args
+  args+=("${extra[@]}")
 fi
 
 log "starting opencode $(opencode --version 2>/dev/null | head -n1)"

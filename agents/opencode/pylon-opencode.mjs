@@ -5,7 +5,9 @@
 //   node pylon-opencode.mjs run -- opencode run --format json …   run the CLI with the prompt on
 //        stdin, turn its JSON events into events.ndjson lines (as they happen) and result.json; exit with the job's
 //        status
-//   node pylon-opencode.mjs config <file>       write the job's opencode.json (provider choice)
+//   node pylon-opencode.mjs config <file>       write the job's opencode.json (provider choice;
+//        with PYLON_APPEND_SYSTEM_PROMPT, that text in pylon-instructions.md beside it, named in
+//        `instructions`, which OpenCode adds to the system prompt: agent.append_system_prompt)
 //   node pylon-opencode.mjs fail <code> <message>   write a failed result.json, exit with <code>
 //
 // Output contract (pylon runner): $PYLON_OUT/result.json =
@@ -17,7 +19,7 @@
 
 import { spawn } from "node:child_process";
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
@@ -205,10 +207,14 @@ export function stripAnsi(text) {
  * model API gateway (issue 19: `ANTHROPIC_BASE_URL` is the gateway's URL of this job and
  * `ANTHROPIC_API_KEY` the job's token, never the real key), the anthropic provider's base URL is
  * the gateway's plus `/v1` (OpenCode's Anthropic SDK appends `/messages`); the key is read from
- * the environment (`{env:…}`), so no file holds even the job's token.
+ * the environment (`{env:…}`), so no file holds even the job's token. `instructionsFile`: the
+ * file holding agent.append_system_prompt, when there is one.
+ * @param {string} provider
+ * @param {Record<string, string | undefined>} [env]
+ * @param {string | undefined} [instructionsFile]
  * @returns {Record<string, unknown>}
  */
-export function jobConfig(provider, env = process.env) {
+export function jobConfig(provider, env = process.env, instructionsFile = undefined) {
   /** @type {Record<string, unknown>} */
   const config = {
     $schema: "https://opencode.ai/config.json",
@@ -216,6 +222,7 @@ export function jobConfig(provider, env = process.env) {
     share: "disabled",
   };
   if (provider) config.enabled_providers = [provider];
+  if (instructionsFile) config.instructions = [instructionsFile];
   const base = (env.ANTHROPIC_BASE_URL || "").replace(/\/+$/, "");
   if (provider === "anthropic" && base) {
     config.provider = {
@@ -308,7 +315,16 @@ function main(argv) {
       return runCli(rest[0] === "--" ? rest.slice(1) : rest);
     case "config": {
       const provider = process.env.OPENCODE_PROVIDER || "";
-      writeFileSync(rest[0], JSON.stringify(jobConfig(provider), null, 2) + "\n");
+      const appended = process.env.PYLON_APPEND_SYSTEM_PROMPT || "";
+      let instructions;
+      if (appended !== "") {
+        instructions = join(dirname(rest[0]), "pylon-instructions.md");
+        writeFileSync(instructions, appended.endsWith("\n") ? appended : appended + "\n");
+      }
+      writeFileSync(
+        rest[0],
+        JSON.stringify(jobConfig(provider, process.env, instructions), null, 2) + "\n",
+      );
       return;
     }
     case "fail":

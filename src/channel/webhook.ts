@@ -88,13 +88,15 @@ export class WebhookChannel implements Reporter {
       ...(event.jobUrl ? { "job_url": event.jobUrl } : {}),
     };
     if (event.kind === "requested") return await this.event("job.tool_approval", { ...base, call });
-    const { decision, source, decidedAt } = event.decided;
+    const { decision, source, decidedAt, reason } = event.decided;
     await this.event("job.tool_decision", {
       ...base,
       call,
       decision,
       by: source.by,
       via: source.via,
+      // What the agent was told: "denied by @ada", "no answer within 10m", "the job ended".
+      reason: reason ?? null,
       "decided_at": decidedAt.toISOString(),
     });
   }

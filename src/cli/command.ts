@@ -19,10 +19,11 @@ export interface CliIo {
   /** Reads one line from standard input (without the newline); `null` at end of input. */
   readLine(): Promise<string | null>;
   /**
-   * Reads one line like `readLine` without echoing it on a terminal (tokens, keys); absent
-   * where input is not a terminal, and callers then use `readLine`.
+   * Writes `prompt`, then reads one line like `readLine` without echoing it on a terminal
+   * (tokens, keys). The prompt appears only once echo is off, so nothing typed as soon as it
+   * shows is echoed. Absent where input is not a terminal; callers then use `readLine`.
    */
-  readSecret?(): Promise<string | null>;
+  readSecret?(prompt: string): Promise<string | null>;
   /** Whether standard input and output are an interactive terminal. */
   readonly isTty: boolean;
 }

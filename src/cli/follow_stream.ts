@@ -1,7 +1,8 @@
 /**
  * `pylon logs -f` through the daemon's event stream (`GET /api/events?job=<id>`): prints the
  * job's log lines as they are written and returns once its terminal state arrives. A stream that
- * ends early (the daemon restarts, or dropped a slow reader) is resumed with `Last-Event-ID`;
+ * ends early (the daemon restarts, dropped a slow reader, or the connection broke) is resumed
+ * with `Last-Event-ID`;
  * when no daemon answers for a while, the rest of the log file is printed instead.
  *
  * @module
@@ -17,7 +18,7 @@ import { isTerminalStatus, type Job } from "../store/mod.ts";
 import type { CommandContext } from "./command.ts";
 import { connectDaemon } from "./daemon_client.ts";
 import { findJob } from "./job_stores.ts";
-import { readSse } from "./sse_client.ts";
+import { readSse, type SseEvent } from "./sse_client.ts";
 
 /** How long a lost daemon is waited for before the log file is read instead. */
 const RECONNECT_MS = 15_000;
@@ -66,7 +67,7 @@ export async function followThroughDaemon(
     }
     if (res?.body) {
       lostSince = undefined;
-      for await (const e of readSse(res.body)) {
+      for await (const e of untilCut(res.body)) {
         if (e.id) lastId = e.id;
         if (e.event === "log") {
           const data = JSON.parse(e.data) as { line: string; offset: number };
@@ -84,6 +85,18 @@ export async function followThroughDaemon(
     if (Date.now() - lostSince > RECONNECT_MS) return await printRest(ctx, job.id, offset);
     await o.sleep(RETRY_MS);
     daemon = await connectDaemon(ctx);
+  }
+}
+
+/**
+ * The stream's events until it ends or its connection breaks (a daemon killed, a proxy or network
+ * cutting it): either way the loop resumes from the last id.
+ */
+async function* untilCut(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  try {
+    yield* readSse(body);
+  } catch {
+    // The connection broke mid-stream; nothing to do but reconnect.
   }
 }
 

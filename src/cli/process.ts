@@ -60,7 +60,8 @@ export function createProcessContext(): CommandContext {
     out: (text) => writeAll(Deno.stdout, text),
     err: (text) => writeAll(Deno.stderr, text),
     readLine: () => (readLine ??= createLineReader())(),
-    readSecret: () => withoutEcho(() => (readLine ??= createLineReader())(), writeAll),
+    readSecret: (prompt) =>
+      withoutEcho(() => (readLine ??= createLineReader())(), writeAll, prompt),
     isTty: Deno.stdin.isTerminal() && Deno.stdout.isTerminal(),
   };
   return {

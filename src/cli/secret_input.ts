@@ -25,14 +25,21 @@ function stty(arg: string): boolean {
 }
 
 /**
- * Reads one line with `read` while the terminal does not echo. Without a terminal, or without
- * `stty`, it reads as is (the caller still never prints the value back).
+ * Writes `prompt` and reads one line with `read` while the terminal does not echo. The prompt
+ * is written only once echo is off: an answer typed (or pasted) the moment the prompt shows
+ * is not echoed either. Without a terminal, or without `stty`, it reads as is (the caller still
+ * never prints the value back).
  */
 export async function withoutEcho(
   read: () => Promise<string | null>,
   write: (stream: { writeSync(p: Uint8Array): number }, text: string) => void,
+  prompt = "",
 ): Promise<string | null> {
-  if (!Deno.stdin.isTerminal() || !stty("-echo")) return await read();
+  if (!Deno.stdin.isTerminal() || !stty("-echo")) {
+    if (prompt) write(Deno.stdout, prompt);
+    return await read();
+  }
+  if (prompt) write(Deno.stdout, prompt);
   const restore = () => {
     stty("echo");
     write(Deno.stdout, "\n"); // the Enter the terminal did not echo

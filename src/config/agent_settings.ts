@@ -3,7 +3,8 @@
  * arguments (issue 14 §1). Written in `pylon.yaml` under `agent`, and as defaults per agent type
  * in `config.yaml` (`defaults.agent.claude`, `defaults.agent.opencode`).
  *
- * Claude Code has every setting; OpenCode has only `model`; a custom image has none. Which ones a
+ * Claude Code has every setting; OpenCode has `model`, `append_system_prompt` (its config's
+ * `instructions`) and `args` (appended to `opencode run`); a custom image has none. Which ones a
  * pylon sets that its agent cannot honour is {@linkcode unsupportedAgentSettings}, so `construct`,
  * `test --dry-run` and `doctor` say so instead of dropping them silently.
  *
@@ -192,7 +193,7 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     "approve_tools",
     "approve_timeout",
   ]),
-  opencode: new Set(["model"]),
+  opencode: new Set(["model", "append_system_prompt", "args"]),
 };
 
 /**
@@ -223,5 +224,7 @@ export function unsupportedSettingsNote(type: string, keys: readonly string[]): 
   const agent = type === "custom" ? "a custom image" : type === "opencode" ? "OpenCode" : type;
   const list = keys.map((k) => `agent.${k}`).join(", ");
   return `${list} ${keys.length === 1 ? "is" : "are"} not supported by ${agent} and will be ` +
-    `ignored (only Claude Code honours them${type === "opencode" ? "; OpenCode takes model" : ""})`;
+    `ignored (only Claude Code honours them${
+      type === "opencode" ? "; OpenCode takes model, append_system_prompt and args" : ""
+    })`;
 }

@@ -10,7 +10,7 @@
  */
 
 import { type Context, Hono } from "hono";
-import type { Logger } from "../log/mod.ts";
+import type { Logger, Redactor } from "../log/mod.ts";
 import { type AuthVia, bearerMatches, csrfProblem, sessionOf } from "./dashboard/auth.ts";
 import { createDashboardRoutes, createLoginCodeRoutes } from "./dashboard/routes.ts";
 import type { SessionStore } from "./dashboard/sessions.ts";
@@ -58,6 +58,8 @@ export interface DashboardOptions {
   publicUrl?: string | undefined;
   /** `$PYLON_HOME/jobs` (job logs and tool events for the job page). */
   jobsDir?: string | undefined;
+  /** The redactor of a pylon's secrets, for the tool events on the job page. */
+  redactorOf?: ((pylon: string) => Redactor) | undefined;
   clock?: { now(): Date };
 }
 
@@ -170,5 +172,9 @@ function requireTokenOrSession(token: string, dashboard: DashboardOptions | unde
     if (problem) return reject(403, problem);
     c.set("authVia", "cookie");
     await next();
+    // What a browser reads here (job JSON, a job's log as text) is agent and sender data: never
+    // sniffed into a page, never run.
+    c.header("x-content-type-options", "nosniff");
+    c.header("content-security-policy", "default-src 'none'; sandbox; frame-ancestors 'none'");
   };
 }

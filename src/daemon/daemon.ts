@@ -475,6 +475,7 @@ async function serve(o: DaemonOptions): Promise<void> {
           sessions,
           publicUrl: config.server.public_url,
           jobsDir: o.paths.jobsDir,
+          redactorOf: (pylon) => redactorFor(table.get(pylon)?.resolved),
           clock: o.clock,
         }
         : undefined,

@@ -13,7 +13,7 @@
 
 import { join } from "node:path";
 import { sanitizeAnsi } from "../log/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import type { Logger, Redactor } from "../log/mod.ts";
 import { readAgentFile } from "../runner/mod.ts";
 import { isTerminalStatus, type Job, type StoreRegistry } from "../store/mod.ts";
 import { type EventHub, fileEventId, type HubEvent, jobEventId, lazyEvent } from "./events.ts";
@@ -113,13 +113,20 @@ export async function readToolLines(
   return splitLines(read.bytes.subarray(from), start + from, false);
 }
 
-/** A tool event's data from one line of `events.ndjson`; undefined for a line that is not one. */
-export function toolData(text: string): { tool: string; summary: string } | undefined {
+/**
+ * A tool event's data from one line of `events.ndjson`; undefined for a line that is not one.
+ * The agent wrote it and may have put any secret it holds there (a token in a command line):
+ * `redactor` (its pylon's) hides them before the text is cut, so no part of one is left.
+ */
+export function toolData(
+  text: string,
+  redactor: Redactor,
+): { tool: string; summary: string } | undefined {
   try {
     const e = JSON.parse(text) as { tool?: unknown; summary?: unknown };
     if (typeof e.tool !== "string" || !e.tool) return undefined;
     const summary = typeof e.summary === "string" ? e.summary : "";
-    const cut = (s: string) => sanitizeAnsi(s).slice(0, TOOL_MAX_CHARS);
+    const cut = (s: string) => sanitizeAnsi(redactor.redact(s)).slice(0, TOOL_MAX_CHARS);
     return { tool: cut(e.tool), summary: cut(summary) };
   } catch {
     return undefined;
@@ -137,9 +144,16 @@ export function logEvent(job: Pick<Job, "id" | "pylon">, line: FileLine): HubEve
   };
 }
 
-/** A tool event line as an event (undefined when the line is not a tool event). */
-export function toolEvent(job: Pick<Job, "id" | "pylon">, line: FileLine): HubEvent | undefined {
-  const data = toolData(line.text);
+/**
+ * A tool event line as an event, redacted with `redactor` (undefined when the line is not a tool
+ * event).
+ */
+export function toolEvent(
+  job: Pick<Job, "id" | "pylon">,
+  line: FileLine,
+  redactor: Redactor,
+): HubEvent | undefined {
+  const data = toolData(line.text, redactor);
   if (!data) return undefined;
   return {
     id: fileEventId("tool", job.id, line.end),
@@ -191,6 +205,8 @@ export interface JobFileFollowerDeps {
    * redaction is chosen now (the pylon may be unloaded before a client reads the event).
    */
   view(job: Job): () => Record<string, unknown>;
+  /** The redactor of a pylon's secrets, for the tool events its agents wrote. */
+  redactorOf(pylon: string): Redactor;
   /** How often running jobs' files are read. @default {250} */
   intervalMs?: number;
 }
@@ -277,7 +293,8 @@ export class JobFileFollower {
         for (const line of logs.lines) this.#publish(logEvent(f.job, line));
         const tools = await readToolLines(this.#d.jobsDir, f.job.id, f.tool);
         f.tool = tools.consumed;
-        for (const line of tools.lines) this.#publish(toolEvent(f.job, line));
+        const redactor = this.#d.redactorOf(f.job.pylon);
+        for (const line of tools.lines) this.#publish(toolEvent(f.job, line, redactor));
       } catch (e) {
         this.#d.log.warn("events.read_failed", {
           job: f.job.id.slice(0, 8),

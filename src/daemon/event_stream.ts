@@ -43,8 +43,8 @@ export interface EventStream {
 export function createEventStream(deps: EventStreamDeps): EventStream {
   const hub = new EventHub();
   const stop = new AbortController();
-  const shown = (job: Job) =>
-    jobToJson(job, { redactor: redactorFor(deps.table.get(job.pylon)?.resolved) });
+  const redactorOf = (pylon: string) => redactorFor(deps.table.get(pylon)?.resolved);
+  const shown = (job: Job) => jobToJson(job, { redactor: redactorOf(job.pylon) });
   const view = (job: Job) => {
     const redactor = redactorFor(deps.table.get(job.pylon)?.resolved);
     // Kept until a client reads the event (if ever): not the request body, headers or prompt.
@@ -56,6 +56,7 @@ export function createEventStream(deps: EventStreamDeps): EventStream {
     jobsDir: deps.jobsDir,
     log: deps.log,
     view,
+    redactorOf,
     ...(deps.followIntervalMs ? { intervalMs: deps.followIntervalMs } : {}),
   });
   const routeDeps: EventsRouteDeps = {
@@ -64,6 +65,7 @@ export function createEventStream(deps: EventStreamDeps): EventStream {
     jobsDir: deps.jobsDir,
     log: deps.log,
     shown,
+    redactorOf,
     signal: stop.signal,
     ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
     ...(deps.maxQueuedBytes ? { maxQueuedBytes: deps.maxQueuedBytes } : {}),

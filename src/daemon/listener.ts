@@ -3,7 +3,8 @@
  * connections are open (when full, the longest-idle one is closed to make room, or, with every
  * one busy, new ones wait in the kernel's backlog), a connection with no request
  * in flight is closed once `headerTimeoutMs` has passed since it was accepted or since its last
- * answer (a slow or half-sent request head, or an idle keep-alive), and an accept that fails
+ * answer (a slow or half-sent request head, or an idle keep-alive; an event stream is in flight
+ * until it ends), and an accept that fails
  * (`EMFILE`: too many open files) is logged and retried after a pause, never thrown.
  *
  * `Deno.serve` enforces none of this (no header timeout, no connection limit, and an `EMFILE`
@@ -82,13 +83,25 @@ export function serveListener(
 
   const track = (conn: Deno.Conn) => {
     const state = { inFlight: 0, idleSince: now() };
+    const settle = () => {
+      if (--state.inFlight === 0) state.idleSince = now();
+    };
     const guarded: ConnHandler = async (req, info) => {
       state.inFlight++;
+      let res: Response;
       try {
-        return await handler(req, info);
-      } finally {
-        if (--state.inFlight === 0) state.idleSince = now();
+        res = await handler(req, info);
+      } catch (e) {
+        settle();
+        throw e;
       }
+      // An event stream is answered at once but sends for hours: in flight until it ends, or
+      // the sweep would cut it as an idle connection after the header timeout.
+      if (res.body && res.headers.get("content-type")?.startsWith("text/event-stream")) {
+        return untilSent(res, settle);
+      }
+      settle();
+      return res;
     };
     let server: ConnServer;
     try {
@@ -195,6 +208,43 @@ export function serveListener(
       }
     },
   };
+}
+
+/** `res` with a body that calls `done` once, when it has been sent, has failed or was cancelled. */
+function untilSent(res: Response, done: () => void): Response {
+  const reader = res.body!.getReader();
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      done();
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          end();
+          controller.close();
+        } else {
+          controller.enqueue(chunk.value);
+        }
+      } catch (e) {
+        end();
+        controller.error(e);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 function oldestIdle(open: Iterable<Tracked>): Tracked | undefined {

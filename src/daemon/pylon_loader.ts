@@ -18,6 +18,7 @@ import {
   loadDotEnvFile,
   type LoadedGlobal,
   loadPylon,
+  normalizeWebhookPath,
   type PylonPaths,
   type RawPylon,
   rawTriggerPath,
@@ -27,6 +28,7 @@ import {
   securityFingerprint,
   securityTouch,
 } from "../config/mod.ts";
+import { parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
 import type { Logger } from "../log/mod.ts";
 import { PathLosers } from "./path_losers.ts";
@@ -135,7 +137,7 @@ export class PylonLoader {
       return { ok: true, state: await this.activate(name) };
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      const claimed = rawTriggerPath(await this.#readRaw(name));
+      const claimed = claimedPath(await this.#readText(name));
       this.#d.table.block(name, [claimed]);
       this.#d.log.error("pylon.invalid", {
         ...describe(name, e),
@@ -156,8 +158,9 @@ export class PylonLoader {
     const { table, log } = this.#d;
     const base = describe(name, error);
     const active = table.get(name);
-    const next = await this.#readRaw(name);
-    const claimed = rawTriggerPath(next);
+    const text = await this.#readText(name);
+    const next = text === undefined ? undefined : readRawPylon(text);
+    const claimed = claimedPath(text);
     if (!active) {
       table.block(name, [claimed]);
       log.error("pylon.reload_failed", {
@@ -214,13 +217,17 @@ export class PylonLoader {
 
   /** `pylon.yaml` read leniently; `undefined` when it cannot be read or parsed. */
   async #readRaw(name: string): Promise<RawPylon | undefined> {
-    let text: string;
+    const text = await this.#readText(name);
+    return text === undefined ? undefined : readRawPylon(text);
+  }
+
+  /** `pylon.yaml` as text; `undefined` when it is gone or unreadable. */
+  async #readText(name: string): Promise<string | undefined> {
     try {
-      text = await Deno.readTextFile(this.#d.paths.pylonConfig(name));
+      return await Deno.readTextFile(this.#d.paths.pylonConfig(name));
     } catch {
-      return undefined; // gone or unreadable: nothing to read leniently
+      return undefined;
     }
-    return readRawPylon(text);
   }
 
   #show(path: string): string {
@@ -265,4 +272,23 @@ function formatAll(e: ConfigError): string {
       i.keyPath ? i.keyPath + ": " : ""
     }${i.message}`
   ).join("; ");
+}
+
+/**
+ * The webhook path a file that does not load claims, so that path answers 503 rather than 404.
+ * A file with a YAML error elsewhere (`bad: [` further down) still names its `trigger.path`:
+ * what parsed is read for that one value. Only for the 503: never for serving, and never for
+ * the security fields, which treat a file that does not parse as unreadable.
+ */
+function claimedPath(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const raw = readRawPylon(text);
+  if (raw) return rawTriggerPath(raw);
+  let path: unknown;
+  try {
+    path = parseDocument(text, { uniqueKeys: false }).getIn(["trigger", "path"]);
+  } catch {
+    return undefined;
+  }
+  return typeof path === "string" && path.startsWith("/") ? normalizeWebhookPath(path) : undefined;
 }

@@ -22,7 +22,8 @@ export function pylonArgv(): string[] {
 
 /**
  * Runs `pylon <argv>` on the terminal and waits for Enter afterwards, so its output can be read
- * before the dashboard comes back. `askName`: asks for a pylon name first (construct).
+ * before the dashboard comes back (Ctrl+C comes back at once). `askName`: asks for a pylon
+ * name first (construct).
  */
 export async function runCliAttached(
   ctx: CommandContext,
@@ -30,6 +31,9 @@ export async function runCliAttached(
   options: { askName?: boolean } = {},
 ): Promise<number> {
   const script = [
+    // Ctrl+C stops the command (and this script) and ends the line it was on: the dashboard
+    // comes back, and the screen it leaves at the end starts a fresh line.
+    "trap 'echo; exit 130' INT",
     options.askName
       ? 'printf "Name of the new pylon (empty cancels): "; read name; [ -n "$name" ] || exit 0; set -- "$@" "$name"'
       : ":",
@@ -101,6 +105,23 @@ export function releaseApiUrl(env: Record<string, string>): string {
     `https://api.github.com/repos/${env.PYLON_REPO || "pylon-dev/pylon"}/releases/latest`;
 }
 
+/**
+ * Whether release `tag` (`1.2.3`, maybe with a suffix) is newer than `current`, comparing
+ * major, minor and patch as numbers: a build ahead of the latest release (from a branch, or a
+ * release withdrawn on GitHub) is not offered a downgrade as an update.
+ */
+export function isNewerVersion(tag: string, current: string): boolean {
+  const parse = (v: string) => /^v?(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1).map(Number);
+  const next = parse(tag);
+  const now = parse(current);
+  if (!next) return false;
+  if (!now) return true;
+  for (let i = 0; i < 3; i++) {
+    if (next[i]! !== now[i]!) return next[i]! > now[i]!;
+  }
+  return false;
+}
+
 /** Options of {@linkcode checkForUpdate}. */
 export interface UpdateCheckOptions {
   url: string;
@@ -112,7 +133,7 @@ export interface UpdateCheckOptions {
 }
 
 /**
- * The latest release's version when it differs from this one, else null. Never throws and
+ * The latest release's version when it is newer than this one, else null. Never throws and
  * gives up after `timeoutMs`: the dashboard never waits for it.
  */
 export async function checkForUpdate(o: UpdateCheckOptions): Promise<string | null> {
@@ -128,7 +149,7 @@ export async function checkForUpdate(o: UpdateCheckOptions): Promise<string | nu
     }
     const body = await res.json() as { tag_name?: unknown };
     const tag = typeof body.tag_name === "string" ? body.tag_name.replace(/^v/, "") : null;
-    return tag && /^\d+\.\d+\.\d+/.test(tag) && tag !== (o.current ?? VERSION) ? tag : null;
+    return tag && isNewerVersion(tag, o.current ?? VERSION) ? tag : null;
   } catch {
     return null;
   }

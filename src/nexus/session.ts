@@ -158,13 +158,19 @@ export async function runNexusSession(
     (process.stdout as unknown as SizedStdout).emit("resize");
   };
   const onSignal = () => quit.resolve();
+  // While the dashboard shows the keys in raw mode, Ctrl+C arrives as a key, not as SIGINT. A
+  // SIGINT while a wizard runs on the terminal is that Ctrl+C: the wizard (same process group)
+  // stops on it, and the dashboard comes back instead of ending with it.
+  const onInterrupt = () => {
+    if (!suspended) quit.resolve();
+  };
   // An uncaught exception outside React (a key handler, a timer): put the terminal back before
   // Deno prints the error and exits.
   const onCrash = () => restoreTerminal();
   Deno.addSignalListener("SIGWINCH", onResize);
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGHUP", onSignal);
-  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGINT", onInterrupt);
   globalThis.addEventListener("unload", onCrash);
   globalThis.addEventListener("error", onCrash);
   globalThis.addEventListener("unhandledrejection", onCrash);
@@ -184,7 +190,7 @@ export async function runNexusSession(
     Deno.removeSignalListener("SIGWINCH", onResize);
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGHUP", onSignal);
-    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGINT", onInterrupt);
     globalThis.removeEventListener("unload", onCrash);
     globalThis.removeEventListener("error", onCrash);
     globalThis.removeEventListener("unhandledrejection", onCrash);

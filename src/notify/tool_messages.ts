@@ -69,10 +69,16 @@ export function toolDecidedText(decided: ToolCallDecided, jobUrl: string | null)
 }
 
 /** "✅ Allowed by @ada (telegram)", "⏱️ Timed out: denied", … */
-export function decisionText(decided: Pick<ToolCallDecided, "decision" | "source">): string {
+export function decisionText(
+  decided: Pick<ToolCallDecided, "decision" | "source" | "reason">,
+): string {
   const { decision, source } = decided;
   if (source.via === "timeout") {
-    return "⏱️ **Timed out**: no one answered in time, so it was denied.";
+    // pylon's own denials: approve_timeout ran out, or the job stopped (its deadline, a kill, the
+    // agent's end) while the call still waited, which is not "no one answered in time".
+    return decided.reason === "the job ended"
+      ? "⏹️ **Closed**: the job ended before anyone answered, so it was denied."
+      : "⏱️ **Timed out**: no one answered in time, so it was denied.";
   }
   const by = ` by ${source.by} (${source.via})`;
   switch (decision) {

@@ -17,6 +17,22 @@
 
 import type { AgentSettings, McpServerConfig } from "../config/mod.ts";
 
+/**
+ * The OpenCode image's environment for `settings` (agents/opencode/entrypoint.sh): `agent.args`
+ * as `PYLON_AGENT_ARGS` (a JSON array appended to `opencode run`) and `append_system_prompt` as
+ * `PYLON_APPEND_SYSTEM_PROMPT`, which the image writes to a file its opencode.json names in
+ * `instructions` (OpenCode adds it to the system prompt). `model` is `OPENCODE_MODEL`; the other
+ * settings have no OpenCode counterpart pylon maps yet, and are named as ignored.
+ */
+export function opencodeEnv(settings: AgentSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (settings.args.length > 0) env.PYLON_AGENT_ARGS = JSON.stringify(settings.args);
+  if (settings.appendSystemPrompt !== undefined) {
+    env.PYLON_APPEND_SYSTEM_PROMPT = settings.appendSystemPrompt;
+  }
+  return env;
+}
+
 /** Where the job's MCP config file is mounted (read-only). */
 export const MCP_CONFIG_PATH = "/pylon/mcp.json";
 

@@ -9,7 +9,7 @@
 
 import type { ResolvedPylon } from "../config/mod.ts";
 import type { ContainerSpec, MountSpec } from "../docker/mod.ts";
-import { claudeArgs, MCP_CONFIG_PATH } from "./agent_args.ts";
+import { claudeArgs, MCP_CONFIG_PATH, opencodeEnv } from "./agent_args.ts";
 import { APPROVAL_PATHS, type ApprovalFolders } from "./approval_files.ts";
 
 /** Where the contract puts things inside the container. */
@@ -159,6 +159,7 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   }
   if (agent.type === "opencode" && agent.provider) env.OPENCODE_PROVIDER = agent.provider;
   if (agent.type === "opencode" && agent.settings.model) env.OPENCODE_MODEL = agent.settings.model;
+  if (agent.type === "opencode") Object.assign(env, opencodeEnv(agent.settings));
   if (agent.type === "claude") {
     const mcp = input.mcpConfigFile ? CONTAINER_PATHS.mcpConfig : undefined;
     const args = claudeArgs(agent.settings, mcp);

@@ -359,7 +359,7 @@ export class ToolApprovalService implements ToolApprovals {
       by: source.by,
       via: source.via,
     });
-    const decided: ToolCallDecided = { request, decision, source, decidedAt: at };
+    const decided: ToolCallDecided = { request, decision, source, decidedAt: at, reason };
     this.#d.listener?.decided(decided);
     this.#changed(w);
     return decided;
@@ -391,6 +391,7 @@ export class ToolApprovalService implements ToolApprovals {
         decision: row.decision as ToolDecision,
         source: { by: row.decidedBy ?? "?", via: viaOf(row.decidedVia) },
         decidedAt: row.decidedAt ?? new Date(0),
+        reason: row.reason ?? undefined,
       },
     };
   }

@@ -56,6 +56,11 @@ export interface ToolCallDecided {
   decision: ToolDecision;
   source: DecisionSource;
   decidedAt: Date;
+  /**
+   * Why, as recorded and as the agent is told: `allowed by @ada`, `no answer within 10m`, `the
+   * job ended` (pylon closed a call still waiting when the job stopped).
+   */
+  reason?: string | undefined;
 }
 
 /** Why a decision was not taken. */

@@ -136,6 +136,18 @@ Deno.test("a comment on a plain issue gets the result without any status", async
   assert.equal(gh.requests.filter((r) => r.path.includes("/statuses/")).length, 0);
 });
 
+Deno.test("a job held by a budget shows a pending status saying held: budget, then runs", async () => {
+  await using gh = startFakeGitHub();
+  const c = channel(gh.url);
+  const j = job({ id: "4e1d0000-0000-4000-8000-000000000009" });
+  let state = await report(c, { ...j, status: "held", error: "daily budget of $20.00 reached" });
+  state = await report(c, { ...j, status: "running" }, state);
+  assert.deepEqual(gh.statuses(OWNER, REPO, SHA).map((s) => [s.state, s.description]), [
+    ["pending", "held: budget (pylon approve 4e1d0000 runs it anyway)"],
+    ["pending", "The agent is working"],
+  ]);
+});
+
 Deno.test("failures: a job that failed or timed out is a failure status and says why", async () => {
   await using gh = startFakeGitHub();
   const c = channel(gh.url);

@@ -318,6 +318,20 @@ Deno.test("pylon test --dry-run names the agent settings the pylon's agent ignor
   ]);
 });
 
+Deno.test("pylon construct names the template's settings an OpenCode pylon ignores", async () => {
+  await using ctx = await createTestContext();
+  await Deno.writeTextFile(ctx.paths.globalConfig, "defaults:\n  agent:\n    type: opencode\n");
+  assert.equal(
+    await cli(ctx, "construct", "s1", "--from", "sentry", "--repo", "https://github.com/acme/app"),
+    0,
+    ctx.stderr(),
+  );
+  assert.match(
+    ctx.stdout(),
+    /Note: agent\.disallowed_tools, agent\.mcp_servers are not supported by OpenCode and will be ignored/,
+  );
+});
+
 Deno.test("pylon test --dry-run exits 1 naming the field and position of a template error", async () => {
   await using ctx = await createTestContext();
   await writePylon(

@@ -72,6 +72,21 @@ Deno.test("doctor reports a broken pylon with file:line:col and exits 1", async 
   assert.match(ctx.stdout(), /\n1 problem found\.\n$/);
 });
 
+Deno.test("doctor names every problem of a pylon that does not load, each at its line", async () => {
+  await using ctx = await healthyHome();
+  await writePylon(
+    ctx,
+    "hook",
+    WEBHOOK.replace("type: webhook", "type: webhok") + "channel:\n  type: stdot\n",
+  );
+  const code = await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline } });
+  assert.equal(code, 1);
+  assert.match(
+    ctx.stdout(),
+    /\n {2}hook \.+ FAIL {2}2 problems:\n {6}\S*pylons\/hook\/pylon\.yaml:3:9: trigger\.type: "webhok" is not supported; use "webhook".*\n {6}\S*pylons\/hook\/pylon\.yaml:8:9: channel\.type: "stdot" is not supported; use "stdout".*\n {6}fix: edit it with `pylon edit hook`\n/,
+  );
+});
+
 Deno.test("doctor names an unset ${VAR} and the .env file to put it in, never a value", async () => {
   await using ctx = await healthyHome();
   await writePylon(

@@ -153,7 +153,8 @@ Deno.test("updateConfigYaml() fills a null section and keeps comments", () => {
 Deno.test("setup checks its flags before Docker", async () => {
   await using ctx = await createTestContext({ env: NO_DOCKER });
   assert.equal(await setup(ctx, "--channel", "telegarm"), 2);
-  assert.match(ctx.stderr(), /Invalid --channel "telegarm"/);
+  assert.match(ctx.stderr(), /Invalid --channel "telegarm"; did you mean "telegram"\?/);
+  assert.match(ctx.stderr(), /use one of: stdout, webhook, telegram, slack/);
   assert.doesNotMatch(ctx.stdout(), /Docker/);
 });
 
@@ -185,7 +186,12 @@ Deno.test("setup on a terminal offers custom and reads a typed token without ech
     });
     const secrets = ["", "123456:TYPED-SECRET"];
     let secretReads = 0;
-    ctx.io.readSecret = () => (secretReads++, Promise.resolve(secrets.shift() ?? null));
+    // As the terminal's reader does: the prompt, then the line read without echo.
+    ctx.io.readSecret = (prompt) => {
+      ctx.io.out(prompt);
+      secretReads++;
+      return Promise.resolve(secrets.shift() ?? null);
+    };
     assert.equal(await setup(ctx), 0);
     const out = ctx.stdout();
     assert.equal(secretReads, 2, "an empty answer is asked again, through readSecret");

@@ -70,8 +70,12 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
     type: "opencode",
     model: "anthropic/claude-sonnet-4-5",
     max_turns: 5,
+    append_system_prompt: "be brief",
+    args: ["--agent", "plan"],
+    disallowed_tools: ["Bash(git push:*)"],
   });
-  assert.deepEqual(opencode.agent.unsupported, ["max_turns"]);
+  // OpenCode takes model, append_system_prompt and args (tests/integration/images_opencode_test.ts).
+  assert.deepEqual(opencode.agent.unsupported, ["max_turns", "disallowed_tools"]);
   assert.equal(opencode.agent.settings.model, "anthropic/claude-sonnet-4-5");
   const fromDefaults = resolve({ type: "opencode" }, { opencode: { model: "openai/gpt-5" } });
   assert.equal(fromDefaults.agent.settings.model, "openai/gpt-5");
@@ -92,7 +96,7 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
   assert.equal(
     unsupportedSettingsNote("opencode", ["max_turns"]),
     "agent.max_turns is not supported by OpenCode and will be ignored (only Claude Code " +
-      "honours them; OpenCode takes model)",
+      "honours them; OpenCode takes model, append_system_prompt and args)",
   );
   assert.equal(unsupportedSettingsNote("claude", []), null);
 });

@@ -38,7 +38,7 @@ const timeoutIssue = failure([{
   line: 12,
 }]);
 
-Deno.test("SECURITY_FIELDS covers the secret, signature settings, when and every allowed_users", () => {
+Deno.test("SECURITY_FIELDS covers the secret, signature settings, when, every allowed_users and the repositories", () => {
   for (
     const f of [
       "trigger.secret",
@@ -48,6 +48,8 @@ Deno.test("SECURITY_FIELDS covers the secret, signature settings, when and every
       "channel.telegram.allowed_users",
       "channel.slack.allowed_users",
       "channel.github.allowed_users",
+      "channel.github.allowed_repos",
+      "workspace.allowed_repos",
     ]
   ) {
     assert.ok(SECURITY_FIELDS.includes(f), f);
@@ -88,6 +90,22 @@ Deno.test("securityTouch() fails closed when a security field changed beside ano
     BASE.replace("  signature_header", "  when: 'true'\n  signature_header"),
   );
   assert.equal(securityTouch(timeoutIssue, when!, lookup, last)?.field, "trigger.when");
+  // The GitHub channel's repositories: a repository added beside a broken line fails closed.
+  const github = (repos: string) =>
+    BASE.replace(
+      "  type: telegram\n  telegram:",
+      `  type: github\n  github:\n    allowed_repos: ${repos}`,
+    );
+  const before = securityFingerprint(readRawPylon(github("[acme/app]"))!, lookup);
+  const widened = readRawPylon(github("[acme/app, other/*]"))!;
+  assert.equal(
+    securityTouch(timeoutIssue, widened, lookup, before)?.field,
+    "channel.github.allowed_repos",
+  );
+  assert.equal(
+    securityTouch(timeoutIssue, readRawPylon(github("[acme/app]"))!, lookup, before),
+    undefined,
+  );
 });
 
 Deno.test("securityTouch() fails closed when a referenced secret resolves differently", () => {

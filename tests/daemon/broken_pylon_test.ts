@@ -25,23 +25,34 @@ Deno.test("the daemon starts beside a folder with a bad name, serves the rest, a
     "pylons/hook/pylon.yaml": yaml("hook", "/hook"),
     "pylons/My Pylon/pylon.yaml": yaml("My Pylon", "/mine"),
     "pylons/typo/pylon.yaml": yaml("typo", "/typo", "  bogus: 1\n"),
+    // A YAML syntax error further down: the file still names its path.
+    "pylons/unparsed/pylon.yaml": yaml("unparsed", "/unparsed/") + "  bad: [\n",
   });
   const d = await startTestDaemon(root);
   try {
     assert.equal((await post(`${d.url}/hook`)).status, 202);
     assert.deepEqual(await post(`${d.url}/mine`), { status: 503, body: notLoaded("My Pylon") });
     assert.deepEqual(await post(`${d.url}/typo`), { status: 503, body: notLoaded("typo") });
+    assert.deepEqual(await post(`${d.url}/unparsed`), {
+      status: 503,
+      body: notLoaded("unparsed"),
+    });
     assert.equal((await post(`${d.url}/nothing`)).status, 404);
 
     const banner = d.out.join("");
     assert.match(banner, /My Pylon {2,}FAIL {2}.*not a valid pylon name.*rename it to my-pylon/);
     assert.match(banner, /fix: rename the folder: cd .*pylons && mv 'My Pylon' my-pylon/);
+    assert.match(banner, /unparsed {2,}FAIL {2}.*YAML syntax error/);
     assert.match(banner, /\n1 pylon active/);
     const line = await d.waitForLog(/event=pylon\.invalid pylon="My Pylon"/);
     assert.match(line, /file=".*pylons\/My Pylon\/pylon\.yaml"/);
     assert.match(line, /hint="rename the folder: cd .* && mv 'My Pylon' my-pylon, then set name/);
     assert.match(line, /path=\/mine/);
     assert.match(await d.waitForLog(/event=pylon\.invalid pylon=typo/), /line=5 /);
+    assert.match(
+      await d.waitForLog(/event=pylon\.invalid pylon=unparsed/),
+      /line=\d+ reason="YAML syntax error.* path=\/unparsed /,
+    );
   } finally {
     await d.stop();
     await Deno.remove(root, { recursive: true });
@@ -63,6 +74,11 @@ Deno.test("a folder with a bad name added while running is logged with its path;
     assert.deepEqual(await post(`${d.url}/bad`), { status: 503, body: notLoaded("Bad Name") });
     assert.equal((await post(`${d.url}/hook`)).status, 202);
     assert.equal(d.logs.filter((l) => /watch\.failed/.test(l)).length, 0, d.logs.join("\n"));
+
+    // A new file whose YAML does not parse still closes the path it names.
+    await writeHome(root, { "pylons/unparsed/pylon.yaml": yaml("unparsed", "/u") + "  bad: [\n" });
+    await d.waitForLog(/event=pylon\.reload_failed pylon=unparsed .*path=\/u /, 2000);
+    assert.deepEqual(await post(`${d.url}/u`), { status: 503, body: notLoaded("unparsed") });
 
     // Renamed as told: it loads, and its path serves.
     await Deno.rename(`${root}/pylons/Bad Name`, `${root}/pylons/bad-name`);

@@ -25,6 +25,20 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Files under `dir` this process (the daemon, in-process) holds open, deleted ones too. Read by
+ * `find`: Deno asks for --allow-all to read `/proc/self` itself.
+ */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const { stdout, success, stderr } = await new Deno.Command("find", {
+    args: [`/proc/${Deno.pid}/fd`, "-lname", `${dir}/*`, "-printf", "%l\\n"],
+  }).output();
+  const error = new TextDecoder().decode(stderr);
+  // A descriptor closed while find walks the folder is no error.
+  assert.ok(success || /^(.*No such file or directory\n)+$/.test(error), error);
+  return new TextDecoder().decode(stdout).split("\n").filter((l) => l !== "");
+}
+
 /** A job waiting for approval, written before the daemon starts. */
 async function seedAwaiting(root: string): Promise<string> {
   const stores = createStoreRegistry(createPylonPaths(root));
@@ -96,7 +110,11 @@ Deno.test("DELETE /api/pylons/<name> refuses unfinished jobs, then with force st
     assert.equal(await exists(join(paths.jobsDir, running)), false);
     assert.equal(await exists(join(paths.jobsDir, `${running}.log`)), false);
 
-    // The store is closed and the pylon is out of service.
+    // The store is closed (no descriptor keeps the deleted database's disk space) and the
+    // pylon is out of service.
+    if (Deno.build.os === "linux") {
+      assert.deepEqual(await openFilesUnder(paths.pylonDataDir("hook")), []);
+    }
     const list = await d.api("/api/jobs?pylon=hook");
     assert.equal(list.status, 404);
     await list.body?.cancel();

@@ -9,7 +9,7 @@ import {
   splitLines,
 } from "../../src/daemon/event_files.ts";
 import { createEventsRoutes } from "../../src/daemon/routes/events.ts";
-import { createLogger } from "../../src/log/mod.ts";
+import { createLogger, NO_REDACTION } from "../../src/log/mod.ts";
 import { jobToJson, type StoreRegistry } from "../../src/store/mod.ts";
 import { fakeJob } from "../fakes/job.ts";
 
@@ -140,6 +140,7 @@ function route(hub: EventHub, options: { maxQueuedBytes?: number; heartbeatMs?: 
     jobsDir: "/nonexistent",
     log: createLogger({ write: (l) => logs.push(l), level: "debug" }),
     shown: (job) => ({ id: job.id }),
+    redactorOf: () => NO_REDACTION,
     ...options,
   });
   return { app, logs };
@@ -175,6 +176,7 @@ Deno.test("GET /api/events sends heartbeat comments and ends when the daemon sto
     jobsDir: "/nonexistent",
     log: createLogger({ write: () => {}, level: "debug" }),
     shown: (job) => ({ id: job.id }),
+    redactorOf: () => NO_REDACTION,
     heartbeatMs: 10,
     signal: stop.signal,
   });

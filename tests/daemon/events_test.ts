@@ -135,6 +135,28 @@ Deno.test("GET /api/events streams a webhook job's changes and its log lines whi
   }
 });
 
+Deno.test("GET /api/events stays open past server.header_timeout while nothing happens", async () => {
+  const root = await newHome();
+  await writeHome(root, { "config.yaml": "server:\n  header_timeout: 1s\n" });
+  let jobsDir = "";
+  const runner = loggingRunner(() => jobsDir);
+  const d = await startTestDaemon(root, { runner });
+  jobsDir = d.paths.jobsDir;
+  const client = await connect(d);
+  try {
+    await postJob(d);
+    await client.until(isLog("one"));
+    // Quiet for well over the header timeout (the idle sweep closed streams after it).
+    await new Promise((r) => setTimeout(r, 2500));
+    runner.release();
+    await client.until(isStatus("completed"));
+    assert.ok(client.events.some(isLog("three")), "the same stream carried the rest");
+  } finally {
+    await client.close();
+    await d.stop();
+  }
+});
+
 Deno.test("GET /api/events with Last-Event-ID replays exactly what the client missed", async () => {
   const root = await newHome();
   let jobsDir = "";
@@ -261,6 +283,86 @@ Deno.test("pylon logs -f follows a job through the daemon's stream and ends with
       ),
     );
   } finally {
+    await d.stop();
+  }
+});
+
+/**
+ * A loopback TCP relay to `port` that breaks the first event stream through it once `cutAfter`
+ * has passed on it (as a daemon killed mid-stream or a proxy timing out would).
+ */
+function cuttingRelay(
+  port: number,
+  cutAfter: string,
+): { port: number; cuts: number; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const state = { port: listener.addr.port, cuts: 0, close: () => listener.close() };
+  (async () => {
+    for await (const client of listener) {
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
+      let stream = false;
+      const pump = async (from: Deno.Conn, to: Deno.Conn, watch: boolean) => {
+        const buf = new Uint8Array(16 * 1024);
+        let seen = "";
+        try {
+          for (;;) {
+            const n = await from.read(buf);
+            if (n === null) break;
+            const text = new TextDecoder().decode(buf.subarray(0, n));
+            if (!watch && text.includes("GET /api/events")) stream = state.cuts === 0;
+            await to.write(buf.subarray(0, n));
+            if (watch && stream) {
+              seen += text;
+              if (seen.includes(cutAfter)) {
+                state.cuts++;
+                break;
+              }
+            }
+          }
+        } catch { /* closed */ }
+        for (const c of [client, upstream]) {
+          try {
+            c.close();
+          } catch { /* closed */ }
+        }
+      };
+      pump(client, upstream, false);
+      pump(upstream, client, true);
+    }
+  })().catch(() => {});
+  return state;
+}
+
+Deno.test("pylon logs -f resumes after its stream's connection breaks, printing each line once", async () => {
+  await using ctx = await createTestContext();
+  await writeHome(ctx.paths.root, { "pylons/plain/pylon.yaml": PYLON });
+  const runner = loggingRunner(() => ctx.paths.jobsDir);
+  const d = await startTestDaemon(ctx.paths.root, { runner });
+  const relay = cuttingRelay(Number(new URL(d.url).port), '"line":"one"');
+  try {
+    // The CLI finds the daemon through daemon.pid: point it at the relay.
+    const info = JSON.parse(await Deno.readTextFile(ctx.paths.daemonPid));
+    await Deno.writeTextFile(ctx.paths.daemonPid, JSON.stringify({ ...info, port: relay.port }));
+    const id = await postJob(d);
+    const logs = createLogsCommand({
+      docker: () => {
+        throw new Error("a running daemon is followed through its stream, not Docker");
+      },
+    });
+    const done = logs.run(parseCommandArgs(logs, [id.slice(0, 8), "-f"]), ctx);
+    await eventually(() => Promise.resolve(relay.cuts === 1));
+    await eventually(() => Promise.resolve(ctx.stdout().includes("red")));
+    runner.release();
+    assert.equal(await done, 0, ctx.stderr());
+    assert.match(
+      ctx.stdout(),
+      new RegExp(
+        "^--- run header ---\\none\\ntwo \\x1b\\[31mred\\x1b\\[0m\\nthree\\n" +
+          `--- job ${id.slice(0, 8)} completed in \\d+s ---\\n$`,
+      ),
+    );
+  } finally {
+    relay.close();
     await d.stop();
   }
 });

@@ -41,6 +41,8 @@ Deno.test("a second daemon on the same home refuses to start and keeps the first
     );
     const info = await readPidFile(first.paths.daemonPid);
     assert.equal(info?.port, port, "the first daemon's pid file was replaced or removed");
+    // The refused start opened and closed daemon.lock in this process: the lock must hold.
+    await assert.rejects(() => acquireHomeLock(first.paths, "cli"), HomeLockedError);
     const res = await fetch(`${first.url}/hook`, { method: "POST", body: "{}" });
     assert.equal(res.status, 202, "the first daemon stopped serving");
     await res.body?.cancel();

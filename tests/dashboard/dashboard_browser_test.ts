@@ -201,13 +201,44 @@ async function steps(
     page.once("dialog", (d) => void d.accept());
     await Promise.all([page.waitForNavigation(), page.click('button[data-action="kill"]')]);
     await waitForStatus(page, "killed");
+    // Killed before its agent reported a session: nothing to resume, so no box to ask in.
+    assert.equal(await page.$("textarea[name=message]"), null);
+    assert.match(
+      await page.$eval("[data-no-follow-up]", (e) => e.textContent ?? ""),
+      /no session to resume/,
+    );
+
+    // Retry on the killed job's page runs it again as a new job, shown at once.
+    await Promise.all([page.waitForNavigation(), page.click('button[data-action="retry"]')]);
+    const retried = new URL(page.url()).pathname.split("/").pop()!;
+    assert.notEqual(retried, id);
+    await eventually(() => Promise.resolve(runner.running.has(retried)));
+    const job = await (await daemon.api(`/api/jobs/${retried}`)).json();
+    assert.equal(job.trigger, "retry");
+    assert.equal(job.parent_id, id);
+    runner.finish(retried, "retried and done");
+    await waitForStatus(page, "completed");
   });
 
   await t.step("Run now starts a job with the payload typed in", async () => {
     await page.goto(`${daemon.url}/dashboard/`);
     const card = '[data-pylon-card="hooks"]';
     await page.click(`${card} details summary`);
-    await page.type(`${card} textarea[name=payload]`, '{"title": "by hand"}');
+    // Not JSON: said at once, on the page, with what was typed kept.
+    const payload = `${card} textarea[name=payload]`;
+    await page.type(payload, '{"title": by hand}');
+    await page.click(`${card} details button`);
+    assert.equal(new URL(page.url()).pathname, "/dashboard/");
+    assert.equal(
+      await page.$eval(payload, (e) => (e as HTMLTextAreaElement).value),
+      '{"title": by hand}',
+    );
+    assert.match(
+      await page.$eval(payload, (e) => (e as HTMLTextAreaElement).validationMessage),
+      /not valid JSON/,
+    );
+    await page.$eval(payload, (e) => (e as HTMLTextAreaElement).value = "");
+    await page.type(payload, '{"title": "by hand"}');
     await Promise.all([page.waitForNavigation(), page.click(`${card} details button`)]);
     assert.match(new URL(page.url()).pathname, /^\/dashboard\/jobs\/[0-9a-f-]{36}$/);
     const id = new URL(page.url()).pathname.split("/").pop()!;
@@ -439,6 +470,37 @@ async function steps(
       await close();
       runner.finish(id, "fine");
     }
+  });
+
+  await t.step("jobs filter by pylon and status and page on, keeping the filters", async () => {
+    const waiting: string[] = [];
+    for (let i = 0; i < 27; i++) waiting.push(await sendWebhook(daemon, "/gated", { n: i }));
+    await sendWebhook(daemon, "/hooks", { title: "not gated" }).then((id) =>
+      eventually(() => Promise.resolve(runner.running.has(id))).then(() => runner.finish(id, "x"))
+    );
+    await page.goto(`${daemon.url}/dashboard/jobs`);
+    await page.select("form.filters select[name=pylon]", "gated");
+    await page.select("form.filters select[name=status]", "awaiting_approval");
+    await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+    const rows = () =>
+      page.$$eval("tr[data-job-id]", (trs) =>
+        trs.map((tr) => ({
+          id: tr.getAttribute("data-job-id"),
+          pylon: tr.querySelector("td:nth-child(2)")?.textContent?.trim(),
+          status: tr.querySelector("[data-col=status]")?.textContent?.trim(),
+        })));
+    const first = await rows();
+    assert.equal(first.length, 25, "25 a page");
+    assert.deepEqual(first.map((r) => r.id), waiting.slice(2).reverse(), "newest first");
+    assert.ok(first.every((r) => r.pylon === "gated" && r.status === "awaiting_approval"));
+    await Promise.all([page.waitForNavigation(), page.click(".pager a[rel=next]")]);
+    const query = new URL(page.url()).searchParams;
+    assert.equal(query.get("pylon"), "gated");
+    assert.equal(query.get("status"), "awaiting_approval");
+    assert.deepEqual((await rows()).map((r) => r.id), [waiting[1], waiting[0]]);
+    assert.equal(await page.$(".pager a[rel=next]"), null, "no page after the last");
+    await Promise.all([page.waitForNavigation(), page.click(".pager a:not([rel])")]);
+    assert.deepEqual((await rows()).map((r) => r.id), waiting.slice(2).reverse());
   });
 
   await t.step("logging out ends the session", async () => {

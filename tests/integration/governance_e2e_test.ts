@@ -13,9 +13,13 @@
  *   releases it, it runs, and the job's history says who pressed it where;
  * - `agent.max_cost_usd`: the CLI's `--max-budget-usd` stop ends the job `failed`, "budget of
  *   $0.05 reached after N turns", with its cost;
+ * - `agent.disallowed_tools` holds although the job skips permissions (no `allowed_tools`): the
+ *   model's `git push` is refused and nothing reaches the remote;
  * - tool approval: `git push` waits for a press in the job's thread; after **Allow** it reaches
  *   the bare remote, after **Deny** and after `approve_timeout` it does not, and the agent is
  *   told why; who decided from where is recorded with the job's tool calls (its `jobs.db`);
+ * - the job's deadline keeps running while a call waits: the job ends `timed_out`, the call is
+ *   closed (denied, "the job ended") and its chat message says so;
  * - the same after `kill -9` of the daemon in the middle of a wait: the press on the message
  *   posted before the restart lets the push run;
  * - and in Slack (the real channel against the fake Web API and Socket Mode, a pylon's own
@@ -164,6 +168,8 @@ Deno.test({
       allow: await gitWorkspace(),
       deny: await gitWorkspace(),
       late: await gitWorkspace(),
+      deadline: await gitWorkspace(),
+      guarded: await gitWorkspace(),
       restart: await gitWorkspace(),
       slack: await gitWorkspace(),
     };
@@ -180,6 +186,7 @@ Deno.test({
       usage: { ...FAKE_USAGE, "input_tokens": 100_000 },
     });
     await using gateApi = startFakeAnthropicApi({ toolUse: { name: "Bash", input: PUSH } });
+    await using guardedApi = startFakeAnthropicApi({ toolUse: { name: "Bash", input: PUSH } });
     const port = freePort();
     await writeHome(root, {
       "config.yaml": [
@@ -231,9 +238,30 @@ Deno.test({
         ]),
         "",
       ].join("\n"),
+      "pylons/guarded/pylon.yaml": [
+        "name: guarded",
+        "trigger:",
+        "  type: webhook",
+        "  path: /guarded",
+        "workspace:",
+        "  type: local",
+        `  path: ${JSON.stringify(workspaces.guarded)}`,
+        ...claudeAgent(image, guardedApi, [
+          "  prompt: push the fix",
+          '  disallowed_tools: ["Bash(git push:*)"]',
+        ]),
+        "",
+      ].join("\n"),
       "pylons/gate/pylon.yaml": gatePylon("gate", image, gateApi, workspaces.allow, "10m"),
       "pylons/gate-deny/pylon.yaml": gatePylon("gate-deny", image, gateApi, workspaces.deny, "10m"),
       "pylons/gate-late/pylon.yaml": gatePylon("gate-late", image, gateApi, workspaces.late, "3s"),
+      "pylons/gate-deadline/pylon.yaml": gatePylon(
+        "gate-deadline",
+        image,
+        gateApi,
+        workspaces.deadline,
+        "10m",
+      ).replace("  approve_timeout: 10m", "  approve_timeout: 10m\n  timeout: 30s"),
       "pylons/gate-restart/pylon.yaml": gatePylon(
         "gate-restart",
         image,
@@ -379,6 +407,19 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "disallowed_tools: a denied push does not run, with permissions skipped",
+        async () => {
+          const id = await trigger("guarded");
+          const done = await finished(id);
+          assert.equal(done.status, "completed", JSON.stringify(done));
+          const result = lastToolResult(guardedApi);
+          assert.ok(result !== "", "the model got a tool result for the push");
+          assert.equal(await pushed(workspaces.guarded), false, `pushed anyway: ${result}`);
+          assert.match(result, /denied|permission|not allowed/i, result);
+        },
+      );
+
       await t.step("Allow pressed in the job's thread: the push runs", async () => {
         const id = await trigger("gate");
         const message = await approvalMessage();
@@ -428,6 +469,31 @@ Deno.test({
           [["deny", "timeout"]],
         );
       });
+
+      await t.step(
+        "the deadline keeps running while a call waits: timed out, the call closed",
+        async () => {
+          const id = await trigger("gate-deadline");
+          const message = await approvalMessage();
+          assert.equal((await job(id)).waiting, "tool approval");
+          const done = await finished(id, 120_000);
+          assert.equal(done.status, "timed_out", JSON.stringify(done));
+          assert.equal(await pushed(workspaces.deadline), false);
+          await tg.waitFor(
+            () => message.plain.includes("the job ended before anyone answered"),
+            10_000,
+          );
+          assert.equal(buttonsOf(message).length, 0, "the buttons are gone");
+          assert.deepEqual(
+            decidedCalls(root, "gate-deadline", id).map((c) => [
+              c.decision,
+              c.decided_via,
+              c.reason,
+            ]),
+            [["deny", "timeout", "the job ended"]],
+          );
+        },
+      );
 
       await t.step(
         "kill -9 of the daemon mid-wait; the press after the restart runs the push",

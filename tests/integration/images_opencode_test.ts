@@ -3,13 +3,16 @@
  * Dockerfile on a plain Debian base with the host's extra CA certificates, then run against the
  * fake Messages API on loopback (`--network host`) as the `anthropic` provider: JSON events →
  * events.ndjson, result.json with the answer and session id, a follow-up continuing the session
- * from the kept state folder, and an unknown session failing.
+ * from the kept state folder, an unknown session failing, and a pylon's `append_system_prompt`
+ * and `args` reaching OpenCode (the system prompt and the model the fake receives).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { globalConfigSchema, pylonConfigSchema, resolvePylon } from "../../src/config/mod.ts";
+import { buildContainerSpec } from "../../src/runner/container_spec.ts";
 import { FAKE_ANSWER, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { openTestDocker } from "./_docker.ts";
 import {
@@ -72,6 +75,66 @@ Deno.test({
         assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
         assert.equal(r.result?.status, "completed");
         assert.equal(r.result?.session_id, sessionId);
+      });
+      await t.step("agent.append_system_prompt and agent.args reach OpenCode", async () => {
+        const pylon = resolvePylon(
+          pylonConfigSchema.parse({
+            name: "oc",
+            trigger: { type: "webhook", path: "/oc" },
+            agent: {
+              type: "opencode",
+              prompt: "p",
+              append_system_prompt: "pylon-appended-marker: answer briefly",
+              args: ["--model", "anthropic/claude-haiku-4-5"],
+            },
+          }),
+          globalConfigSchema.parse({}),
+          { env: {}, systemTimezone: "UTC" },
+        );
+        assert.deepEqual(pylon.agent.unsupported, []);
+        // What the runner does: the settings in the container's environment.
+        const spec = buildContainerSpec({
+          jobId: "00000000-0000-4000-8000-00000000abce",
+          pylon,
+          image,
+          prompt: "hello",
+          sessionId: null,
+          workspace: dirs.workspace,
+          workspaceReadOnly: false,
+          extraMounts: [],
+          outDir: dirs.out,
+          stateDir: join(dirs.root, "settings-state"),
+          volumes: [],
+          user: "1000:1000",
+          home: "test",
+          pidsLimit: 512,
+        });
+        const settingsEnv = Object.fromEntries(
+          spec.Env!.filter((e) => e.startsWith("PYLON_A")).map((e) => {
+            const at = e.indexOf("=");
+            return [e.slice(0, at), e.slice(at + 1)];
+          }),
+        );
+        assert.deepEqual(Object.keys(settingsEnv).sort(), [
+          "PYLON_AGENT_ARGS",
+          "PYLON_APPEND_SYSTEM_PROMPT",
+        ]);
+        const before = api.messageRequests().length;
+        const r = await runAgent(docker, image, dirs, { ...env, ...settingsEnv, PROMPT: "hello" });
+        assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+        assert.equal(r.result?.status, "completed", JSON.stringify(r.result));
+        // The agent's requests offer tools (a title request does not).
+        const main = api.messageRequests().slice(before).filter((q) =>
+          Array.isArray(q.body?.tools) && q.body.tools.length > 0
+        );
+        assert.ok(main.length > 0, "no request offered tools");
+        for (const q of main) {
+          assert.match(String(q.body?.model), /^claude-haiku-4-5/, "agent.args' --model");
+          assert.ok(
+            JSON.stringify(q.body?.system).includes("pylon-appended-marker: answer briefly"),
+            "agent.append_system_prompt is in the system prompt",
+          );
+        }
       });
       await t.step("an unknown session fails with the CLI's message", async () => {
         const r = await runAgent(docker, image, dirs, {

@@ -6,6 +6,8 @@
  */
 
 import { join } from "node:path";
+import type { CommandContext } from "../../src/cli/command.ts";
+import { createPylonPaths } from "../../src/config/mod.ts";
 import type { JobRunner, RunOutcome } from "../../src/queue/mod.ts";
 import type { JobUsage } from "../../src/store/mod.ts";
 import { writeHome } from "../_helpers/daemon.ts";
@@ -108,4 +110,20 @@ export async function nexusHome(): Promise<string> {
     ].join("\n"),
   });
   return root;
+}
+
+/** A command context on the home `root`, its output dropped (as nexus keeps it off-screen). */
+export function contextFor(root: string): CommandContext {
+  return {
+    paths: createPylonPaths(root),
+    env: { HOME: root, PYLON_HOME: root, TZ: "UTC" },
+    io: {
+      out: () => {},
+      err: () => {},
+      readLine: () => Promise.resolve(null),
+      isTty: false,
+    },
+    clock: { now: () => new Date() },
+    spawnInteractive: () => Promise.resolve(0),
+  };
 }

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { PYLON_FLAGS } from "../_helpers/process.ts";
+
 const REQUIRED = Deno.env.get("PYLON_REQUIRE_TMUX") === "1";
 
 async function probe(): Promise<string | undefined> {
@@ -126,4 +128,33 @@ export async function openTerminal(env: Record<string, string>): Promise<Termina
 /** Single-quotes a value for sh. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** The shell command line of `pylon nexus` with the compile task's permissions. */
+export function nexusCommandLine(): string {
+  return [Deno.execPath(), "run", ...PYLON_FLAGS, MAIN, "nexus"].map(shellQuote).join(" ") +
+    " 2>/dev/null";
+}
+
+/**
+ * The environment `pylon nexus` runs with in the tmux tests: the caller's PATH and HOME, the test's
+ * home, UTC, no network for the update check (a closed loopback port) and `CI` set as CI runners and
+ * dev containers set it (Ink would then draw nothing until exit). `extra` adds or overrides.
+ */
+export function nexusEnv(root: string, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? root,
+    PYLON_HOME: root,
+    TERM: "xterm-256color",
+    TZ: "UTC",
+    PYLON_UPDATE_URL: "http://127.0.0.1:9/releases/latest",
+    CI: "true",
+    ...extra,
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) env.DENO_DIR = denoDir;
+  return env;
 }

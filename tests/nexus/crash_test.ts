@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { PYLON_FLAGS } from "../_helpers/process.ts";
 import { nexusHome } from "./_home.ts";
-import { openTerminal, shellQuote, type Terminal, TMUX_IGNORE } from "./_tmux.ts";
+import { nexusEnv, openTerminal, shellQuote, type Terminal, TMUX_IGNORE } from "./_tmux.ts";
 
 const CRASHING = new URL("./_crash_main.ts", import.meta.url).pathname;
 
@@ -17,15 +17,7 @@ Deno.test({
   async fn() {
     const root = await nexusHome();
     await Deno.writeTextFile(`${root}/config.yaml`, "server:\n  port: 9\n");
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? root,
-      PYLON_HOME: root,
-      TERM: "xterm-256color",
-      PYLON_UPDATE_URL: "http://127.0.0.1:9/releases/latest",
-    };
-    const denoDir = Deno.env.get("DENO_DIR");
-    if (denoDir) env.DENO_DIR = denoDir;
+    const env = nexusEnv(root);
     await using term: Terminal = await openTerminal(env);
     try {
       await term.waitFor(/^PROMPT>\s*$/m);

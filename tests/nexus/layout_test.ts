@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { layout, type Line, type Screen } from "../../src/nexus/layout.ts";
+import { diamond, layout, type Line, type Screen } from "../../src/nexus/layout.ts";
 import {
   handleKey,
   initialState,
@@ -127,4 +127,83 @@ Deno.test("layout() shows a job waiting on a tool approval, and the template bui
   assert.match(all, /Login: mallory/);
   assert.doesNotMatch(all, /PWNED/);
   assert.match(screen.at(-1)!, /space check\/open\s+enter save/);
+});
+
+Deno.test("p shows the whole prompt, t hides the job table, y copies a webhook pylon's URL", () => {
+  const press = (state: typeof s, ...keys: string[]) => {
+    const effects = [];
+    for (const k of keys) {
+      const r = handleKey(state, k);
+      state = r.state;
+      effects.push(...r.effects);
+    }
+    return { state, effects };
+  };
+  const s = withSnapshot(
+    initialState(),
+    snapshot([
+      pylon("alpha", { prompt: "Triage the issue.\nThen open a pull request.\nTag @ada." }),
+      pylon("nightly", {
+        trigger: {
+          type: "cron",
+          cron: "0 9 * * *",
+          description: null,
+          timezone: "UTC",
+          nextRun: null,
+        },
+        webhookUrl: null,
+      }),
+    ], [job("alpha", "completed")]),
+  );
+  const detail = press(s, "l").state;
+  const folded = rows(layout(detail, ctx)).join("\n");
+  assert.match(folded, /Prompt\s+Triage the issue\. Then open a pull reque… \[p\]/);
+  assert.doesNotMatch(folded, /^.*│ {2}Then open a pull request\.$/m);
+
+  const open = press(detail, "p").state;
+  const whole = rows(layout(open, ctx)).join("\n");
+  assert.match(
+    whole,
+    /│ {2}Triage the issue\.\n.*│ {2}Then open a pull request\.\n.*│ {2}Tag @ada\./,
+  );
+  assert.match(rows(layout(press(open, "p").state, ctx)).join("\n"), /\[p\]/);
+
+  const hidden = rows(layout(press(detail, "t").state, ctx)).join("\n");
+  assert.match(hidden, /job history hidden \(t shows it\)/);
+  assert.doesNotMatch(hidden, /ID\s+STATUS/);
+  assert.match(rows(layout(press(detail, "t", "t").state, ctx)).join("\n"), /ID\s+STATUS/);
+
+  const copied = press(detail, "y");
+  assert.deepEqual(copied.effects, [{ kind: "copy", text: "http://localhost:8080/alpha" }]);
+  assert.match(text(layout(copied.state, ctx).status), /copied http:\/\/localhost:8080\/alpha/);
+  const cron = press(s, "j", "l", "y");
+  assert.deepEqual(cron.effects, []);
+  assert.match(text(layout(cron.state, ctx).status), /only webhook pylons have a URL to copy/);
+});
+
+Deno.test("the job history table lists a pylon's 20 newest jobs, newest first", () => {
+  const jobs = Array.from({ length: 25 }, () => job("alpha", "completed"));
+  const s = withSnapshot(initialState(), snapshot([pylon("alpha")], jobs));
+  const all = rows(layout(s, { ...ctx, rows: 60 })).join("\n");
+  const shown = [...all.matchAll(/│([0-9a-f]{8}) completed/g)].map((m) => m[1]);
+  const newest = jobs.slice(-20).reverse().map((j) => j.id.slice(0, 8));
+  assert.deepEqual(shown, newest);
+});
+
+Deno.test("diamond(): green while a job runs, dim when idle, empty when disabled, ◈ when broken", () => {
+  const running = [job("alpha", "running")];
+  assert.deepEqual(diamond(pylon("alpha"), running), { text: "◆", tone: "green" });
+  assert.deepEqual(diamond(pylon("alpha"), [job("alpha", "completed")]), {
+    text: "◆",
+    tone: "dim",
+  });
+  assert.deepEqual(diamond(pylon("beta"), running), { text: "◆", tone: "dim" });
+  assert.deepEqual(diamond(pylon("alpha", { state: "disabled" }), running), {
+    text: "◇",
+    tone: "dim",
+  });
+  assert.deepEqual(diamond(pylon("alpha", { state: "not_loaded" }), []), {
+    text: "◈",
+    tone: "red",
+  });
 });

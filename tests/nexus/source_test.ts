@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
-import { createPylonPaths } from "../../src/config/mod.ts";
-import type { CommandContext } from "../../src/cli/command.ts";
 import type { JobView } from "../../src/nexus/model.ts";
 import { checkForUpdate, startDaemon, stopDaemon } from "../../src/nexus/outside.ts";
 import { freePort } from "../_helpers/process.ts";
 import { followLog, performAction, readSnapshot, watchJobs } from "../../src/nexus/source.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../_helpers/daemon.ts";
-import { holdingRunner, HOSTILE, nexusHome } from "./_home.ts";
-
-function contextFor(root: string): CommandContext {
-  return {
-    paths: createPylonPaths(root),
-    env: { HOME: root, PYLON_HOME: root, TZ: "UTC" },
-    io: {
-      out: () => {},
-      err: () => {},
-      readLine: () => Promise.resolve(null),
-      isTty: false,
-    },
-    clock: { now: () => new Date() },
-    spawnInteractive: () => Promise.resolve(0),
-  };
-}
+import { contextFor, holdingRunner, HOSTILE, nexusHome } from "./_home.ts";
 
 async function post(d: TestDaemon, path: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${d.url}${path}`, { method: "POST", body: '{"title":"x"}' });
@@ -142,6 +125,11 @@ Deno.test("checkForUpdate() reports a newer release, and nothing when it cannot 
   assert.equal(await checkForUpdate({ url, execPath: binary, current: "0.1.0" }), "9.9.9");
   tag = "v0.1.0";
   assert.equal(await checkForUpdate({ url, execPath: binary, current: "0.1.0" }), null);
+  // A build ahead of the latest release is not offered a downgrade (numbers, not strings).
+  tag = "v0.9.0";
+  assert.equal(await checkForUpdate({ url, execPath: binary, current: "0.10.0" }), null);
+  tag = "v0.10.0";
+  assert.equal(await checkForUpdate({ url, execPath: binary, current: "0.9.3" }), "0.10.0");
   tag = "v9.9.9";
   assert.equal(
     await checkForUpdate({ url, execPath: "/usr/bin/deno", current: "0.1.0" }),

@@ -6,18 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { PYLON_FLAGS } from "../_helpers/process.ts";
 import { eventually, startTestDaemon, type TestDaemon } from "../_helpers/daemon.ts";
+import { freePort } from "../_helpers/process.ts";
 import { holdingRunner, HOSTILE, nexusHome } from "./_home.ts";
-import { openTerminal, shellQuote, type Terminal, TMUX_IGNORE } from "./_tmux.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-/** The command line of `pylon nexus` with the compile task's permissions. */
-function nexusCommandLine(): string {
-  return [Deno.execPath(), "run", ...PYLON_FLAGS, MAIN, "nexus"].map(shellQuote).join(" ") +
-    " 2>/dev/null";
-}
+import { nexusCommandLine, nexusEnv, openTerminal, type Terminal, TMUX_IGNORE } from "./_tmux.ts";
 
 async function post(d: TestDaemon, path: string): Promise<{ status: number; id?: string }> {
   const res = await fetch(`${d.url}${path}`, { method: "POST", body: '{"title":"x"}' });
@@ -45,19 +37,7 @@ Deno.test({
     const root = await nexusHome();
     const runner = holdingRunner(() => `${root}/jobs`, () => `working on it\n${HOSTILE}`);
     const d = await startTestDaemon(root, { runner });
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? root,
-      PYLON_HOME: root,
-      TERM: "xterm-256color",
-      TZ: "UTC",
-      // No network: the update check asks a closed loopback port.
-      PYLON_UPDATE_URL: "http://127.0.0.1:9/releases/latest",
-      // Set in CI runners and dev containers: Ink would then draw nothing until exit.
-      CI: "true",
-    };
-    const denoDir = Deno.env.get("DENO_DIR");
-    if (denoDir) env.DENO_DIR = denoDir;
+    const env = nexusEnv(root);
     await using term: Terminal = await openTerminal(env);
     try {
       await term.waitFor(/^PROMPT>\s*$/m);
@@ -83,6 +63,11 @@ Deno.test({
       screen = await term.waitFor(/after-escapes/);
       assert.match(screen, /working on it/);
       assert.match(screen, /OVERWRITEred-text after-escapes/);
+      // The agent's colour reaches the terminal: tmux holds "red-text" in red.
+      assert.ok(
+        (await term.screenWithEscapes()).includes("\x1b[31mred-text"),
+        "the log pane keeps the agent's colours",
+      );
       assert.ok(frameIntact(screen), `the frame was damaged:\n${screen}`);
       assert.equal(await term.display("#{alternate_on}"), "1");
       assert.doesNotMatch(await term.display("#{pane_title}"), /PWNED/);
@@ -169,17 +154,12 @@ Deno.test({
   ignore: TMUX_IGNORE,
   async fn() {
     const root = await nexusHome();
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? root,
-      PYLON_HOME: root,
-      TERM: "xterm-256color",
-      TZ: "UTC",
-      NO_COLOR: "1",
-      PYLON_UPDATE_URL: "http://127.0.0.1:9/releases/latest",
-      // A port nothing listens on: no daemon answers.
-    };
-    await Deno.writeTextFile(`${root}/config.yaml`, "server:\n  port: 9\n");
+    const env = nexusEnv(root, { NO_COLOR: "1" });
+    // A free port: no daemon answers until `d` starts one there.
+    await Deno.writeTextFile(
+      `${root}/config.yaml`,
+      `server:\n  host: 127.0.0.1\n  port: ${freePort()}\n`,
+    );
     const editor = `${root}/editor.sh`;
     await Deno.writeTextFile(
       editor,
@@ -188,8 +168,6 @@ Deno.test({
     await Deno.chmod(editor, 0o755);
     env.EDITOR = editor;
     env.VISUAL = editor;
-    const denoDir = Deno.env.get("DENO_DIR");
-    if (denoDir) env.DENO_DIR = denoDir;
     await using term: Terminal = await openTerminal(env);
     try {
       await term.waitFor(/^PROMPT>\s*$/m);
@@ -212,6 +190,23 @@ Deno.test({
       assert.equal(await term.display("#{alternate_on}"), "0");
       await term.keys("Enter");
       await term.waitFor(/hook\s+Edited in the test's editor/);
+      // Ctrl+C while a command runs on the terminal stops that command; the dashboard returns.
+      await term.keys("e");
+      await term.waitFor(/Press Enter to return to nexus/);
+      await term.keys("C-c");
+      screen = await term.waitFor(/pylon nexus v/);
+      assert.ok(frameIntact(screen), screen);
+      assert.equal(await term.display("#{alternate_on}"), "1");
+      // `d` starts a detached daemon (logging to daemon.log) and nexus goes live; `d`, `y`
+      // stops it again.
+      await term.keys("d");
+      await term.waitFor(/daemon ON/, 30_000);
+      await term.waitFor(/started the daemon \(log: .*daemon\.log\)/);
+      assert.match(await Deno.readTextFile(`${root}/daemon.log`), /daemon\.listening/);
+      await term.keys("d");
+      await term.waitFor(/Stop the daemon\? Running agents keep running\. \[y\/N\]/);
+      await term.keys("y");
+      await term.waitFor(/daemon OFF/, 30_000);
       await term.keys("C-c");
       await term.waitFor(/^PROMPT>\s*$/m);
       assert.equal(await term.display("#{alternate_on}"), "0");
@@ -230,6 +225,16 @@ Deno.test({
       await term.line("echo after-term-$((6*7))");
       await term.waitFor(/after-term-42/);
     } finally {
+      // No daemon of this test outlives it, whatever happened above.
+      const pid = await Deno.readTextFile(`${root}/daemon.pid`).then((t) => JSON.parse(t).pid)
+        .catch(() => undefined);
+      if (typeof pid === "number") {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
       await Deno.remove(root, { recursive: true });
     }
   },

@@ -96,7 +96,8 @@ class FakeApprovals implements ToolApprovals {
         decided: before,
       });
     }
-    const decided = { request, decision, source, decidedAt: new Date() };
+    const reason = `${decision === "deny" ? "denied" : "allowed"} by ${source.by}`;
+    const decided = { request, decision, source, decidedAt: new Date(), reason };
     this.#decided.set(callId, decided);
     this.#listener?.decided(decided);
     return Promise.resolve({ ok: true as const, decided });
@@ -383,5 +384,6 @@ Deno.test("webhook: job.tool_approval and job.tool_decision events", async () =>
   assert.equal(decision.decision, "allow");
   assert.equal(decision.by, "cli");
   assert.equal(decision.via, "cli");
+  assert.equal(decision.reason, "allowed by cli", "what the agent was told");
   assert.equal(events.filter((e) => e.event === "job.tool_decision").length, 1);
 });

@@ -234,3 +234,77 @@ Deno.test("Dispatcher records a cron run over budget as skipped instead of holdi
   await eventually(async () => (await statusOf(store, id)) === "dismissed");
   assert.match((await store.get(id))!.error ?? "", /^skipped: over budget/);
 });
+
+Deno.test("Dispatcher holds at a daily token budget (for oauth, where dollars are not paid)", async () => {
+  await using w = await world([pylonNamed("work", { budget: { daily_tokens: 200 } })]);
+  const store = w.stores.get("work")!;
+  await spent(store, 0.01);
+  await spent(store, 0.01); // 110 tokens each
+  const id = await queue(store);
+  w.dispatcher.wake();
+  await eventually(async () => (await statusOf(store, id)) === "held");
+  assert.match(
+    (await store.get(id))!.error ?? "",
+    /^daily token budget of 200 tokens reached: 220 tokens spent/,
+  );
+  w.clock.at = new Date("2026-03-11T00:00:01Z");
+  w.dispatcher.wake();
+  await eventually(async () => (await statusOf(store, id)) === "completed");
+});
+
+Deno.test("Dispatcher holds at a monthly budget spent over several days until the month turns", async () => {
+  await using w = await world([
+    pylonNamed("work", { budget: { monthly_usd: 3, timezone: "UTC" } }),
+  ]);
+  const store = w.stores.get("work")!;
+  w.clock.at = new Date("2026-03-02T09:00:00Z");
+  await spent(store, 2);
+  w.clock.at = new Date("2026-03-20T09:00:00Z");
+  await spent(store, 1.5);
+  const id = await queue(store);
+  w.dispatcher.wake();
+  await eventually(async () => (await statusOf(store, id)) === "held");
+  assert.match((await store.get(id))!.error ?? "", /^monthly budget of \$3\.00 reached: \$3\.50/);
+  w.clock.at = new Date("2026-03-31T23:59:00Z");
+  w.dispatcher.wake();
+  await w.dispatcher.settled();
+  assert.equal(await statusOf(store, id), "held", "still March");
+  w.clock.at = new Date("2026-04-01T00:00:01Z");
+  w.dispatcher.wake();
+  await eventually(async () => (await statusOf(store, id)) === "completed");
+});
+
+Deno.test("defaults.budget is each pylon's budget, field by field, in the pylon's zone", () => {
+  const global = globalConfigSchema.parse({
+    defaults: { timezone: "Europe/Berlin", budget: { daily_usd: 5, daily_tokens: 1000 } },
+  });
+  const resolve = (extra: Record<string, unknown>) =>
+    resolvePylon(
+      pylonConfigSchema.parse({
+        name: "p",
+        agent: { prompt: "go" },
+        ...extra,
+        trigger: { type: "webhook", path: "/p", ...(extra.trigger as object | undefined) },
+      }),
+      global,
+      { env: {}, systemTimezone: "UTC" },
+    ).budget;
+  assert.deepEqual(resolve({}), {
+    dailyUsd: 5,
+    monthlyUsd: undefined,
+    dailyTokens: 1000,
+    timezone: "Europe/Berlin",
+  });
+  assert.deepEqual(
+    resolve({
+      budget: { daily_usd: 1, monthly_usd: 20 },
+      trigger: { timezone: "Asia/Tokyo" },
+    }),
+    {
+      dailyUsd: 1,
+      monthlyUsd: 20,
+      dailyTokens: 1000,
+      timezone: "Asia/Tokyo",
+    },
+  );
+});

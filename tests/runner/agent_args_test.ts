@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AgentSettings } from "../../src/config/mod.ts";
-import { claudeArgs, mcpConfigJson } from "../../src/runner/agent_args.ts";
+import { claudeArgs, mcpConfigJson, opencodeEnv } from "../../src/runner/agent_args.ts";
+import * as opencode from "../../agents/opencode/pylon-opencode.mjs";
 
 const NONE: AgentSettings = {
   model: undefined,
@@ -123,4 +124,16 @@ Deno.test("claudeArgs() passes agent.max_cost_usd as --max-budget-usd", () => {
     "--max-budget-usd",
     "0.5",
   ]);
+});
+
+Deno.test("opencodeEnv() passes agent.args and append_system_prompt to the OpenCode image", () => {
+  assert.deepEqual(opencodeEnv(NONE), {});
+  assert.deepEqual(
+    opencodeEnv({ ...NONE, args: ["--agent", "plan"], appendSystemPrompt: "Be brief." }),
+    { PYLON_AGENT_ARGS: '["--agent","plan"]', PYLON_APPEND_SYSTEM_PROMPT: "Be brief." },
+  );
+  // The image's config step names the file holding the text in opencode.json's instructions.
+  const file = "/pylon/state/opencode/config/opencode/pylon-instructions.md";
+  assert.deepEqual(opencode.jobConfig("", {}, file).instructions, [file]);
+  assert.equal(opencode.jobConfig("", {}).instructions, undefined);
 });

@@ -173,3 +173,125 @@ dockerTest(
     }
   },
 );
+
+/** What `GET /api/events?job=<id>` streams until the job's final status (or `ms` pass). */
+async function eventStream(d: TestDaemon, id: string, ms: number): Promise<string> {
+  const res = await d.api(`/api/events?job=${id}`, { signal: AbortSignal.timeout(ms) });
+  assert.equal(res.status, 200);
+  let text = "";
+  try {
+    for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (/"status":"(completed|failed|timed_out|killed)"/.test(text)) break;
+    }
+  } catch {
+    // the timeout: the text so far
+  }
+  return text;
+}
+
+/** This process's peak resident memory in KiB (Deno refuses /proc/self without --allow-all). */
+async function peakRssKiB(): Promise<number> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", 'grep VmHWM "/proc/$PPID/status"'],
+    stdout: "piped",
+  }).output();
+  const kib = Number(/(\d+)\s*kB/.exec(new TextDecoder().decode(out.stdout))?.[1]);
+  assert.ok(Number.isFinite(kib), "cannot read VmHWM");
+  return kib;
+}
+
+dockerTest(
+  "events.ndjson as a FIFO or a link to /dev/zero shows no progress and blocks nothing",
+  async (docker) => {
+    const root = await writeAttackerHome(docker, {
+      // The control: an honest tool event is shown, so the attacks below are read too.
+      honest: {
+        script:
+          `printf '{"tool":"Bash","summary":"VISIBLE-EVENT"}\\n' >> "$PYLON_OUT/events.ndjson"; ` +
+          "sleep 5; echo done",
+      },
+      fifo: { script: 'busybox mkfifo "$PYLON_OUT/events.ndjson"; sleep 5; echo done' },
+      zero: { script: 'ln -s /dev/zero "$PYLON_OUT/events.ndjson"; sleep 5; echo done' },
+    }, { config: "docker:\n  max_concurrent: 3\n" });
+    const ids: string[] = [];
+    const d = await startAttackedDaemon(root);
+    const peakBefore = await peakRssKiB();
+    try {
+      ids.push(await trigger(d, "honest"), await trigger(d, "fifo"), await trigger(d, "zero"));
+      const streams = await Promise.all(ids.map((id) => eventStream(d, id, 20_000)));
+      const jobs = [];
+      for (const id of ids) jobs.push(await finished(d, id, 20_000));
+      for (const job of jobs) assert.equal(job.status, "completed", JSON.stringify(job));
+      // Progress was read while they ran: the honest event is on stdout and in its stream.
+      assert.match(d.out.join(""), /VISIBLE-EVENT/);
+      assert.match(streams[0]!, /VISIBLE-EVENT/);
+      for (const s of streams) assert.match(s, /"status":"completed"/);
+      // Nobody in the daemon is left waiting to open the FIFO (the agent has exited): opening
+      // it for writing without blocking finds no reader.
+      const fifo = join(root, "jobs", ids[1]!, "out", "events.ndjson");
+      assert.ok((await Deno.lstat(fifo)).isFifo);
+      await assert.rejects(
+        fs.open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((fh) => fh.close()),
+        (e: NodeJS.ErrnoException) => e.code === "ENXIO",
+        "a reader in the daemon is blocked on the agent's FIFO",
+      );
+      // Nothing read /dev/zero into memory (the code before the fix read gigabytes).
+      const grown = (await peakRssKiB()) - peakBefore;
+      assert.ok(grown < 1024 * 1024, `the daemon's peak memory grew by ${grown} KiB`);
+      // The daemon is not stuck on a FIFO nor filling its memory from /dev/zero: it stops.
+      await stopWithin(d, 10_000);
+    } finally {
+      await releaseFifos(root);
+      await stopWithin(d, 10_000).catch(() => {});
+      await removeJobContainers(docker, ids);
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+dockerTest(
+  "links planted in /pylon/out while no daemon runs are refused by the daemon that re-attaches",
+  async (docker) => {
+    const secret = await hostSecret('{"status":"completed","result":"HOST-SECRET-RESULT"}\n');
+    const port = freePort();
+    // The links appear once the daemon that started the jobs is gone (killed, as in a crash).
+    const late = (target: string) => ({
+      script: `sleep 3; ln -s "$TARGET" "$PYLON_OUT/result.json"; echo planted`,
+      env: { TARGET: target },
+    });
+    const root = await writeAttackerHome(docker, {
+      zero: late("/dev/zero"),
+      steal: late(secret.file),
+    }, { config: "docker:\n  max_concurrent: 2\n", port });
+    const ids: string[] = [];
+    let p: ProcessDaemon | undefined;
+    try {
+      p = await startDaemonProcess(root, port);
+      ids.push(await trigger(p, "zero"), await trigger(p, "steal"));
+      for (const id of ids) await containerOf(docker, id);
+      await p.stop("SIGKILL");
+      await eventually(async () => {
+        const exited = await Promise.all(ids.map(async (id) => {
+          const [c] = await docker.listContainers({ all: true, labels: { "pylon.job": id } });
+          return c?.State === "exited";
+        }));
+        return exited.every(Boolean);
+      }, 15_000);
+      p = await startDaemonProcess(root, port);
+      const [zero, steal] = [await finished(p, ids[0]!), await finished(p, ids[1]!)];
+      assert.equal(zero.status, "failed", JSON.stringify(zero));
+      assert.match(String(zero.error), /result\.json.*link/);
+      assert.equal(steal.status, "failed", JSON.stringify(steal));
+      assert.match(String(steal.error), /result\.json.*link/);
+      const seen = [...p.process.log, JSON.stringify([zero, steal])].join("\n");
+      assert.ok(p.process.log.some((l) => /event=container\.reattached/.test(l)));
+      assert.doesNotMatch(seen, /HOST-SECRET/);
+    } finally {
+      await p?.stop("SIGKILL");
+      await removeJobContainers(docker, ids);
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(secret.dir, { recursive: true });
+    }
+  },
+);

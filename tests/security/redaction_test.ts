@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import type { CommandContext } from "../../src/cli/command.ts";
 import { runCli } from "../../src/cli/main.ts";
-import { eventually, writeHome } from "../_helpers/daemon.ts";
+import { eventually, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "../integration/_docker.ts";
 import { finished, removeJobContainers, startAttackedDaemon } from "./_attacker.ts";
 
@@ -95,6 +95,30 @@ function cliContext(root: string): CommandContext & { stdout(): string } {
   };
 }
 
+/** `GET /api/events?job=<id>` of a finished job: its replayed lines, up to its final state. */
+async function replayedEvents(d: TestDaemon, id: string): Promise<string> {
+  const res = await d.api(`/api/events?job=${id}`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(res.status, 200);
+  let text = "";
+  for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    if (/"status":"(completed|failed)"/.test(text)) break;
+  }
+  return text;
+}
+
+/** The dashboard's page of a job, logged in through a one-time link. */
+async function dashboardPage(d: TestDaemon, id: string): Promise<string> {
+  const minted = await d.api("/api/dashboard/login-codes", { method: "POST" });
+  assert.equal(minted.status, 201);
+  const link = await fetch(d.url + (await minted.json()).path, { redirect: "manual" });
+  await link.body?.cancel();
+  const cookie = link.headers.get("set-cookie")!.split(";")[0]!;
+  const page = await fetch(`${d.url}/dashboard/jobs/${id}`, { headers: { cookie } });
+  assert.equal(page.status, 200);
+  return await page.text();
+}
+
 dockerTest(
   "secrets an agent prints reach no API answer, log, output line or channel post",
   async (docker) => {
@@ -167,6 +191,17 @@ dockerTest(
       assertClean("the stdout channel", posted);
       assertClean("the webhook channel", hooks.join("\n"));
       assert.ok(posted.includes(SHORT), "a short value is left alone");
+      // The event stream and the dashboard show the agent's tool events (and its log) too.
+      for (const id of ids) {
+        const stream = await replayedEvents(d, id);
+        assert.match(stream, /stdout: \[redacted\]/);
+        assertClean("GET /api/events", stream);
+      }
+      const streamed = await replayedEvents(d, ok);
+      assert.match(streamed, /curl -H \[redacted\]/);
+      const page = await dashboardPage(d, ok);
+      assert.match(page, /curl -H \[redacted\]/);
+      assertClean("the dashboard's job page", page);
     } finally {
       await d.stop();
       await removeJobContainers(docker, ids);

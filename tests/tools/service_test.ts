@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { decisionText } from "../../src/notify/tool_messages.ts";
 import { jobToJson } from "../../src/store/mod.ts";
 import { sha256Hex } from "../../src/tools/request_file.ts";
 import { approvalHome, denyReason, runHook, tickUntil } from "./_helpers.ts";
@@ -125,6 +126,7 @@ Deno.test("no answer in time means deny, and the agent is told why", async () =>
   const [row] = await home.stores.get("alpha")!.toolCalls(home.job.id);
   assert.equal(row!.decidedVia, "timeout");
   assert.equal(home.decided.at(-1)?.source.via, "timeout");
+  assert.match(decisionText(home.decided.at(-1)!), /Timed out.*no one answered in time/);
 });
 
 Deno.test("after a restart, a waiting call is found again and its timeout counts from its request", async () => {
@@ -166,7 +168,13 @@ Deno.test("Allow for this job allows later calls of the same rule only, also aft
   next.watch(home.job, home.folders);
   const second = runHook(home.folders, "Bash", { command: "git push origin feature" });
   const rm = runHook(home.folders, "Bash", { command: "rm -rf build" });
-  await tickUntil(next, () => next.pending().length === 1, "the rm call to wait");
+  // Both requests read (the hooks start in either order): the push allowed under the grant, the
+  // rm waiting. Waiting for the rm alone let the push's file be read only by the 60 s interval.
+  await tickUntil(
+    next,
+    () => next.pending().length === 1 && home.decided.length === 2,
+    "the push to be allowed and the rm call to wait",
+  );
   assert.equal(denyReason((await second.output).stdout), null, "same rule: allowed without asking");
   assert.equal(next.pending()[0]!.rule, "Bash(rm:*)", "another rule still asks");
   const rows = await home.stores.get("alpha")!.toolCalls(home.job.id);
@@ -190,6 +198,11 @@ Deno.test("when the job ends, its waiting calls are closed", async () => {
   const [row] = await home.stores.get("alpha")!.toolCalls(home.job.id);
   assert.equal(row!.decision, "deny");
   assert.equal(row!.reason, "the job ended");
+  // The chat message says so, not that nobody answered in time (the job's deadline, a kill).
+  const closed = home.decided.at(-1)!;
+  assert.equal(closed.reason, "the job ended");
+  assert.match(decisionText(closed), /the job ended before anyone answered/);
+  assert.doesNotMatch(decisionText(closed), /Timed out/);
   await hook.output;
 });
 

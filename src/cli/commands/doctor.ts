@@ -210,7 +210,7 @@ export async function collectChecks(
       section: "Config",
       label: "Config",
       status: "FAIL",
-      detail: firstIssue(e),
+      detail: allIssues(e),
       hint: e.hint ?? "fix the file",
     });
     global = { config: globalConfigSchema.parse({}), env: { ...ctx.env }, exists: false };
@@ -271,7 +271,7 @@ export async function collectChecks(
         section,
         label: r.name,
         status: "FAIL",
-        detail: firstIssue(r.error),
+        detail: allIssues(r.error),
         hint: r.error.hint ?? `edit it with \`pylon edit ${r.name}\``,
       });
       continue;
@@ -370,7 +370,10 @@ function defaultsPylon(global: LoadedGlobal, zone: string): ResolvedPylon {
 }
 
 /** `file:line:col: field: message` of the first issue, else the first line of the message. */
-function firstIssue(e: ConfigError): string {
-  const issue = e.issues[0];
-  return issue ? formatIssue(e.file, issue) : e.message.split("\n")[0]!;
+/** Every problem of a file that does not load, one per line (the report indents the others). */
+function allIssues(e: ConfigError): string {
+  if (e.issues.length === 0) return e.message.split("\n")[0]!;
+  if (e.issues.length === 1) return formatIssue(e.file, e.issues[0]!);
+  return [`${e.issues.length} problems:`, ...e.issues.map((i) => formatIssue(e.file, i))]
+    .join("\n");
 }

@@ -13,6 +13,7 @@
 import { ConfigError, PylonError, UsageError } from "../../errors.ts";
 import {
   builtinImage,
+  closest,
   displayPath,
   loadGlobalConfig,
   parseDotEnv,
@@ -125,9 +126,11 @@ async function checkDocker(ctx: CommandContext): Promise<void> {
 
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
   if ((allowed as readonly unknown[]).includes(value)) return value as T;
-  throw new UsageError(`Invalid --${flag} "${String(value)}"`, {
-    hint: `use one of: ${allowed.join(", ")}`,
-  });
+  const near = typeof value === "string" ? closest(value, allowed) : undefined;
+  throw new UsageError(
+    `Invalid --${flag} "${String(value)}"${near ? `; did you mean "${near}"?` : ""}`,
+    { hint: `use one of: ${allowed.join(", ")}` },
+  );
 }
 
 function required(name: string, lookup: (n: string) => string | undefined, why: string): string {
@@ -218,8 +221,9 @@ async function secretAnswer(
   }
   const io = ctx.io;
   for (;;) {
-    io.out(io.readSecret ? `${question} (not shown while you type): ` : `${question}: `);
-    const line = await (io.readSecret ?? io.readLine)();
+    const line = io.readSecret
+      ? await io.readSecret(`${question} (not shown while you type): `)
+      : (io.out(`${question}: `), await io.readLine());
     if (line === null) throw new PylonError("Input ended before the question was answered");
     if (line.trim() !== "") return line.trim();
     io.out("  required\n");

@@ -60,7 +60,9 @@ export function renderReport(checks: readonly Check[]): string {
       lines.push("", section);
     }
     const dots = ".".repeat(Math.max(3, 22 - c.label.length));
-    lines.push(`  ${c.label} ${dots} ${c.status.padEnd(4)}  ${c.detail}`.trimEnd());
+    const [first, ...more] = c.detail.split("\n");
+    lines.push(`  ${c.label} ${dots} ${c.status.padEnd(4)}  ${first}`.trimEnd());
+    for (const line of more) lines.push(`      ${line}`);
     if (c.hint && (c.status === "FAIL" || c.status === "WARN")) lines.push(`      fix: ${c.hint}`);
   }
   lines.push("", summaryLine(checks));

@@ -165,11 +165,30 @@ export const APP_JS = `"use strict";
   }
   if (document.querySelector("[data-countdown]")) { tick(); setInterval(tick, 1000); }
 
-  // Ask before killing, deleting and the like.
+  // Ask before killing, deleting and the like; a Run now payload that is not a JSON object is
+  // pointed out here, keeping what was typed (the server's answer would be a page without it).
   document.addEventListener("submit", function (e) {
     var form = e.target;
+    var payload = form && form.querySelector && form.querySelector("textarea[name=payload]");
+    if (payload && payload.value.trim() !== "") {
+      var problem = "";
+      try {
+        var v = JSON.parse(payload.value);
+        if (v === null || typeof v !== "object" || Array.isArray(v)) {
+          problem = 'The payload must be a JSON object, like {"key": "value"}.';
+        }
+      } catch (err) {
+        problem = "The payload is not valid JSON: " + err.message;
+      }
+      payload.setCustomValidity(problem);
+      if (problem) { e.preventDefault(); payload.reportValidity(); return; }
+    }
     var q = form && form.getAttribute && form.getAttribute("data-confirm");
     if (q && !window.confirm(q)) e.preventDefault();
+  });
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t && t.name === "payload" && t.setCustomValidity) t.setCustomValidity("");
   });
 
   if (!window.EventSource || !page) return;

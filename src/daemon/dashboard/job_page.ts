@@ -16,6 +16,7 @@
 import { join } from "node:path";
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
+import type { Redactor } from "../../log/mod.ts";
 import { readLogLines, readToolLines, toolData } from "../event_files.ts";
 import { ansiToHtml } from "./ansi_html.ts";
 import type { ApiCall } from "./api_caller.ts";
@@ -57,6 +58,11 @@ export interface JobPageDeps {
   csrf: string;
   /** `$PYLON_HOME/jobs` (log and tool events); absent: the page has no log. */
   jobsDir?: string | undefined;
+  /**
+   * The redactor of a pylon's secrets, for the tool events its agents wrote (the log is redacted
+   * as it is written); absent: the page shows no tool events.
+   */
+  redactorOf?: ((pylon: string) => Redactor) | undefined;
   now: Date;
   notice?: { text: string; kind: "error" | "info" } | undefined;
 }
@@ -82,8 +88,8 @@ export async function jobPage(
   const log = d.jobsDir
     ? await logTail(d.jobsDir, jobId, terminal)
     : { html: "", offset: 0, cut: false };
-  const { events: tools, end: toolsEnd } = d.jobsDir
-    ? await toolEvents(d.jobsDir, jobId)
+  const { events: tools, end: toolsEnd } = d.jobsDir && d.redactorOf
+    ? await toolEvents(d.jobsDir, jobId, d.redactorOf(String(job.pylon)))
     : { events: [], end: 0 };
   const calls = await pendingToolCalls(d.callApi, jobId);
   const followUps = await childJobs(d.callApi, job);
@@ -146,7 +152,9 @@ export async function jobPage(
       `
       : ""}
     ${resultSection(job)}
-    ${followUps.length > 0 || terminal ? conversation(followUps, jobId, d.csrf, terminal) : ""}
+    ${followUps.length > 0 || terminal
+      ? conversation(followUps, jobId, d.csrf, terminal ? whyNotAsk(job, followUps) : "")
+      : ""}
     <h2>Log ${terminal ? "" : html`<span class="muted">(streams while it runs)</span>`}</h2>
     ${log.cut
       ? html`
@@ -425,7 +433,30 @@ function question(j: Json): string {
   return "";
 }
 
-function conversation(followUps: Json[], job: string, csrf: string, terminal: boolean): Html {
+/**
+ * Why the box to ask a follow-up is not offered (undefined: it is), by the rule the follow-up API
+ * applies to the conversation's newest job: finished, not dismissed, with an agent session.
+ */
+function whyNotAsk(job: Json, followUps: Json[]): string | undefined {
+  if (job.status === "dismissed") return "This job was dismissed: it has no agent to ask.";
+  const newest = followUps.at(-1) ?? job;
+  if (!TERMINAL.has(String(newest.status))) {
+    return "A follow-up is still running; ask the next question when it has finished.";
+  }
+  if (typeof newest.session_id !== "string" || newest.session_id === "") {
+    return "Its agent reported no session to resume, so it cannot be asked a follow-up; " +
+      "start a new job instead.";
+  }
+  return undefined;
+}
+
+/** The follow-ups, and the box to ask another unless `notAsking` says why not ("": not yet). */
+function conversation(
+  followUps: Json[],
+  job: string,
+  csrf: string,
+  notAsking: string | undefined,
+): Html {
   return html`<h2>Follow-ups</h2><div class="conv">${
     followUps.map((f) =>
       html`
@@ -441,7 +472,7 @@ function conversation(followUps: Json[], job: string, csrf: string, terminal: bo
       `
     )
   }</div>${
-    terminal
+    notAsking === undefined
       ? html`
         <form method="post"
           action="/dashboard/act/follow-up">${csrfField(
@@ -452,6 +483,8 @@ function conversation(followUps: Json[], job: string, csrf: string, terminal: bo
         <label>Ask a follow-up (same session)<textarea name="message" required maxlength="20000"></textarea></label>
         <button type="submit" class="primary">Ask</button></form>
       `
+      : notAsking
+      ? html`<p class="muted" data-no-follow-up>${notAsking}</p>`
       : ""
   }`;
 }
@@ -523,11 +556,12 @@ async function logTail(
 async function toolEvents(
   jobsDir: string,
   id: string,
+  redactor: Redactor,
 ): Promise<{ events: { tool: string; summary: string }[]; end: number }> {
   const read = await readToolLines(jobsDir, id, 0);
   const out: { tool: string; summary: string }[] = [];
   for (const line of read.lines) {
-    const data = toolData(line.text);
+    const data = toolData(line.text, redactor);
     if (data) out.push(data);
   }
   const kept: { tool: string; summary: string }[] = [];

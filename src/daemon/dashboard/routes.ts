@@ -11,9 +11,10 @@
  * @module
  */
 
+import { createHmac } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { compress } from "hono/compress";
-import type { Logger } from "../../log/mod.ts";
+import type { Logger, Redactor } from "../../log/mod.ts";
 import { reject } from "../routes/webhook.ts";
 import { APP_CSS, APP_JS } from "./assets.ts";
 import { apiCallerFor, apiError } from "./api_caller.ts";
@@ -30,7 +31,7 @@ import { jobPage } from "./job_page.ts";
 import { loggedOutPage } from "./layout.ts";
 import { jobsPage, needsYouPage, pylonPage, pylonsPage } from "./list_pages.ts";
 import { RateLimiter } from "./rate_limit.ts";
-import type { Session } from "./sessions.ts";
+import { constantTimeEqual, type Session } from "./sessions.ts";
 
 /** The Content-Security-Policy of every dashboard response. */
 export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; " +
@@ -43,6 +44,8 @@ export interface DashboardDeps extends CookieAuth {
   fetchApp(req: Request, env: unknown): Promise<Response>;
   /** `$PYLON_HOME/jobs`, for a job's log and tool events. */
   jobsDir?: string | undefined;
+  /** The redactor of a pylon's secrets, for the tool events its agents wrote. */
+  redactorOf?: ((pylon: string) => Redactor) | undefined;
   log: Logger;
   clock?: { now(): Date };
   /** Code exchanges allowed per client address, and overall, per minute. @default {10, 60} */
@@ -144,7 +147,11 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<DashVars> {
   app.get("/dashboard/needs-you", (c) => pageOr401(c, deps, (d) => needsYouPage(d)));
   app.get("/dashboard/jobs/:id", (c) =>
     pageOr401(c, deps, async (d) => {
-      const page = await jobPage(c.req.param("id"), { ...d, jobsDir: deps.jobsDir });
+      const page = await jobPage(c.req.param("id"), {
+        ...d,
+        jobsDir: deps.jobsDir,
+        redactorOf: deps.redactorOf,
+      });
       if (page.error !== undefined) return notFound(c, page.error, page.status);
       return page.body;
     }));
@@ -171,24 +178,26 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<DashVars> {
     const action = c.req.param("action");
     if (!ACTIONS.has(action)) return reject(404, `no dashboard action "${action.slice(0, 40)}"`);
     const call = apiCallFor(action, form);
-    if (typeof call === "string") return back(c, form, call, "error");
+    const back = (f: Record<string, unknown>, notice: string, kind: "info" | "error") =>
+      backTo(c, session, f, notice, kind);
+    if (typeof call === "string") return back(form, call, "error");
     const callApi = apiCallerFor(c, {
       cookie: sessionCookie(c)!,
       csrf: session.csrf,
       fetchApp: deps.fetchApp,
     });
     const answer = await callApi(call.method ?? "POST", call.path, call.body);
-    if (!answer.ok) return back(c, form, apiError(answer), "error");
+    if (!answer.ok) return back(form, apiError(answer), "error");
     const data = (answer.data ?? {}) as Record<string, unknown>;
     // A deleted pylon's page is gone: land on the list.
     if (action === "destroy") {
-      return back(c, { back: "/dashboard/" }, `Pylon ${stringField(form.pylon)} deleted.`, "info");
+      return back({ back: "/dashboard/" }, `Pylon ${stringField(form.pylon)} deleted.`, "info");
     }
     // A new job (retry, run now, follow-up): show it.
     if (typeof data.job_id === "string" && ["retry", "trigger", "follow-up"].includes(action)) {
       return c.redirect(`/dashboard/jobs/${encodeURIComponent(data.job_id)}`, 303);
     }
-    return back(c, form, doneText(action, data), "info");
+    return back(form, doneText(action, data), "info");
   });
 
   app.all("/dashboard/*", (c) => pageOr401(c, deps, () => notFound(c, "No such dashboard page")));
@@ -208,7 +217,7 @@ async function pageOr401(
       401,
     );
   }
-  const notice = c.req.query("notice");
+  const notice = signedNotice(c, session);
   const d = {
     callApi: apiCallerFor(c, {
       cookie: sessionCookie(c)!,
@@ -217,9 +226,7 @@ async function pageOr401(
     }),
     csrf: session.csrf,
     now: deps.clock?.now() ?? new Date(),
-    notice: notice
-      ? { text: notice, kind: c.req.query("kind") === "error" ? "error" as const : "info" as const }
-      : undefined,
+    notice,
   };
   const out = await render(d);
   if (out instanceof Response) return out;
@@ -298,18 +305,41 @@ function doneText(action: string, data: Record<string, unknown>): string {
   }
 }
 
-/** Back to the page the form came from, with a notice. */
-function back(
+/** Back to the page the form came from, with a notice signed for this session. */
+function backTo(
   c: Context,
+  session: Session,
   form: Record<string, unknown>,
   notice: string,
   kind: "info" | "error",
 ): Response {
   const target = new URL(safeBack(stringField(form.back)) ?? "/dashboard/", "http://x");
-  target.searchParams.set("notice", notice.slice(0, 300));
+  const text = notice.slice(0, 300);
+  target.searchParams.set("notice", text);
   if (kind === "error") target.searchParams.set("kind", "error");
   else target.searchParams.delete("kind");
+  target.searchParams.set("sig", noticeTag(session, text, kind));
   return c.redirect(`${target.pathname}${target.search}`, 303);
+}
+
+/**
+ * The notice in the address, when the dashboard put it there for this session. Unsigned (a link
+ * someone sent: "Session expired, run curl … | sh"), it is not shown in the dashboard's voice.
+ */
+function signedNotice(
+  c: Context,
+  session: Session,
+): { text: string; kind: "info" | "error" } | undefined {
+  const text = c.req.query("notice");
+  if (!text) return undefined;
+  const kind = c.req.query("kind") === "error" ? "error" : "info";
+  const sig = c.req.query("sig") ?? "";
+  return constantTimeEqual(sig, noticeTag(session, text, kind)) ? { text, kind } : undefined;
+}
+
+function noticeTag(session: Session, text: string, kind: string): string {
+  return createHmac("sha256", session.csrf).update(`notice\n${kind}\n${text}`).digest("base64url")
+    .slice(0, 22);
 }
 
 /** A path inside the dashboard (no other site, no scheme), or undefined. */

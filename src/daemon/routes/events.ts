@@ -16,7 +16,7 @@
  */
 
 import { Hono } from "hono";
-import type { Logger } from "../../log/mod.ts";
+import type { Logger, Redactor } from "../../log/mod.ts";
 import { isTerminalStatus, type Job, JobNotFoundError } from "../../store/mod.ts";
 import type { StoreRegistry } from "../../store/mod.ts";
 import {
@@ -38,6 +38,8 @@ export interface EventsRouteDeps {
   log: Logger;
   /** The job as the API shows it (redacted). */
   shown(job: Job): Record<string, unknown>;
+  /** The redactor of a pylon's secrets, for the tool events its agents wrote. */
+  redactorOf(pylon: string): Redactor;
   /** Between heartbeat comments (ms). @default {15000} */
   heartbeatMs?: number;
   /** The most bytes queued for one client before it is dropped. @default {1 MiB} */
@@ -269,8 +271,9 @@ async function* fileEvents(
     }
   }
   if (filter.kinds.has("tool") && toolFrom !== Infinity) {
+    const redactor = deps.redactorOf(fileJob.pylon);
     for (const line of (await readToolLines(deps.jobsDir, fileJob.id, toolFrom)).lines) {
-      const e = toolEvent(fileJob, line);
+      const e = toolEvent(fileJob, line, redactor);
       if (e) yield e;
     }
   }
