@@ -9,15 +9,22 @@
  *
  *   deno run --allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run scripts/screenshots.ts
  *
+ * `--dashboard-only` leaves `docs/nexus.txt` alone. The jobs cover the statuses a user meets:
+ * completed with costs, failed, killed, awaiting approval, held over a pylon's budget, running,
+ * and running while a tool call waits for approval.
+ *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
 import { createPylonPaths } from "../src/config/mod.ts";
 import { runDaemon } from "../src/daemon/mod.ts";
 import { createLogger } from "../src/log/mod.ts";
 import type { JobRunner, RunOutcome } from "../src/queue/mod.ts";
+import { approvalFolders, type ApprovalWatch } from "../src/runner/mod.ts";
+import type { Job } from "../src/store/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
@@ -31,9 +38,21 @@ const PYLONS: Record<string, string> = {
   "sentry-triage":
     "name: sentry-triage\ntrigger:\n  type: webhook\n  path: /hooks/sentry\nagent:\n  prompt: Triage {{ .body.title }}\n",
   "nightly-deps":
-    'name: nightly-deps\ntrigger:\n  type: cron\n  cron: "0 3 * * *"\nagent:\n  prompt: Update dependencies\n',
+    'name: nightly-deps\ntrigger:\n  type: cron\n  cron: "0 3 * * *"\n  timezone: Europe/Berlin\nagent:\n  prompt: Update dependencies\n',
   "pr-review":
     "name: pr-review\ntrigger:\n  type: webhook\n  path: /hooks/github\nagent:\n  prompt: Review {{ .body.pull_request.title }}\nchannel:\n  approval: true\n",
+  "release-bot": [
+    "name: release-bot",
+    "trigger:\n  type: webhook\n  path: /hooks/release",
+    "agent:\n  prompt: Prepare release {{ .body.version }}",
+    '  approve_tools: ["Bash(git push:*)"]',
+  ].join("\n") + "\n",
+  "docs-writer": [
+    "name: docs-writer",
+    "trigger:\n  type: webhook\n  path: /hooks/docs",
+    "agent:\n  prompt: Document {{ .body.title }}",
+    "budget:\n  daily_usd: 0.10",
+  ].join("\n") + "\n",
 };
 
 const LOG = [
@@ -43,6 +62,7 @@ const LOG = [
   "Found the failing path: \x1b[1morders.total\x1b[0m is undefined for empty carts.",
   "\x1b[36m▸ Edit\x1b[0m src/api/orders.ts (+4 −1)",
   "\x1b[36m▸ Bash\x1b[0m deno test tests/api/orders_test.ts",
+  "\x1b[31mFAILED\x1b[0m orders_test.ts > empty cart total \x1b[2m(before the fix)\x1b[0m",
   "\x1b[32mok\x1b[0m | 14 passed | 0 failed (1s)",
   "\x1b[33mnote:\x1b[0m opened a pull request with the fix",
 ];
@@ -65,7 +85,32 @@ const RESULT = `## Empty carts crash the order total
 - Pull request: https://github.com/example/shop/pull/42
 `;
 
+/** What each scripted job does: how long it runs, how it ends, what it cost. */
+interface Script {
+  seconds: number;
+  status?: "completed" | "failed";
+  cost: number;
+  turns: number;
+  /** Asks to run this Bash command (an `approve_tools` rule) and waits for the decision. */
+  tool?: string;
+  /** Keeps running until the script ends. */
+  hold?: boolean;
+}
+
+function scriptOf(payload: Record<string, unknown>): Script {
+  const title = String(payload.title ?? payload.version ?? "");
+  if (title.includes("Slow search")) return { seconds: 0, cost: 0, turns: 0, hold: true };
+  if (title.includes("Null user")) return { seconds: 3, status: "failed", cost: 0.0131, turns: 3 };
+  if (payload.version) {
+    return { seconds: 0, cost: 0, turns: 0, tool: "git push origin v2.4.0", hold: true };
+  }
+  if (title.includes("Timeout")) return { seconds: 6, cost: 0.1275, turns: 14 };
+  if (title.includes("webhooks")) return { seconds: 4, cost: 0.1130, turns: 11 };
+  return { seconds: 5, cost: 0.0842, turns: 9 };
+}
+
 async function main(): Promise<void> {
+  const nexus = !Deno.args.includes("--dashboard-only");
   const root = await Deno.makeTempDir({ prefix: "pylon-shots-" });
   for (const [name, yaml] of Object.entries(PYLONS)) {
     await Deno.mkdir(join(root, "pylons", name), { recursive: true });
@@ -73,32 +118,53 @@ async function main(): Promise<void> {
   }
   const paths = createPylonPaths(root);
   const release = new Map<string, () => void>();
-  const runner: JobRunner = {
+  let approvals: ApprovalWatch | undefined;
+  const runner: JobRunner & { useApprovals(a: ApprovalWatch): void } = {
+    useApprovals(a) {
+      approvals = a;
+    },
     async run(job, _pylon, ctx): Promise<RunOutcome> {
-      await ctx.update({ prompt: `Triage this Sentry issue: ${JSON.stringify(job.payload)}` });
+      const payload = job.payload as Record<string, unknown>;
+      const script = scriptOf(payload);
+      await ctx.update({ prompt: `Triage this Sentry issue: ${JSON.stringify(payload)}` });
+      await ctx.started?.();
       await Deno.mkdir(paths.jobsDir, { recursive: true });
       const log = join(paths.jobsDir, `${job.id}.log`);
-      for (const line of LOG) await Deno.writeTextFile(log, line + "\n", { append: true });
+      const lines = script.status === "failed"
+        ? [...LOG.slice(0, 3), "\x1b[31merror:\x1b[0m the Sentry event has no stack trace"]
+        : LOG;
+      for (const line of lines) await Deno.writeTextFile(log, line + "\n", { append: true });
       const out = join(paths.jobsDir, job.id, "out");
       await Deno.mkdir(out, { recursive: true });
       await Deno.writeTextFile(
         join(out, "events.ndjson"),
         TOOLS.map((t) => JSON.stringify(t) + "\n").join(""),
       );
-      await new Promise<void>((resolve) => release.set(job.id, resolve));
+      if (script.tool) await askTool(paths.jobsDir, job, approvals!, script.tool);
+      const ended = new Promise<void>((resolve) => {
+        release.set(job.id, resolve);
+        if (ctx.signal.aborted) resolve();
+        ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      if (!script.hold) setTimeout(() => release.get(job.id)?.(), script.seconds * 1000);
+      await ended;
+      approvals?.unwatch(job.id);
+      if (ctx.signal.aborted) return { status: "killed", error: "killed by request" };
       return {
-        status: "completed",
-        exitCode: 0,
-        result: RESULT,
+        status: script.status ?? "completed",
+        exitCode: script.status === "failed" ? 1 : 0,
+        result: script.status === "failed" ? null : RESULT,
+        error: script.status === "failed" ? "agent exited with code 1" : null,
+        sessionId: script.status === "failed" ? null : `session-${job.id.slice(0, 8)}`,
         usage: {
-          costUsd: 0.0842,
+          costUsd: script.cost,
           costBasis: "api",
-          inputTokens: 18_240,
-          outputTokens: 2_310,
+          inputTokens: Math.round(script.cost * 200_000),
+          outputTokens: Math.round(script.cost * 27_000),
           cacheReadTokens: 51_000,
           cacheCreationTokens: 0,
-          numTurns: 9,
-          durationApiMs: 41_000,
+          numTurns: script.turns,
+          durationApiMs: script.seconds * 800,
           models: ["claude-sonnet-4-5"],
         },
       };
@@ -125,6 +191,12 @@ async function main(): Promise<void> {
   const hook = async (path: string, body: unknown) =>
     (await (await fetch(url + path, { method: "POST", body: JSON.stringify(body) })).json())
       .job_id as string;
+  const statusOf = async (id: string) => (await (await api(`/api/jobs/${id}`)).json()).status;
+  const until = async (id: string, wanted: (status: string) => boolean) => {
+    for (let i = 0; i < 200 && !wanted(await statusOf(id)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
 
   const profile = await Deno.makeTempDir({ prefix: "pylon-shots-chromium-" });
   const browser = await puppeteer.launch({
@@ -142,13 +214,31 @@ async function main(): Promise<void> {
   });
   try {
     const jobs: string[] = [];
+    const finished: string[] = [];
     for (const title of ["TypeError in checkout", "Timeout in /orders", "Null user in profile"]) {
-      jobs.push(await hook("/hooks/sentry", { title }));
-      await new Promise((r) => setTimeout(r, 300));
-      release.get(jobs.at(-1)!)?.();
+      const id = await hook("/hooks/sentry", { title });
+      jobs.push(id);
+      finished.push(id);
     }
-    await hook("/hooks/github", { pull_request: { title: "Add coupons" } });
-    const running = await hook("/hooks/sentry", { title: "Slow search" });
+    const docs = await hook("/hooks/docs", { title: "webhooks" });
+    finished.push(docs);
+    for (const id of finished) await until(id, (s) => !["queued", "running"].includes(s));
+    // The docs writer spent its $0.10 for today: the next job waits, held.
+    await hook("/hooks/docs", { title: "cron triggers" });
+    const killed = await hook("/hooks/sentry", { title: "Slow search" });
+    await until(killed, (s) => s === "running");
+    (await api(`/api/jobs/${killed}/kill`, { method: "POST" })).body?.cancel();
+    await until(killed, (s) => s === "killed");
+    await hook("/hooks/github", {
+      "pull_request": {
+        title: "Add coupons",
+        "html_url": "https://github.com/example/shop/pull/43",
+      },
+    });
+    const asking = await hook("/hooks/release", { version: "2.4.0" });
+    const running = await hook("/hooks/sentry", { title: "Slow search, again" });
+    await until(asking, (s) => s === "running");
+    await until(running, (s) => s === "running");
     await new Promise((r) => setTimeout(r, 500));
 
     const minted = await (await api("/api/dashboard/login-codes", { method: "POST" })).json();
@@ -167,7 +257,7 @@ async function main(): Promise<void> {
       await page.screenshot({ path: join(ROOT, "docs", file), fullPage: path.includes("/jobs/") });
       console.log(`docs/${file}`);
     }
-    const screen = await nexusScreen(root).catch((e) => {
+    const screen = !nexus ? undefined : await nexusScreen(root).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
       console.log("tmux is not installed: docs/nexus.txt is left as it was");
       return undefined;
@@ -176,7 +266,7 @@ async function main(): Promise<void> {
       await Deno.writeTextFile(join(ROOT, "docs", "nexus.txt"), screen);
       console.log("docs/nexus.txt (paste it into the README's Terminal dashboard section)");
     }
-    release.get(running)?.();
+    for (const end of release.values()) end();
   } finally {
     await browser.close();
     stop.abort();
@@ -184,6 +274,29 @@ async function main(): Promise<void> {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
+}
+
+/** Asks, as the agent's approval hook does, to run `command` with Bash; does not wait. */
+async function askTool(
+  jobsDir: string,
+  job: Job,
+  approvals: ApprovalWatch,
+  command: string,
+): Promise<void> {
+  const folders = approvalFolders(jobsDir, job.id);
+  await Deno.mkdir(folders.requests, { recursive: true });
+  await Deno.mkdir(folders.decisions, { recursive: true });
+  await Deno.writeTextFile(
+    join(folders.dir, "config.json"),
+    JSON.stringify({ rules: ["Bash(git push:*)"], "timeout_ms": 600_000 }),
+  );
+  approvals.watch(job, folders);
+  const inputJson = JSON.stringify({ command });
+  const digest = createHash("sha256").update(inputJson, "utf8").digest("hex");
+  await Deno.writeTextFile(
+    join(folders.requests, "call1.json"),
+    JSON.stringify({ "call_id": "call1", tool: "Bash", "input_json": inputJson, digest }),
+  );
 }
 
 /**

@@ -21,8 +21,13 @@ import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 
-/** Longest summary written to events.ndjson. */
-export const SUMMARY_MAX = 200;
+/**
+ * Longest summary written to events.ndjson: only a bound on the file, never the length shown.
+ * The daemon redacts the whole summary first and then cuts it to what it displays, so a secret
+ * is never split into a fragment no redactor recognises (issue 12). 8 Ki characters keep a line
+ * under the 64 KiB the daemon reads as one, even when every character is JSON-escaped.
+ */
+export const SUMMARY_MAX = 8 * 1024;
 /** Longest error text taken from the CLI's output. */
 export const ERROR_MAX = 4000;
 
@@ -39,7 +44,7 @@ const SUMMARY_KEYS = [
   "prompt",
 ];
 
-/** One line of a summary: whitespace collapsed, cut to SUMMARY_MAX characters. */
+/** One line of a summary: whitespace collapsed, bounded by SUMMARY_MAX characters. */
 export function oneLine(text, max = SUMMARY_MAX) {
   const flat = String(text).replace(/\s+/g, " ").trim();
   return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;

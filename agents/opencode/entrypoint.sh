@@ -18,6 +18,10 @@
 #   PYLON_AGENT_ARGS  a JSON array of extra `opencode run` arguments (agent.args)
 #   PYLON_APPEND_SYSTEM_PROMPT  agent.append_system_prompt: written beside opencode.json and named
 #                in its `instructions` (the helper's config step)
+#   OPENCODE_PERMISSION  agent.allowed_tools / disallowed_tools as OpenCode's permission map (read
+#                by OpenCode itself, the last permission layer it applies)
+#   /pylon/mcp.json  agent.mcp_servers as OpenCode's {"mcp": …} (0600, read-only, secrets
+#                expanded): the helper passes it to `opencode run` in OPENCODE_CONFIG_CONTENT
 #   NODE_EXTRA_CA_CERTS  an extra CA bundle (the runner mounts it at /pylon/ca.pem)
 #   PYLON_AGENT_URL, PYLON_AGENT_TOKEN  workspace.push: the workspace's git credential helper
 #                (/usr/local/lib/pylon/pylon-init.mjs credential) asks the daemon for the push

@@ -4,7 +4,10 @@
 //
 //   node pylon-opencode.mjs run -- opencode run --format json …   run the CLI with the prompt on
 //        stdin, turn its JSON events into events.ndjson lines (as they happen) and result.json; exit with the job's
-//        status
+//        status. With /pylon/mcp.json (agent.mcp_servers as OpenCode's {"mcp": …}, secrets
+//        expanded, mounted read-only 0600), its servers go to the CLI in OPENCODE_CONFIG_CONTENT,
+//        set for that one process only (never in the container's environment that docker
+//        inspect shows), the config layer OpenCode applies over the workspace's opencode.json
 //   node pylon-opencode.mjs config <file>       write the job's opencode.json (provider choice;
 //        with PYLON_APPEND_SYSTEM_PROMPT, that text in pylon-instructions.md beside it, named in
 //        `instructions`, which OpenCode adds to the system prompt: agent.append_system_prompt)
@@ -24,8 +27,13 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 
-/** Longest summary written to events.ndjson. */
-export const SUMMARY_MAX = 200;
+/**
+ * Longest summary written to events.ndjson: only a bound on the file, never the length shown.
+ * The daemon redacts the whole summary first and then cuts it to what it displays, so a secret
+ * is never split into a fragment no redactor recognises (issue 12). 8 Ki characters keep a line
+ * under the 64 KiB the daemon reads as one, even when every character is JSON-escaped.
+ */
+export const SUMMARY_MAX = 8 * 1024;
 /** Longest error text taken from the CLI's output. */
 export const ERROR_MAX = 4000;
 
@@ -41,7 +49,7 @@ const SUMMARY_KEYS = [
   "prompt",
 ];
 
-/** One line of a summary: whitespace collapsed, cut to SUMMARY_MAX characters. */
+/** One line of a summary: whitespace collapsed, bounded by SUMMARY_MAX characters. */
 export function oneLine(text, max = SUMMARY_MAX) {
   const flat = String(text).replace(/\s+/g, " ").trim();
   return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
@@ -234,6 +242,36 @@ export function jobConfig(provider, env = process.env, instructionsFile = undefi
   return config;
 }
 
+/** Where the runner puts the job's MCP config (src/runner/agent_args.ts MCP_CONFIG_PATH). */
+export const MCP_CONFIG_PATH = "/pylon/mcp.json";
+
+/**
+ * The CLI's environment: `env` with the MCP file's `mcp` servers merged into
+ * `OPENCODE_CONFIG_CONTENT` (over any servers of the same name already there). Without the file,
+ * `env` unchanged.
+ * @param {Record<string, string | undefined>} env
+ * @param {string} [file]
+ */
+export function cliEnv(env, file = MCP_CONFIG_PATH) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (e && e.code === "ENOENT") return env;
+    throw e;
+  }
+  const mcp = JSON.parse(text).mcp;
+  if (!mcp || typeof mcp !== "object") return env;
+  let content = {};
+  if (env.OPENCODE_CONFIG_CONTENT) {
+    const parsed = JSON.parse(env.OPENCODE_CONFIG_CONTENT);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) content = parsed;
+  }
+  const servers = content.mcp && typeof content.mcp === "object" ? content.mcp : {};
+  content = { ...content, mcp: { ...servers, ...mcp } };
+  return { ...env, OPENCODE_CONFIG_CONTENT: JSON.stringify(content) };
+}
+
 function outDir() {
   return process.env.PYLON_OUT || "/pylon/out";
 }
@@ -259,7 +297,18 @@ function runCli(argv) {
   const events = join(outDir(), "events.ndjson");
   // The prompt goes in on stdin: as an argument it could be read as an option ("--…"), and
   // OpenCode quotes message arguments that contain spaces.
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  let env;
+  try {
+    env = cliEnv(process.env);
+  } catch (e) {
+    writeResult(outDir(), {
+      status: "failed",
+      result: "",
+      error: `Cannot read ${MCP_CONFIG_PATH} (agent.mcp_servers): ${e.message}`,
+    });
+    process.exit(70);
+  }
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env });
   child.stdin.on("error", () => {}); // a CLI that exits without reading its input
   child.stdin.end(readPrompt());
   let stderr = "";

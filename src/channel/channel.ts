@@ -108,6 +108,11 @@ export interface Channel {
   start(signal: AbortSignal): Promise<void>;
   /** Opens a thread for a job; `null` when the channel has no threads (messages go to the chat). */
   createThread(title: string): Promise<ThreadRef | null>;
+  /**
+   * A link people can open to the thread (Slack's permalink), shown on the job's page; null
+   * when there is none. Asked once, after {@linkcode Channel.createThread}.
+   */
+  threadUrl?(thread: ThreadRef): Promise<string | null>;
   /** Posts Markdown text; returns the last message posted. */
   post(thread: ThreadRef | null, text: string, options?: PostOptions): Promise<MessageRef>;
   /** Replaces a message's text (and its buttons). */

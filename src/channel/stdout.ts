@@ -103,6 +103,8 @@ export class StdoutChannel implements Reporter {
         print(`Held: ${plain(job.error ?? "over budget")}  |  pylon approve ${id8} runs it anyway`);
         break;
       case "running":
+        // Reported once the agent's container runs (Dispatcher.preparing): a job whose image,
+        // workspace or container fails goes from queued straight to its outcome.
         print(`⚙ Agent started${job.attempt > 1 ? ` (attempt ${job.attempt})` : ""}.`);
         break;
       default:

@@ -4,9 +4,11 @@
  * in `config.yaml` (`defaults.agent.claude`, `defaults.agent.opencode`).
  *
  * Claude Code has every setting; OpenCode has `model`, `append_system_prompt` (its config's
- * `instructions`) and `args` (appended to `opencode run`); a custom image has none. Which ones a
- * pylon sets that its agent cannot honour is {@linkcode unsupportedAgentSettings}, so `construct`,
- * `test --dry-run` and `doctor` say so instead of dropping them silently.
+ * `instructions`), `args` (appended to `opencode run`), `mcp_servers` (its `mcp` config) and
+ * `allowed_tools` / `disallowed_tools` (its `permission` map, rule by rule: see
+ * `opencode_settings.ts`); a custom image has none. Which ones a pylon sets that its agent cannot
+ * honour, and which tool rules OpenCode cannot express, is {@linkcode unsupportedAgentSettings},
+ * so `construct`, `test --dry-run` and `doctor` say so instead of dropping them silently.
  *
  * @module
  */
@@ -14,6 +16,7 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { permissionRuleProblem } from "./permission_rule.ts";
+import { opencodeTools } from "./opencode_settings.ts";
 // Pure and import-free: the one module of src/egress that config may use.
 import { egressEntryProblem } from "../egress/allowlist.ts";
 
@@ -193,12 +196,20 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     "approve_tools",
     "approve_timeout",
   ]),
-  opencode: new Set(["model", "append_system_prompt", "args"]),
+  opencode: new Set([
+    "model",
+    "append_system_prompt",
+    "args",
+    "mcp_servers",
+    "allowed_tools",
+    "disallowed_tools",
+  ]),
 };
 
 /**
  * The `agent.*` keys a pylon sets (itself or through defaults) that its agent type ignores, e.g.
- * `["max_turns", "mcp_servers"]` for OpenCode; empty when all are honoured.
+ * `["max_turns", "approve_tools"]` for OpenCode, then each tool rule OpenCode cannot express
+ * (`"disallowed_tools: Read(./.env)"`); empty when all are honoured.
  */
 export function unsupportedAgentSettings(type: string, settings: AgentSettings): string[] {
   const set: Record<string, boolean> = {
@@ -214,17 +225,25 @@ export function unsupportedAgentSettings(type: string, settings: AgentSettings):
     "approve_tools": settings.approveTools.length > 0,
   };
   const supported = SUPPORTED[type] ?? new Set<string>();
-  return Object.entries(set).filter(([key, isSet]) => isSet && !supported.has(key))
+  const keys = Object.entries(set).filter(([key, isSet]) => isSet && !supported.has(key))
     .map(([key]) => key);
+  if (type === "opencode") {
+    keys.push(...opencodeTools(settings.allowedTools, settings.disallowedTools).unexpressed);
+  }
+  return keys;
 }
 
 /** One sentence for `construct`, `test --dry-run` and `doctor`, or null when nothing is ignored. */
 export function unsupportedSettingsNote(type: string, keys: readonly string[]): string | null {
   if (keys.length === 0) return null;
   const agent = type === "custom" ? "a custom image" : type === "opencode" ? "OpenCode" : type;
-  const list = keys.map((k) => `agent.${k}`).join(", ");
+  // A rule entry (`disallowed_tools: Read(./.env)`) reads as `agent.disallowed_tools entry …`.
+  const list = keys.map((k) => `agent.${k.replace(": ", " entry ")}`).join(", ");
   return `${list} ${keys.length === 1 ? "is" : "are"} not supported by ${agent} and will be ` +
     `ignored (only Claude Code honours them${
-      type === "opencode" ? "; OpenCode takes model, append_system_prompt and args" : ""
+      type === "opencode"
+        ? "; OpenCode takes model, append_system_prompt, args, mcp_servers, and the tool " +
+          "names and Bash command rules of allowed_tools and disallowed_tools"
+        : ""
     })`;
 }

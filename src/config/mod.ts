@@ -42,6 +42,7 @@ export {
 export type { ResolvedAgent, ResolvedChannel, ResolvedPylon } from "./resolve.ts";
 export { DEFAULT_APPROVE_TIMEOUT_MS, unsupportedSettingsNote } from "./agent_settings.ts";
 export { matchingRule, permissionRuleProblem } from "./permission_rule.ts";
+export { OPENCODE_TOOLS, opencodeMcpConfig, opencodeTools } from "./opencode_settings.ts";
 export { type Budget, type BudgetConfig, budgetSchema, resolveBudget } from "./budget.ts";
 export type { AgentSettings, McpServerConfig } from "./agent_settings.ts";
 export { assertPylonName, pylonNameProblem, suggestPylonName } from "./names.ts";

@@ -145,8 +145,16 @@ const opencodeDefaults = z.strictObject({
   base_image: z.string().optional(),
   auth: AUTH.default("none"),
   provider: z.enum(PROVIDERS).optional(),
-  /** `provider/model`; the other agent settings are Claude Code's only. */
+  /**
+   * `provider/model`, and the other settings OpenCode honours (agent_settings.ts, SUPPORTED);
+   * the rest are Claude Code's only.
+   */
   model: agentSettingsShape.model,
+  "append_system_prompt": agentSettingsShape.append_system_prompt,
+  args: agentSettingsShape.args,
+  "mcp_servers": agentSettingsShape.mcp_servers,
+  "allowed_tools": agentSettingsShape.allowed_tools,
+  "disallowed_tools": agentSettingsShape.disallowed_tools,
   egress: agentSettingsShape.egress,
   "egress_private": agentSettingsShape.egress_private,
 });

@@ -517,7 +517,12 @@ async function serve(o: DaemonOptions): Promise<void> {
         );
     }, 6 * 3_600_000);
 
-    const reload = async (name: string) => {
+    // One reload of a pylon at a time: two at once (the API's after `pylon enable`, the
+    // watcher's of the earlier `disable` write) could finish out of order, and the one that
+    // read the older file would win. Each reload reads the file once the previous one is done.
+    const reloading = new KeyedLock();
+    const reload = (name: string) => reloading.run(name, () => reloadNow(name));
+    const reloadNow = async (name: string) => {
       if (only.size > 0 && !only.has(name)) return;
       const exists = (await listPylonNames(o.paths)).includes(name);
       if (!exists) {

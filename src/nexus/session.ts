@@ -32,6 +32,12 @@ import { NexusView } from "./view.tsx";
 const ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
 const LEAVE = "\x1b[?25h\x1b[?1049l";
 
+/**
+ * How long after a wizard ends a SIGINT still counts as the Ctrl+C that stopped it: Deno hands
+ * signals to listeners on a later turn of the event loop, and the wizard may have exited first.
+ */
+const INTERRUPT_GRACE_MS = 1_000;
+
 /** Writes to the terminal synchronously (used while the process may be ending). */
 function writeNow(text: string): void {
   try {
@@ -107,6 +113,8 @@ export async function runNexusSession(
   const crashed = Promise.withResolvers<unknown>();
   let instance: Instance | undefined;
   let suspended = false;
+  /** When the last wizard ended (`performance.now()`); see `onInterrupt`. */
+  let resumedAt = -Infinity;
 
   const controller: NexusController = new NexusController({
     ctx: quiet,
@@ -121,6 +129,7 @@ export async function runNexusSession(
       } finally {
         mount();
         suspended = false;
+        resumedAt = performance.now();
       }
     },
     startDaemon: () => startDaemon(quiet),
@@ -160,9 +169,10 @@ export async function runNexusSession(
   const onSignal = () => quit.resolve();
   // While the dashboard shows the keys in raw mode, Ctrl+C arrives as a key, not as SIGINT. A
   // SIGINT while a wizard runs on the terminal is that Ctrl+C: the wizard (same process group)
-  // stops on it, and the dashboard comes back instead of ending with it.
+  // stops on it, and the dashboard comes back instead of ending with it. The wizard may exit on
+  // it before Deno hands the signal to this listener, so one arriving just after is that one too.
   const onInterrupt = () => {
-    if (!suspended) quit.resolve();
+    if (!suspended && performance.now() - resumedAt > INTERRUPT_GRACE_MS) quit.resolve();
   };
   // An uncaught exception outside React (a key handler, a timer): put the terminal back before
   // Deno prints the error and exits.

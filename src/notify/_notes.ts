@@ -12,6 +12,8 @@ import type { Job } from "../store/mod.ts";
 export interface Note {
   /** Chat: the job's thread (`null`: the channel has none), once created. */
   thread?: ThreadRef | null;
+  /** Chat: a link to the thread (a Slack permalink); `""` once asked when there is none. */
+  link?: string;
   /** Chat: the first message (with the approval buttons) and the "started" message. */
   head?: MessageRef;
   status?: MessageRef;

@@ -110,6 +110,7 @@ export async function createFollowUp(
   for (const [key, note] of Object.entries(readNotes(parent))) {
     notes[key] = {
       ...(note.thread !== undefined ? { thread: note.thread } : {}),
+      ...(note.link ? { link: note.link } : {}),
       ...(note.head ? { head: note.head } : {}),
       ...(note.state ? { state: note.state } : {}),
     };
@@ -282,6 +283,9 @@ export class Notifier implements ToolApprovalListener {
     // The job's own store: looking it up across every pylon's store costs O(pylons).
     const job = fresh ?? await this.#d.stores.get(pylonName)?.get(jobId).catch(() => null);
     if (!job || job.notified === job.status) return;
+    // Claimed, but the agent has not started (its image, workspace or container may still
+    // fail): "started" is announced when it has; the dispatcher tells of the change then.
+    if (job.status === "running" && this.#d.dispatcher.preparing?.(job.id)) return;
     const pylon = this.#d.pylonOf(job.pylon);
     const destinations = pylon ? this.#d.channelsFor(pylon) : [];
     if (!pylon || destinations.length === 0) return;
@@ -425,6 +429,12 @@ export class Notifier implements ToolApprovalListener {
       url,
       () => this.#d.stores.get(job.pylon)?.history(job.id).catch(() => []) ?? Promise.resolve([]),
     );
+    // Asked after the head is shown, so a thread link never delays an approval message; a
+    // failed ask is asked again with the job's next change.
+    if (thread && note.link === undefined && channel.threadUrl) {
+      const link = await this.#threadUrl(channel, thread, job);
+      if (link !== undefined) note.link = link ?? "";
+    }
     const agent = pylon.resolved.agent.type;
     if (job.status === "running" && !note.status) {
       note.status = await channel.post(thread, startedText(job, agent));
@@ -437,6 +447,25 @@ export class Notifier implements ToolApprovalListener {
       } else if (job.status !== "dismissed") {
         await channel.post(thread, finishedText(job, conversation) + jobLink(job, url));
       }
+    }
+  }
+
+  /** The thread's link for the job's page: null when there is none, undefined (logged) on error. */
+  async #threadUrl(
+    channel: Channel,
+    thread: ThreadRef,
+    job: Job,
+  ): Promise<string | null | undefined> {
+    try {
+      return await channel.threadUrl?.(thread) ?? null;
+    } catch (e) {
+      this.#d.log.warn("channel.thread_link_failed", {
+        pylon: job.pylon,
+        job: shortId(job.id),
+        channel: channel.kind,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return undefined;
     }
   }
 
@@ -453,7 +482,7 @@ export class Notifier implements ToolApprovalListener {
     let shown = "";
     const timer = setInterval(async () => {
       await channel.typing?.(thread).catch(() => {});
-      const events = await readEvents(file);
+      const events = await readEvents(file, redactor);
       const text = redactor.redact(progressText(job, agent, events.slice(-6)));
       if (text === shown || events.length === 0) return;
       shown = text;
@@ -475,7 +504,7 @@ export class Notifier implements ToolApprovalListener {
     const file = join(this.#d.jobsDir, job.id, "out", "events.ndjson");
     const show = async () => {
       try {
-        const events = (await readEvents(file)).map((e) => redactor.redact(e));
+        const events = await readEvents(file, redactor);
         if (events.length > 0) reporter.progress?.(job, events);
       } catch (e) {
         this.#d.log.debug("channel.progress_failed", { error: String(e) });
@@ -646,17 +675,22 @@ function redactJob(job: Job, redactor: Redactor): Job {
   };
 }
 
-/** The most of events.ndjson read for progress (its end); older events are not shown anyway. */
-const EVENTS_TAIL_BYTES = 64 * 1024;
-/** The longest event shown (the built-in agents write summaries of at most 200 characters). */
+/**
+ * The most of events.ndjson read for progress (its end); older events are not shown anyway. The
+ * built-in agents write summaries of up to 8 Ki characters (the daemon cuts them), and the last
+ * six events are shown.
+ */
+const EVENTS_TAIL_BYTES = 512 * 1024;
+/** The longest event shown. */
 const EVENT_MAX_CHARS = 300;
 
 /**
  * The tool events of a running job: the end of its `events.ndjson`, which the agent writes. Read
  * like result.json (no links, regular files only, never blocking, capped); anything else shows
- * no progress.
+ * no progress. Each event is redacted whole before it is cut to the length shown, so no part of
+ * a secret is left (issue 12).
  */
-async function readEvents(file: string): Promise<string[]> {
+async function readEvents(file: string, redactor: Redactor): Promise<string[]> {
   let text: string;
   try {
     const read = await readAgentFile(file, { maxBytes: EVENTS_TAIL_BYTES, whenLarger: "tail" });
@@ -672,7 +706,9 @@ async function readEvents(file: string): Promise<string[]> {
     if (!line.trim()) continue;
     try {
       const e = JSON.parse(line) as { tool?: unknown; summary?: unknown };
-      const shown = [e.tool, e.summary].filter((x) => typeof x === "string" && x).join(": ");
+      const shown = redactor.redact(
+        [e.tool, e.summary].filter((x) => typeof x === "string" && x).join(": "),
+      );
       out.push(shown.length > EVENT_MAX_CHARS ? `${shown.slice(0, EVENT_MAX_CHARS - 1)}…` : shown);
     } catch {
       // a partial line being written: skip it

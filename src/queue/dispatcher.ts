@@ -30,7 +30,10 @@ export interface DispatcherDeps {
   globalBudget?(): Budget | undefined;
   log: Logger;
   clock: { now(): Date };
-  /** Told about every status change this dispatcher makes (channels announce them). */
+  /**
+   * Told about every status change this dispatcher makes (channels announce them), and once
+   * more when a claimed job's agent has started (see {@linkcode Dispatcher.preparing}).
+   */
   onChange?: (job: Job) => void;
   /** Delays between attempts to record a finished job's outcome (ms); the last one repeats. */
   recordRetryMs?: readonly number[];
@@ -45,6 +48,8 @@ export class Dispatcher {
   readonly #running = new Map<string, AbortController>();
   /** Running jobs per pylon, for `agent.max_concurrent`. */
   readonly #perPylon = new Map<string, number>();
+  /** Jobs claimed (`running`) whose agent has not started yet (image, workspace, container). */
+  readonly #preparing = new Set<string>();
   #pumping = false;
   #again = false;
   #stopped = false;
@@ -65,6 +70,16 @@ export class Dispatcher {
   /** Number of jobs this daemon is running. */
   get runningCount(): number {
     return this.#running.size;
+  }
+
+  /**
+   * Whether `jobId` is `running` but its agent has not started yet: the runner still builds or
+   * pulls the image, prepares the workspace or creates the container. Channels say "started"
+   * only once it has (the dispatcher calls `onChange` again then); a job that fails before is
+   * reported failed without ever being reported started.
+   */
+  preparing(jobId: string): boolean {
+    return this.#preparing.has(jobId);
   }
 
   /** Whether this daemon runs `jobId` right now. */
@@ -290,11 +305,18 @@ export class Dispatcher {
     this.#perPylon.set(job.pylon, (this.#perPylon.get(job.pylon) ?? 0) + 1);
     const jobLog = log.with({ pylon: job.pylon, job: shortId(job.id) });
     const store = stores.get(job.pylon)!;
+    // A re-attached job's agent started under an earlier daemon.
+    if (!reattached) this.#preparing.add(job.id);
     const ctx: RunContext = {
       signal: controller.signal,
       log: jobLog,
       update: async (patch) => {
         await store.update(job.id, patch);
+      },
+      started: () => {
+        // Synchronous, so it is told before the job's outcome is.
+        if (this.#preparing.delete(job.id)) this.#deps.onChange?.(job);
+        return Promise.resolve();
       },
     };
     const now = this.#deps.clock.now().getTime();
@@ -313,6 +335,7 @@ export class Dispatcher {
       } catch (e) {
         outcome = { status: "failed", error: errorText(e) };
       }
+      this.#preparing.delete(job.id);
       const done = await this.#record(job, outcome, jobLog);
       if (done === undefined) return; // the next daemon re-attaches and records it
       if (done) this.#deps.onChange?.(done);
@@ -327,6 +350,7 @@ export class Dispatcher {
         error: status === "completed" ? undefined : (done?.error ?? outcome.error)?.slice(0, 300),
       });
     })().catch((e) => jobLog.error("job.finish_failed", { error: errorText(e) })).finally(() => {
+      this.#preparing.delete(job.id);
       this.#running.delete(job.id);
       const left = (this.#perPylon.get(job.pylon) ?? 1) - 1;
       if (left > 0) this.#perPylon.set(job.pylon, left);

@@ -35,6 +35,12 @@ export interface RunContext {
   log: Logger;
   /** Stores fields learnt while running (container id, rendered prompt…). */
   update(patch: Partial<Pick<Job, "containerId" | "prompt" | "repo" | "ref">>): Promise<void>;
+  /**
+   * The agent runs now (its container or Swarm task started). Until a runner calls it, the job
+   * is `running` but channels do not say "started": preparing the image, the workspace or the
+   * container can still fail. Calling it again does nothing.
+   */
+  started?(): Promise<void>;
 }
 
 /** Runs jobs. Implemented by the Docker runner; tests use scripted ones. */

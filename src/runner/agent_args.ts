@@ -15,14 +15,21 @@
  * @module
  */
 
-import type { AgentSettings, McpServerConfig } from "../config/mod.ts";
+import {
+  type AgentSettings,
+  type McpServerConfig,
+  opencodeMcpConfig,
+  opencodeTools,
+} from "../config/mod.ts";
 
 /**
  * The OpenCode image's environment for `settings` (agents/opencode/entrypoint.sh): `agent.args`
- * as `PYLON_AGENT_ARGS` (a JSON array appended to `opencode run`) and `append_system_prompt` as
+ * as `PYLON_AGENT_ARGS` (a JSON array appended to `opencode run`), `append_system_prompt` as
  * `PYLON_APPEND_SYSTEM_PROMPT`, which the image writes to a file its opencode.json names in
- * `instructions` (OpenCode adds it to the system prompt). `model` is `OPENCODE_MODEL`; the other
- * settings have no OpenCode counterpart pylon maps yet, and are named as ignored.
+ * `instructions` (OpenCode adds it to the system prompt), and `allowed_tools` /
+ * `disallowed_tools` as `OPENCODE_PERMISSION` (OpenCode's own variable: the permission layer it
+ * applies last, see `src/config/opencode_settings.ts`). `model` is `OPENCODE_MODEL`;
+ * `mcp_servers` travel in the MCP file ({@linkcode mcpConfigText}), never in the environment.
  */
 export function opencodeEnv(settings: AgentSettings): Record<string, string> {
   const env: Record<string, string> = {};
@@ -30,7 +37,26 @@ export function opencodeEnv(settings: AgentSettings): Record<string, string> {
   if (settings.appendSystemPrompt !== undefined) {
     env.PYLON_APPEND_SYSTEM_PROMPT = settings.appendSystemPrompt;
   }
+  const { permission } = opencodeTools(settings.allowedTools, settings.disallowedTools);
+  if (permission !== undefined) env.OPENCODE_PERMISSION = JSON.stringify(permission);
   return env;
+}
+
+/**
+ * The text of the job's MCP file at {@linkcode MCP_CONFIG_PATH} for an agent of `type` with
+ * `servers`, or `undefined` when it has none: Claude Code's `.mcp.json`, or OpenCode's
+ * `{"mcp": …}` (its image hands the file to `opencode run` as `OPENCODE_CONFIG_CONTENT`, above
+ * the workspace's own opencode.json). Values are expanded (secrets): every backend delivers it
+ * as a 0600 file, never in the environment.
+ */
+export function mcpConfigText(
+  type: string,
+  servers: Record<string, McpServerConfig>,
+): string | undefined {
+  if (Object.keys(servers).length === 0) return undefined;
+  if (type === "claude") return mcpConfigJson(servers);
+  if (type === "opencode") return JSON.stringify(opencodeMcpConfig(servers), null, 2) + "\n";
+  return undefined;
 }
 
 /** Where the job's MCP config file is mounted (read-only). */

@@ -53,6 +53,19 @@ export async function ensureAgentDir(
 }
 
 /**
+ * Makes a job's own folder (`jobs/<id>`) private to the daemon's user: created 0700, and a folder
+ * an older pylon made looser is tightened. The agent never gets this folder itself, only the
+ * folders inside it that are mounted (`out`, `state`, the workspace), which the Engine resolves
+ * as root, so the agent's uid needs no access to the folder around them.
+ */
+export async function ensureJobDir(jobDir: string): Promise<void> {
+  await Deno.mkdir(jobDir, { recursive: true, mode: 0o700 });
+  const info = await Deno.lstat(jobDir);
+  if (!info.isDirectory) throw new Error(`${jobDir} is not a folder`);
+  if (info.mode !== null && (info.mode & 0o077) !== 0) await Deno.chmod(jobDir, 0o700);
+}
+
+/**
  * Gives a tree that pylon has just made (a new clone or worktree: no agent has run in it yet) to
  * `uid`. Links are chowned themselves and never followed; only real folders are entered.
  */

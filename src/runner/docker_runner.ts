@@ -30,7 +30,7 @@ import {
 import type { HostPathContext } from "../host_paths.ts";
 import { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
 import { resolveVolumes } from "./volumes.ts";
-import { chownNewTree, ensureAgentDir } from "./agent_dirs.ts";
+import { chownNewTree, ensureAgentDir, ensureJobDir } from "./agent_dirs.ts";
 import { jobSignal, stoppedOutcome, untilAborted } from "./deadline.ts";
 import { writeMcpConfig, writePromptFile } from "./prompt_file.ts";
 import { oauthFiles } from "./oauth.ts";
@@ -327,6 +327,8 @@ export class DockerRunner implements JobRunner {
       ref: rendered.ref ?? null,
     });
 
+    // Payloads, prompts, results and tokens sit in the job's folder: the daemon's user's alone.
+    await ensureJobDir(join(this.#deps.jobsDir, job.id));
     if (this.#deps.mounts === "none") {
       return await this.#runWithoutMounts(job, pylon, ctx, redactor, rendered, stop.signal);
     }
@@ -357,7 +359,7 @@ export class DockerRunner implements JobRunner {
       );
       // The agent may have left links where its folders belong (a retry, a follow-up in the
       // same state): they are replaced, never followed (issue 12, item 2).
-      await Deno.mkdir(jobDir, { recursive: true });
+      await ensureJobDir(jobDir);
       for (const dir of [outDir, stateDir, join(stateDir, "home")]) {
         await ensureAgentDir(dir, { uid: chownTo, log: ctx.log });
       }
@@ -822,6 +824,7 @@ export class DockerRunner implements JobRunner {
       return { status: "failed", error: errorText(e) };
     }
     ctx.log.info("container.started", { container: id.slice(0, 12), image });
+    await ctx.started?.();
     if (approval) this.#deps.approvals?.watch(job, approval);
     return await this.#follow(job, id, wait.exitCode, outDir, ctx, new Date(), false, redactor);
   }

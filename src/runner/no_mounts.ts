@@ -29,7 +29,7 @@ import {
   writeAtomically,
 } from "../agent_channel/mod.ts";
 import { agentCredentialJson, parseRepoUrl, refProblem } from "../workspace/mod.ts";
-import { mcpConfigJson } from "./agent_args.ts";
+import { mcpConfigText } from "./agent_args.ts";
 import { CONTAINER_PATHS, NO_MOUNT_TOKEN_PATH } from "./container_spec.ts";
 
 /** Where things are in a no-mounts container. */
@@ -209,9 +209,8 @@ export function channelSecretFiles(
 ): { path: string; text: string }[] {
   const files: { path: string; text: string }[] = [];
   const agent = pylon.agent;
-  if (agent.type === "claude" && Object.keys(agent.settings.mcpServers).length > 0) {
-    files.push({ path: CONTAINER_PATHS.mcpConfig, text: mcpConfigJson(agent.settings.mcpServers) });
-  }
+  const mcp = mcpConfigText(agent.type, agent.settings.mcpServers);
+  if (mcp !== undefined) files.push({ path: CONTAINER_PATHS.mcpConfig, text: mcp });
   if (oauth.credentials !== undefined) {
     files.push({ path: CONTAINER_PATHS.oauthCredentials, text: oauth.credentials });
   }

@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import type { ResolvedPylon } from "../config/mod.ts";
-import { mcpConfigJson } from "./agent_args.ts";
+import { mcpConfigText } from "./agent_args.ts";
 
 /** Name of the prompt file inside the job's folder. */
 export const PROMPT_FILE_NAME = "prompt";
@@ -56,21 +56,22 @@ export async function writeJobFile(
 }
 
 /**
- * Writes the job's MCP config when its Claude Code agent has `mcp_servers` (the file, not the
- * environment, carries their tokens: `docker inspect` shows env); returns its path, or
- * `undefined` when there is none. A stale file of an earlier attempt is removed.
+ * Writes the job's MCP config when its Claude Code or OpenCode agent has `mcp_servers` (the
+ * file, not the environment, carries their tokens: `docker inspect` shows env; its shape is the
+ * agent's, see `mcpConfigText`); returns its path, or `undefined` when there is none. A stale
+ * file of an earlier attempt is removed.
  */
 export async function writeMcpConfig(
   jobDir: string,
   pylon: ResolvedPylon,
   owner?: number,
 ): Promise<string | undefined> {
-  const servers = pylon.agent.settings.mcpServers;
-  if (pylon.agent.type !== "claude" || Object.keys(servers).length === 0) {
+  const text = mcpConfigText(pylon.agent.type, pylon.agent.settings.mcpServers);
+  if (text === undefined) {
     await Deno.remove(join(jobDir, MCP_CONFIG_FILE_NAME)).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
     return undefined;
   }
-  return await writeJobFile(jobDir, MCP_CONFIG_FILE_NAME, mcpConfigJson(servers), owner);
+  return await writeJobFile(jobDir, MCP_CONFIG_FILE_NAME, text, owner);
 }

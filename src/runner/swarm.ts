@@ -601,6 +601,7 @@ export class SwarmJobs {
       if (task && !started && task.Status.State === "running") {
         started = true;
         ctx.log.info("container.started", { service: serviceId.slice(0, 12) });
+        await ctx.started?.();
       }
       if (task && TERMINAL.has(task.Status.State)) break;
       await new Promise<void>((r) => {

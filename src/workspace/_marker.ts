@@ -26,9 +26,9 @@ export interface WorkspaceMarker {
 
 /** Writes the record of `jobDir` (creating the folder). */
 export async function writeMarker(jobDir: string, marker: WorkspaceMarker): Promise<void> {
-  await Deno.mkdir(jobDir, { recursive: true });
+  await Deno.mkdir(jobDir, { recursive: true, mode: 0o700 });
   const tmp = join(jobDir, `.${MARKER_FILE}.tmp`);
-  await Deno.writeTextFile(tmp, JSON.stringify(marker, null, 2) + "\n");
+  await Deno.writeTextFile(tmp, JSON.stringify(marker, null, 2) + "\n", { mode: 0o600 });
   await Deno.rename(tmp, join(jobDir, MARKER_FILE));
 }
 

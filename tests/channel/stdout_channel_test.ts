@@ -212,7 +212,8 @@ function printingRunner(
   o: { end: "completed" | "failed"; started(): Promise<unknown> },
 ): JobRunner {
   return {
-    async run(j) {
+    async run(j, _pylon, ctx) {
+      await ctx.started?.();
       await o.started();
       const prefix = `[${j.pylon} ${j.id.slice(0, 8)}] `;
       const out = join(jobsDir, j.id, "out");

@@ -318,18 +318,25 @@ Deno.test("pylon test --dry-run names the agent settings the pylon's agent ignor
   ]);
 });
 
-Deno.test("pylon construct names the template's settings an OpenCode pylon ignores", async () => {
+Deno.test("pylon construct names the settings an OpenCode pylon ignores, and only those", async () => {
   await using ctx = await createTestContext();
-  await Deno.writeTextFile(ctx.paths.globalConfig, "defaults:\n  agent:\n    type: opencode\n");
+  await Deno.writeTextFile(
+    ctx.paths.globalConfig,
+    "defaults:\n  agent:\n    type: opencode\n    opencode:\n" +
+      "      allowed_tools: [Read, Grep, Bash, NotebookEdit]\n",
+  );
   assert.equal(
     await cli(ctx, "construct", "s1", "--from", "sentry", "--repo", "https://github.com/acme/app"),
     0,
     ctx.stderr(),
   );
+  // The template's mcp_servers and Bash(git push:*) deny rule are OpenCode's mcp and permission.
+  const note = ctx.stdout().split("\n").find((l) => l.includes("Note: agent."));
   assert.match(
-    ctx.stdout(),
-    /Note: agent\.disallowed_tools, agent\.mcp_servers are not supported by OpenCode and will be ignored/,
+    String(note),
+    /Note: agent\.allowed_tools entry NotebookEdit is not supported by OpenCode and will be ignored/,
   );
+  assert.doesNotMatch(String(note), /mcp_servers is|disallowed_tools[ ,]/);
 });
 
 Deno.test("pylon test --dry-run exits 1 naming the field and position of a template error", async () => {

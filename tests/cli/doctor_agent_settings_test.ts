@@ -12,10 +12,21 @@ function pylon(agent: Record<string, unknown>) {
 }
 
 Deno.test("agentSettingsCheck() warns about settings the pylon's agent ignores", () => {
-  const c = agentSettingsCheck(pylon({ type: "opencode", max_turns: 3, allowed_tools: ["Read"] }));
+  const c = agentSettingsCheck(
+    pylon({
+      type: "opencode",
+      max_turns: 3,
+      allowed_tools: ["Read", "LS"],
+      disallowed_tools: ["Bash(git push:*)", "WebFetch(domain:evil.example)"],
+    }),
+  );
   assert.equal(c?.status, "WARN");
   assert.equal(c?.label, "audit agent");
-  assert.match(c!.detail, /agent\.max_turns, agent\.allowed_tools are not supported by OpenCode/);
+  // Precisely the rules OpenCode cannot express, not the whole settings.
+  assert.match(
+    c!.detail,
+    /^agent\.max_turns, agent\.allowed_tools entry LS, agent\.disallowed_tools entry WebFetch\(domain:evil\.example\) are not supported by OpenCode/,
+  );
   const custom = agentSettingsCheck(pylon({ type: "custom", image: "acme/a", model: "m" }));
   assert.match(custom!.detail, /agent\.model is not supported by a custom image/);
 });
@@ -23,4 +34,13 @@ Deno.test("agentSettingsCheck() warns about settings the pylon's agent ignores",
 Deno.test("agentSettingsCheck() says nothing when the agent honours every setting", () => {
   assert.equal(agentSettingsCheck(pylon({ max_turns: 3, allowed_tools: ["Read"] })), null);
   assert.equal(agentSettingsCheck(pylon({ type: "opencode", model: "openai/gpt-5" })), null);
+  assert.equal(
+    agentSettingsCheck(pylon({
+      type: "opencode",
+      allowed_tools: ["Read", "Bash(git log:*)", "mcp__sentry__*"],
+      disallowed_tools: ["Bash(git push:*)"],
+      mcp_servers: { sentry: { url: "https://mcp.sentry.dev/mcp" } },
+    })),
+    null,
+  );
 });

@@ -60,6 +60,30 @@ Deno.test("doctor passes a healthy home, exits 0 and shows a cron pylon's next r
   assert.match(out, /\nAll checks passed\.\n$/);
 });
 
+Deno.test("doctor lines up every status of a section, also after a long pylon name", async () => {
+  await using ctx = await healthyHome();
+  await writePylon(ctx, "hook", WEBHOOK);
+  await writePylon(
+    ctx,
+    "my-nightly-cron-audit",
+    "name: my-nightly-cron-audit\ntrigger:\n  type: cron\n  cron: 0 9 * * *\n" +
+      "agent:\n  prompt: hi\n",
+  );
+  await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline } });
+  const out = ctx.stdout();
+  // The longest label gets three dots; the others of its section line up with it.
+  assert.match(out, /\n {2}my-nightly-cron-audit channel \.{3} ok {4}stdout\n/, out);
+  assert.match(out, /\n {2}my-nightly-cron-audit cron \.{6} ok {4}0 9 \* \* \*/, out);
+  // Each section's rows: the status starts in one column, after at least three dots.
+  for (const block of out.split("\n\n").slice(1, -1)) {
+    const rows = block.split("\n").filter((l) => /^ {2}\S.* \.{3,} (ok|FAIL|WARN|--) /.test(l));
+    const columns = new Set(rows.map((l) => l.search(/ (ok|FAIL|WARN|--) /)));
+    assert.equal(columns.size, rows.length ? 1 : 0, block);
+  }
+  // A section of short labels keeps the usual width.
+  assert.match(out, /\n {2}Engine \.{16} ok {4}/);
+});
+
 Deno.test("doctor reports a broken pylon with file:line:col and exits 1", async () => {
   await using ctx = await healthyHome();
   await writePylon(ctx, "hook", WEBHOOK.replace("type: webhook", "type: webhok"));

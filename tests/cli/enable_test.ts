@@ -58,3 +58,28 @@ Deno.test("pylon disable / enable go through the running daemon, which applies t
     await d.stop();
   }
 });
+
+Deno.test("toggling a pylon quickly ends in the state asked last, whatever the file watcher reloads", async () => {
+  await using ctx = await createTestContext();
+  await writePylon(ctx, "audit", YAML);
+  const d = await startTestDaemon(ctx.paths.root);
+  const toggle = async (verb: "enable" | "disable") => {
+    const res = await d.api(`/api/pylons/audit/${verb}`, { method: "POST" });
+    assert.equal(res.status, 200, await res.clone().text());
+    return await res.json();
+  };
+  try {
+    // The watcher reloads each write about 100 ms later: these toggles land before, inside and
+    // after those reloads. The last answer, and the pylon's path, must follow the last request.
+    for (let i = 0; i < 24; i++) {
+      await toggle("disable");
+      await new Promise((r) => setTimeout(r, (i * 13) % 160));
+      assert.equal((await toggle("enable")).state, "active");
+      const res = await fetch(`${d.url}/audit`, { method: "POST", body: "{}" });
+      const body = await res.text();
+      assert.equal(res.status, 202, `round ${i}: ${body}`);
+    }
+  } finally {
+    await d.stop();
+  }
+});

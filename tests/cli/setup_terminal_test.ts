@@ -45,6 +45,8 @@ Deno.test({
       await term.waitFor(/Chat id \(empty: detect it .*\): chat1001234/);
       assert.doesNotMatch(await term.screen(), /TOKENtypedAtThePrompt/);
       await term.keys("C-c");
+      // setup has ended (the shell prompts again) before its home is removed.
+      await term.waitFor(/^PROMPT>\s*$/m);
     } finally {
       await Deno.remove(home, { recursive: true });
     }

@@ -72,10 +72,17 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
     max_turns: 5,
     append_system_prompt: "be brief",
     args: ["--agent", "plan"],
-    disallowed_tools: ["Bash(git push:*)"],
+    disallowed_tools: ["Bash(git push:*)", "Read(./.env)"],
+    allowed_tools: ["Read", "Bash", "NotebookEdit", "mcp__sentry__*"],
+    mcp_servers: { sentry: { url: "https://mcp.sentry.dev/mcp" } },
   });
-  // OpenCode takes model, append_system_prompt and args (tests/integration/images_opencode_test.ts).
-  assert.deepEqual(opencode.agent.unsupported, ["max_turns", "disallowed_tools"]);
+  // OpenCode takes model, append_system_prompt, args, mcp_servers and the tool rules it can
+  // express (tests/integration/images_opencode_test.ts): exactly the others are named.
+  assert.deepEqual(opencode.agent.unsupported, [
+    "max_turns",
+    "allowed_tools: NotebookEdit",
+    "disallowed_tools: Read(./.env)",
+  ]);
   assert.equal(opencode.agent.settings.model, "anthropic/claude-sonnet-4-5");
   const fromDefaults = resolve({ type: "opencode" }, { opencode: { model: "openai/gpt-5" } });
   assert.equal(fromDefaults.agent.settings.model, "openai/gpt-5");
@@ -94,9 +101,11 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
   });
   assert.deepEqual(custom.agent.unsupported, ["model", "allowed_tools", "mcp_servers"]);
   assert.equal(
-    unsupportedSettingsNote("opencode", ["max_turns"]),
-    "agent.max_turns is not supported by OpenCode and will be ignored (only Claude Code " +
-      "honours them; OpenCode takes model, append_system_prompt and args)",
+    unsupportedSettingsNote("opencode", ["max_turns", "disallowed_tools: Read(./.env)"]),
+    "agent.max_turns, agent.disallowed_tools entry Read(./.env) are not supported by OpenCode " +
+      "and will be ignored (only Claude Code honours them; OpenCode takes model, " +
+      "append_system_prompt, args, mcp_servers, and the tool names and Bash command rules of " +
+      "allowed_tools and disallowed_tools)",
   );
   assert.equal(unsupportedSettingsNote("claude", []), null);
 });

@@ -328,7 +328,8 @@ async function steps(
   await t.step("a tool call is allowed from needs-you and denied from the job page", async () => {
     const id = await sendWebhook(daemon, "/hooks", { title: "tools" });
     await eventually(() => Promise.resolve(runner.running.has(id)));
-    const allowed = await runner.askTool(id, "c1", "Bash", { command: "ls -la" });
+    const command = `ls -la <img src=x onerror="window.pwned='tool'"> **not bold**`;
+    const allowed = await runner.askTool(id, "c1", "Bash", { command });
     const pending = async (call: string) => {
       const list = await (await daemon.api(`/api/jobs/${id}/tool-calls`)).json();
       return Array.isArray(list) && list.some((c: { call_id: string }) => c.call_id === call);
@@ -337,6 +338,12 @@ async function steps(
     await page.goto(`${daemon.url}/dashboard/needs-you`);
     const call = '[data-call-id="c1"]';
     assert.match(await page.$eval(call, (e) => e.textContent ?? ""), /Bash/);
+    // The summary is Markdown, shown rendered: the command in a code block, inert.
+    assert.equal(await page.$eval(`${call} pre code`, (e) => e.textContent?.trim()), command);
+    const shown = await page.$eval(call, (e) => e.textContent ?? "");
+    assert.ok(!shown.includes("```") && !shown.includes("**Bash**"), shown);
+    assert.equal(await page.$$eval(`${call} img`, (l) => l.length), 0);
+    assert.equal(await page.evaluate(() => (globalThis as { pwned?: unknown }).pwned), undefined);
     await Promise.all([page.waitForNavigation(), page.click(`${call} button[data-action=allow]`)]);
     assert.match(await page.$eval(".notice", (e) => e.textContent ?? ""), /allowed/);
     assert.equal(JSON.parse(await Deno.readTextFile(allowed)).decision, "allow");

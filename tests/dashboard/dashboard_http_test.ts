@@ -196,6 +196,35 @@ Deno.test("dashboard over HTTP: headers, sizes, cookie auth, limits and restarts
   }
 });
 
+Deno.test("a notice signed for one session is not shown to another", async () => {
+  // Its own daemon: the first test's steps count on the login rate limit's whole budget.
+  const { daemon, root } = await startDashboardDaemon();
+  try {
+    const ada = await login(daemon);
+    const eve = await login(daemon);
+    const id = await sendWebhook(daemon, "/gated", { n: 1 });
+    const acted = await fetch(`${daemon.url}/dashboard/act/ignore`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie: ada.cookie, origin: daemon.url },
+      body: new URLSearchParams({ _csrf: ada.csrf, job: id, back: "/dashboard/needs-you" }),
+    });
+    await acted.body?.cancel();
+    assert.equal(acted.status, 303);
+    const location = acted.headers.get("location")!;
+    assert.match(location, /[?&]sig=/);
+    const page = async (cookie: string) =>
+      await (await fetch(daemon.url + location, { headers: { cookie } })).text();
+    assert.match(await page(ada.cookie), /class="notice[^>]*>Done \(ignore\): dismissed/);
+    const other = await page(eve.cookie);
+    assert.match(other, /Needs you/, "Eve sees the page");
+    assert.doesNotMatch(other, /class="notice/, "but not Ada's notice");
+  } finally {
+    await daemon.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("with an https public_url the session cookie is Secure, and that origin may post", async () => {
   const root = await Deno.makeTempDir({ prefix: "pylon-dash-https-" });
   await writeHome(root, {

@@ -32,6 +32,8 @@ export function createScriptedRunner(): ScriptedRunner {
     async run(job, _pylon, ctx): Promise<RunOutcome> {
       runner.ran.push(job);
       runner.active.add(job.id);
+      // The agent runs at once (a held job's agent is working until released).
+      await ctx.started?.();
       try {
         if (gate) {
           const killed = new Promise<"killed">((resolve) =>

@@ -19,6 +19,11 @@ export interface FakeSlackOptions {
   ackTimeoutMs?: number;
   /** Send `message` events for the bot's own posts and edits, as Slack does. @default true */
   echoBotMessages?: boolean;
+  /**
+   * Where `chat.getPermalink`'s links point (the workspace's URL; a test may make it hostile).
+   * @default "https://pylon-fake.slack.com"
+   */
+  permalinkBase?: string;
 }
 
 /** A message in the fake workspace. */
@@ -94,6 +99,7 @@ export class FakeSlack {
   #queue: string[] = [];
   #ackTimeoutMs: number;
   #echo: boolean;
+  #permalinkBase: string;
   #clock = Math.floor(Date.now() / 1000);
   #counter = 0;
 
@@ -103,6 +109,7 @@ export class FakeSlack {
     this.botUserId = options.botUserId ?? "U0PYLONBOT";
     this.#ackTimeoutMs = options.ackTimeoutMs ?? 3000;
     this.#echo = options.echoBotMessages ?? true;
+    this.#permalinkBase = options.permalinkBase ?? "https://pylon-fake.slack.com";
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (req) => this.#handle(req),
@@ -420,6 +427,16 @@ export class FakeSlack {
           ...(typeof p.thread_ts === "string" ? { threadTs: p.thread_ts } : {}),
         });
         return { ok: true, "message_ts": this.#nextTs() };
+      }
+      case "chat.getPermalink": {
+        // Slack's shape: /archives/<channel>/p<ts without its dot>, and a reply's link names
+        // its thread.
+        if (!/^[CGD][A-Z0-9]+$/.test(channel)) return { ok: false, error: "channel_not_found" };
+        const message = find(p.message_ts);
+        if (!message) return { ok: false, error: "message_not_found" };
+        const link = `${this.#permalinkBase}/archives/${channel}/p${message.ts.replace(".", "")}`;
+        const thread = message.threadTs ? `?thread_ts=${message.threadTs}&cid=${channel}` : "";
+        return { ok: true, channel, permalink: link + thread };
       }
       case "reactions.add": {
         const message = find(p.timestamp);

@@ -66,10 +66,14 @@ async function tmux(socket: string, ...args: string[]): Promise<string> {
   return dec.decode(out.stdout);
 }
 
-/** Starts a shell in an 80×24 tmux session with `env`. Its prompt is `PROMPT> `. */
+/**
+ * Starts a shell in an 80×24 tmux session with `env`. Its prompt is `PROMPT> `. The shell keeps
+ * no history file: bash writes `$HOME/.bash_history` when the closing tmux server hangs it up,
+ * which raced a test's removal of the temporary HOME ("Directory not empty").
+ */
 export async function openTerminal(env: Record<string, string>): Promise<Terminal> {
   const socket = `pylon-nexus-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const exports = Object.entries({ ...env, PS1: "PROMPT> " })
+  const exports = Object.entries({ ...env, PS1: "PROMPT> ", HISTFILE: "" })
     .map(([k, v]) => `${k}=${shellQuote(v)}`);
   await tmux(
     socket,

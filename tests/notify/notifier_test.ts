@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { JobRunner } from "../../src/queue/mod.ts";
 import { createScriptedRunner } from "../fakes/runner_fake.ts";
 import { FakeChannel } from "../fakes/channel_fake.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
@@ -89,6 +90,65 @@ Deno.test("approval, result, commands and a follow-up flow through the channel",
     await eventually(() => Promise.resolve(channel.closed.length === 1));
     await channel.say(undefined, "hello?"); // chatter outside a thread starts nothing
     assert.equal(runner.ran.length, 2);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a chat thread says the agent started only once it has, never for a job that failed before", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-notify-" });
+  await writeHome(root, {
+    "pylons/prep/pylon.yaml":
+      "name: prep\ntrigger:\n  type: webhook\n  path: /prep\nchannel:\n  type: telegram\n" +
+      "  telegram:\n    bot_token: t\nagent:\n  prompt: p\n",
+  });
+  const channel = new FakeChannel();
+  // Each job prepares (image, workspace) until `prepared` resolves; the first then fails to
+  // create its container, the second's agent starts and runs until `finish` resolves.
+  let prepared = Promise.withResolvers<void>();
+  const finish = Promise.withResolvers<void>();
+  let runs = 0;
+  const runner: JobRunner = {
+    async run(_job, _pylon, ctx) {
+      await prepared.promise;
+      if (++runs === 1) return { status: "failed", error: "No such image: absent:never" };
+      await ctx.started?.();
+      await finish.promise;
+      return { status: "completed", exitCode: 0, result: "fine" };
+    },
+  };
+  const d = await startTestDaemon(root, { runner, channelFactories: { telegram: () => channel } });
+  try {
+    const post = async () =>
+      (await (await fetch(`${d.url}/prep`, { method: "POST", body: "{}" })).json()).job_id;
+    const status = async (id: string) => (await (await d.api(`/api/jobs/${id}`)).json()).status;
+    const first = await post();
+    await eventually(async () => await status(first) === "running");
+    const thread = await eventually(() => Promise.resolve(channel.threads[0]));
+    prepared.resolve();
+    await eventually(() =>
+      Promise.resolve(channel.textsIn(thread).some((t) => t.startsWith("❌ **Failed**")))
+    );
+    assert.ok(
+      !channel.textsIn(thread).some((t) => t.startsWith("⚙️")),
+      channel.textsIn(thread).join("\n"),
+    );
+
+    prepared = Promise.withResolvers<void>();
+    const second = await post();
+    await eventually(async () => await status(second) === "running");
+    const other = await eventually(() => Promise.resolve(channel.threads[1]));
+    await new Promise((r) => setTimeout(r, 100)); // what an early "started" would need to show
+    assert.ok(!channel.textsIn(other).some((t) => t.startsWith("⚙️")), "not started yet");
+    prepared.resolve();
+    await eventually(() =>
+      Promise.resolve(channel.textsIn(other).some((t) => t.startsWith("⚙️ Agent started")))
+    );
+    finish.resolve();
+    await eventually(() =>
+      Promise.resolve(channel.textsIn(other).some((t) => t.startsWith("✅ **Done**")))
+    );
   } finally {
     await d.stop();
     await Deno.remove(root, { recursive: true });

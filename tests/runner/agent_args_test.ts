@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import type { AgentSettings } from "../../src/config/mod.ts";
-import { claudeArgs, mcpConfigJson, opencodeEnv } from "../../src/runner/agent_args.ts";
+import {
+  claudeArgs,
+  mcpConfigJson,
+  mcpConfigText,
+  opencodeEnv,
+} from "../../src/runner/agent_args.ts";
 import * as opencode from "../../agents/opencode/pylon-opencode.mjs";
 
 const NONE: AgentSettings = {
@@ -136,4 +141,143 @@ Deno.test("opencodeEnv() passes agent.args and append_system_prompt to the OpenC
   const file = "/pylon/state/opencode/config/opencode/pylon-instructions.md";
   assert.deepEqual(opencode.jobConfig("", {}, file).instructions, [file]);
   assert.equal(opencode.jobConfig("", {}).instructions, undefined);
+});
+
+Deno.test("opencodeEnv() makes allowed_tools OpenCode's only tools, by OpenCode's names", async (t) => {
+  const permission = (settings: Partial<AgentSettings>) => {
+    const text = opencodeEnv({ ...NONE, ...settings }).OPENCODE_PERMISSION;
+    return text === undefined ? undefined : JSON.parse(text);
+  };
+  await t.step("no tool setting: no permission layer", () => {
+    assert.equal(permission({}), undefined);
+  });
+  await t.step("every built-in denied by name, the listed ones allowed", () => {
+    assert.deepEqual(permission({ allowedTools: ["Read", "Grep", "WebFetch", "TodoWrite"] }), {
+      "*": "deny",
+      read: "allow",
+      edit: "deny",
+      bash: "deny",
+      grep: "allow",
+      glob: "deny",
+      list: "deny",
+      webfetch: "allow",
+      websearch: "deny",
+      codesearch: "deny",
+      todowrite: "allow",
+      task: "deny",
+      skill: "deny",
+      lsp: "deny",
+      "external_directory": "ask",
+      "doom_loop": "ask",
+    });
+  });
+  await t.step("Write and Edit are OpenCode's one edit permission", () => {
+    assert.equal(permission({ allowedTools: ["Write"] }).edit, "allow");
+    assert.equal(permission({ allowedTools: ["Edit"] }).edit, "allow");
+    assert.equal(permission({ allowedTools: ["Read"] }).edit, "deny");
+  });
+  await t.step("a Bash rule allows those commands only", () => {
+    assert.deepEqual(permission({ allowedTools: ["Bash(git log:*)", "Bash(git diff)"] }).bash, {
+      "*": "deny",
+      "git log*": "allow",
+      "git diff": "allow",
+    });
+  });
+  await t.step("MCP tools by OpenCode's <server>_<tool> names", () => {
+    const p = permission({
+      allowedTools: ["mcp__sentry__*", "mcp__github__get_issue", "mcp__docs"],
+    });
+    assert.equal(p["sentry_*"], "allow");
+    assert.equal(p.github_get_issue, "allow");
+    assert.equal(p["docs_*"], "allow");
+    assert.equal(p["*"], "deny");
+  });
+});
+
+Deno.test("opencodeEnv() maps disallowed_tools onto OpenCode permission deny rules", async (t) => {
+  const permission = (settings: Partial<AgentSettings>) =>
+    JSON.parse(opencodeEnv({ ...NONE, ...settings }).OPENCODE_PERMISSION!);
+  await t.step("a command rule denies that command, the others run as before", () => {
+    assert.deepEqual(permission({ disallowedTools: ["Bash(git push:*)", "Bash(rm -rf /)"] }), {
+      bash: { "*": "allow", "git push*": "deny", "rm -rf /": "deny" },
+    });
+  });
+  await t.step("whole tools and MCP tools", () => {
+    assert.deepEqual(
+      permission({ disallowedTools: ["WebFetch", "mcp__github__delete_repo", "mcp__slack"] }),
+      { webfetch: "deny", github_delete_repo: "deny", "slack_*": "deny" },
+    );
+  });
+  await t.step("deny rules come after the allowed commands (OpenCode takes the last match)", () => {
+    const p = permission({ allowedTools: ["Bash(git:*)"], disallowedTools: ["Bash(git push:*)"] });
+    assert.deepEqual(Object.entries(p.bash), [["*", "deny"], ["git*", "allow"], [
+      "git push*",
+      "deny",
+    ]]);
+  });
+  await t.step("a denied tool stays denied whatever else is allowed", () => {
+    const p = permission({ allowedTools: ["Bash"], disallowedTools: ["Bash"] });
+    assert.equal(p.bash, "deny");
+  });
+  await t.step("a rule OpenCode cannot express is left out of the map", () => {
+    assert.deepEqual(permission({ disallowedTools: ["Read(./.env)", "Bash(git push:*)"] }), {
+      bash: { "*": "allow", "git push*": "deny" },
+    });
+  });
+});
+
+Deno.test("mcpConfigText() writes each agent's own MCP config shape", () => {
+  const servers = {
+    docs: { command: "npx", args: ["-y", "docs-mcp"], env: { TOKEN: "t" } },
+    sentry: { url: "https://mcp.sentry.dev/mcp", headers: { Authorization: "Bearer x" } },
+    legacy: { type: "sse" as const, url: "https://old.example/sse" },
+  };
+  assert.equal(mcpConfigText("claude", servers), mcpConfigJson(servers));
+  assert.deepEqual(JSON.parse(mcpConfigText("opencode", servers)!), {
+    mcp: {
+      docs: {
+        type: "local",
+        command: ["npx", "-y", "docs-mcp"],
+        environment: { TOKEN: "t" },
+        enabled: true,
+      },
+      sentry: {
+        type: "remote",
+        url: "https://mcp.sentry.dev/mcp",
+        headers: { Authorization: "Bearer x" },
+        enabled: true,
+      },
+      legacy: { type: "remote", url: "https://old.example/sse", headers: {}, enabled: true },
+    },
+  });
+  assert.equal(mcpConfigText("opencode", {}), undefined);
+  assert.equal(mcpConfigText("custom", servers), undefined);
+  // The servers never travel in the environment.
+  assert.deepEqual(opencodeEnv({ ...NONE, mcpServers: servers }), {});
+});
+
+Deno.test("the OpenCode image hands the MCP file to opencode run in OPENCODE_CONFIG_CONTENT", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/mcp.json`;
+    assert.deepEqual(opencode.cliEnv({ A: "1" }, file), { A: "1" }, "no file: env unchanged");
+    await Deno.writeTextFile(
+      file,
+      mcpConfigText("opencode", { s: { url: "https://s.example/mcp", headers: { X: "tok" } } })!,
+    );
+    const env = opencode.cliEnv({
+      A: "1",
+      OPENCODE_CONFIG_CONTENT: JSON.stringify({ provider: { p: {} }, mcp: { mine: { x: 1 } } }),
+    }, file);
+    assert.equal(env.A, "1");
+    assert.deepEqual(JSON.parse(env.OPENCODE_CONFIG_CONTENT!), {
+      provider: { p: {} },
+      mcp: {
+        mine: { x: 1 },
+        s: { type: "remote", url: "https://s.example/mcp", headers: { X: "tok" }, enabled: true },
+      },
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -418,7 +418,27 @@ Deno.test("claude helper: tool events from PostToolUse(Failure) hook input", () 
     { tool: "Read", summary: "/workspace/nope.txt (failed)" },
   );
   assert.equal(claudeHelper.toolEvent({}), null);
-  assert.equal(claudeHelper.summarizeInput({ command: "x".repeat(500) }).length, 200);
+  assert.equal(
+    claudeHelper.summarizeInput({ command: "x".repeat(50_000) }).length,
+    claudeHelper.SUMMARY_MAX,
+  );
+});
+
+Deno.test("agent helpers keep a secret past the display length whole for the daemon's redactor", () => {
+  // The daemon redacts a summary before cutting it to what it shows (300 characters); a cut made
+  // in the container first would leave a fragment of a secret that straddles it (issue 12).
+  const secret = "ghp_straddlingSecret0123456789";
+  const command = `curl ${"-v ".repeat(58)}-H 'Authorization: ${secret}' https://x`;
+  assert.ok(command.indexOf(secret) < 200 && command.indexOf(secret) + secret.length > 200);
+  const claude = claudeHelper.toolEvent({ tool_name: "Bash", tool_input: { command } });
+  assert.ok(claude?.summary.includes(secret), JSON.stringify(claude));
+  const collector = new opencodeHelper.EventCollector();
+  const opencode = collector.add(JSON.stringify({
+    type: "tool_use",
+    part: { tool: "bash", state: { input: { command } } },
+  }));
+  assert.ok(opencode?.summary.includes(secret), JSON.stringify(opencode));
+  assert.ok(opencodeHelper.SUMMARY_MAX >= 4096 && claudeHelper.SUMMARY_MAX >= 4096);
 });
 
 Deno.test("claude helper: settings keep the user's hooks and hold pylon's once", () => {

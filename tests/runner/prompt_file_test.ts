@@ -30,3 +30,32 @@ Deno.test("writeMcpConfig() writes the servers 0600 into the job folder, and rem
     await Deno.remove(jobDir, { recursive: true });
   }
 });
+
+Deno.test("writeMcpConfig() writes an OpenCode pylon's servers as OpenCode's mcp config, 0600", async () => {
+  const jobDir = await Deno.makeTempDir();
+  try {
+    const opencode = pylon({
+      type: "opencode",
+      mcp_servers: { s: { command: "s-mcp", args: ["--x"], env: { TOKEN: "tok" } } },
+    });
+    const path = await writeMcpConfig(jobDir, opencode);
+    assert.equal(path, join(jobDir, "mcp.json"));
+    assert.equal((await Deno.stat(path!)).mode! & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(path!)), {
+      mcp: {
+        s: {
+          type: "local",
+          command: ["s-mcp", "--x"],
+          environment: { TOKEN: "tok" },
+          enabled: true,
+        },
+      },
+    });
+    // A custom image gets no MCP file.
+    const custom = pylon({ type: "custom", image: "acme/a", mcp_servers: { s: { command: "s" } } });
+    assert.equal(await writeMcpConfig(jobDir, custom), undefined);
+    await assert.rejects(Deno.stat(path!), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(jobDir, { recursive: true });
+  }
+});

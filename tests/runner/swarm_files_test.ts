@@ -62,6 +62,27 @@ Deno.test("channelSecretFiles() lists the MCP config and OAuth files at the agen
   assert.deepEqual(channelSecretFiles(pylon(), {}).length, 1);
 });
 
+Deno.test("channelSecretFiles() gives an OpenCode pylon its MCP config in OpenCode's shape", () => {
+  const config = pylonConfigSchema.parse({
+    name: "oc",
+    trigger: { type: "webhook", path: "/oc" },
+    agent: {
+      type: "opencode",
+      prompt: "p",
+      "mcp_servers": { tracker: { url: "https://t.example/mcp", headers: { A: MCP_SECRET } } },
+    },
+  });
+  const oc = resolvePylon(config, globalConfigSchema.parse({}), { env: {}, systemTimezone: "UTC" });
+  const files = channelSecretFiles(oc, {});
+  assert.deepEqual(files.map((f) => f.path), ["/pylon/mcp.json"]);
+  assert.deepEqual(JSON.parse(files[0]!.text).mcp.tracker, {
+    type: "remote",
+    url: "https://t.example/mcp",
+    headers: { A: MCP_SECRET },
+    enabled: true,
+  });
+});
+
 Deno.test("jobSecrets() and serviceSpecOf() keep secret files and the API key out of the spec", () => {
   const c = container();
   const files = channelSecretFiles(pylon(), { credentials: "oauth-cred-99" });

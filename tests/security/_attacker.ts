@@ -159,3 +159,27 @@ export async function removeJobContainers(docker: DockerClient, ids: string[]): 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** `GET /api/events?job=<id>` of a finished job: its replayed lines, up to its final state. */
+export async function replayedEvents(d: DaemonHandle, id: string): Promise<string> {
+  const res = await d.api(`/api/events?job=${id}`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(res.status, 200);
+  let text = "";
+  for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    if (/"status":"(completed|failed)"/.test(text)) break;
+  }
+  return text;
+}
+
+/** The dashboard's page of a job, logged in through a one-time link. */
+export async function dashboardPage(d: DaemonHandle, id: string): Promise<string> {
+  const minted = await d.api("/api/dashboard/login-codes", { method: "POST" });
+  assert.equal(minted.status, 201);
+  const link = await fetch(d.url + (await minted.json()).path, { redirect: "manual" });
+  await link.body?.cancel();
+  const cookie = link.headers.get("set-cookie")!.split(";")[0]!;
+  const page = await fetch(`${d.url}/dashboard/jobs/${id}`, { headers: { cookie } });
+  assert.equal(page.status, 200);
+  return await page.text();
+}

@@ -12,9 +12,15 @@ import assert from "node:assert/strict";
 import { createPylonPaths } from "../../src/config/mod.ts";
 import type { CommandContext } from "../../src/cli/command.ts";
 import { runCli } from "../../src/cli/main.ts";
-import { eventually, type TestDaemon, writeHome } from "../_helpers/daemon.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { dockerTest, ensureTestImage } from "../integration/_docker.ts";
-import { finished, removeJobContainers, startAttackedDaemon } from "./_attacker.ts";
+import {
+  dashboardPage,
+  finished,
+  removeJobContainers,
+  replayedEvents,
+  startAttackedDaemon,
+} from "./_attacker.ts";
 
 const SECRETS = {
   /** Global `.env`, given to the agent as `GITHUB_TOKEN: ${GH_TOKEN}`. */
@@ -93,30 +99,6 @@ function cliContext(root: string): CommandContext & { stdout(): string } {
     spawnInteractive: () => Promise.resolve(0),
     stdout: () => out,
   };
-}
-
-/** `GET /api/events?job=<id>` of a finished job: its replayed lines, up to its final state. */
-async function replayedEvents(d: TestDaemon, id: string): Promise<string> {
-  const res = await d.api(`/api/events?job=${id}`, { signal: AbortSignal.timeout(10_000) });
-  assert.equal(res.status, 200);
-  let text = "";
-  for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-    text += chunk;
-    if (/"status":"(completed|failed)"/.test(text)) break;
-  }
-  return text;
-}
-
-/** The dashboard's page of a job, logged in through a one-time link. */
-async function dashboardPage(d: TestDaemon, id: string): Promise<string> {
-  const minted = await d.api("/api/dashboard/login-codes", { method: "POST" });
-  assert.equal(minted.status, 201);
-  const link = await fetch(d.url + (await minted.json()).path, { redirect: "manual" });
-  await link.body?.cancel();
-  const cookie = link.headers.get("set-cookie")!.split(";")[0]!;
-  const page = await fetch(`${d.url}/dashboard/jobs/${id}`, { headers: { cookie } });
-  assert.equal(page.status, 200);
-  return await page.text();
 }
 
 dockerTest(

@@ -89,6 +89,22 @@ export class SlackChannel implements Channel {
     return slackRef(this.channelId, ts);
   }
 
+  /**
+   * The thread's permalink (`chat.getPermalink`), for the job's page; null when Slack does not
+   * give one or gives something other than an `https://<workspace>.slack.com/` URL (a network
+   * answer: untrusted).
+   *
+   * @throws {ChannelError} when Slack cannot be asked
+   */
+  async threadUrl(thread: ThreadRef): Promise<string | null> {
+    const [channel, ts] = refParts(thread, "link");
+    const result = await this.#api.call("chat.getPermalink", this.#settings.botToken, {
+      channel,
+      "message_ts": ts,
+    });
+    return slackPermalink(result.permalink);
+  }
+
   /** Posts Markdown (split to fit); buttons, if any, go on the last message. */
   async post(
     thread: ThreadRef | null,
@@ -294,6 +310,24 @@ export function messageBlocks(text: string, options: PostOptions | string = {}):
     });
   }
   return blocks;
+}
+
+/**
+ * `value` when it is a Slack permalink (`https:` on `slack.com` or a `*.slack.com` workspace
+ * host, no credentials, default port), else null.
+ */
+export function slackPermalink(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  const host = url.hostname.toLowerCase();
+  const slack = host === "slack.com" || host.endsWith(".slack.com");
+  if (url.protocol !== "https:" || !slack || url.port || url.username || url.password) return null;
+  return url.href;
 }
 
 function refParts(ref: ThreadRef | MessageRef, what: string): [channel: string, ts: string] {

@@ -29,7 +29,7 @@
 
 export { createSlackHub, slackChannelFor, SlackHub, tokenId } from "./hub.ts";
 export type { SlackChannelDeps, SlackClock, SlackHubOptions, SlackViewSettings } from "./hub.ts";
-export { MAX_MESSAGE_CHARS, messageBlocks, SlackChannel } from "./channel.ts";
+export { MAX_MESSAGE_CHARS, messageBlocks, SlackChannel, slackPermalink } from "./channel.ts";
 export type { SlackChannelSettings } from "./channel.ts";
 export { redactTokens, SlackApi } from "./api.ts";
 export type { SlackApiOptions, SlackResponse, Sleep } from "./api.ts";

@@ -50,16 +50,27 @@ export function forPylons(names: readonly string[]): string {
 /** The `fetch` the probes use; tests pass a fake so no test needs the internet. */
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** Formats the report: a header, one block per section, hints under FAIL/WARN, a summary. */
+/** The label width a section's dot leaders fill at least (longer labels widen their section). */
+const LABEL_WIDTH = 19;
+
+/**
+ * Formats the report: a header, one block per section, hints under FAIL/WARN, a summary. The
+ * dot leaders line up every status of a section, however long its longest label (a pylon's
+ * name is part of some).
+ */
 export function renderReport(checks: readonly Check[]): string {
   const lines = ["Pylon Doctor"];
+  const widths = new Map<string, number>();
+  for (const c of checks) {
+    widths.set(c.section, Math.max(widths.get(c.section) ?? LABEL_WIDTH, c.label.length));
+  }
   let section = "";
   for (const c of checks) {
     if (c.section !== section) {
       section = c.section;
       lines.push("", section);
     }
-    const dots = ".".repeat(Math.max(3, 22 - c.label.length));
+    const dots = ".".repeat(widths.get(c.section)! + 3 - c.label.length);
     const [first, ...more] = c.detail.split("\n");
     lines.push(`  ${c.label} ${dots} ${c.status.padEnd(4)}  ${first}`.trimEnd());
     for (const line of more) lines.push(`      ${line}`);

@@ -254,9 +254,12 @@ export function toolCallsSection(calls: Json[], job: string, csrf: string, back:
               ? "-job"
               : ""}">${label}</button></form>
         `;
-      return html`<div class="card" data-call-id="${id}"><p><strong>${
-        String(call.tool ?? "")
-      }</strong> ${String(call.summary ?? "")}</p>
+      // The summary is the Markdown the chats get (`**Bash**` and the command in a code block),
+      // built from the agent's input: rendered through the sanitising renderer.
+      const summary = String(call.summary ?? "") || `**${String(call.tool ?? "")}**`;
+      return html`<div class="card" data-call-id="${id}"><div class="result tool-summary">${
+        raw(renderWithin(summary, 8000).html)
+      }</div>
 <dl class="kv">${
         call.rule
           ? html`

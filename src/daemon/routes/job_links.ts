@@ -5,9 +5,11 @@
  * Pure.
  *
  * Design note: the payload comes from a stranger, so a URL taken from it is kept only when it
- * is `https:` (a `javascript:` or `data:` link never reaches a page). Slack's thread links need
- * the workspace's domain, which pylon does not store; the link then carries the channel and
- * the thread's `ts` with `url: null`.
+ * is `https:` (a `javascript:` or `data:` link never reaches a page). A Slack thread's link is
+ * the permalink Slack gave when the thread was posted (`note.link`); it came over the network,
+ * so only an `https://slack.com/` or `https://<workspace>.slack.com/` URL is kept. Without one
+ * (an older job, or Slack could not be asked) the link carries the channel and the thread's
+ * `ts` with `url: null`.
  *
  * @module
  */
@@ -17,7 +19,7 @@ import type { Job } from "../../store/mod.ts";
 /** One place a job is shown. */
 export interface JobLink {
   kind: "telegram" | "slack" | "github_comment" | "pull_request" | "issue";
-  /** Null when the place has no URL pylon can build (a private Telegram chat, Slack). */
+  /** Null when the place has no URL pylon can build (a private Telegram chat, Slack unasked). */
   url: string | null;
   /** The chat's own reference (chat id and thread, Slack channel and ts), when it is a chat. */
   thread?: Record<string, string | number>;
@@ -31,7 +33,7 @@ export function jobLinks(job: Pick<Job, "thread" | "payload">): JobLink[] {
     if (thread && "chatId" in thread) {
       links.push({ kind: "telegram", url: telegramUrl(thread), thread: plain(thread) });
     } else if (thread && typeof thread.channel === "string" && typeof thread.ts === "string") {
-      links.push({ kind: "slack", url: null, thread: plain(thread) });
+      links.push({ kind: "slack", url: slackUrl(note.link), thread: plain(thread) });
     }
     const comment = obj(note.state)?.comment_url;
     if (typeof comment === "string" && isHttps(comment)) {
@@ -79,6 +81,21 @@ function telegramUrl(thread: Record<string, unknown>): string | null {
   const message = thread.threadId ?? thread.replyTo;
   if (!/^-100\d+$/.test(chat) || !Number.isInteger(message)) return null;
   return `https://t.me/c/${chat.slice(4)}/${message}`;
+}
+
+/** `value` when it is an https URL on `slack.com` or a `*.slack.com` workspace; else null. */
+function slackUrl(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  try {
+    const url = new URL(value);
+    const host = url.hostname;
+    const slack = host === "slack.com" || host.endsWith(".slack.com");
+    return url.protocol === "https:" && slack && !url.port && !url.username && !url.password
+      ? url.href
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 function plain(thread: Record<string, unknown>): Record<string, string | number> {
