@@ -90,7 +90,9 @@ export function blockedHostPath(path: string, ctx: HostPathContext): string | un
   const p = clean(path);
   if (p === "/") return "/ is the whole host";
   const tree = SYSTEM_TREES.find((t) => isAtOrUnder(p, t));
-  if (tree) return `${p} is inside ${tree}`;
+  if (tree) {
+    return p === tree ? `${p} is a system folder` : `${p} is inside the system folder ${tree}`;
+  }
   const pylonHome = ctx.pylonHomes.find((t) => isAtOrUnder(p, t));
   if (pylonHome) {
     return `${p} is inside the pylon home ${pylonHome} (other pylons' secrets, the API token)`;

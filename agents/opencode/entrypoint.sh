@@ -18,6 +18,11 @@
 #   PYLON_AGENT_ARGS  a JSON array of extra `opencode run` arguments (agent.args)
 #   PYLON_APPEND_SYSTEM_PROMPT  agent.append_system_prompt: written beside opencode.json and named
 #                in its `instructions` (the helper's config step)
+#   PYLON_MAX_TURNS  agent.max_turns: the helper's config step gives the build agent `steps` one
+#                past it and writes a plugin refusing tool calls past it; the helper stops a run
+#                that goes on and fails it with the limit's reason
+#   PYLON_MAX_COST_USD  agent.max_cost_usd: the helper stops the run once the cost OpenCode reports
+#                for its turns reaches it, and fails it with the budget's reason
 #   OPENCODE_PERMISSION  agent.allowed_tools / disallowed_tools as OpenCode's permission map (read
 #                by OpenCode itself, the last permission layer it applies)
 #   /pylon/mcp.json  agent.mcp_servers as OpenCode's {"mcp": …} (0600, read-only, secrets

@@ -10,7 +10,10 @@
 //        inspect shows), the config layer OpenCode applies over the workspace's opencode.json
 //   node pylon-opencode.mjs config <file>       write the job's opencode.json (provider choice;
 //        with PYLON_APPEND_SYSTEM_PROMPT, that text in pylon-instructions.md beside it, named in
-//        `instructions`, which OpenCode adds to the system prompt: agent.append_system_prompt)
+//        `instructions`, which OpenCode adds to the system prompt: agent.append_system_prompt;
+//        with PYLON_MAX_TURNS (agent.max_turns), the turn limit: see turnLimitHooks)
+//   (run: with PYLON_MAX_COST_USD, agent.max_cost_usd, the CLI is stopped once the cost of its
+//        turns reaches it, and the run fails "budget of $X reached after N turns")
 //   node pylon-opencode.mjs fail <code> <message>   write a failed result.json, exit with <code>
 //
 // Output contract (pylon runner): $PYLON_OUT/result.json =
@@ -21,7 +24,7 @@
 // and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
 
 import { spawn } from "node:child_process";
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -94,6 +97,22 @@ export function tail(text, max = ERROR_MAX) {
  */
 export class EventCollector {
   sessionId = "";
+  /** agent.max_turns, when set: the run is capped after that many turns of the main session. */
+  maxTurns;
+  /** agent.max_cost_usd, when set: the run is stopped once OpenCode's cost reaches it. */
+  maxCostUsd;
+  /** Why the helper stopped the CLI (`turns`, `budget`), if it did, and after how many turns. */
+  stopped = "";
+  stoppedAfter = 0;
+  /** Turns (`step_finish` events) of the main session, and how the last one ended. */
+  turns = 0;
+  lastReason = "";
+
+  /** @param {{maxTurns?: number | undefined, maxCostUsd?: number | undefined}} [options] */
+  constructor(options = {}) {
+    this.maxTurns = options.maxTurns;
+    this.maxCostUsd = options.maxCostUsd;
+  }
   /** @type {{messageId: string, text: string}[]} */
   texts = [];
   /** @type {string[]} */
@@ -127,6 +146,10 @@ export class EventCollector {
       this.errors.push(String(message));
     } else if (event.type === "step_finish") {
       this.#addStep(part);
+      if (sid === this.sessionId) {
+        this.turns++;
+        this.lastReason = String(part.reason ?? "");
+      }
     } else if (event.type === "tool_use" && typeof part.tool === "string") {
       const state = part.state ?? {};
       const title = typeof state.title === "string" && state.title.trim()
@@ -185,16 +208,63 @@ export class EventCollector {
       .trim();
   }
 
+  /** Whether agent.max_turns stopped the run: the model wanted a turn past the limit. */
+  capped() {
+    return this.maxTurns !== undefined && this.turns > this.maxTurns;
+  }
+
   /**
-   * Decides result.json and the exit code from how the CLI ended.
+   * Whether the CLI must be stopped: past the limit the model was told to answer and its tool
+   * calls are refused (turnLimitHooks), yet it called tools again.
+   */
+  overLimit() {
+    return this.capped() && this.lastReason === "tool-calls";
+  }
+
+  /**
+   * Whether agent.max_cost_usd stops the run: the cost OpenCode reported for its turns so far
+   * reached the cap and the model goes on (its last turn called tools). Checked after each turn,
+   * like Claude Code's --max-budget-usd: the turn that crosses the cap has run.
+   */
+  overBudget() {
+    return this.maxCostUsd !== undefined && this.hasCost && this.cost >= this.maxCostUsd &&
+      this.lastReason === "tool-calls";
+  }
+
+  /**
+   * Whether the CLI must be stopped now, for the first time: records why (`budget` before
+   * `turns`) and after how many turns.
+   */
+  shouldStop() {
+    if (this.stopped) return false;
+    const why = this.overBudget() ? "budget" : this.overLimit() ? "turns" : "";
+    if (!why) return false;
+    this.stopped = why;
+    this.stoppedAfter = this.turns;
+    return true;
+  }
+
+  /**
+   * Decides result.json and the exit code from how the CLI ended. A run stopped by
+   * agent.max_turns fails with that reason and keeps its partial answer.
    * @returns {{result: Record<string, unknown>, exitCode: number}}
    */
   finish(run) {
-    const failed = run.code !== 0 || Boolean(run.signal) || this.errors.length > 0;
+    const capped = this.capped();
+    const failed = capped || run.code !== 0 || Boolean(run.signal) || this.errors.length > 0;
     const result = { status: failed ? "failed" : "completed", result: this.answer() };
     if (this.sessionId) result.session_id = this.sessionId;
     Object.assign(result, this.usage());
-    if (failed) {
+    // Turns the CLI reported after it was told to stop are not counted in the reason.
+    const turns = this.stopped ? this.stoppedAfter : this.turns;
+    if (this.stopped === "budget") {
+      result.status = "failed";
+      result.error = `budget of ${usd(this.maxCostUsd ?? 0)} reached after ${turns} turns`;
+      return { result, exitCode: run.code || 1 };
+    }
+    if (capped) {
+      result.error = `turn limit of ${this.maxTurns} reached after ${turns} turns`;
+    } else if (failed) {
       result.error = tail(this.errors.join("\n")) || tail(stripAnsi(run.stderr ?? "")) ||
         (run.signal
           ? `opencode was stopped by ${run.signal}`
@@ -210,19 +280,83 @@ export function stripAnsi(text) {
   return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 }
 
+/** `$0.50`; a cap under a cent keeps its digits (`$0.0002`). */
+function usd(n) {
+  return "$" + (n >= 0.01 ? n.toFixed(2) : String(n));
+}
+
+/** agent.max_cost_usd from `PYLON_MAX_COST_USD`, or undefined when unset or not above 0. */
+export function maxCostOf(env = process.env) {
+  const n = Number(env.PYLON_MAX_COST_USD);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** agent.max_turns from `PYLON_MAX_TURNS`, or undefined when unset or not a positive integer. */
+export function maxTurnsOf(env = process.env) {
+  const n = Number(env.PYLON_MAX_TURNS);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+/**
+ * The hooks of the OpenCode plugin of agent.max_turns `max` (written beside the job's
+ * opencode.json and named in its `plugin`; self-contained, since its source is what is written).
+ * OpenCode's own `steps` limit (set to max + 1 on the `build` agent) only asks the model, in the
+ * turn past the limit, to answer without tools, and still runs the tools it calls. These hooks
+ * count each session's model turns (`chat.params`, once per turn; the title and summary requests
+ * aside) and refuse every tool call of a turn past the limit before it runs
+ * (`tool.execute.before`); the model reads why. The helper stops the CLI when the model keeps
+ * calling tools anyway.
+ * @param {number} max
+ */
+export function turnLimitHooks(max) {
+  const turns = new Map();
+  const internal = new Set(["title", "summary", "compaction"]);
+  return {
+    // OpenCode awaits each hook: a rejected promise refuses the call.
+    "chat.params": (input) => {
+      const agent = typeof input.agent === "string" ? input.agent : input.agent?.name;
+      if (!internal.has(agent)) turns.set(input.sessionID, (turns.get(input.sessionID) ?? 0) + 1);
+      return Promise.resolve();
+    },
+    "tool.execute.before": (input) => {
+      if ((turns.get(input.sessionID) ?? 0) <= max) return Promise.resolve();
+      return Promise.reject(
+        new Error(
+          `pylon: the turn limit of ${max} (agent.max_turns) is reached; no more tool calls. ` +
+            "Answer with what you have.",
+        ),
+      );
+    },
+  };
+}
+
+/** The plugin file's text for agent.max_turns `max`: one export, the plugin. */
+export function turnLimitPluginSource(max) {
+  return `// pylon: agent.max_turns (written by pylon-opencode.mjs config).\n` +
+    `const turnLimitHooks = ${turnLimitHooks.toString()};\n` +
+    `export const PylonTurnLimit = async () => turnLimitHooks(${JSON.stringify(max)});\n`;
+}
+
 /**
  * The job's global opencode.json: only `provider` is offered when one is chosen. Behind pylon's
  * model API gateway (issue 19: `ANTHROPIC_BASE_URL` is the gateway's URL of this job and
  * `ANTHROPIC_API_KEY` the job's token, never the real key), the anthropic provider's base URL is
  * the gateway's plus `/v1` (OpenCode's Anthropic SDK appends `/messages`); the key is read from
  * the environment (`{env:…}`), so no file holds even the job's token. `instructionsFile`: the
- * file holding agent.append_system_prompt, when there is one.
+ * file holding agent.append_system_prompt, when there is one; `turnLimitFile`: the
+ * {@linkcode turnLimitHooks} plugin file, used when `PYLON_MAX_TURNS` is set.
  * @param {string} provider
  * @param {Record<string, string | undefined>} [env]
  * @param {string | undefined} [instructionsFile]
+ * @param {string | undefined} [turnLimitFile]
  * @returns {Record<string, unknown>}
  */
-export function jobConfig(provider, env = process.env, instructionsFile = undefined) {
+export function jobConfig(
+  provider,
+  env = process.env,
+  instructionsFile = undefined,
+  turnLimitFile = undefined,
+) {
   /** @type {Record<string, unknown>} */
   const config = {
     $schema: "https://opencode.ai/config.json",
@@ -231,6 +365,12 @@ export function jobConfig(provider, env = process.env, instructionsFile = undefi
   };
   if (provider) config.enabled_providers = [provider];
   if (instructionsFile) config.instructions = [instructionsFile];
+  const maxTurns = maxTurnsOf(env);
+  if (maxTurns !== undefined && turnLimitFile) {
+    // OpenCode's turn past the limit asks for an answer; the plugin refuses its tool calls.
+    config.agent = { build: { steps: maxTurns + 1 } };
+    config.plugin = [pathToFileURL(turnLimitFile).href];
+  }
   const base = (env.ANTHROPIC_BASE_URL || "").replace(/\/+$/, "");
   if (provider === "anthropic" && base) {
     config.provider = {
@@ -293,7 +433,7 @@ function runCli(argv) {
     });
     process.exit(2);
   }
-  const collector = new EventCollector();
+  const collector = new EventCollector({ maxTurns: maxTurnsOf(), maxCostUsd: maxCostOf() });
   const events = join(outDir(), "events.ndjson");
   // The prompt goes in on stdin: as an argument it could be read as an option ("--…"), and
   // OpenCode quotes message arguments that contain spaces.
@@ -320,6 +460,10 @@ function runCli(argv) {
   lines.on("line", (line) => {
     process.stdout.write(line + "\n");
     const event = collector.add(line);
+    if (collector.shouldStop() && child.exitCode === null) {
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+    }
     if (event) {
       try {
         appendFileSync(events, JSON.stringify(event) + "\n");
@@ -343,6 +487,15 @@ function runCli(argv) {
   let closed = false;
   const done = () => {
     if (!exit || !closed) return;
+    // The config folder made read-only for a plugin (the config step) is writable again, so
+    // whoever removes the job's state later can.
+    if (process.env.XDG_CONFIG_HOME) {
+      try {
+        chmodSync(join(process.env.XDG_CONFIG_HOME, "opencode"), 0o755);
+      } catch {
+        // no such folder
+      }
+    }
     const { result, exitCode } = collector.finish({ ...exit, stderr });
     writeResult(outDir(), result);
     process.exit(exitCode);
@@ -365,15 +518,27 @@ function main(argv) {
     case "config": {
       const provider = process.env.OPENCODE_PROVIDER || "";
       const appended = process.env.PYLON_APPEND_SYSTEM_PROMPT || "";
+      // A follow-up's folder may still be read-only from the run before (below).
+      chmodSync(dirname(rest[0]), 0o755);
       let instructions;
       if (appended !== "") {
         instructions = join(dirname(rest[0]), "pylon-instructions.md");
         writeFileSync(instructions, appended.endsWith("\n") ? appended : appended + "\n");
       }
+      let turnLimit;
+      const maxTurns = maxTurnsOf();
+      if (maxTurns !== undefined) {
+        turnLimit = join(dirname(rest[0]), "pylon-turn-limit.mjs");
+        writeFileSync(turnLimit, turnLimitPluginSource(maxTurns));
+      }
       writeFileSync(
         rest[0],
-        JSON.stringify(jobConfig(provider, process.env, instructions), null, 2) + "\n",
+        JSON.stringify(jobConfig(provider, process.env, instructions, turnLimit), null, 2) + "\n",
       );
+      // With a plugin OpenCode first waits for an npm install of its plugin package into each
+      // config folder it may write (the registry: seconds, or never without a network); it skips
+      // a read-only one, and this plugin imports nothing.
+      if (turnLimit) chmodSync(dirname(rest[0]), 0o555);
       return;
     }
     case "fail":

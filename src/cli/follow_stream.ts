@@ -30,9 +30,9 @@ export interface FollowOptions {
 }
 
 /**
- * Follows `job` through the running daemon: undefined when no daemon answers (the caller reads
- * the file or Docker itself), else the job as it ended (or as it is, when the daemon went away
- * and the file was printed instead).
+ * Follows `job` through the running daemon: undefined when no daemon answers or it has no
+ * event stream to spare (the caller reads the file or Docker itself), else the job as it ended
+ * (or as it is, when the daemon went away and the file was printed instead).
  *
  * @throws {PylonError} when the daemon refuses the request (a wrong token)
  */
@@ -59,13 +59,18 @@ export async function followThroughDaemon(
         },
       }).catch(() => undefined)
       : undefined;
-    if (res && !res.ok) {
+    if (res?.status === 429) {
+      await res.body?.cancel();
+      // Every event stream the daemon serves is taken: follow without it (Docker or the file),
+      // as with no daemon; mid-follow, as if the stream had been cut.
+      if (lastId === undefined) return undefined;
+    } else if (res && !res.ok) {
       await res.body?.cancel();
       throw new PylonError(`The daemon refused the event stream: HTTP ${res.status}`, {
         hint: "check $PYLON_HOME/daemon.token, or stop the daemon and run `pylon logs` again",
       });
     }
-    if (res?.body) {
+    if (res?.ok && res.body) {
       lostSince = undefined;
       for await (const e of untilCut(res.body)) {
         if (e.id) lastId = e.id;

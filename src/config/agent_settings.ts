@@ -3,7 +3,9 @@
  * arguments (issue 14 §1). Written in `pylon.yaml` under `agent`, and as defaults per agent type
  * in `config.yaml` (`defaults.agent.claude`, `defaults.agent.opencode`).
  *
- * Claude Code has every setting; OpenCode has `model`, `append_system_prompt` (its config's
+ * Claude Code has every setting; OpenCode has `model`, `max_turns` (its agent `steps`, held by
+ * the image's plugin and helper), `max_cost_usd` (the image stops the run at OpenCode's cost
+ * figure), `append_system_prompt` (its config's
  * `instructions`), `args` (appended to `opencode run`), `mcp_servers` (its `mcp` config) and
  * `allowed_tools` / `disallowed_tools` (its `permission` map, rule by rule: see
  * `opencode_settings.ts`); a custom image has none. Which ones a pylon sets that its agent cannot
@@ -198,6 +200,8 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
   ]),
   opencode: new Set([
     "model",
+    "max_turns",
+    "max_cost_usd",
     "append_system_prompt",
     "args",
     "mcp_servers",
@@ -208,7 +212,7 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
 
 /**
  * The `agent.*` keys a pylon sets (itself or through defaults) that its agent type ignores, e.g.
- * `["max_turns", "approve_tools"]` for OpenCode, then each tool rule OpenCode cannot express
+ * `["fallback_model", "approve_tools"]` for OpenCode, then each tool rule OpenCode cannot express
  * (`"disallowed_tools: Read(./.env)"`); empty when all are honoured.
  */
 export function unsupportedAgentSettings(type: string, settings: AgentSettings): string[] {
@@ -242,8 +246,9 @@ export function unsupportedSettingsNote(type: string, keys: readonly string[]): 
   return `${list} ${keys.length === 1 ? "is" : "are"} not supported by ${agent} and will be ` +
     `ignored (only Claude Code honours them${
       type === "opencode"
-        ? "; OpenCode takes model, append_system_prompt, args, mcp_servers, and the tool " +
-          "names and Bash command rules of allowed_tools and disallowed_tools"
+        ? "; OpenCode takes model, max_turns, max_cost_usd, append_system_prompt, args, " +
+          "mcp_servers, and the tool names and Bash command rules of allowed_tools and " +
+          "disallowed_tools"
         : ""
     })`;
 }

@@ -237,8 +237,12 @@ export async function loadPylon(
   });
   if (!parsed.ok) throw fail(parsed.issues);
   // With a bad folder name, `name:` must not be told to match it.
-  const issues = validatePylon(parsed.value, name, parsed.finder)
-    .filter((i) => !badName || i.keyPath !== "name");
+  const issues = validatePylon(
+    parsed.value,
+    name,
+    parsed.finder,
+    global.config.defaults.agent.type,
+  ).filter((i) => !badName || i.keyPath !== "name");
   const hostPaths = await hostPathContext({ env: global.env, pylonHome: paths.root });
   for (const m of await mountIssues(parsed.value, { home, hostPaths })) {
     const pos = parsed.finder.valueAt(m.path);
@@ -262,6 +266,8 @@ export async function loadPylon(
       column: pos?.column,
     });
   }
+  // Checked in several passes (schema rules, mounts, channels): report them in file order.
+  issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
   if (issues.length > 0 || badName) throw fail(issues);
   const secrets = [...global.secrets ?? [], ...secretValues(own, referenced, env)];
   return { name, config: parsed.value, env, source: text, secrets };

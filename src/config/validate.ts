@@ -53,11 +53,15 @@ const WEBHOOK_ONLY = [
   "supersede",
 ] as const;
 
-/** Checks a pylon config that passed its schema. `dirName` is the folder it was loaded from. */
+/**
+ * Checks a pylon config that passed its schema. `dirName` is the folder it was loaded from;
+ * `defaultAgentType` is config.yaml's `defaults.agent.type`, the agent of a pylon that names none.
+ */
 export function validatePylon(
   config: PylonConfig,
   dirName: string,
   finder: PositionFinder,
+  defaultAgentType: GlobalConfig["defaults"]["agent"]["type"] = "claude",
 ): ConfigIssue[] {
   const list = new IssueList(finder);
   if (config.name !== dirName) {
@@ -70,7 +74,7 @@ export function validatePylon(
   checkWorkspace(config, list);
   if (config.channel) checkChannelSections(config.channel, ["channel"], list);
   checkGithubAllowedRepos(config.channel, ["channel"], list);
-  checkAgent(config, list);
+  checkAgent(config, defaultAgentType, list);
   checkTemplates(config, list);
   return list.issues;
 }
@@ -288,12 +292,26 @@ function typeProblems(
   return out;
 }
 
-function checkAgent({ agent }: PylonConfig, list: IssueList): void {
-  if (agent.type === "custom" && !agent.image) {
-    list.add(["agent"], "a custom agent needs `image` (and optionally `command`)");
+function checkAgent(
+  { agent }: PylonConfig,
+  defaultType: GlobalConfig["defaults"]["agent"]["type"],
+  list: IssueList,
+): void {
+  const type = agent.type ?? defaultType;
+  // Without agent.type, the type comes from config.yaml: say so, or the message blames a line
+  // the user never wrote.
+  const from = agent.type === undefined
+    ? ` (agent.type is ${type}: config.yaml defaults.agent.type)`
+    : "";
+  if (type === "custom" && !agent.image) {
+    list.add(
+      ["agent"],
+      `a custom agent needs \`image\` (and optionally \`command\`)${from}; ` +
+        "set agent.image, e.g. image: ghcr.io/you/agent:1",
+    );
   }
-  if (agent.type !== "custom" && agent.command !== undefined) {
-    list.add(["agent", "command"], "only applies to custom agents (type: custom)");
+  if (type !== "custom" && agent.command !== undefined) {
+    list.add(["agent", "command"], `only applies to custom agents (type: custom)${from}`);
   }
   if (agent.timeout !== undefined && (parseDuration(agent.timeout) ?? 0) <= 0) {
     list.add(["agent", "timeout"], "must be longer than zero, e.g. 10m");

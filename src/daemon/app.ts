@@ -14,6 +14,7 @@ import type { Logger, Redactor } from "../log/mod.ts";
 import { type AuthVia, bearerMatches, csrfProblem, sessionOf } from "./dashboard/auth.ts";
 import { createDashboardRoutes, createLoginCodeRoutes } from "./dashboard/routes.ts";
 import type { SessionStore } from "./dashboard/sessions.ts";
+import type { StreamAuth } from "./routes/events.ts";
 import { VERSION } from "../version.ts";
 import type { ActivePylon } from "./pylon_table.ts";
 import { reject } from "./routes/webhook.ts";
@@ -64,7 +65,7 @@ export interface DashboardOptions {
 }
 
 /** Per-request variables: how `/api/*` requests were authenticated. */
-type AppEnv = { Variables: { authVia: AuthVia } };
+type AppEnv = { Variables: { authVia: AuthVia; streamAuth: StreamAuth } };
 
 /** The body of `GET /healthz`, by which the CLI and `doctor` recognise a pylon daemon. */
 export const HEALTH_BODY = { status: "ok", service: "pylon" } as const;
@@ -171,6 +172,13 @@ function requireTokenOrSession(token: string, dashboard: DashboardOptions | unde
     const problem = csrfProblem(c, session, c.req.header("x-csrf-token"), dashboard.publicUrl);
     if (problem) return reject(403, problem);
     c.set("authVia", "cookie");
+    // An event stream opened with this session ends when the session does (logout, revoke-all,
+    // expiry), not when the browser lets go.
+    const sessions = dashboard.sessions;
+    c.set("streamAuth", {
+      valid: () => sessions.valid(session),
+      watch: (onEnd) => sessions.watch(session, onEnd),
+    });
     await next();
     // What a browser reads here (job JSON, a job's log as text) is agent and sender data: never
     // sniffed into a page, never run.

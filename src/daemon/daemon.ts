@@ -534,18 +534,25 @@ async function serve(o: DaemonOptions): Promise<void> {
       }
       try {
         const before = table.get(name);
+        const wasDisabled = loader.isDisabled(name);
         const state = await loader.activate(name);
         await stores.open(name);
         const after = table.get(name);
-        log.info(
-          state === "disabled" ? "pylon.disabled" : before ? "pylon.reloaded" : "pylon.added",
-          {
-            pylon: name,
-            ...(before && after
-              ? { changed: changedFields(before.resolved, after.resolved).join(",") || "nothing" }
-              : {}),
-          },
-        );
+        if (state === "disabled") {
+          // The API's reload of `pylon disable` and the watcher's of the same write: said once.
+          if (wasDisabled) log.debug("pylon.reloaded", { pylon: name, state: "disabled" });
+          else log.info("pylon.disabled", { pylon: name });
+        } else {
+          log.info(
+            wasDisabled ? "pylon.enabled" : before ? "pylon.reloaded" : "pylon.added",
+            {
+              pylon: name,
+              ...(before && after
+                ? { changed: changedFields(before.resolved, after.resolved).join(",") || "nothing" }
+                : {}),
+            },
+          );
+        }
         if (!egressOpen && egressRelay && egressWanted()) egressOpen = await openEgress();
         dispatcher.wake();
       } catch (e) {
@@ -606,6 +613,7 @@ async function serve(o: DaemonOptions): Promise<void> {
         headerTimeoutMs: parseDuration(config.server.header_timeout) ?? undefined,
         // Job logs, Docker streams and databases opened later: a few per slot, and hot reload.
         reserveDescriptors: 64 + 8 * config.docker.max_concurrent,
+        onLimits: ({ maxConnections }) => events.limitStreams(maxConnections),
         ...(o.signal ? { signal: o.signal } : {}),
         onListen: (addr) => {
           listenAddress = addr;

@@ -37,11 +37,25 @@ export interface EventStream {
   resume(): Promise<void>;
   /** Ends every client's stream and stops following files (shutdown). */
   close(): void;
+  /**
+   * Keeps open streams to {@linkcode streamsFor} of the server's connection limit: a stream is a
+   * request that never ends, and streams holding every connection would leave none for webhooks.
+   */
+  limitStreams(maxConnections: number): void;
+}
+
+/** Streams open at once by default, before the server says its connection limit. */
+const DEFAULT_MAX_STREAMS = 1024;
+
+/** How many event streams may be open with `maxConnections` connections: a quarter, at least 1. */
+export function streamsFor(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
 }
 
 /** Builds the hub, its file follower and the route; no I/O until a job changes. */
 export function createEventStream(deps: EventStreamDeps): EventStream {
   const hub = new EventHub();
+  let maxStreams = DEFAULT_MAX_STREAMS;
   const stop = new AbortController();
   const redactorOf = (pylon: string) => redactorFor(deps.table.get(pylon)?.resolved);
   const shown = (job: Job) => jobToJson(job, { redactor: redactorOf(job.pylon) });
@@ -67,6 +81,7 @@ export function createEventStream(deps: EventStreamDeps): EventStream {
     shown,
     redactorOf,
     signal: stop.signal,
+    maxStreams: () => maxStreams,
     ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}),
     ...(deps.maxQueuedBytes ? { maxQueuedBytes: deps.maxQueuedBytes } : {}),
   };
@@ -78,6 +93,9 @@ export function createEventStream(deps: EventStreamDeps): EventStream {
     close() {
       stop.abort();
       follower.close();
+    },
+    limitStreams(maxConnections) {
+      maxStreams = streamsFor(maxConnections);
     },
   };
 }

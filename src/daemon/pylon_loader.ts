@@ -58,6 +58,8 @@ export class PylonLoader {
   readonly #fingerprints = new Map<string, SecurityFingerprint>();
   /** Pylons refused because another serves their path: retried when a path frees up. */
   readonly #pathLosers: PathLosers;
+  /** Pylons whose last load found them disabled. */
+  readonly #disabled = new Set<string>();
 
   constructor(deps: PylonLoaderDeps) {
     this.#d = deps;
@@ -77,12 +79,14 @@ export class PylonLoader {
     const { paths, global, table, clock } = this.#d;
     const loaded = await loadPylon(paths, name, global);
     if (loaded.config.disabled) {
+      this.#disabled.add(name);
       this.#pathLosers.delete(name);
       const t = loaded.config.trigger;
       table.disable(name, t.type === "webhook" ? t.path : undefined);
       this.#fingerprints.delete(name);
       return "disabled";
     }
+    this.#disabled.delete(name);
     const resolved = resolvePylon(loaded.config, global.config, {
       env: loaded.env,
       systemTimezone: this.#d.zone,
@@ -122,8 +126,14 @@ export class PylonLoader {
     });
   }
 
+  /** Whether the last load of `name` found it disabled. */
+  isDisabled(name: string): boolean {
+    return this.#disabled.has(name);
+  }
+
   /** Forgets `name` (its folder is gone). */
   forget(name: string): void {
+    this.#disabled.delete(name);
     this.#pathLosers.delete(name);
     this.#fingerprints.delete(name);
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { PylonPaths } from "../config/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { StoreRegistry } from "../store/mod.ts";
+import { removeTree } from "../runner/remove_tree.ts";
 
 /** Prunes every store; `retainDays` 0 keeps everything. Returns how many jobs went. */
 export async function pruneExpiredJobs(
@@ -27,20 +28,12 @@ export async function pruneExpiredJobs(
     if (removeFiles) await removeFiles(ids, log);
     else {
       for (const id of ids) {
-        await removeQuietly(join(paths.jobsDir, id));
-        await removeQuietly(join(paths.jobsDir, `${id}.log`));
+        await removeTree(join(paths.jobsDir, id));
+        await removeTree(join(paths.jobsDir, `${id}.log`));
       }
     }
     total += ids.length;
   }
   if (total > 0) log.info("jobs.pruned", { count: total, older_than_days: retainDays });
   return total;
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
 }

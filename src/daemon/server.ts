@@ -28,6 +28,11 @@ export interface ServeOptions {
    */
   onListen?: (addr: { host: string; port: number; agentHosts: string[] }) => void;
   /**
+   * Called before listening with the connection limit in force, so that long requests (event
+   * streams) can be kept to a share of it and never take every connection.
+   */
+  onLimits?: (limits: { maxConnections: number }) => void;
+  /**
    * Further addresses to serve at the same port with `handler` (the agent routes only:
    * `agent_listener.ts`), each with a quarter of the connection limit and the same timeouts.
    * One that cannot be bound is logged and left out.
@@ -92,6 +97,7 @@ export async function serveUntilStopped(
   try {
     const maxConnections = await connectionLimit(options);
     const headerTimeoutMs = options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    options.onLimits?.({ maxConnections });
     const server = serveListener(listener, handler, {
       maxConnections,
       headerTimeoutMs,
@@ -175,8 +181,10 @@ async function connectionLimit(options: ServeOptions): Promise<number> {
 function listenError(e: unknown, options: ServeOptions): unknown {
   if (e instanceof Deno.errors.AddrInUse) {
     return new PylonError(`Port ${options.port} on ${options.host} is already in use`, {
-      hint:
-        "another pylon or program listens there; change server.port in config.yaml or run `pylon doctor`",
+      // Started with --port, "change config.yaml" alone would not be the way out.
+      hint: "another pylon or program listens there; use another port " +
+        "(`pylon start --port N` for this run, server.port in config.yaml for good), " +
+        "or run `pylon doctor`",
       cause: e,
     });
   }

@@ -28,7 +28,11 @@ import {
  * `PYLON_APPEND_SYSTEM_PROMPT`, which the image writes to a file its opencode.json names in
  * `instructions` (OpenCode adds it to the system prompt), and `allowed_tools` /
  * `disallowed_tools` as `OPENCODE_PERMISSION` (OpenCode's own variable: the permission layer it
- * applies last, see `src/config/opencode_settings.ts`). `model` is `OPENCODE_MODEL`;
+ * applies last, see `src/config/opencode_settings.ts`), and `max_turns` as `PYLON_MAX_TURNS` (the
+ * image's turn limit: OpenCode's `steps` on the build agent, a plugin that refuses tool calls past
+ * it, the run stopped and failed with the limit's reason), `max_cost_usd` as `PYLON_MAX_COST_USD`
+ * (the image stops the run once OpenCode's own cost figure reaches it). `model` is
+ * `OPENCODE_MODEL`;
  * `mcp_servers` travel in the MCP file ({@linkcode mcpConfigText}), never in the environment.
  */
 export function opencodeEnv(settings: AgentSettings): Record<string, string> {
@@ -37,6 +41,8 @@ export function opencodeEnv(settings: AgentSettings): Record<string, string> {
   if (settings.appendSystemPrompt !== undefined) {
     env.PYLON_APPEND_SYSTEM_PROMPT = settings.appendSystemPrompt;
   }
+  if (settings.maxTurns !== undefined) env.PYLON_MAX_TURNS = String(settings.maxTurns);
+  if (settings.maxCostUsd !== undefined) env.PYLON_MAX_COST_USD = String(settings.maxCostUsd);
   const { permission } = opencodeTools(settings.allowedTools, settings.disallowedTools);
   if (permission !== undefined) env.OPENCODE_PERMISSION = JSON.stringify(permission);
   return env;

@@ -31,6 +31,7 @@ import type { HostPathContext } from "../host_paths.ts";
 import { buildContainerSpec, CONTAINER_PATHS, containerName, LABELS } from "./container_spec.ts";
 import { resolveVolumes } from "./volumes.ts";
 import { chownNewTree, ensureAgentDir, ensureJobDir } from "./agent_dirs.ts";
+import { removeTree } from "./remove_tree.ts";
 import { jobSignal, stoppedOutcome, untilAborted } from "./deadline.ts";
 import { writeMcpConfig, writePromptFile } from "./prompt_file.ts";
 import { oauthFiles } from "./oauth.ts";
@@ -892,7 +893,9 @@ export class DockerRunner implements JobRunner {
         log.warn("workspace.remove_failed", { job: shortId(id), error: errorText(e) })
       );
       for (const path of [jobDir, `${jobDir}.log`]) {
-        await Deno.remove(path, { recursive: true }).catch(() => {});
+        await removeTree(path).catch((e) =>
+          log.warn("job_files.remove_failed", { job: shortId(id), error: errorText(e) })
+        );
       }
     }
   }
@@ -918,7 +921,7 @@ export class DockerRunner implements JobRunner {
       for await (const entry of Deno.readDir(this.#deps.jobsDir)) {
         const id = entry.name.replace(/\.log$/, "");
         if (!/^[0-9a-f-]{36}$/.test(id) || await isKnown(id)) continue;
-        await Deno.remove(join(this.#deps.jobsDir, entry.name), { recursive: true });
+        await removeTree(join(this.#deps.jobsDir, entry.name));
         folders++;
       }
     } catch (e) {

@@ -305,16 +305,21 @@ Deno.test("pylon test --dry-run names the agent settings the pylon's agent ignor
   await using ctx = await createTestContext();
   await cli(ctx, "construct", "oc", "--from", "blank");
   const file = ctx.paths.pylonConfig("oc");
-  await Deno.writeTextFile(file, "  type: opencode\n  max_turns: 3\n", { append: true });
+  await Deno.writeTextFile(
+    file,
+    "  type: opencode\n  max_turns: 3\n  max_cost_usd: 2\n  fallback_model: sonnet\n",
+    { append: true },
+  );
   assert.equal(await cli(ctx, "test", "oc", "--sample", "--dry-run"), 0, ctx.stderr());
   assert.match(
     ctx.stdout(),
-    /Note: agent\.max_turns is not supported by OpenCode and will be ignored/,
+    /Note: agent\.fallback_model is not supported by OpenCode and will be ignored/,
   );
   assert.equal(await cli(ctx, "test", "oc", "--sample", "--dry-run", "--json"), 0);
   const out = ctx.stdout();
+  // OpenCode honours max_turns and max_cost_usd; only the fallback model is named.
   assert.deepEqual(JSON.parse(out.slice(out.lastIndexOf("{\n"))).ignored_agent_settings, [
-    "max_turns",
+    "fallback_model",
   ]);
 });
 

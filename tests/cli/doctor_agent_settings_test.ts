@@ -16,6 +16,8 @@ Deno.test("agentSettingsCheck() warns about settings the pylon's agent ignores",
     pylon({
       type: "opencode",
       max_turns: 3,
+      max_cost_usd: 1,
+      fallback_model: "sonnet",
       allowed_tools: ["Read", "LS"],
       disallowed_tools: ["Bash(git push:*)", "WebFetch(domain:evil.example)"],
     }),
@@ -25,7 +27,7 @@ Deno.test("agentSettingsCheck() warns about settings the pylon's agent ignores",
   // Precisely the rules OpenCode cannot express, not the whole settings.
   assert.match(
     c!.detail,
-    /^agent\.max_turns, agent\.allowed_tools entry LS, agent\.disallowed_tools entry WebFetch\(domain:evil\.example\) are not supported by OpenCode/,
+    /^agent\.fallback_model, agent\.allowed_tools entry LS, agent\.disallowed_tools entry WebFetch\(domain:evil\.example\) are not supported by OpenCode/,
   );
   const custom = agentSettingsCheck(pylon({ type: "custom", image: "acme/a", model: "m" }));
   assert.match(custom!.detail, /agent\.model is not supported by a custom image/);
@@ -33,7 +35,12 @@ Deno.test("agentSettingsCheck() warns about settings the pylon's agent ignores",
 
 Deno.test("agentSettingsCheck() says nothing when the agent honours every setting", () => {
   assert.equal(agentSettingsCheck(pylon({ max_turns: 3, allowed_tools: ["Read"] })), null);
-  assert.equal(agentSettingsCheck(pylon({ type: "opencode", model: "openai/gpt-5" })), null);
+  assert.equal(
+    agentSettingsCheck(
+      pylon({ type: "opencode", model: "openai/gpt-5", max_turns: 4, max_cost_usd: 2 }),
+    ),
+    null,
+  );
   assert.equal(
     agentSettingsCheck(pylon({
       type: "opencode",

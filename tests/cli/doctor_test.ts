@@ -142,6 +142,17 @@ Deno.test("doctor warns about a group-readable .env with the chmod to run", asyn
   );
 });
 
+Deno.test("doctor names the problems --fix cannot repair beside the ones it can", async () => {
+  await using ctx = await healthyHome();
+  await Deno.chmod(ctx.paths.globalEnv, 0o640);
+  await writePylon(ctx, "hook", WEBHOOK.replace("agent:", "worksapce: {}\nagent:"));
+  assert.equal(await runDoctor(ctx, { deps: { docker: fakeDocker, fetch: offline } }), 1);
+  assert.match(
+    ctx.stdout(),
+    /\n1 problem found\.\n`pylon doctor --fix` can do this for you: chmod 600 .*\/\.env\nIt does not fix the problem that needs you \(the fix: under it\): hook\n$/,
+  );
+});
+
 Deno.test("doctor fails on a missing CA certificate file", async () => {
   await using ctx = await healthyHome("docker:\n  ca_certificates: [/nonexistent/corp.pem]\n");
   const c = find(await doctor(ctx), "CA certificate");

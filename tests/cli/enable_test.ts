@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { cli, createTestContext, writePylon } from "../_helpers/cli.ts";
-import { startTestDaemon } from "../_helpers/daemon.ts";
+import { eventually, startTestDaemon } from "../_helpers/daemon.ts";
 
 const YAML = `# Nightly audit.
 name: audit
@@ -41,6 +41,13 @@ Deno.test("pylon disable / enable go through the running daemon, which applies t
     assert.equal(await cli(ctx, "disable", "audit"), 0, ctx.stderr());
     assert.equal(ctx.stdout(), 'Pylon "audit" disabled.\n');
     assert.ok(d.logs.some((l) => /event=pylon\.disable_requested/.test(l)));
+    // The API's reload and the file watcher's of the same write: the log says "disabled" once.
+    await eventually(() =>
+      Promise.resolve(
+        d.logs.some((l) => /event=pylon\.reloaded pylon=audit state=disabled/.test(l)),
+      )
+    );
+    assert.equal(d.logs.filter((l) => /event=pylon\.disabled pylon=audit/.test(l)).length, 1);
     const ignored = await fetch(`${d.url}/audit`, { method: "POST", body: "{}" });
     assert.equal((await ignored.json()).status, "ignored");
     // Not a POST: 405 as on an active pylon's path, saying the pylon is disabled.
@@ -50,6 +57,7 @@ Deno.test("pylon disable / enable go through the running daemon, which applies t
     assert.deepEqual(await got.json(), { error: "use POST for /audit (pylon audit is disabled)" });
     assert.equal(await cli(ctx, "enable", "audit"), 0, ctx.stderr());
     assert.match(ctx.stdout(), /Pylon "audit" enabled\.\n$/);
+    assert.ok(d.logs.some((l) => /event=pylon\.enabled pylon=audit/.test(l)), d.logs.join("\n"));
     assert.equal(await Deno.readTextFile(ctx.paths.pylonConfig("audit")), YAML);
     const accepted = await fetch(`${d.url}/audit`, { method: "POST", body: "{}" });
     assert.equal(accepted.status, 202);

@@ -269,6 +269,15 @@ Deno.test("pylon construct says what is true: start it, fix it first, or already
   assert.match(out, /set workspace\.repo with: pylon edit audit/);
   assert.match(out, /Once fixed, start the daemon: {2}pylon start/);
   assert.doesNotMatch(out, /construct it again|Start it:/);
+  // A sentry pylon does not load until its Client Secret is pasted: say that, not "Start it".
+  const repo = ["--repo", "https://e.com/r.git"];
+  assert.equal(await cli(ctx, "construct", "triage", "--from", "sentry", ...repo), 0);
+  const sentry = ctx.stdout().slice(ctx.stdout().indexOf("Pylon constructed: triage"));
+  assert.match(
+    sentry,
+    /Once SENTRY_CLIENT_SECRET is in \S*pylons\/triage\/\.env, start the daemon: {2}pylon start/,
+  );
+  assert.doesNotMatch(sentry, /Start it:|Before it can run/);
 });
 
 Deno.test("pylon construct does not say 'start it' when the running daemon already serves it", async () => {
@@ -288,6 +297,15 @@ Deno.test("pylon construct does not say 'start it' when the running daemon alrea
     assert.match(out, /Before it can run, fix:\n.*GITHUB_TOKEN/);
     assert.match(out, new RegExp(`Webhook: http://127\\.0\\.0\\.1:${port}/pr\n`));
     assert.match(out, /Payload URL: the webhook above/);
+    // Not "has not loaded it: see its log": the one thing missing is the secret to paste.
+    const repo = ["--repo", "https://e.com/r.git"];
+    assert.equal(await cli(ctx, "construct", "triage", "--from", "sentry", ...repo), 0);
+    const sentry = ctx.stdout().slice(ctx.stdout().indexOf("Pylon constructed: triage"));
+    assert.match(
+      sentry,
+      /The running daemon \(http:\/\/127\.0\.0\.1:\d+\) loads it as soon as SENTRY_CLIENT_SECRET is in \S*pylons\/triage\/\.env; no restart\. Until then its path answers 503\./,
+    );
+    assert.doesNotMatch(sentry, /picked it up|has not loaded it|Start it:/);
   } finally {
     await daemon.stop();
   }

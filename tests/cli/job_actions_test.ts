@@ -45,7 +45,7 @@ Deno.test("approve, ignore, kill and retry work on the database when no daemon r
   assert.equal(await cli(ctx, "approve", a.slice(0, 8)), 0, ctx.stderr());
   assert.match(
     ctx.stdout(),
-    /approved \(the daemon is not running; this takes effect when it starts\)/,
+    /approved: queued; it runs when the daemon starts \(none runs now\)\.\n$/,
   );
   assert.equal((await statusOf(ctx, a)).status, "queued");
   assert.equal(await cli(ctx, "approve", a), 1, "a second approval is refused");
@@ -54,6 +54,8 @@ Deno.test("approve, ignore, kill and retry work on the database when no daemon r
   const b = await seed(ctx, "awaiting_approval");
   assert.equal(await cli(ctx, "ignore", b), 0);
   assert.equal((await statusOf(ctx, b)).status, "dismissed");
+  // Done now: nothing "takes effect" at the next start.
+  assert.match(ctx.stdout(), new RegExp(`\nJob ${b.slice(0, 8)} dismissed\.\n$`));
 
   assert.equal(await cli(ctx, "kill", a), 0);
   assert.match(ctx.stdout(), /cancelled/);

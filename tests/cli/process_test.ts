@@ -83,6 +83,7 @@ Deno.test("pylon start (subprocess) names a taken port and points at pylon docto
       new RegExp(`Error: Port ${port} on 127\\.0\\.0\\.1 is already in use\n`),
     );
     assert.match(r.stderr, /pylon doctor/);
+    assert.match(r.stderr, /use another port \(`pylon start --port N` for this run/);
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -70,16 +70,19 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
     type: "opencode",
     model: "anthropic/claude-sonnet-4-5",
     max_turns: 5,
+    max_cost_usd: 1,
+    fallback_model: "anthropic/claude-haiku-4-5",
     append_system_prompt: "be brief",
     args: ["--agent", "plan"],
     disallowed_tools: ["Bash(git push:*)", "Read(./.env)"],
     allowed_tools: ["Read", "Bash", "NotebookEdit", "mcp__sentry__*"],
     mcp_servers: { sentry: { url: "https://mcp.sentry.dev/mcp" } },
   });
-  // OpenCode takes model, append_system_prompt, args, mcp_servers and the tool rules it can
-  // express (tests/integration/images_opencode_test.ts): exactly the others are named.
+  // OpenCode takes model, max_turns, max_cost_usd, append_system_prompt, args, mcp_servers and
+  // the tool rules it can express (tests/integration/images_opencode_test.ts): exactly the others
+  // are named.
   assert.deepEqual(opencode.agent.unsupported, [
-    "max_turns",
+    "fallback_model",
     "allowed_tools: NotebookEdit",
     "disallowed_tools: Read(./.env)",
   ]);
@@ -89,7 +92,7 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
   assert.deepEqual(fromDefaults.agent.unsupported, []);
   // Claude's defaults never reach another agent type.
   assert.deepEqual(
-    resolve({ type: "opencode" }, { claude: { max_turns: 3 } }).agent.unsupported,
+    resolve({ type: "opencode" }, { claude: { fallback_model: "sonnet" } }).agent.unsupported,
     [],
   );
   const custom = resolve({
@@ -101,10 +104,11 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
   });
   assert.deepEqual(custom.agent.unsupported, ["model", "allowed_tools", "mcp_servers"]);
   assert.equal(
-    unsupportedSettingsNote("opencode", ["max_turns", "disallowed_tools: Read(./.env)"]),
-    "agent.max_turns, agent.disallowed_tools entry Read(./.env) are not supported by OpenCode " +
-      "and will be ignored (only Claude Code honours them; OpenCode takes model, " +
-      "append_system_prompt, args, mcp_servers, and the tool names and Bash command rules of " +
+    unsupportedSettingsNote("opencode", ["fallback_model", "disallowed_tools: Read(./.env)"]),
+    "agent.fallback_model, agent.disallowed_tools entry Read(./.env) are not supported by " +
+      "OpenCode and will be ignored (only Claude Code honours them; OpenCode takes model, " +
+      "max_turns, max_cost_usd, append_system_prompt, args, mcp_servers, and the tool names and " +
+      "Bash command rules of " +
       "allowed_tools and disallowed_tools)",
   );
   assert.equal(unsupportedSettingsNote("claude", []), null);

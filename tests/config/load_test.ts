@@ -297,6 +297,45 @@ Deno.test("channel.type lists several channels; each needs its settings, from th
   );
 });
 
+Deno.test("a pylon without agent.type takes config.yaml's custom agent: it needs agent.image, and may have a command", async () => {
+  await using ctx = await createTestContext();
+  await Deno.writeTextFile(ctx.paths.globalConfig, "defaults:\n  agent:\n    type: custom\n");
+  const global = await loadGlobalConfig(ctx.paths, ctx.env);
+  // What `pylon setup --agent custom` then `pylon construct x --from blank` leave: no image.
+  await writePylon(ctx, "hook", MINIMAL);
+  const missing = await loadError(() => loadPylon(ctx.paths, "hook", global));
+  assert.equal(missing.issues.length, 1, missing.message);
+  assert.equal(missing.issues[0]!.keyPath, "agent");
+  assert.equal(missing.issues[0]!.line, 6, "at the pylon's agent section");
+  assert.match(
+    missing.issues[0]!.message,
+    /a custom agent needs `image`.*\(agent\.type is custom: config\.yaml defaults\.agent\.type\); set agent\.image/,
+  );
+
+  await writePylon(
+    ctx,
+    "hook",
+    `${MINIMAL}  image: pylon-test/busybox\n  command: ["sh", "-c", "echo hi"]\n`,
+  );
+  const loaded = await loadPylon(ctx.paths, "hook", global);
+  const resolved = resolvePylon(loaded.config, global.config, {
+    env: ctx.env,
+    systemTimezone: "UTC",
+  });
+  assert.equal(resolved.agent.type, "custom");
+  assert.equal(resolved.agent.image, "pylon-test/busybox");
+  assert.deepEqual(resolved.agent.command, ["sh", "-c", "echo hi"]);
+
+  // With the built-in default (claude), `command` is still refused, saying where the type is from.
+  await Deno.writeTextFile(ctx.paths.globalConfig, "defaults:\n  agent:\n    type: claude\n");
+  const claudeGlobal = await loadGlobalConfig(ctx.paths, ctx.env);
+  const refused = await loadError(() => loadPylon(ctx.paths, "hook", claudeGlobal));
+  assert.match(
+    refused.message,
+    /agent\.command: only applies to custom agents \(type: custom\) \(agent\.type is claude: config\.yaml defaults\.agent\.type\)/,
+  );
+});
+
 Deno.test("trigger.supersede_running needs trigger.supersede, and says how to write it", async () => {
   await using ctx = await createTestContext();
   await writePylon(

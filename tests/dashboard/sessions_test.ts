@@ -56,6 +56,31 @@ Deno.test("SessionStore: sessions end after 12 idle hours or 7 days", async () =
   assert.equal(await store.check(busy), null, "older than 7 days");
 });
 
+Deno.test("SessionStore: a held session is told when it is revoked and turns invalid on expiry", async () => {
+  // What keeps an open event stream from outliving its session (tests/security/event_stream_test.ts).
+  const clock = clockAt(Date.UTC(2026, 0, 1));
+  const store = new SessionStore({ clock });
+  const id = (await store.exchange((await store.mintCode()).code))!;
+  const other = (await store.exchange((await store.mintCode()).code))!;
+  const session = (await store.check(id))!;
+  const otherSession = (await store.check(other))!;
+  const ended: string[] = [];
+  store.watch(session, () => ended.push("mine"));
+  const stop = store.watch(otherSession, () => ended.push("other"));
+  await store.revoke(id);
+  assert.deepEqual(ended, ["mine"]);
+  assert.equal(store.valid(session), false);
+  assert.equal(store.valid(otherSession), true);
+  stop();
+  await store.revokeAll();
+  assert.deepEqual(ended, ["mine"], "a watcher that stopped is not called");
+
+  const third = (await store.exchange((await store.mintCode()).code))!;
+  const held = (await store.check(third))!;
+  clock.t += SESSION_IDLE_MS + 1;
+  assert.equal(store.valid(held), false, "expired while held, without a request noticing");
+});
+
 Deno.test("SessionStore: sessions survive a restart in a 0600 file of hashes; revoke ends them", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -35,6 +35,11 @@ export interface FakeAnthropicOptions {
   /** Asked for once per conversation turn before the answer (see the module doc). */
   toolUse?: FakeToolUse;
   /**
+   * How many `toolUse` calls in a row one conversation turn gets before the answer (default 1;
+   * `Infinity`: a model that never stops calling tools, for turn limits).
+   */
+  toolCalls?: number;
+  /**
    * The usage each answer reports instead of {@linkcode FAKE_USAGE} (e.g. enough input tokens to
    * cross a job's `--max-budget-usd`).
    */
@@ -93,7 +98,7 @@ export function startFakeAnthropicApi(opts: FakeAnthropicOptions = {}): FakeAnth
       }
       const model = typeof body.model === "string" ? body.model : "claude-fake";
       const id = `msg_fake_${++ids}`;
-      const block = opts.toolUse && wantsTool(body)
+      const block = opts.toolUse && wantsTool(body, opts.toolCalls ?? 1)
         ? {
           type: "tool_use" as const,
           id: `toolu_fake_${ids}`,
@@ -143,13 +148,22 @@ type Block =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
-/** Whether the request offers tools and its last user message carries no tool result yet. */
-function wantsTool(body: Record<string, unknown>): boolean {
+/**
+ * Whether the request offers tools and the conversation's turn has had fewer than `calls` tool
+ * results since its last user message without one.
+ */
+function wantsTool(body: Record<string, unknown>, calls: number): boolean {
   if (!Array.isArray(body.tools) || body.tools.length === 0) return false;
   const messages = Array.isArray(body.messages) ? body.messages : [];
-  const last = messages.at(-1) as { content?: unknown } | undefined;
-  const content = Array.isArray(last?.content) ? last.content : [];
-  return !content.some((c) => (c as { type?: unknown })?.type === "tool_result");
+  let results = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as { role?: unknown; content?: unknown } | undefined;
+    if (m?.role !== "user") continue;
+    const content = Array.isArray(m.content) ? m.content : [];
+    if (!content.some((c) => (c as { type?: unknown })?.type === "tool_result")) break;
+    results++;
+  }
+  return results < calls;
 }
 
 function sse(id: string, model: string, block: Block, reported: FakeUsage): Response {

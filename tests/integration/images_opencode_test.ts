@@ -6,7 +6,9 @@
  * from the kept state folder, an unknown session failing, a pylon's `append_system_prompt`
  * and `args` reaching OpenCode (the system prompt and the model the fake receives), and its
  * `allowed_tools`, `disallowed_tools` and `mcp_servers` (the tool list the fake receives, a denied
- * `git push` not run, the MCP server asked with the `.env` token that no environment holds).
+ * `git push` not run, the MCP server asked with the `.env` token that no environment holds), and
+ * its `max_turns` and `max_cost_usd` against a model that never stops calling tools (the calls of
+ * the allowed turns run, the next turn's are refused unrun, the run fails with the cap's reason).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import {
   loadGlobalConfig,
   loadPylon,
   pylonConfigSchema,
+  type ResolvedPylon,
   resolvePylon,
 } from "../../src/config/mod.ts";
 import { buildContainerSpec } from "../../src/runner/container_spec.ts";
@@ -36,6 +39,19 @@ import {
 
 printSlowSkipReason("OpenCode");
 
+/** A webhook pylon `oc` with an OpenCode `agent` (prompt `p` and the given settings). */
+function opencodePylon(agent: Record<string, unknown>): ResolvedPylon {
+  return resolvePylon(
+    pylonConfigSchema.parse({
+      name: "oc",
+      trigger: { type: "webhook", path: "/oc" },
+      agent: { type: "opencode", prompt: "p", ...agent },
+    }),
+    globalConfigSchema.parse({}),
+    { env: {}, systemTimezone: "UTC" },
+  );
+}
+
 Deno.test({
   name: "opencode agent image: builds on plain Debian and answers via the fake API",
   ignore: SLOW_IGNORE,
@@ -43,6 +59,25 @@ Deno.test({
     using docker = openTestDocker();
     const image = await buildOnDebian(docker, "opencode");
     const dirs = await makeRunDirs("pylon-opencode-run-");
+    /** What the runner would hand the Engine for `pylon` (settings in the environment). */
+    const specFor = (pylon: ResolvedPylon, jobId: string, state: string, mcpConfigFile?: string) =>
+      buildContainerSpec({
+        jobId,
+        pylon,
+        image,
+        prompt: "hello",
+        ...(mcpConfigFile ? { mcpConfigFile } : {}),
+        sessionId: null,
+        workspace: dirs.workspace,
+        workspaceReadOnly: false,
+        extraMounts: [],
+        outDir: dirs.out,
+        stateDir: join(dirs.root, state),
+        volumes: [],
+        user: "1000:1000",
+        home: "test",
+        pidsLimit: 512,
+      });
     await using api = startFakeAnthropicApi({
       toolUse: {
         name: "bash",
@@ -88,38 +123,13 @@ Deno.test({
         assert.equal(r.result?.session_id, sessionId);
       });
       await t.step("agent.append_system_prompt and agent.args reach OpenCode", async () => {
-        const pylon = resolvePylon(
-          pylonConfigSchema.parse({
-            name: "oc",
-            trigger: { type: "webhook", path: "/oc" },
-            agent: {
-              type: "opencode",
-              prompt: "p",
-              append_system_prompt: "pylon-appended-marker: answer briefly",
-              args: ["--model", "anthropic/claude-haiku-4-5"],
-            },
-          }),
-          globalConfigSchema.parse({}),
-          { env: {}, systemTimezone: "UTC" },
-        );
+        const pylon = opencodePylon({
+          append_system_prompt: "pylon-appended-marker: answer briefly",
+          args: ["--model", "anthropic/claude-haiku-4-5"],
+        });
         assert.deepEqual(pylon.agent.unsupported, []);
         // What the runner does: the settings in the container's environment.
-        const spec = buildContainerSpec({
-          jobId: "00000000-0000-4000-8000-00000000abce",
-          pylon,
-          image,
-          prompt: "hello",
-          sessionId: null,
-          workspace: dirs.workspace,
-          workspaceReadOnly: false,
-          extraMounts: [],
-          outDir: dirs.out,
-          stateDir: join(dirs.root, "settings-state"),
-          volumes: [],
-          user: "1000:1000",
-          home: "test",
-          pidsLimit: 512,
-        });
+        const spec = specFor(pylon, "00000000-0000-4000-8000-00000000abce", "settings-state");
         const settingsEnv = Object.fromEntries(
           spec.Env!.filter((e) => e.startsWith("PYLON_A")).map((e) => {
             const at = e.indexOf("=");
@@ -198,23 +208,12 @@ Deno.test({
           assert.ok(mcpFile);
           assert.equal((await Deno.stat(mcpFile)).mode! & 0o777, 0o600);
           if (Deno.uid() !== 0) await Deno.chmod(mcpFile, 0o644);
-          const spec = buildContainerSpec({
-            jobId: "00000000-0000-4000-8000-00000000abcf",
+          const spec = specFor(
             pylon,
-            image,
-            prompt: "hello",
-            mcpConfigFile: mcpFile,
-            sessionId: null,
-            workspace: dirs.workspace,
-            workspaceReadOnly: false,
-            extraMounts: [],
-            outDir: dirs.out,
-            stateDir: join(dirs.root, "tools-state"),
-            volumes: [],
-            user: "1000:1000",
-            home: "test",
-            pidsLimit: 512,
-          });
+            "00000000-0000-4000-8000-00000000abcf",
+            "tools-state",
+            mcpFile,
+          );
           assert.ok(!JSON.stringify(spec).includes(token), "the token is in the container spec");
           assert.ok(
             spec.HostConfig?.Mounts?.some((m) =>
@@ -255,6 +254,84 @@ Deno.test({
           const init = mcp.requests.find((q) => q.server === "sentry" && q.method === "initialize");
           assert.equal(init?.headers.get("authorization"), `Bearer ${token}`);
           assert.ok(!`${r.stdout}\n${r.stderr}`.includes(token), "the token is in the logs");
+        },
+      );
+      await t.step(
+        "agent.max_turns: tools run in the allowed turns only, then the run fails with the limit",
+        async () => {
+          // A model that never stops calling tools, each call appending a line.
+          await using loopApi = startFakeAnthropicApi({
+            toolUse: {
+              name: "bash",
+              input: { command: "echo turn >> turns.txt", description: "turn" },
+            },
+            toolCalls: Infinity,
+          });
+          const pylon = opencodePylon({ max_turns: 2 });
+          assert.deepEqual(pylon.agent.unsupported, []);
+          const spec = specFor(pylon, "00000000-0000-4000-8000-00000000abd0", "turns-state");
+          const maxTurns = spec.Env!.find((e) => e.startsWith("PYLON_MAX_TURNS="));
+          assert.equal(maxTurns, "PYLON_MAX_TURNS=2");
+          const r = await runAgent(docker, image, dirs, {
+            ...env,
+            OPENCODE_CONFIG_CONTENT: JSON.stringify({
+              provider: { anthropic: { options: { baseURL: `${loopApi.url}/v1` } } },
+            }),
+            PYLON_MAX_TURNS: "2",
+            PROMPT: "loop",
+          });
+          assert.notEqual(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+          assert.equal(r.result?.status, "failed", JSON.stringify(r.result));
+          assert.equal(r.result?.error, "turn limit of 2 reached after 3 turns");
+          assert.ok(Number(r.result?.num_turns) >= 3, JSON.stringify(r.result));
+          // The two allowed turns ran their call; the third turn's call was refused unrun.
+          assert.equal(await Deno.readTextFile(join(dirs.workspace, "turns.txt")), "turn\nturn\n");
+          const main = loopApi.messageRequests().filter((q) =>
+            Array.isArray(q.body?.tools) && q.body.tools.length > 0
+          );
+          // OpenCode told the model in the third turn; the helper then stopped the CLI (how
+          // many requests it had sent by then is a race: any later turn's calls are refused too).
+          assert.ok(main.length >= 3, JSON.stringify(main.length));
+          assert.match(JSON.stringify(main[2]!.body?.messages), /MAXIMUM STEPS REACHED/);
+          assert.match(r.stdout, /turn limit of 2 \(agent\.max_turns\) is reached/);
+          // Read-only while OpenCode ran (no plugin package install), writable again after.
+          const config = await Deno.stat(join(dirs.state, "opencode", "config", "opencode"));
+          assert.equal(config.mode! & 0o777, 0o755);
+        },
+      );
+      await t.step(
+        "agent.max_cost_usd: the run stops once OpenCode's cost reaches the cap",
+        async () => {
+          // A model that never stops calling tools; each turn costs $0.00011835 at
+          // claude-sonnet-4-5's price for the fake's usage.
+          await using loopApi = startFakeAnthropicApi({
+            toolUse: {
+              name: "bash",
+              input: { command: "echo paid >> paid.txt", description: "turn" },
+            },
+            toolCalls: Infinity,
+          });
+          const pylon = opencodePylon({ max_cost_usd: 0.0002 });
+          assert.deepEqual(pylon.agent.unsupported, []);
+          const spec = specFor(pylon, "00000000-0000-4000-8000-00000000abd1", "cost-state");
+          const cap = spec.Env!.find((e) => e.startsWith("PYLON_MAX_COST_USD="));
+          assert.equal(cap, "PYLON_MAX_COST_USD=0.0002");
+          const r = await runAgent(docker, image, dirs, {
+            ...env,
+            OPENCODE_CONFIG_CONTENT: JSON.stringify({
+              provider: { anthropic: { options: { baseURL: `${loopApi.url}/v1` } } },
+            }),
+            PYLON_MAX_COST_USD: "0.0002",
+            PROMPT: "spend",
+          });
+          // Without the cap this run would never end (the fake always asks for a tool).
+          assert.notEqual(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+          assert.equal(r.result?.status, "failed", JSON.stringify(r.result));
+          // $0.0001 after one turn, $0.0002367 after the second: the cap is reached there.
+          assert.equal(r.result?.error, "budget of $0.0002 reached after 2 turns");
+          assert.ok(Number(r.result?.cost_usd) >= 0.0002, JSON.stringify(r.result));
+          const paid = await Deno.readTextFile(join(dirs.workspace, "paid.txt"));
+          assert.ok(paid.startsWith("paid\npaid\n"), paid);
         },
       );
       await t.step("an unknown session fails with the CLI's message", async () => {

@@ -15,6 +15,10 @@
  * - the http MCP server is called with the token from `.env`, which is in neither the job's JSON, its
  *   log, the daemon's log nor the running container's `docker inspect`.
  *
+ * And `agent.max_turns` / `agent.max_cost_usd` through the daemon: against a model that never stops
+ * calling tools, the job ends `failed` with "turn limit of 2 reached after 3 turns" or "budget of
+ * $0.0002 reached after 2 turns".
+ *
  * @module
  */
 
@@ -217,4 +221,67 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () => scenario("swarm"),
+});
+
+Deno.test({
+  name:
+    "OpenCode pylon: agent.max_turns and max_cost_usd end a job that never stops, failed with why",
+  ignore: SLOW_IGNORE,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    using docker = openTestDocker();
+    const image = await buildOnDebian(docker, "opencode");
+    // A model that never stops calling tools: without a cap the job would run to its timeout.
+    await using api = startFakeAnthropicApi({
+      toolUse: { name: "bash", input: { command: "echo turn", description: "turn" } },
+      toolCalls: Infinity,
+    });
+    const root = await Deno.makeTempDir({ prefix: "pylon-opencode-caps-" });
+    const pylon = (name: string, cap: string) =>
+      [
+        `name: ${name}`,
+        `trigger: { type: webhook, path: /${name} }`,
+        "agent:",
+        "  type: opencode",
+        `  image: ${JSON.stringify(image)}`,
+        "  provider: anthropic",
+        "  auth: api_key",
+        "  gateway: false",
+        "  network: host",
+        '  prompt: "go on forever"',
+        `  ${cap}`,
+        "  env:",
+        `    OPENCODE_CONFIG_CONTENT: ${
+          JSON.stringify(JSON.stringify({
+            provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } },
+          }))
+        }`,
+        '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
+      ].join("\n") + "\n";
+    await writeHome(root, {
+      "pylons/turns/.env": "ANTHROPIC_API_KEY=sk-ant-fake\n",
+      "pylons/turns/pylon.yaml": pylon("turns", "max_turns: 2"),
+      "pylons/spend/.env": "ANTHROPIC_API_KEY=sk-ant-fake\n",
+      "pylons/spend/pylon.yaml": pylon("spend", "max_cost_usd: 0.0002"),
+    });
+    const d = await startDockerDaemon(root);
+    try {
+      await t.step("max_turns: 2", async () => {
+        const job = await finishedJob(d, await postJob(d, "/turns"), 240_000);
+        assert.equal(job.status, "failed", JSON.stringify(job));
+        assert.equal(job.error, "turn limit of 2 reached after 3 turns");
+        assert.ok(Number(job.num_turns) >= 3, JSON.stringify(job));
+      });
+      await t.step("max_cost_usd: 0.0002", async () => {
+        const job = await finishedJob(d, await postJob(d, "/spend"), 240_000);
+        assert.equal(job.status, "failed", JSON.stringify(job));
+        assert.equal(job.error, "budget of $0.0002 reached after 2 turns");
+        assert.ok(Number(job.cost_usd) >= 0.0002, JSON.stringify(job));
+      });
+    } finally {
+      await d.stop();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
 });

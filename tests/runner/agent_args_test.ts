@@ -7,6 +7,8 @@ import {
   opencodeEnv,
 } from "../../src/runner/agent_args.ts";
 import * as opencode from "../../agents/opencode/pylon-opencode.mjs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const NONE: AgentSettings = {
   model: undefined,
@@ -141,6 +143,129 @@ Deno.test("opencodeEnv() passes agent.args and append_system_prompt to the OpenC
   const file = "/pylon/state/opencode/config/opencode/pylon-instructions.md";
   assert.deepEqual(opencode.jobConfig("", {}, file).instructions, [file]);
   assert.equal(opencode.jobConfig("", {}).instructions, undefined);
+});
+
+Deno.test("agent.max_turns reaches the OpenCode image and caps the run", async (t) => {
+  await t.step("opencodeEnv() passes it as PYLON_MAX_TURNS", () => {
+    assert.deepEqual(opencodeEnv({ ...NONE, maxTurns: 4 }), { PYLON_MAX_TURNS: "4" });
+  });
+  await t.step("the job's opencode.json: build's steps one past it, the plugin", () => {
+    const plugin = "/pylon/state/opencode/config/opencode/pylon-turn-limit.mjs";
+    const config = opencode.jobConfig("", { PYLON_MAX_TURNS: "4" }, undefined, plugin);
+    assert.deepEqual(config.agent, { build: { steps: 5 } });
+    assert.deepEqual(config.plugin, [`file://${plugin}`]);
+    const unset = opencode.jobConfig("", {}, undefined, plugin);
+    assert.equal(unset.agent, undefined);
+    assert.equal(unset.plugin, undefined);
+    assert.equal(opencode.maxTurnsOf({ PYLON_MAX_TURNS: "0" }), undefined);
+    assert.equal(opencode.maxTurnsOf({ PYLON_MAX_TURNS: "x" }), undefined);
+  });
+  await t.step(
+    "the plugin refuses tool calls of a turn past the limit, before they run",
+    async () => {
+      // The written module's source, imported as OpenCode imports it.
+      const dir = await Deno.makeTempDir();
+      try {
+        const file = join(dir, "pylon-turn-limit.mjs");
+        await Deno.writeTextFile(file, opencode.turnLimitPluginSource(2));
+        const mod = await import(pathToFileURL(file).href);
+        // OpenCode calls every export as a plugin: there is one.
+        assert.deepEqual(Object.keys(mod), ["PylonTurnLimit"]);
+        const hooks = await mod.PylonTurnLimit({});
+        const turn = (agent: string, sessionID = "ses_a") =>
+          hooks["chat.params"]({ sessionID, agent: { name: agent } }, {});
+        const call = (sessionID = "ses_a") =>
+          hooks["tool.execute.before"]({ tool: "bash", sessionID, callID: "c" }, { args: {} });
+        await turn("title"); // OpenCode's title request is no turn
+        await turn("build");
+        await call();
+        await turn("build");
+        await call();
+        await turn("build");
+        await assert.rejects(call(), /turn limit of 2 \(agent\.max_turns\) is reached/);
+        await turn("build", "ses_b"); // each session counts its own turns
+        await call("ses_b");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+  await t.step("the helper fails a run that went past it, keeping the answer", () => {
+    const c = new opencode.EventCollector({ maxTurns: 2 });
+    const step = (reason: string) =>
+      JSON.stringify({
+        type: "step_finish",
+        sessionID: "ses_a",
+        part: { reason, tokens: { input: 1, output: 1 }, cost: 0 },
+      });
+    c.add(step("tool-calls"));
+    c.add(step("tool-calls"));
+    assert.equal(c.capped(), false);
+    c.add(JSON.stringify({ type: "text", sessionID: "ses_a", part: { text: "partial" } }));
+    c.add(step("stop"));
+    assert.equal(c.capped(), true);
+    assert.equal(c.overLimit(), false, "an answer in the wrap-up turn ends the run by itself");
+    const { result, exitCode } = c.finish({ code: 0, signal: null });
+    assert.equal(result.status, "failed");
+    assert.equal(result.error, "turn limit of 2 reached after 3 turns");
+    assert.equal(result.result, "partial");
+    assert.notEqual(exitCode, 0);
+    const looping = new opencode.EventCollector({ maxTurns: 1 });
+    looping.add(step("tool-calls"));
+    assert.equal(looping.overLimit(), false);
+    looping.add(step("tool-calls"));
+    assert.equal(looping.overLimit(), true, "tools again past the limit: the CLI is stopped");
+    const unlimited = new opencode.EventCollector();
+    for (let i = 0; i < 5; i++) unlimited.add(step("tool-calls"));
+    assert.equal(unlimited.finish({ code: 0, signal: null }).result.status, "completed");
+  });
+});
+
+Deno.test("agent.max_cost_usd stops an OpenCode run once its cost reaches the cap", async (t) => {
+  await t.step("opencodeEnv() passes it as PYLON_MAX_COST_USD", () => {
+    assert.deepEqual(opencodeEnv({ ...NONE, maxCostUsd: 0.5 }), { PYLON_MAX_COST_USD: "0.5" });
+    assert.equal(opencode.maxCostOf({ PYLON_MAX_COST_USD: "0" }), undefined);
+    assert.equal(opencode.maxCostOf({ PYLON_MAX_COST_USD: "0.25" }), 0.25);
+  });
+  const step = (reason: string, cost: number) =>
+    JSON.stringify({
+      type: "step_finish",
+      sessionID: "ses_a",
+      part: { reason, cost, tokens: { input: 1, output: 1 } },
+    });
+  await t.step("the helper stops once, after the turn that reaches the cap", () => {
+    const c = new opencode.EventCollector({ maxCostUsd: 0.5 });
+    c.add(step("tool-calls", 0.3));
+    assert.equal(c.shouldStop(), false);
+    c.add(step("tool-calls", 0.3));
+    assert.equal(c.shouldStop(), true);
+    assert.equal(c.shouldStop(), false, "asked once");
+    c.add(step("tool-calls", 0.3)); // reported while the CLI was stopping: not counted
+    const { result, exitCode } = c.finish({ code: null, signal: "SIGTERM" });
+    assert.equal(result.status, "failed");
+    assert.equal(result.error, "budget of $0.50 reached after 2 turns");
+    assert.notEqual(exitCode, 0);
+  });
+  await t.step("a run that ends in the turn that reaches the cap is not stopped", () => {
+    const c = new opencode.EventCollector({ maxCostUsd: 0.5 });
+    c.add(step("tool-calls", 0.3));
+    c.add(JSON.stringify({ type: "text", sessionID: "ses_a", part: { text: "done" } }));
+    c.add(step("stop", 0.3));
+    assert.equal(c.shouldStop(), false);
+    assert.equal(c.finish({ code: 0, signal: null }).result.status, "completed");
+  });
+  await t.step("the turn limit stops the CLI too, and the budget says why first", () => {
+    const c = new opencode.EventCollector({ maxTurns: 1, maxCostUsd: 0.5 });
+    c.add(step("tool-calls", 0.1));
+    c.add(step("tool-calls", 0.1));
+    assert.equal(c.shouldStop(), true);
+    assert.equal(c.stopped, "turns");
+    const both = new opencode.EventCollector({ maxTurns: 1, maxCostUsd: 0.1 });
+    both.add(step("tool-calls", 0.05));
+    both.add(step("tool-calls", 0.05));
+    assert.equal(both.shouldStop(), true);
+    assert.equal(both.stopped, "budget");
+  });
 });
 
 Deno.test("opencodeEnv() makes allowed_tools OpenCode's only tools, by OpenCode's names", async (t) => {

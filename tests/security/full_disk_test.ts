@@ -4,10 +4,11 @@
  * and its container, and records the job `completed` once space is free again; a daemon killed
  * meanwhile leaves the container for the next one, which records the same outcome.
  *
- * The home is a small tmpfs (mounted by root) filled to its last byte by the test. A reader
- * (like `pylon jobs`) keeps a snapshot open all along: the daemon's checkpoints then cannot let
- * its write-ahead log start over in the space it already has, so each write needs new space, as
- * on a disk that filled while the log was growing.
+ * The home is a small tmpfs (mounted by root) filled to its last byte by the test, with the
+ * job database's write-ahead log truncated to nothing just before: a log that has been
+ * checkpointed starts over in the space it already has, so a write would find room in it
+ * however full the disk is. With no log left, each write needs new space, as on a disk that
+ * filled while the log was growing.
  */
 
 import assert from "node:assert/strict";
@@ -49,18 +50,27 @@ async function mountTmpfs(size: string): Promise<string | { skip: string }> {
   }
 }
 
-/** A read transaction on `db` that pins the WAL (disposed: released). */
-function holdSnapshot(db: string): Disposable {
-  const reader = new DatabaseSync(db, { readOnly: true });
-  reader.exec("BEGIN");
-  reader.prepare("SELECT count(*) FROM jobs").get();
-  return {
-    [Symbol.dispose]() {
-      if (!reader.isOpen) return;
-      reader.exec("COMMIT");
-      reader.close();
-    },
-  };
+/**
+ * Fills the file system holding `db` to its last byte with `filler`, leaving `db`'s write-ahead
+ * log empty: the log is truncated first, and the whole is done again when the daemon wrote to
+ * it meanwhile (its write found room before the disk was full, and would leave room for the
+ * next one).
+ */
+async function fillDisk(filler: string, db: string): Promise<void> {
+  const wal = `${db}-wal`;
+  for (;;) {
+    const conn = new DatabaseSync(db);
+    try {
+      conn.exec("PRAGMA busy_timeout = 2000");
+      conn.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    } finally {
+      conn.close();
+    }
+    await fill(filler);
+    const left = await Deno.stat(wal).then((s) => s.size, () => 0);
+    if (left === 0) return;
+    await Deno.remove(filler);
+  }
 }
 
 /** Writes `path` until the file system has no byte left. */
@@ -96,7 +106,6 @@ dockerTest(
     const filler = join(root, "filler");
     const ids: string[] = [];
     let d: ProcessDaemon | undefined;
-    let snapshot: Disposable | undefined;
     try {
       await writeAttackerHome(docker, {
         // Exits 0 without a result.json: its output is the result.
@@ -104,12 +113,11 @@ dockerTest(
       }, { root, port, config: "docker:\n  max_concurrent: 1\n" });
       d = await startDaemonProcess(root, port);
       const db = join(root, "data", "work", "jobs.db");
-      snapshot = holdSnapshot(db);
 
       // 1. The disk fills while the job runs; it exits 0; space comes back later.
       ids.push(await trigger(d, "work"), await trigger(d, "work"));
       await containerOf(docker, ids[0]!);
-      await fill(filler);
+      await fillDisk(filler, db);
       await eventually(
         () => Promise.resolve(d!.process.log.some((l) => /event=job\.record_failed/.test(l))),
         20_000,
@@ -129,7 +137,7 @@ dockerTest(
 
       // 2. The second job ends on a full disk and the daemon is killed before space comes back.
       await containerOf(docker, ids[1]!);
-      await fill(filler);
+      await fillDisk(filler, db);
       const seen = d.process.log.length;
       await eventually(
         () =>
@@ -152,7 +160,6 @@ dockerTest(
       assert.equal(second.exit_code, 0);
       assert.match(String(second.result), /all-done/);
     } finally {
-      snapshot?.[Symbol.dispose]();
       await d?.stop("SIGKILL");
       await removeJobContainers(docker, ids);
       await run("umount", root).catch((e) => {

@@ -37,8 +37,8 @@ Deno.test("prepareWorkspace() local refuses missing paths, files and host folder
     [undefined, /it is not set$/],
     ["relative/dir", /it is not an absolute path$/],
     ["/", /mounting it is not allowed: \/ is the whole host$/],
-    ["/etc/..//etc", /mounting it is not allowed: \/etc is inside \/etc$/],
-    ["/proc/self", /is inside \/proc$/],
+    ["/etc/..//etc", /mounting it is not allowed: \/etc is a system folder$/],
+    ["/proc/self", /\/proc\/self is inside the system folder \/proc$/],
     ["/root", /\/root is a home folder$/],
     ["/var/run", /holds the Docker socket/],
   ];

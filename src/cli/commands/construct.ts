@@ -297,14 +297,14 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
     ? webhookUrl({ trigger: { path: answers.path ?? `/${name}` } }, served)
     : undefined;
   let isPublic = hasPublicUrl({ trigger: {} }, globalConfig);
+  let pendingSecret: string | undefined;
   if (global) {
     try {
       // A secret the user still has to paste is reported below, with where to get it; the
       // other problems are listed as usual.
       const sig = answers.signature;
-      const env = sig && !sig.generated && !global.env[sig.envVar]
-        ? { ...global.env, [sig.envVar]: "(to be added)" }
-        : global.env;
+      if (sig && !sig.generated && !global.env[sig.envVar]) pendingSecret = sig.envVar;
+      const env = pendingSecret ? { ...global.env, [pendingSecret]: "(to be added)" } : global.env;
       const loaded = await loadPylon(ctx.paths, name, { ...global, env });
       const { agent } = resolvePylon(loaded.config, globalConfig, {
         env: loaded.env,
@@ -358,6 +358,16 @@ async function report(name: string, answers: ConstructAnswers, ctx: CommandConte
       daemon
         ? `\n  The running daemon (${daemon.base}) loads it as soon as it is fixed; no restart.\n`
         : "\n  Once fixed, start the daemon:  pylon start\n",
+    );
+  } else if (pendingSecret) {
+    // The secret the user still has to paste keeps the pylon from loading: "start it" or
+    // "the daemon has not loaded it" would both hide that.
+    const envFile = displayPath(ctx.paths.pylonEnv(name), home);
+    io.out(
+      daemon
+        ? `\n  The running daemon (${daemon.base}) loads it as soon as ${pendingSecret} is in ` +
+          `${envFile}; no restart. Until then its path answers 503.\n`
+        : `\n  Once ${pendingSecret} is in ${envFile}, start the daemon:  pylon start\n`,
     );
   } else if (daemon) {
     io.out(`\n  ${await daemonState(daemon, name)}\n`);

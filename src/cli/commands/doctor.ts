@@ -146,6 +146,16 @@ export async function runDoctor(ctx: CommandContext, opts: DoctorOptions = {}): 
         `\`pylon doctor --fix\` can do ${fixable.length === 1 ? "this" : "these"} for you: ` +
           `${fixable.map((c) => c.fix!.description).join("; ")}\n`,
       );
+      // "N problems found" right above reads as if --fix repaired them: name those it cannot.
+      const manual = checks.filter((c) => c.status === "FAIL" && !c.fix);
+      if (manual.length > 0) {
+        const one = manual.length === 1;
+        ctx.io.out(
+          `It does not fix ${one ? "the problem" : `the ${manual.length} problems`} ` +
+            `${one ? "that needs" : "that need"} you (the fix: under ${one ? "it" : "each"}): ` +
+            `${manual.map((c) => c.label).join(", ")}\n`,
+        );
+      }
     }
   }
   return problems > 0 ? 1 : 0;

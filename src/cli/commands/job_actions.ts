@@ -67,11 +67,12 @@ async function offline(action: Action, idOrPrefix: string, ctx: CommandContext):
   const stores = open.stores;
   const job = await stores.findJob(idOrPrefix);
   const store = stores.get(job.pylon)!;
-  const note = "(the daemon is not running; this takes effect when it starts)";
+  // What waits for a daemon is said so; a dismissal is done now, with nothing left to run.
+  const note = "; it runs when the daemon starts (none runs now)";
   if (action === "approve" && job.status === "held") {
     const moved = await approveJob(store, job);
     if (!moved) throw conflict(job.id, job.status, action, "awaiting_approval or held");
-    ctx.io.out(`Job ${shortId(job.id)} released to run once over budget ${note}.\n`);
+    ctx.io.out(`Job ${shortId(job.id)} released to run once over budget${note}.\n`);
     return 0;
   }
   if (action === "approve" || action === "ignore") {
@@ -82,7 +83,9 @@ async function offline(action: Action, idOrPrefix: string, ctx: CommandContext):
     );
     if (!moved) throw conflict(job.id, job.status, action, "awaiting_approval");
     ctx.io.out(
-      `Job ${shortId(job.id)} ${action === "approve" ? "approved" : "dismissed"} ${note}.\n`,
+      action === "approve"
+        ? `Job ${shortId(job.id)} approved: queued${note}.\n`
+        : `Job ${shortId(job.id)} dismissed.\n`,
     );
     return 0;
   }
@@ -103,7 +106,7 @@ async function offline(action: Action, idOrPrefix: string, ctx: CommandContext):
       parentId: job.id,
     });
     ctx.io.out(
-      `Retrying as job ${shortId(again.id)} (attempt ${again.attempt}), queued ${note}.\n`,
+      `Retrying as job ${shortId(again.id)} (attempt ${again.attempt}): queued${note}.\n`,
     );
     return 0;
   }

@@ -317,23 +317,37 @@ export const APP_JS = `"use strict";
   }
 
   var url = "/api/events";
+  var lastId = "";
   if (page === "job") {
     var id = body.getAttribute("data-job");
-    url += "?job=" + encodeURIComponent(id) + "&last_event_id=" +
-      encodeURIComponent("log:" + id + ":" + (body.getAttribute("data-log-offset") || "0"));
+    url += "?job=" + encodeURIComponent(id);
+    lastId = "log:" + id + ":" + (body.getAttribute("data-log-offset") || "0");
   } else {
     url += "?kinds=job";
     var only = body.getAttribute("data-pylon");
     if (only) url += "&pylon=" + encodeURIComponent(only);
   }
-  var es = new EventSource(url);
   var live = document.getElementById("live");
-  es.onopen = function () { if (live) { live.textContent = "live"; live.className = "badge s-completed"; } };
-  es.onerror = function () { if (live) { live.textContent = "reconnecting"; live.className = "badge s-held"; } };
-  function parse(e) { try { return JSON.parse(e.data); } catch (_) { return null; } }
-  es.addEventListener("job", function (e) { var d = parse(e); if (d && d.id) onJob(d); });
-  es.addEventListener("log", function (e) { var d = parse(e); if (d) onLog(d); });
-  es.addEventListener("tool", function (e) { var d = parse(e); if (d) onTool(d); });
-  window.addEventListener("pagehide", function () { es.close(); });
+  function badge(text, cls) { if (live) { live.textContent = text; live.className = "badge " + cls; } }
+  function parse(e) { if (e.lastEventId) lastId = e.lastEventId; try { return JSON.parse(e.data); } catch (_) { return null; } }
+  // EventSource retries a dropped stream by itself, but gives up for good on an answer that is
+  // not a stream (429 while every stream slot is taken, a daemon restarting behind a proxy):
+  // then a new one is opened, after a pause that grows to a minute, from the last event seen.
+  var es = null, pause = 1000;
+  function connect() {
+    es = new EventSource(url + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : ""));
+    es.onopen = function () { pause = 1000; badge("live", "s-completed"); };
+    es.onerror = function () {
+      badge("reconnecting", "s-held");
+      if (es.readyState !== 2) return;
+      setTimeout(connect, pause);
+      pause = Math.min(pause * 2, 60000);
+    };
+    es.addEventListener("job", function (e) { var d = parse(e); if (d && d.id) onJob(d); });
+    es.addEventListener("log", function (e) { var d = parse(e); if (d) onLog(d); });
+    es.addEventListener("tool", function (e) { var d = parse(e); if (d) onTool(d); });
+  }
+  connect();
+  window.addEventListener("pagehide", function () { if (es) es.close(); });
 })();
 `;

@@ -280,7 +280,7 @@ ${
           ? html`
             <details>
               <summary>Input</summary>
-              <pre class="json">${fitEscaped(JSON.stringify(call.input, null, 2) ?? "", 4000)
+              <pre class="json">${fitEscaped(prettyJson(call.input), 4000)
                 .text}</pre>
             </details>
           `
@@ -505,8 +505,25 @@ function promptSection(job: Json): Html {
   `;
 }
 
+/**
+ * JSON indented for reading. A sender's payload can be nested deeper than indenting can recurse
+ * (`JSON.stringify` with a gap overflows the stack some 10,000 levels down, where the compact
+ * form still works): such a value is shown compact instead of failing the page.
+ */
+function prettyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, null, 2) ?? "";
+  } catch {
+    try {
+      return JSON.stringify(value) ?? "";
+    } catch {
+      return "(nested too deeply to show here; see the job's JSON)";
+    }
+  }
+}
+
 function payloadSection(job: Json): Html {
-  const text = JSON.stringify(job.payload ?? null, null, 2) ?? "null";
+  const text = prettyJson(job.payload ?? null);
   const shown = fitEscaped(text, PAYLOAD_BYTES);
   return html`
     <details>
@@ -518,7 +535,7 @@ function payloadSection(job: Json): Html {
       ? html`
         <details>
           <summary>Headers</summary>
-          <pre class="json">${fitEscaped(JSON.stringify(job.headers, null, 2), 6000).text}</pre>
+          <pre class="json">${fitEscaped(prettyJson(job.headers), 6000).text}</pre>
         </details>
       `
       : ""}

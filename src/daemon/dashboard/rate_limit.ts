@@ -32,18 +32,28 @@ export class RateLimiter {
    * attempt is then not made), else 0.
    */
   take(key: string): number {
+    return this.attempt(key).wait;
+  }
+
+  /**
+   * Counts one attempt by `key`: `wait` is 0 when it may be made, else the seconds until the
+   * window ends; `overall` says that only everyone's limit was hit, not this key's own. Such an
+   * attempt still counts toward the key's own limit, so no key makes more than `perKey` a
+   * window whatever the others do.
+   */
+  attempt(key: string): { wait: number; overall: boolean } {
     const now = (this.#o.clock?.now() ?? new Date()).getTime();
     if (now - this.#windowStart >= this.#o.windowMs) {
       this.#windowStart = now;
       this.#total = 0;
       this.#byKey.clear();
     }
+    const wait = Math.max(1, Math.ceil((this.#windowStart + this.#o.windowMs - now) / 1000));
     const mine = this.#byKey.get(key) ?? 0;
-    if (mine >= this.#o.perKey || this.#total >= this.#o.overall) {
-      return Math.max(1, Math.ceil((this.#windowStart + this.#o.windowMs - now) / 1000));
-    }
+    if (mine >= this.#o.perKey) return { wait, overall: false };
     this.#byKey.set(key, mine + 1);
+    if (this.#total >= this.#o.overall) return { wait, overall: true };
     this.#total++;
-    return 0;
+    return { wait: 0, overall: false };
   }
 }

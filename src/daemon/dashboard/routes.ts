@@ -104,16 +104,20 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<DashVars> {
   app.get("/dashboard/login", async function login(c) {
     const code = c.req.query("code") ?? "";
     // Only exchanges count: the bare login page costs nothing and tells nothing.
-    const wait = code ? limiter.take(clientAddress(c)) : 0;
-    if (wait > 0) {
+    const limit = code ? limiter.attempt(clientAddress(c)) : { wait: 0, overall: false };
+    const limited = async () => {
       deps.log.warn("dashboard.login_limited", { client: clientAddress(c) });
-      c.header("retry-after", String(wait));
+      c.header("retry-after", String(limit.wait));
       return c.html(
-        await loggedOutPage("Too many attempts", `Try again in ${wait} seconds.`),
+        await loggedOutPage("Too many attempts", `Try again in ${limit.wait} seconds.`),
         429,
       );
-    }
+    };
+    if (limit.wait > 0 && !limit.overall) return await limited();
+    // Strangers' guesses that used up everyone's limit do not lock out the operator's own link
+    // (their address is still held to its own limit, and no guess finds a 256-bit code).
     const id = code ? await deps.sessions.exchange(code) : null;
+    if (!id && limit.wait > 0) return await limited();
     if (!id) {
       deps.log.info("dashboard.login_refused", { client: clientAddress(c) });
       return c.html(

@@ -51,6 +51,8 @@ interface SessionFile {
 export interface Session {
   /** The CSRF token bound to it (what `x-csrf-token` and forms must carry). */
   csrf: string;
+  /** Which session it is in the store (the SHA-256 of its id), for `valid` and `watch`. */
+  key: string;
   /** When it ends if unused (ms since the epoch). */
   expiresAt: number;
 }
@@ -68,6 +70,8 @@ export class SessionStore {
   readonly #clock: { now(): Date };
   readonly #codes = new Map<string, number>();
   readonly #sessions = new Map<string, SessionRecord>();
+  /** Called when a session ends, by its hash (open event streams close). */
+  readonly #watchers = new Map<string, Set<() => void>>();
   #writing: Promise<void> = Promise.resolve();
 
   constructor(options: SessionStoreOptions = {}) {
@@ -128,6 +132,7 @@ export class SessionStore {
     if (!record) return null;
     if (!this.#alive(record, now)) {
       this.#sessions.delete(record.hash);
+      this.#ended(record.hash);
       await this.#save();
       return null;
     }
@@ -136,22 +141,65 @@ export class SessionStore {
     if (persist) await this.#save();
     return {
       csrf: await csrfFor(id),
+      key: record.hash,
       expiresAt: Math.min(now + SESSION_IDLE_MS, record.createdAt + SESSION_MAX_MS),
     };
   }
 
   /** Ends one session (logout). */
   async revoke(id: string): Promise<void> {
-    if (this.#sessions.delete(await sha256(id))) await this.#save();
+    const hash = await sha256(id);
+    if (!this.#sessions.delete(hash)) return;
+    this.#ended(hash);
+    await this.#save();
   }
 
   /** Ends every session and forgets unexchanged codes; returns how many sessions ended. */
   async revokeAll(): Promise<number> {
     const count = this.#sessions.size;
+    const ended = [...this.#sessions.keys()];
     this.#sessions.clear();
+    for (const hash of ended) this.#ended(hash);
     this.#codes.clear();
     await this.#save();
     return count;
+  }
+
+  /** Whether a session `check` returned is still valid now (not revoked, not expired). */
+  valid(session: Session): boolean {
+    const record = this.#sessions.get(session.key);
+    return record !== undefined && this.#alive(record, this.#now());
+  }
+
+  /**
+   * Calls `onEnd` once when the session is revoked (logout, revoke-all), found expired or
+   * dropped for newer ones; returns what stops watching. Expiry is noticed when it is looked
+   * at: callers that hold on to a session also poll {@linkcode valid}.
+   */
+  watch(session: Session, onEnd: () => void): () => void {
+    let set = this.#watchers.get(session.key);
+    if (!set) this.#watchers.set(session.key, set = new Set());
+    const once = () => onEnd();
+    set.add(once);
+    return () => {
+      set.delete(once);
+      if (set.size === 0 && this.#watchers.get(session.key) === set) {
+        this.#watchers.delete(session.key);
+      }
+    };
+  }
+
+  #ended(hash: string): void {
+    const set = this.#watchers.get(hash);
+    if (!set) return;
+    this.#watchers.delete(hash);
+    for (const onEnd of set) {
+      try {
+        onEnd();
+      } catch {
+        // one watcher's failure does not keep the others open
+      }
+    }
   }
 
   /** Number of live sessions. */
@@ -170,10 +218,17 @@ export class SessionStore {
 
   #trim(now: number): void {
     for (const s of this.#sessions.values()) {
-      if (!this.#alive(s, now)) this.#sessions.delete(s.hash);
+      if (!this.#alive(s, now)) {
+        this.#sessions.delete(s.hash);
+        this.#ended(s.hash);
+      }
     }
     const byAge = [...this.#sessions.values()].sort((a, b) => a.seenAt - b.seenAt);
-    while (byAge.length > MAX_SESSIONS) this.#sessions.delete(byAge.shift()!.hash);
+    while (byAge.length > MAX_SESSIONS) {
+      const hash = byAge.shift()!.hash;
+      this.#sessions.delete(hash);
+      this.#ended(hash);
+    }
   }
 
   /** Writes the file (0600, replaced whole); writes are serialised. */

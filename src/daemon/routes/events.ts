@@ -12,6 +12,11 @@
  * it, it gets a final `dropped` event (with the last id sent, to resume from) and is closed.
  * Comment lines every `heartbeatMs` keep proxies from closing an idle stream.
  *
+ * A stream is a request that never ends, so at most `maxStreams()` are open at once (a share of
+ * the server's connections; more answer `429`): streams can never hold every connection and
+ * leave none for webhooks. A stream opened with a dashboard session ends when the session does
+ * (logout, `pylon dashboard --revoke-all`, expiry): an open stream is no way around a revocation.
+ *
  * @module
  */
 
@@ -46,6 +51,19 @@ export interface EventsRouteDeps {
   maxQueuedBytes?: number;
   /** Ends every stream (daemon shutdown). */
   signal?: AbortSignal;
+  /** How many streams may be open at once. @default {unlimited} */
+  maxStreams?: () => number;
+}
+
+/**
+ * The credential a stream was opened with, when it can end while the stream is open (a
+ * dashboard session). The auth middleware sets it as the request's `streamAuth` variable.
+ */
+export interface StreamAuth {
+  /** Whether the credential is still good (checked at every heartbeat: expiry). */
+  valid(): boolean;
+  /** Calls `onEnd` once when the credential is revoked; returns what stops watching. */
+  watch(onEnd: () => void): () => void;
 }
 
 /** What one client asked for. */
@@ -58,7 +76,20 @@ interface Filter {
 /** Builds the `/events` route (mounted under `/api`). */
 export function createEventsRoutes(deps: EventsRouteDeps): Hono {
   const app = new Hono();
+  let open = 0;
+  let full = false;
   app.get("/events", async function events(c) {
+    const max = deps.maxStreams?.() ?? Infinity;
+    if (open >= max) {
+      // Once per time it fills up, not once per refused client.
+      if (!full) deps.log.warn("events.streams_full", { max });
+      full = true;
+      return reject(
+        429,
+        `${max} event streams are open, the most this daemon serves at once; try again later`,
+        { "retry-after": "30" },
+      );
+    }
     const kindsText = c.req.query("kinds");
     const kinds = (kindsText ?? EVENT_KINDS.join(",")).split(",").map((k) => k.trim())
       .filter((k) => k !== "");
@@ -87,7 +118,14 @@ export function createEventsRoutes(deps: EventsRouteDeps): Hono {
     }
     const filter: Filter = { job: job?.id, pylon, kinds: new Set(kinds as EventKind[]) };
     const lastId = c.req.header("last-event-id") ?? c.req.query("last_event_id");
-    return openStream(deps, filter, lastId?.trim() || undefined, job);
+    const auth = (c as unknown as { get(key: string): unknown }).get("streamAuth") as
+      | StreamAuth
+      | undefined;
+    if (auth && !auth.valid()) return reject(401, "the session has ended; log in again");
+    open++;
+    return openStream(deps, filter, lastId?.trim() || undefined, job, auth, () => {
+      if (--open < max) full = false;
+    });
   });
   return app;
 }
@@ -106,6 +144,8 @@ function openStream(
   filter: Filter,
   lastId: string | undefined,
   job: Job | undefined,
+  auth: StreamAuth | undefined,
+  onClosed: () => void,
 ): Response {
   const enc = new TextEncoder();
   const maxBytes = deps.maxQueuedBytes ?? 1024 * 1024;
@@ -124,7 +164,9 @@ function openStream(
   const close = () => {
     if (closed) return;
     closed = true;
+    onClosed();
     unsubscribe();
+    unwatch();
     clearInterval(heartbeat);
     deps.signal?.removeEventListener("abort", close);
     try {
@@ -178,8 +220,10 @@ function openStream(
     pendingBytes += e.id.length + 64 + JSON.stringify(e.data).length;
     if (pendingBytes > maxBytes) drop(`more than ${maxBytes} bytes arrived during the replay`);
   });
+  const unwatch = auth?.watch(() => close()) ?? (() => {});
   const heartbeat = setInterval(() => {
     if (closed) return;
+    if (auth && !auth.valid()) return close();
     write(": ping\n\n");
     if (!replaying && (controller.desiredSize ?? 0) <= 0) drop("the client stopped reading");
   }, deps.heartbeatMs ?? 15_000);
