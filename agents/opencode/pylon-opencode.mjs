@@ -24,7 +24,14 @@
 // and $PYLON_OUT/events.ndjson, one {"tool":"…","summary":"…"} per line.
 
 import { spawn } from "node:child_process";
-import { appendFileSync, chmodSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -384,6 +391,8 @@ export function jobConfig(
 
 /** Where the runner puts the job's MCP config (src/runner/agent_args.ts MCP_CONFIG_PATH). */
 export const MCP_CONFIG_PATH = "/pylon/mcp.json";
+/** Tool approval's plugin, named by the managed config the daemon mounts (agent.approve_tools). */
+export const APPROVAL_PLUGIN = "/pylon/approval/pylon-approve-opencode.mjs";
 
 /**
  * The CLI's environment: `env` with the MCP file's `mcp` servers merged into
@@ -535,10 +544,11 @@ function main(argv) {
         rest[0],
         JSON.stringify(jobConfig(provider, process.env, instructions, turnLimit), null, 2) + "\n",
       );
-      // With a plugin OpenCode first waits for an npm install of its plugin package into each
-      // config folder it may write (the registry: seconds, or never without a network); it skips
-      // a read-only one, and this plugin imports nothing.
-      if (turnLimit) chmodSync(dirname(rest[0]), 0o555);
+      // With a plugin (this one, or tool approval's in the managed config) OpenCode first waits
+      // for an npm install of its plugin package into each config folder it may write (the
+      // registry: seconds, or never without a network); it skips a read-only one, and neither
+      // plugin needs the package.
+      if (turnLimit || existsSync(APPROVAL_PLUGIN)) chmodSync(dirname(rest[0]), 0o555);
       return;
     }
     case "fail":

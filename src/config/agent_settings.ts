@@ -207,12 +207,14 @@ const SUPPORTED: Record<string, ReadonlySet<string>> = {
     "mcp_servers",
     "allowed_tools",
     "disallowed_tools",
+    "approve_tools",
+    "approve_timeout",
   ]),
 };
 
 /**
  * The `agent.*` keys a pylon sets (itself or through defaults) that its agent type ignores, e.g.
- * `["fallback_model", "approve_tools"]` for OpenCode, then each tool rule OpenCode cannot express
+ * `["fallback_model"]` for OpenCode, then each tool rule OpenCode cannot express
  * (`"disallowed_tools: Read(./.env)"`); empty when all are honoured.
  */
 export function unsupportedAgentSettings(type: string, settings: AgentSettings): string[] {

@@ -170,7 +170,9 @@ export async function listPylonNames(paths: PylonPaths): Promise<string[]> {
         await Deno.stat(paths.pylonConfig(entry.name));
         names.push(entry.name);
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        // A folder this user cannot enter is listed, so that loading it says what to fix.
+        if (e instanceof Deno.errors.PermissionDenied) names.push(entry.name);
+        else if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
     }
   } catch (e) {
@@ -194,7 +196,21 @@ export async function loadPylon(
   const home = global.env.HOME;
   const path = paths.pylonConfig(name);
   const file = displayPath(path, home);
-  const text = await readOptional(path);
+  let text: string | null;
+  try {
+    text = await readOptional(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    const folder = displayPath(paths.pylonDir(name), home);
+    throw new ConfigError(
+      `Cannot load pylon "${name}": ${file} cannot be read (permission denied)`,
+      {
+        file,
+        hint: `let the user running pylon read it: chmod u+rwx ${folder} && chmod u+rw ${file} ` +
+          "(as its owner), or chown it to that user",
+      },
+    );
+  }
   if (text === null) {
     throw new ConfigError(`Cannot load pylon "${name}": ${file} does not exist`, {
       file,

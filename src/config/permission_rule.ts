@@ -4,7 +4,7 @@
  * `mcp__github__*`. Checking a rule's syntax (for a config error that names the fix) and
  * deciding whether a tool call matches one. Pure.
  *
- * The hook inside the container (`agents/claude/pylon-approve.mjs`) matches with the same
+ * The hook inside the container (`agents/_shared/pylon-approve.mjs`) matches with the same
  * rules in JavaScript; `tests/tools/rules_test.ts` runs both over one table so they agree.
  *
  * Design: a rule that asks for approval must err towards matching. A call that matches by

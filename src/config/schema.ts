@@ -150,11 +150,15 @@ const opencodeDefaults = z.strictObject({
    * the rest are Claude Code's only.
    */
   model: agentSettingsShape.model,
+  "max_turns": agentSettingsShape.max_turns,
+  "max_cost_usd": agentSettingsShape.max_cost_usd,
   "append_system_prompt": agentSettingsShape.append_system_prompt,
   args: agentSettingsShape.args,
   "mcp_servers": agentSettingsShape.mcp_servers,
   "allowed_tools": agentSettingsShape.allowed_tools,
   "disallowed_tools": agentSettingsShape.disallowed_tools,
+  "approve_tools": agentSettingsShape.approve_tools,
+  "approve_timeout": agentSettingsShape.approve_timeout,
   egress: agentSettingsShape.egress,
   "egress_private": agentSettingsShape.egress_private,
 });

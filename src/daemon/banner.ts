@@ -5,7 +5,6 @@
  */
 
 import { describeCron, nextRuns } from "../cron/mod.ts";
-import type { ConfigError } from "../errors.ts";
 import type { ActivePylon } from "./pylon_table.ts";
 
 const NAME_WIDTH = 22;
@@ -35,7 +34,7 @@ function pylonLine(name: string, state: string, pylon: ActivePylon | undefined, 
   }) in ${zone}, next ${when}`;
 }
 
-function failLine(name: string, error: ConfigError): string {
+function failLine(name: string, error: { message: string; hint?: string | undefined }): string {
   const indent = `\n${" ".repeat(NAME_WIDTH + 10)}`;
   const message = error.message.replaceAll("\n", indent);
   const fix = error.hint ? `${indent}fix: ${error.hint}` : "";

@@ -30,6 +30,7 @@ import {
   createStoreRegistry,
   isTerminalStatus,
   moveLegacyDatabases,
+  StoreError,
   type StoreRegistry,
   WalCheckpointer,
 } from "../store/mod.ts";
@@ -209,8 +210,19 @@ async function serve(o: DaemonOptions): Promise<void> {
   try {
     // A folder whose name cannot be a pylon's has no database (it never loads; it is reported).
     const storeNames = names.filter((name) => pylonNameProblem(name) === undefined);
-    for (const name of storeNames) await stores.open(name);
-    log.info("stores.opened", { count: storeNames.length });
+    // A damaged database (a stray file, a bad copy) takes its pylon out of service, not the daemon.
+    const unopened: string[] = [];
+    for (const name of storeNames) {
+      try {
+        await stores.open(name);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        unopened.push(name);
+        loader.storeFailed(name, e);
+        lines[names.indexOf(name)] = banner.failLine(name, e);
+      }
+    }
+    log.info("stores.opened", { count: storeNames.length - unopened.length });
     // config.yaml is read once per daemon, so its cap on all pylons is too.
     const globalBudget = resolveBudget(config.budget, undefined, config.defaults.timezone ?? zone);
     const dispatcher = new Dispatcher({
@@ -332,7 +344,7 @@ async function serve(o: DaemonOptions): Promise<void> {
       });
     } else {
       try {
-        if (runner.pruneOrphans && only.size === 0) {
+        if (runner.pruneOrphans && only.size === 0 && unopened.length === 0) {
           // Only with every pylon's database open can a job be called unknown.
           await runner.pruneOrphans(
             async (id) => (await stores.findJob(id).catch(() => null)) !== null,
@@ -345,7 +357,11 @@ async function serve(o: DaemonOptions): Promise<void> {
             },
           );
         } else if (runner.pruneOrphans) {
-          log.info("orphans.skipped", { reason: "only some pylons were started" });
+          log.info("orphans.skipped", {
+            reason: unopened.length > 0
+              ? `the job database of ${unopened.join(", ")} cannot be opened`
+              : "only some pylons were started",
+          });
         }
         await runner.prepareImages?.(table.all().map((p) => p.resolved), log);
       } catch (e) {
@@ -556,6 +572,10 @@ async function serve(o: DaemonOptions): Promise<void> {
         if (!egressOpen && egressRelay && egressWanted()) egressOpen = await openEgress();
         dispatcher.wake();
       } catch (e) {
+        if (e instanceof StoreError) {
+          loader.storeFailed(name, e);
+          return;
+        }
         if (!(e instanceof ConfigError)) throw e;
         // Keeps the last good config, unless the edit touches a security field (fail closed).
         await loader.reloadFailed(name, e);
@@ -586,6 +606,12 @@ async function serve(o: DaemonOptions): Promise<void> {
       },
       onError: (e) =>
         log.error("watch.failed", { error: e instanceof Error ? e.message : String(e) }),
+      onDegraded: (unreadable) =>
+        log.warn("watch.per_folder", {
+          unreadable: unreadable.join(","),
+          reason: "a pylon folder cannot be read, so pylons/ is watched folder by folder",
+          hint: "fix the folder's permissions; edits in it are seen once it changes",
+        }),
     });
 
     // A daemon on loopback only still serves its agents (issue 19): on the bridge's gateway.

@@ -30,6 +30,7 @@ import {
 } from "../config/mod.ts";
 import { parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
+import type { StoreError } from "../store/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { PathLosers } from "./path_losers.ts";
 import type { PylonTable } from "./pylon_table.ts";
@@ -159,6 +160,29 @@ export class PylonLoader {
   }
 
   /**
+   * The job database of `name` cannot be opened (damaged, not a database, unwritable): the pylon
+   * leaves service and the path it served answers 503, the other pylons keep running. Logs the
+   * file, SQLite's reason and the fix; the file itself is left as it is.
+   */
+  storeFailed(name: string, error: StoreError): void {
+    const { table, log } = this.#d;
+    const t = table.get(name)?.resolved.config.trigger;
+    const served = t?.type === "webhook" ? t.path : undefined;
+    table.remove(name);
+    this.#fingerprints.delete(name);
+    table.block(name, [served]);
+    log.error("store.failed", {
+      pylon: name,
+      file: error.dbPath,
+      reason: error.message,
+      hint: `${error.hint ?? "check the file"}; then restart the daemon or save ` +
+        `${this.#d.paths.pylonConfig(name)} again`,
+      ...(served ? { path: served } : {}),
+      note: "the pylon is not loaded; the other pylons run",
+    });
+  }
+
+  /**
    * After a hot reload of `name` failed with `error`: keeps its last good config serving, unless
    * the failed edit touches a security field; then the pylon leaves service and its path answers
    * 503 until it loads again (fail closed). A pylon with no last good config stays out. Logs
@@ -220,7 +244,7 @@ export class PylonLoader {
       const own = await loadDotEnvFile(paths.pylonEnv(name), global.env.HOME);
       return (key) => own[key] ?? global.env[key];
     } catch (e) {
-      if (e instanceof ConfigError) return undefined;
+      if (e instanceof ConfigError || e instanceof Deno.errors.PermissionDenied) return undefined;
       throw e;
     }
   }

@@ -30,6 +30,11 @@ export interface WatchHandlers {
   globalChanged(file: string): void | Promise<void>;
   /** Errors from the handlers themselves. */
   onError(e: unknown): void;
+  /**
+   * A pylon folder cannot be read, so `pylons/` is watched folder by folder (see
+   * {@linkcode watchConfig}); `unreadable` names the folders not watched yet.
+   */
+  onDegraded?(unreadable: string[]): void;
 }
 
 /** Starts watching; the returned function stops it. */
@@ -51,15 +56,57 @@ export async function watchConfig(
       }, debounceMs),
     );
   };
-  const pylonWatcher = Deno.watchFs(paths.pylonsDir, { recursive: true });
+  const watchers: Deno.FsWatcher[] = [];
+  const onPylonPath = (path: string) => {
+    const name = pylonOfPath(paths, path);
+    if (name) {
+      schedule(`pylon:${name}`, () => {
+        if (perFolder) watchFolder(name);
+        return handlers.pylonChanged(name);
+      });
+    }
+  };
+  // A recursive watch fails as a whole when one pylon folder cannot be read (`chmod 000`, another
+  // owner). Then `pylons/` and each pylon folder get a watch of their own, never closed until
+  // the daemon stops (closing one would drop the others' shared kernel watches, see above); a
+  // folder that becomes readable is watched once it changes (a chmod is an event on `pylons/`).
+  let perFolder = false;
+  const watchedFolders = new Set<string>();
+  const watchFolder = (name: string) => {
+    if (watchedFolders.has(name)) return true;
+    try {
+      const w = Deno.watchFs(paths.pylonDir(name), { recursive: false });
+      watchers.push(w);
+      watchedFolders.add(name);
+      void pump(w, handlers, onPylonPath);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound) {
+        return false;
+      }
+      throw e;
+    }
+  };
+  try {
+    watchers.push(Deno.watchFs(paths.pylonsDir, { recursive: true }));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    perFolder = true;
+    watchers.push(Deno.watchFs(paths.pylonsDir, { recursive: false }));
+  }
+  void pump(watchers[0]!, handlers, onPylonPath);
+  if (perFolder) {
+    const unreadable: string[] = [];
+    for await (const entry of Deno.readDir(paths.pylonsDir)) {
+      if (entry.isDirectory && !watchFolder(entry.name)) unreadable.push(entry.name);
+    }
+    handlers.onDegraded?.(unreadable.sort());
+  }
   const rootWatcher = Deno.watchFs(paths.root, { recursive: false });
+  watchers.push(rootWatcher);
   // Each pump looks only for its own files: Deno shares one inotify watch set among all of a
   // process's watchers and hands each watcher every event under its path, so the root watcher
   // sees the pylon folders' events too.
-  void pump(pylonWatcher, handlers, (path) => {
-    const name = pylonOfPath(paths, path);
-    if (name) schedule(`pylon:${name}`, () => handlers.pylonChanged(name));
-  });
   void pump(rootWatcher, handlers, (path) => {
     if (path === paths.globalConfig || path === paths.globalEnv) {
       schedule("global", () => handlers.globalChanged(path));
@@ -68,8 +115,7 @@ export async function watchConfig(
   return function stopWatching() {
     for (const timer of pending.values()) clearTimeout(timer);
     pending.clear();
-    pylonWatcher.close();
-    rootWatcher.close();
+    for (const w of watchers) w.close();
   };
 }
 

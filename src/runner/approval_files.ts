@@ -2,10 +2,13 @@
  * The files of tool approval (issue 14 §4) for one job, on the host:
  *
  * - `jobs/<id>/approval/` (the daemon's; mounted read-only at `/pylon/approval`): the hook script
- *   (`pylon-approve.mjs`, from the embedded `agents/claude/`), `config.json` (the rules and the
- *   timeout), `managed-settings.json` (mounted read-only over
- *   `/etc/claude-code/managed-settings.json`, where Claude Code reads managed settings on Linux),
- *   and `decisions/`, which only the daemon writes;
+ *   (`pylon-approve.mjs`, from the embedded `agents/_shared/`), `config.json` (the rules and the
+ *   timeout), the agent's managed config that runs the hook, and `decisions/`, which only the
+ *   daemon writes. The managed config is, for Claude Code, `managed-settings.json` (mounted
+ *   read-only over `/etc/claude-code/managed-settings.json`, where Claude Code reads managed
+ *   settings on Linux); for OpenCode, `opencode-managed.json` (over `/etc/opencode/opencode.json`,
+ *   OpenCode's managed config on Linux) naming the plugin `pylon-approve-opencode.mjs` (from the
+ *   embedded `agents/opencode/`), which imports the hook script beside it;
  * - `jobs/<id>/tool-requests/` (the agent's; mounted read-write at `/pylon/tool-requests`): the
  *   hook's requests, read by the daemon with the safe reader.
  *
@@ -37,7 +40,27 @@ export const APPROVAL_PATHS = {
   requests: "/pylon/tool-requests",
   managedSettings: "/etc/claude-code/managed-settings.json",
   hook: "/pylon/approval/pylon-approve.mjs",
+  opencodeConfig: "/etc/opencode/opencode.json",
+  opencodePlugin: "/pylon/approval/pylon-approve-opencode.mjs",
 } as const;
+
+/** The agent types whose images run the approval hook. */
+const APPROVING_TYPES = new Set(["claude", "opencode"]);
+
+/**
+ * The managed config of agent type `type` that makes its CLI run the hook: its file name in the
+ * approval folder and where the container reads it.
+ */
+export function managedConfigOf(type: string): { file: string; target: string } {
+  return type === "opencode"
+    ? { file: "opencode-managed.json", target: APPROVAL_PATHS.opencodeConfig }
+    : { file: "managed-settings.json", target: APPROVAL_PATHS.managedSettings };
+}
+
+/** OpenCode's managed config: the approval plugin, which no other config can remove. */
+export function opencodeManagedJson(): string {
+  return JSON.stringify({ plugin: [`file://${APPROVAL_PATHS.opencodePlugin}`] }, null, 2) + "\n";
+}
 
 /** Seconds the hook may run past `approve_timeout` (it gives up itself 60 s after it). */
 const HOOK_MARGIN_S = 120;
@@ -64,7 +87,7 @@ export function approvalFolders(jobsDir: string, jobId: string): ApprovalFolders
 
 /** Whether a pylon's jobs ask before some tool calls. */
 export function approvesTools(pylon: ResolvedPylon): boolean {
-  return pylon.agent.type === "claude" && pylon.agent.settings.approveTools.length > 0;
+  return APPROVING_TYPES.has(pylon.agent.type) && pylon.agent.settings.approveTools.length > 0;
 }
 
 /** Claude Code's managed settings that run the hook before matching tools. */
@@ -123,12 +146,16 @@ export async function writeApprovalFiles(
   await Deno.mkdir(folders.decisions, { recursive: true, mode: 0o755 });
   await Deno.chmod(folders.dir, 0o755);
   await Deno.chmod(folders.decisions, 0o755);
-  const hook = EMBEDDED_AGENT_FILES.claude?.find((f) => f.path === "pylon-approve.mjs");
-  if (!hook) throw new Error("Cannot find the embedded pylon-approve.mjs (rebuild pylon)");
+  const type = pylon.agent.type;
+  const embedded = (name: string) => {
+    const file = EMBEDDED_AGENT_FILES[type]?.find((f) => f.path === name);
+    if (!file) throw new Error(`Cannot find the embedded ${name} (rebuild pylon)`);
+    return file.content;
+  };
   const write = (name: string, text: string) =>
     Deno.writeTextFile(join(folders.dir, name), text, { mode: 0o644 })
       .then(() => Deno.chmod(join(folders.dir, name), 0o644));
-  await write("pylon-approve.mjs", hook.content);
+  await write("pylon-approve.mjs", embedded("pylon-approve.mjs"));
   await write(
     "config.json",
     JSON.stringify({
@@ -137,7 +164,17 @@ export async function writeApprovalFiles(
       ...(options.channel ? { channel: options.channel } : {}),
     }) + "\n",
   );
-  await write("managed-settings.json", managedSettingsJson(approveTools, approveTimeoutMs));
+  // A re-run after the pylon changed its agent type keeps only this type's managed config.
+  for (const other of ["claude", "opencode"].filter((t) => t !== type)) {
+    await Deno.remove(join(folders.dir, managedConfigOf(other).file)).catch(() => {});
+  }
+  if (type === "opencode") {
+    await write("pylon-approve-opencode.mjs", embedded("pylon-approve-opencode.mjs"));
+    await write(managedConfigOf(type).file, opencodeManagedJson());
+  } else {
+    await Deno.remove(join(folders.dir, "pylon-approve-opencode.mjs")).catch(() => {});
+    await write(managedConfigOf(type).file, managedSettingsJson(approveTools, approveTimeoutMs));
+  }
   await ensureAgentDir(folders.requests, {
     uid: options.uid,
     ...options.log ? { log: options.log } : {},
@@ -152,16 +189,32 @@ export interface ChannelApprovalFile {
   content: string;
 }
 
-/** The hook, its config and the managed settings, from a job's approval folder. */
+/**
+ * The hook, its config and the agent's managed config (for OpenCode also its plugin), from a job's
+ * approval folder as {@linkcode writeApprovalFiles} left it.
+ */
 export async function channelApprovalFiles(
   folders: ApprovalFolders,
 ): Promise<ChannelApprovalFile[]> {
   const read = (name: string) => Deno.readTextFile(join(folders.dir, name));
-  return [
+  const files = [
     { path: APPROVAL_PATHS.hook, content: await read("pylon-approve.mjs") },
     { path: `${APPROVAL_PATHS.dir}/config.json`, content: await read("config.json") },
-    { path: APPROVAL_PATHS.managedSettings, content: await read("managed-settings.json") },
   ];
+  const opencode = managedConfigOf("opencode");
+  const plugin = await read("pylon-approve-opencode.mjs").catch(() => undefined);
+  if (plugin !== undefined) {
+    files.push(
+      { path: APPROVAL_PATHS.opencodePlugin, content: plugin },
+      { path: opencode.target, content: await read(opencode.file) },
+    );
+  } else {
+    files.push({
+      path: APPROVAL_PATHS.managedSettings,
+      content: await read("managed-settings.json"),
+    });
+  }
+  return files;
 }
 
 /**

@@ -10,7 +10,7 @@
 import type { ResolvedPylon } from "../config/mod.ts";
 import type { ContainerSpec, MountSpec } from "../docker/mod.ts";
 import { claudeArgs, MCP_CONFIG_PATH, opencodeEnv } from "./agent_args.ts";
-import { APPROVAL_PATHS, type ApprovalFolders } from "./approval_files.ts";
+import { APPROVAL_PATHS, type ApprovalFolders, managedConfigOf } from "./approval_files.ts";
 
 /** Where the contract puts things inside the container. */
 export const CONTAINER_PATHS = {
@@ -211,7 +211,11 @@ export function buildContainerSpec(input: ContainerInput): ContainerSpec {
   if (input.approval) {
     mounts.push(
       bind(input.approval.dir, APPROVAL_PATHS.dir, true),
-      bind(`${input.approval.dir}/managed-settings.json`, APPROVAL_PATHS.managedSettings, true),
+      bind(
+        `${input.approval.dir}/${managedConfigOf(agent.type).file}`,
+        managedConfigOf(agent.type).target,
+        true,
+      ),
       bind(input.approval.requests, APPROVAL_PATHS.requests, false),
     );
   }

@@ -36,7 +36,14 @@ export async function moveLegacyDatabases(paths: PylonPaths): Promise<LegacyMove
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory) continue;
     const from = paths.legacyPylonDb(entry.name);
-    if (!await exists(from)) continue;
+    // A folder this user cannot enter does not load either (it is reported); moved once readable.
+    if (
+      !await exists(from).catch((e) =>
+        e instanceof Deno.errors.PermissionDenied ? false : Promise.reject(e)
+      )
+    ) {
+      continue;
+    }
     const to = paths.pylonDb(entry.name);
     if (await exists(to)) {
       result.conflicts.push(entry.name);

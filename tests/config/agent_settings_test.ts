@@ -77,18 +77,25 @@ Deno.test("resolvePylon() lists the settings OpenCode and custom images ignore",
     disallowed_tools: ["Bash(git push:*)", "Read(./.env)"],
     allowed_tools: ["Read", "Bash", "NotebookEdit", "mcp__sentry__*"],
     mcp_servers: { sentry: { url: "https://mcp.sentry.dev/mcp" } },
+    approve_tools: ["Bash(git push:*)"],
+    approve_timeout: "5m",
   });
-  // OpenCode takes model, max_turns, max_cost_usd, append_system_prompt, args, mcp_servers and
-  // the tool rules it can express (tests/integration/images_opencode_test.ts): exactly the others
-  // are named.
+  // OpenCode takes model, max_turns, max_cost_usd, append_system_prompt, args, mcp_servers,
+  // approve_tools (tests/integration/tool_approval_claude_test.ts) and the tool rules it can
+  // express (tests/integration/images_opencode_test.ts): exactly the others are named.
   assert.deepEqual(opencode.agent.unsupported, [
     "fallback_model",
     "allowed_tools: NotebookEdit",
     "disallowed_tools: Read(./.env)",
   ]);
   assert.equal(opencode.agent.settings.model, "anthropic/claude-sonnet-4-5");
-  const fromDefaults = resolve({ type: "opencode" }, { opencode: { model: "openai/gpt-5" } });
+  const fromDefaults = resolve({ type: "opencode" }, {
+    opencode: { model: "openai/gpt-5", max_turns: 7, max_cost_usd: 0.5 },
+  });
   assert.equal(fromDefaults.agent.settings.model, "openai/gpt-5");
+  // Every setting OpenCode takes may be a default for all OpenCode pylons.
+  assert.equal(fromDefaults.agent.settings.maxTurns, 7);
+  assert.equal(fromDefaults.agent.settings.maxCostUsd, 0.5);
   assert.deepEqual(fromDefaults.agent.unsupported, []);
   // Claude's defaults never reach another agent type.
   assert.deepEqual(

@@ -24,7 +24,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeHome } from "../_helpers/daemon.ts";
+import { eventually, writeHome } from "../_helpers/daemon.ts";
 import { FAKE_ANSWER, startFakeAnthropicApi } from "../fakes/anthropic_api.ts";
 import { startFakeMcpServer } from "../fakes/mcp_server.ts";
 import { openTestDocker } from "./_docker.ts";
@@ -284,4 +284,137 @@ Deno.test({
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }
   },
+});
+
+/** The text of the tool_result the CLI sent back after the tool call (the last request). */
+function lastToolResult(api: ReturnType<typeof startFakeAnthropicApi>): string {
+  const last = api.messageRequests().at(-1)?.body?.messages as { content?: unknown }[] | undefined;
+  const content = last?.at(-1)?.content;
+  return JSON.stringify(
+    Array.isArray(content)
+      ? content.find((c) => (c as { type?: string }).type === "tool_result") ?? null
+      : null,
+  );
+}
+
+/**
+ * `agent.approve_tools` of an OpenCode pylon through the daemon: the `git push` call (after an
+ * `echo` that shows, when it ran, `RAN-42`) waits, the job shows `waiting: tool approval`, and the
+ * decision made through the API lets it run or refuses it. `mounts`: with `none` the plugin and its
+ * managed config are root's files copied into the container (on `swarm`, Swarm secrets), and the
+ * plugin asks over the channel.
+ */
+async function approvalScenario(t: Deno.TestContext, mounts: "host" | "none" | "swarm") {
+  if (mounts === "swarm") requireSwarm();
+  using docker = openTestDocker();
+  const image = await buildOnDebian(docker, "opencode");
+  const command = "echo RAN-$((40+2)) && git push origin HEAD:pushed";
+  await using allowApi = startFakeAnthropicApi({
+    toolUse: { name: "bash", input: { command, description: "push" } },
+  });
+  await using denyApi = startFakeAnthropicApi({
+    toolUse: { name: "bash", input: { command, description: "push" } },
+  });
+  const root = await Deno.makeTempDir({ prefix: `pylon-opencode-approve-${mounts}-` });
+  const proxy = mounts === "host" ? undefined : startAgentProxy();
+  const pylon = (name: string, api: ReturnType<typeof startFakeAnthropicApi>) =>
+    [
+      `name: ${name}`,
+      `trigger: { type: webhook, path: /${name} }`,
+      "agent:",
+      "  type: opencode",
+      `  image: ${JSON.stringify(image)}`,
+      "  provider: anthropic",
+      "  auth: api_key",
+      "  gateway: false",
+      "  network: host",
+      '  prompt: "push it"',
+      "  approve_tools: ['Bash(git push:*)']",
+      "  approve_timeout: 5m",
+      "  env:",
+      `    OPENCODE_CONFIG_CONTENT: ${
+        JSON.stringify(JSON.stringify({
+          provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } },
+        }))
+      }`,
+      '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
+    ].join("\n") + "\n";
+  await writeHome(root, {
+    ...(proxy
+      ? {
+        "config.yaml": `server:\n  agent_url: ${proxy.url}\ndocker:\n  ${
+          mounts === "swarm" ? "backend: swarm" : "mounts: none"
+        }\n`,
+      }
+      : {}),
+    "pylons/allow/.env": "ANTHROPIC_API_KEY=sk-ant-fake\n",
+    "pylons/allow/pylon.yaml": pylon("allow", allowApi),
+    "pylons/deny/.env": "ANTHROPIC_API_KEY=sk-ant-fake\n",
+    "pylons/deny/pylon.yaml": pylon("deny", denyApi),
+  });
+  const d = await startDockerDaemon(root, proxy ? { proxy } : {});
+  /** Waits for the job's one waiting call, checks the job shows it, and decides it. */
+  const decide = async (id: string, action: "allow" | "deny") => {
+    const call = await eventually(async () => {
+      const calls = await (await d.api(`/api/jobs/${id}/tool-calls`)).json();
+      if (Array.isArray(calls) && calls.length === 1) return calls[0];
+      const job = await jobOf(d, id);
+      if (ENDED.includes(job.status)) throw new Error(`ended unasked: ${JSON.stringify(job)}`);
+      return undefined;
+    }, 120_000);
+    assert.equal(call.tool, "Bash");
+    const job = await jobOf(d, id);
+    assert.equal(job.status, "running");
+    assert.equal(job.waiting, "tool approval");
+    const res = await d.api(`/api/jobs/${id}/tool-calls/${call.call_id}/${action}`, {
+      method: "POST",
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.body?.cancel();
+  };
+  try {
+    await t.step("Allow: the call runs", async () => {
+      const id = await postJob(d, "/allow");
+      await decide(id, "allow");
+      const job = await finishedJob(d, id, 240_000);
+      assert.equal(job.status, "completed", JSON.stringify(job));
+      assert.match(lastToolResult(allowApi), /RAN-42/);
+    });
+    await t.step("Deny: refused, the model told why", async () => {
+      const id = await postJob(d, "/deny");
+      await decide(id, "deny");
+      const job = await finishedJob(d, id, 240_000);
+      assert.equal(job.status, "completed", JSON.stringify(job));
+      const result = lastToolResult(denyApi);
+      assert.match(result, /denied by/, result);
+      assert.doesNotMatch(result, /RAN-42/, result);
+    });
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "OpenCode pylon: approve_tools holds a git push until the API allows or denies it",
+  ignore: SLOW_IGNORE,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: (t) => approvalScenario(t, "host"),
+});
+
+Deno.test({
+  name: "OpenCode pylon with docker.mounts: none: approve_tools over the agent channel",
+  ignore: SLOW_IGNORE,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: (t) => approvalScenario(t, "none"),
+});
+
+Deno.test({
+  name: "OpenCode pylon on docker.backend: swarm: approve_tools, the plugin a Swarm secret",
+  ignore: SLOW_IGNORE || SWARM_IGNORE,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: (t) => approvalScenario(t, "swarm"),
 });

@@ -1,8 +1,9 @@
 /**
- * Slow tier (`PYLON_SLOW_TESTS=1`): tool approval with the real Claude Code CLI in the image
- * pylon builds, against the fake Messages API on loopback. The fake asks for `Bash` with
- * `git push origin main`; the managed settings the daemon mounts read-only run the approval
- * hook, the call waits in the daemon's service, and:
+ * Slow tier (`PYLON_SLOW_TESTS=1`): tool approval with the real Claude Code CLI and the real
+ * OpenCode CLI in the images pylon builds, against the fake Messages API on loopback. The fake
+ * asks for `Bash` (OpenCode: `bash`) with `git push origin main`; the managed settings (OpenCode:
+ * the managed config naming pylon's plugin) the daemon mounts read-only run the approval hook,
+ * the call waits in the daemon's service, and:
  *
  * - Allow (through the API route, as `pylon allow` calls it): the push really runs (the bare
  *   remote in the workspace gets `main`) and the next request to the fake carries its result;
@@ -27,7 +28,7 @@ import {
   SLOW_IGNORE,
 } from "./images_slow.ts";
 
-printSlowSkipReason("Claude Code tool approval");
+printSlowSkipReason("Claude Code and OpenCode tool approval");
 
 const PUSH = { command: "git push origin main", description: "Push the fix" };
 
@@ -61,7 +62,7 @@ function toolResultText(api: ReturnType<typeof startFakeAnthropicApi>): string {
 }
 
 /** The approval mounts exactly as the runner's container spec has them. */
-function approvalBinds(home: Awaited<ReturnType<typeof approvalHome>>): string[] {
+function approvalBinds(home: Home): string[] {
   const spec = buildContainerSpec({
     jobId: home.job.id,
     pylon: home.pylon,
@@ -94,96 +95,146 @@ async function remoteHasMain(dir: string): Promise<boolean> {
   return out.success;
 }
 
+type Home = Awaited<ReturnType<typeof approvalHome>>;
+type Service = ReturnType<Home["service"]>;
+
+/**
+ * The three steps (Allow, Deny, no answer) with agent `type`'s real CLI in `image`: `env` points
+ * it at the fake API, which asks for the push with `tool` (Claude Code's `Bash`, OpenCode's
+ * `bash`). The daemon's side (the service, the decisions) is the same for both.
+ */
+async function approvalSteps(
+  t: Deno.TestContext,
+  docker: ReturnType<typeof openTestDocker>,
+  image: string,
+  type: "claude" | "opencode",
+  env: (api: ReturnType<typeof startFakeAnthropicApi>) => Record<string, string>,
+) {
+  async function attempt(
+    timeout: string,
+    decide: (home: Home, service: Service, callId: string) => Promise<void>,
+  ) {
+    await using home = await approvalHome(["Bash(git push:*)"], {
+      timeout,
+      uid: Deno.uid() === 0 ? 1000 : undefined,
+      type,
+    });
+    await Deno.chmod(home.folders.requests, 0o777);
+    const dirs = await makeRunDirs(`pylon-approval-${type}-`);
+    await gitWorkspace(dirs.workspace);
+    if (type === "opencode") {
+      // The workspace's own config (which the agent writes) cannot drop the managed plugin.
+      await Deno.writeTextFile(
+        join(dirs.workspace, "opencode.json"),
+        JSON.stringify({ plugin: [], permission: { bash: "allow" } }),
+      );
+    }
+    await using api = startFakeAnthropicApi({
+      toolUse: { name: type === "claude" ? "Bash" : "bash", input: PUSH },
+    });
+    const service = home.service();
+    service.watch(home.job, home.folders);
+    const run = runAgent(
+      docker,
+      image,
+      dirs,
+      { ...env(api), PROMPT: "push the fix" },
+      approvalBinds(home),
+    );
+    let failed: unknown;
+    run.catch((e) => (failed = e));
+    await tickUntil(
+      service,
+      () => service.pending().length === 1 || failed !== undefined,
+      "the push to wait",
+      // A CLI's first start in a fresh container may take a while (OpenCode: its database).
+      120_000,
+    )
+      .catch(async (e) => {
+        const r = await run.catch(() => null);
+        throw new Error(`${e.message}\n${r?.stdout}\n${r?.stderr}`);
+      });
+    assert.equal(await remoteHasMain(dirs.workspace), false, "nothing is pushed while it waits");
+    const call = service.pending()[0]!;
+    // OpenCode's call as Claude Code's: the same tool name and input, so the same rules match.
+    assert.equal(call.tool, "Bash");
+    assert.deepEqual(call.input, PUSH);
+    await decide(home, service, call.callId);
+    const r = await run;
+    assert.equal(r.result?.status, "completed", `${JSON.stringify(r.result)}\n${r.stderr}`);
+    return { api, pushed: await remoteHasMain(dirs.workspace), result: toolResultText(api) };
+  }
+
+  await t.step("Allow (POST /api/jobs/<id>/tool-calls/<call>/allow): the push runs", async () => {
+    const { pushed, result } = await attempt("5m", async (home, service, callId) => {
+      const routes = createToolCallRoutes({ stores: home.stores, approvals: service });
+      const res = await routes.request(`/jobs/${home.job.id}/tool-calls/${callId}/allow`, {
+        method: "POST",
+        headers: { "x-pylon-via": "cli" },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), {
+        "call_id": callId,
+        decision: "allow",
+        by: "cli",
+        via: "cli",
+      });
+    });
+    assert.equal(pushed, true, "the remote got main");
+    assert.doesNotMatch(result, /denied/i, result);
+  });
+
+  await t.step("Deny: the model is told who denied it, nothing is pushed", async () => {
+    const { pushed, result } = await attempt("5m", async (home, service, callId) => {
+      const answer = await service.decide(home.job.id, callId, "deny", {
+        by: "@ada",
+        via: "telegram",
+      });
+      assert.equal(answer.ok, true);
+    });
+    assert.equal(pushed, false);
+    assert.match(result, /denied by @ada/, result);
+  });
+
+  await t.step("no answer within approve_timeout: denied with the reason", async () => {
+    const { pushed, result } = await attempt("2s", async (home, service) => {
+      home.clock.advance(2_000);
+      await service.tick();
+    });
+    assert.equal(pushed, false);
+    assert.match(result, /no answer within 2s/, result);
+  });
+}
+
 Deno.test({
   name: "claude tool approval: a git push waits; allowed it runs, denied or unanswered it does not",
   ignore: SLOW_IGNORE,
   async fn(t) {
     using docker = openTestDocker();
     const image = await buildOnDebian(docker, "claude");
+    await approvalSteps(t, docker, image, "claude", (api) => ({
+      ANTHROPIC_API_KEY: "sk-ant-fake-key",
+      ANTHROPIC_BASE_URL: api.url,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    }));
+  },
+});
 
-    async function attempt(
-      timeout: string,
-      decide: (
-        home: Awaited<ReturnType<typeof approvalHome>>,
-        service: ReturnType<Awaited<ReturnType<typeof approvalHome>>["service"]>,
-        callId: string,
-      ) => Promise<void>,
-    ) {
-      await using home = await approvalHome(["Bash(git push:*)"], {
-        timeout,
-        uid: Deno.uid() === 0 ? 1000 : undefined,
-      });
-      await Deno.chmod(home.folders.requests, 0o777);
-      const dirs = await makeRunDirs("pylon-approval-run-");
-      await gitWorkspace(dirs.workspace);
-      await using api = startFakeAnthropicApi({ toolUse: { name: "Bash", input: PUSH } });
-      const service = home.service();
-      service.watch(home.job, home.folders);
-      const run = runAgent(docker, image, dirs, {
-        ANTHROPIC_API_KEY: "sk-ant-fake-key",
-        ANTHROPIC_BASE_URL: api.url,
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        PROMPT: "push the fix",
-      }, approvalBinds(home));
-      let failed: unknown;
-      run.catch((e) => (failed = e));
-      await tickUntil(
-        service,
-        () => service.pending().length === 1 || failed !== undefined,
-        "the push to wait",
-      )
-        .catch(async (e) => {
-          const r = await run.catch(() => null);
-          throw new Error(`${e.message}\n${r?.stdout}\n${r?.stderr}`);
-        });
-      assert.equal(await remoteHasMain(dirs.workspace), false, "nothing is pushed while it waits");
-      const call = service.pending()[0]!;
-      assert.equal(call.tool, "Bash");
-      assert.deepEqual(call.input, PUSH);
-      await decide(home, service, call.callId);
-      const r = await run;
-      assert.equal(r.result?.status, "completed", `${JSON.stringify(r.result)}\n${r.stderr}`);
-      return { api, pushed: await remoteHasMain(dirs.workspace), result: toolResultText(api) };
-    }
-
-    await t.step("Allow (POST /api/jobs/<id>/tool-calls/<call>/allow): the push runs", async () => {
-      const { pushed, result } = await attempt("5m", async (home, service, callId) => {
-        const routes = createToolCallRoutes({ stores: home.stores, approvals: service });
-        const res = await routes.request(`/jobs/${home.job.id}/tool-calls/${callId}/allow`, {
-          method: "POST",
-          headers: { "x-pylon-via": "cli" },
-        });
-        assert.equal(res.status, 200);
-        assert.deepEqual(await res.json(), {
-          "call_id": callId,
-          decision: "allow",
-          by: "cli",
-          via: "cli",
-        });
-      });
-      assert.equal(pushed, true, "the remote got main");
-      assert.doesNotMatch(result, /denied/i, result);
-    });
-
-    await t.step("Deny: the model is told who denied it, nothing is pushed", async () => {
-      const { pushed, result } = await attempt("5m", async (home, service, callId) => {
-        const answer = await service.decide(home.job.id, callId, "deny", {
-          by: "@ada",
-          via: "telegram",
-        });
-        assert.equal(answer.ok, true);
-      });
-      assert.equal(pushed, false);
-      assert.match(result, /denied by @ada/, result);
-    });
-
-    await t.step("no answer within approve_timeout: denied with the reason", async () => {
-      const { pushed, result } = await attempt("2s", async (home, service) => {
-        home.clock.advance(2_000);
-        await service.tick();
-      });
-      assert.equal(pushed, false);
-      assert.match(result, /no answer within 2s/, result);
-    });
+Deno.test({
+  name:
+    "opencode tool approval: a git push waits; allowed it runs, denied or unanswered it does not",
+  ignore: SLOW_IGNORE,
+  async fn(t) {
+    using docker = openTestDocker();
+    const image = await buildOnDebian(docker, "opencode");
+    await approvalSteps(t, docker, image, "opencode", (api) => ({
+      ANTHROPIC_API_KEY: "sk-ant-fake-key",
+      OPENCODE_PROVIDER: "anthropic",
+      // Test plumbing only: point the provider at the fake and keep the model list offline.
+      OPENCODE_CONFIG_CONTENT: JSON.stringify({
+        provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } },
+      }),
+      OPENCODE_DISABLE_MODELS_FETCH: "1",
+    }));
   },
 });

@@ -39,7 +39,7 @@ export interface ApprovalHome extends AsyncDisposable {
 
 export async function approvalHome(
   rules: string[] = ["Bash(git push:*)", "Bash(rm:*)"],
-  options: { timeout?: string; uid?: number | undefined } = {},
+  options: { timeout?: string; uid?: number | undefined; type?: "claude" | "opencode" } = {},
 ): Promise<ApprovalHome> {
   const root = await Deno.makeTempDir({ prefix: "pylon-tools-" });
   const paths = createPylonPaths(root);
@@ -59,7 +59,12 @@ export async function approvalHome(
     pylonConfigSchema.parse({
       name: "alpha",
       trigger: { type: "webhook", path: "/alpha" },
-      agent: { prompt: "p", approve_tools: rules, approve_timeout: options.timeout ?? "1m" },
+      agent: {
+        ...(options.type ? { type: options.type } : {}),
+        prompt: "p",
+        "approve_tools": rules,
+        "approve_timeout": options.timeout ?? "1m",
+      },
     }),
     globalConfigSchema.parse({}),
     { env: {}, systemTimezone: "UTC" },
@@ -141,8 +146,10 @@ export async function tickUntil(
   service: ToolApprovalService,
   check: () => boolean,
   what: string,
+  /** How long to wait at most (a bound, not a measurement). */
+  timeoutMs = 10_000,
 ): Promise<void> {
-  const until = Date.now() + 10_000;
+  const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     await service.tick();
     if (check()) return;

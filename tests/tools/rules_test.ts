@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { matchingRule, permissionRuleProblem } from "../../src/config/mod.ts";
 import { pylonConfigSchema } from "../../src/config/schema.ts";
 // The hook's own copy of the rules, as it runs in the container.
-import { matchingRule as hookMatchingRule } from "../../agents/claude/pylon-approve.mjs";
+import { matchingRule as hookMatchingRule } from "../../agents/_shared/pylon-approve.mjs";
 
 const RULES = ["Bash(git push:*)", "Bash(rm:*)", "WebFetch(domain:github.com)", "mcp__github__*"];
 

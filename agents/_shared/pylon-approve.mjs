@@ -1,13 +1,17 @@
-// pylon tool approval: Claude Code's PreToolUse hook (issue 14 §4).
+// pylon tool approval (issue 14 §4): Claude Code's PreToolUse hook when run as a script, and the
+// exchange OpenCode's plugin (agents/opencode/pylon-approve-opencode.mjs) imports ({@link decide}).
+// One file for both (agents/_shared/), so the rules and the exchange exist once in the images.
 //
-// The daemon puts this file and its config (config.json, beside it) in /pylon/approval and a
-// managed-settings file at /etc/claude-code/managed-settings.json that runs it before tool calls,
-// all read-only to the agent: bind mounts with docker.mounts: host; root's files copied in before
-// the container starts (the Engine's archive API) or Swarm secrets (uid 0, mode 0444) without
-// host mounts. The agent can neither edit nor switch it off (non-managed settings cannot disable
-// managed hooks), and `onFailure: "block"` makes a crashed or killed hook refuse the call. The
-// config is read beside this file, never from a path in the environment (settings files the
-// agent writes can set environment variables).
+// The daemon puts this file and its config (config.json, beside it) in /pylon/approval, all
+// read-only to the agent, plus what makes the agent's CLI run it: for Claude Code a
+// managed-settings file at /etc/claude-code/managed-settings.json that runs it before tool calls;
+// for OpenCode the managed config /etc/opencode/opencode.json naming the plugin beside this file.
+// Bind mounts with docker.mounts: host; root's files copied in before the container starts (the
+// Engine's archive API) or Swarm secrets (uid 0, mode 0444) without host mounts. The agent can
+// neither edit nor switch it off (non-managed settings cannot disable managed hooks or plugins),
+// and for Claude `onFailure: "block"` makes a crashed or killed hook refuse the call (OpenCode
+// refuses a call whose plugin hook throws). The config is read beside this file, never from a
+// path in the environment (settings files the agent writes can set environment variables).
 //
 // For a call that matches an `agent.approve_tools` rule it sends a request and waits for the
 // daemon's decision:
@@ -151,6 +155,65 @@ function stringsOf(value, depth = 0) {
   return Object.values(value).flatMap((v) => stringsOf(v, depth + 1));
 }
 
+// ---- OpenCode's calls in Claude Code's terms ----
+
+/** OpenCode 1.18's built-in tools → Claude Code's names (src/config/opencode_settings.ts). */
+const OPENCODE_TOOL_NAMES = {
+  bash: "Bash",
+  read: "Read",
+  write: "Write",
+  edit: "Edit",
+  multiedit: "MultiEdit",
+  patch: "Edit",
+  glob: "Glob",
+  grep: "Grep",
+  list: "LS",
+  webfetch: "WebFetch",
+  websearch: "WebSearch",
+  todowrite: "TodoWrite",
+  todoread: "TodoRead",
+  task: "Task",
+  skill: "Skill",
+};
+
+/** The server names of the job's MCP file (read-only), longest first; none without one. */
+function mcpServerNames(file = "/pylon/mcp.json") {
+  const mcp = readJson(file)?.mcp;
+  const names = mcp && typeof mcp === "object" ? Object.keys(mcp) : [];
+  return names.sort((a, b) => b.length - a.length);
+}
+
+/**
+ * An OpenCode tool call as Claude Code would name and shape it, so `approve_tools` rules match
+ * the same way: `bash` → `Bash` with `command`, a built-in's camelCase fields in snake_case
+ * (`filePath` → `file_path`), an MCP tool `<server>_<tool>` → `mcp__<server>__<tool>` (its
+ * arguments as they are). A copy: the call's own arguments are not changed.
+ * @param {string} tool
+ * @param {unknown} args
+ * @param {string[]} [servers] the MCP servers' names (default: the job's MCP file)
+ * @returns {{tool: string, input: Record<string, unknown>}}
+ */
+export function claudeCallOf(tool, args, servers = undefined) {
+  const fields = args && typeof args === "object" && !Array.isArray(args) ? args : {};
+  const builtin = OPENCODE_TOOL_NAMES[tool];
+  if (builtin !== undefined) {
+    const input = {};
+    for (const [key, value] of Object.entries(fields)) {
+      input[key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())] = value;
+    }
+    return { tool: builtin, input: JSON.parse(JSON.stringify(input)) };
+  }
+  const copy = JSON.parse(JSON.stringify(fields));
+  const server = (servers ?? mcpServerNames()).find((s) =>
+    tool.startsWith(s.replace(/[^A-Za-z0-9_-]/g, "_") + "_")
+  );
+  if (server !== undefined) {
+    const name = tool.slice(server.replace(/[^A-Za-z0-9_-]/g, "_").length + 1);
+    return { tool: `mcp__${server}__${name}`, input: copy };
+  }
+  return { tool, input: copy };
+}
+
 // ---- the hook ----
 
 /** `10m`, `1h30m`, `45s` for a reason the agent reads. */
@@ -186,28 +249,49 @@ function readJson(file) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Allowed (nothing printed) or denied, from a decision about this call. */
+/**
+ * What a decision about this call says: allowed only when it names this call id and the digest
+ * of the input held here.
+ * @returns {{allow: true} | {allow: false, reason: string}}
+ */
 function answer(decision, callId, digest) {
   if (decision.call_id !== callId || decision.digest !== digest) {
-    deny("pylon: the decision was about another call; denied");
+    return refused("pylon: the decision was about another call; denied");
   } else if (decision.decision === "allow" || decision.decision === "allow_for_job") {
-    // Passed on: Claude Code's own rules (allowed_tools, disallowed_tools) still hold.
-  } else {
-    deny(String(decision.reason || "denied"));
+    // Passed on: the CLI's own rules (allowed_tools, disallowed_tools) still hold.
+    return { allow: true };
+  }
+  return refused(String(decision.reason || "denied"));
+}
+
+/** @returns {{allow: false, reason: string}} */
+const refused = (reason) => ({ allow: false, reason });
+
+/**
+ * Asks the daemon about a call of `tool` (Claude Code's name) with `input` (Claude Code's shape)
+ * and waits for its decision. Undefined when no `approve_tools` rule matches (the call does not
+ * wait); else whether it may run and, if not, the reason the agent is told. Never throws.
+ * @param {string} tool
+ * @param {unknown} input
+ * @returns {Promise<{allow: true} | {allow: false, reason: string} | undefined>}
+ */
+export async function decide(tool, input) {
+  try {
+    return await decideOrThrow(tool, input ?? {});
+  } catch (e) {
+    return refused(
+      `pylon tool approval failed (${e instanceof Error ? e.message : String(e)}); denied`,
+    );
   }
 }
 
-async function hook() {
+async function decideOrThrow(tool, input) {
   const config = readJson(join(APPROVAL_DIR, "config.json"));
   if (!config || !Array.isArray(config.rules)) {
-    deny("pylon tool approval is not configured for this job (config.json unreadable)");
-    return;
+    return refused("pylon tool approval is not configured for this job (config.json unreadable)");
   }
-  const event = JSON.parse(readStdin());
-  const tool = String(event.tool_name ?? "");
-  const input = event.tool_input ?? {};
   const rule = matchingRule(config.rules, tool, input);
-  if (rule === undefined) return; // not a call that waits: Claude Code decides as usual
+  if (rule === undefined) return undefined; // not a call that waits: the CLI decides as usual
   // The exact bytes held here are what the digest, and so the decision, is about.
   const inputJson = JSON.stringify(input);
   const digest = createHash("sha256").update(inputJson, "utf8").digest("hex");
@@ -222,10 +306,7 @@ async function hook() {
   };
   const timeoutMs = Number(config.timeout_ms) > 0 ? Number(config.timeout_ms) : 600_000;
   const until = Date.now() + timeoutMs + GRACE_MS;
-  if (config.channel) {
-    await overChannel(config.channel, request, until, timeoutMs);
-    return;
-  }
+  if (config.channel) return await overChannel(config.channel, request, until, timeoutMs);
   const file = join(REQUESTS_DIR, `${callId}.json`);
   writeFileSync(file + ".tmp", JSON.stringify(request) + "\n");
   renameSync(file + ".tmp", file);
@@ -233,13 +314,10 @@ async function hook() {
   try {
     while (Date.now() < until) {
       const decision = readJson(decisionFile);
-      if (decision) {
-        answer(decision, callId, digest);
-        return;
-      }
+      if (decision) return answer(decision, callId, digest);
       await sleep(POLL_MS);
     }
-    deny(`no answer within ${formatWait(timeoutMs)}; denied`);
+    return refused(`no answer within ${formatWait(timeoutMs)}; denied`);
   } finally {
     rmSync(file, { force: true });
   }
@@ -252,8 +330,9 @@ async function hook() {
 async function overChannel(channel, request, until, timeoutMs) {
   const token = process.env.PYLON_AGENT_TOKEN || "";
   if (typeof channel.url !== "string" || typeof channel.job !== "string" || token === "") {
-    deny("pylon tool approval cannot reach the daemon (no channel URL or job token); denied");
-    return;
+    return refused(
+      "pylon tool approval cannot reach the daemon (no channel URL or job token); denied",
+    );
   }
   const base = `${channel.url.replace(/\/+$/, "")}/agent/v1/jobs/${
     encodeURIComponent(channel.job)
@@ -287,14 +366,12 @@ async function overChannel(channel, request, until, timeoutMs) {
       break;
     }
     if (res) {
-      deny(
+      return refused(
         `pylon refused the approval request (HTTP ${res.status}: ${await reasonOf(res)}); denied`,
       );
-      return;
     }
     if (gaveUp() || Date.now() >= until) {
-      deny("pylon tool approval cannot reach the daemon; denied");
-      return;
+      return refused("pylon tool approval cannot reach the daemon; denied");
     }
     await sleep(Math.min(250 * 2 ** attempt, 5000));
   }
@@ -302,10 +379,7 @@ async function overChannel(channel, request, until, timeoutMs) {
   for (let attempt = 0; Date.now() < until;) {
     const wait = Math.max(0, Math.min(LONG_POLL_S, Math.ceil((until - Date.now()) / 1000)));
     const res = await send(`${url}?wait=${wait}`, { headers }, (wait + 15) * 1000);
-    if (res && res.status === 200) {
-      answer(await res.json(), request.call_id, request.digest);
-      return;
-    }
+    if (res && res.status === 200) return answer(await res.json(), request.call_id, request.digest);
     if (res && res.status === 202) {
       await res.body?.cancel();
       attempt = 0;
@@ -313,16 +387,14 @@ async function overChannel(channel, request, until, timeoutMs) {
       continue;
     }
     if (res) {
-      deny(`pylon tool approval failed (HTTP ${res.status}: ${await reasonOf(res)}); denied`);
-      return;
+      return refused(
+        `pylon tool approval failed (HTTP ${res.status}: ${await reasonOf(res)}); denied`,
+      );
     }
-    if (gaveUp()) {
-      deny("pylon tool approval lost the daemon while waiting; denied");
-      return;
-    }
+    if (gaveUp()) return refused("pylon tool approval lost the daemon while waiting; denied");
     await sleep(Math.min(250 * 2 ** attempt++, 5000));
   }
-  deny(`no answer within ${formatWait(timeoutMs)}; denied`);
+  return refused(`no answer within ${formatWait(timeoutMs)}; denied`);
 }
 
 async function reasonOf(res) {
@@ -334,8 +406,19 @@ async function reasonOf(res) {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  hook().catch((e) => {
+/** Claude Code's PreToolUse hook: the event on stdin; a deny printed, an allow passed on. */
+async function hook() {
+  let event;
+  try {
+    event = JSON.parse(readStdin());
+  } catch (e) {
     deny(`pylon tool approval failed (${e instanceof Error ? e.message : String(e)}); denied`);
-  });
+    return;
+  }
+  const decision = await decide(String(event.tool_name ?? ""), event.tool_input ?? {});
+  if (decision && !decision.allow) deny(decision.reason);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await hook();
 }
