@@ -20,7 +20,7 @@ import {
   StoreError,
   type StoreRegistry,
 } from "../store/mod.ts";
-import { acquireHomeLock, type HomeLock, HomeLockedError } from "../daemon/mod.ts";
+import { acquireHomeLock, type HomeLock, HomeLockedError, waitForHomeLock } from "../daemon/mod.ts";
 import { assertPylonName } from "../config/mod.ts";
 import type { CommandContext } from "./command.ts";
 import { assertPylonExists } from "./shared.ts";
@@ -55,7 +55,11 @@ export function openStoresForWriting(ctx: CommandContext): Promise<CliStores> {
 async function openStores(ctx: CommandContext, mode: "read" | "write"): Promise<CliStores> {
   let lock: HomeLock | null = null;
   try {
-    lock = await acquireHomeLock(ctx.paths, "cli");
+    // A reader takes the lock if it is free (then no daemon runs); a writer waits a moment for
+    // another command holding it.
+    lock = mode === "write"
+      ? await waitForHomeLock(ctx.paths, "cli")
+      : await acquireHomeLock(ctx.paths, "cli");
   } catch (e) {
     if (mode === "write" || !(e instanceof HomeLockedError)) throw e;
   }

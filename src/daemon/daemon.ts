@@ -61,7 +61,7 @@ import { KeyedLock } from "./keyed_lock.ts";
 import { banner } from "./banner.ts";
 import { unsignedExposure } from "./exposure.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
-import { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";
+import { waitForHomeLock } from "./home_lock.ts";
 
 /** Everything the daemon takes from outside. */
 export interface DaemonOptions {
@@ -105,27 +105,11 @@ export interface DaemonOptions {
  * @throws {PylonError} when it cannot start
  */
 export async function runDaemon(o: DaemonOptions): Promise<void> {
-  const lock = await waitForHomeLock(o.paths);
+  const lock = await waitForHomeLock(o.paths, "daemon");
   try {
     await serve(o);
   } finally {
     lock.release();
-  }
-}
-
-/** How long a starting daemon waits for a CLI command that holds the home lock (ms). */
-const LOCK_WAIT_MS = 2_000;
-
-/** The home lock; a CLI command holds it only for a moment, so a held lock is tried again. */
-async function waitForHomeLock(paths: PylonPaths): Promise<HomeLock> {
-  const until = performance.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      return await acquireHomeLock(paths, "daemon");
-    } catch (e) {
-      if (!(e instanceof HomeLockedError) || performance.now() >= until) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 }
 

@@ -70,6 +70,31 @@ export async function acquireHomeLock(
   };
 }
 
+/** How long a writer waits for the home lock held by someone else (ms). */
+export const HOME_LOCK_WAIT_MS = 2_000;
+
+/**
+ * Takes the home lock, waiting up to `waitMs` for another holder: a CLI command holds it only
+ * for a moment (a starting daemon waits for one; one command waits for another).
+ *
+ * @throws {HomeLockedError} when it is still held after `waitMs`
+ */
+export async function waitForHomeLock(
+  paths: PylonPaths,
+  holder: "daemon" | "cli",
+  waitMs = HOME_LOCK_WAIT_MS,
+): Promise<HomeLock> {
+  const until = performance.now() + waitMs;
+  for (;;) {
+    try {
+      return await acquireHomeLock(paths, holder);
+    } catch (e) {
+      if (!(e instanceof HomeLockedError) || performance.now() >= until) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 async function lockedError(paths: PylonPaths, holder: "daemon" | "cli"): Promise<HomeLockedError> {
   const info = await readPidFile(paths.daemonPid);
   const who = info

@@ -10,7 +10,7 @@ export { jobToJson } from "../store/mod.ts";
 export { readDaemonToken } from "./token.ts";
 export { signRequest } from "./signature.ts";
 export { isLoopbackHost, unsignedExposure } from "./exposure.ts";
-export { acquireHomeLock, type HomeLock, HomeLockedError } from "./home_lock.ts";
+export { acquireHomeLock, type HomeLock, HomeLockedError, waitForHomeLock } from "./home_lock.ts";
 export type { DestroyReport } from "./destroy_pylon.ts";
 export {
   allJobIds,

@@ -82,7 +82,7 @@ Deno.test("pylon start beside a running daemon exits 1 naming its pid and port; 
   }
 });
 
-Deno.test("an offline job command refuses while another process holds the home", async () => {
+Deno.test("an offline job command waits a moment for another command, and refuses a starting daemon", async () => {
   await using ctx = await createTestContext();
   const stores = createStoreRegistry(ctx.paths);
   const store = await stores.open("gate");
@@ -104,6 +104,9 @@ Deno.test("an offline job command refuses while another process holds the home",
   } finally {
     lock.release();
   }
+  // Another command holding it for a moment: this one waits for it instead of refusing.
+  const brief = await acquireHomeLock(createPylonPaths(ctx.paths.root), "cli");
+  setTimeout(() => brief.release(), 300);
   assert.equal(await cli(ctx, "approve", id.slice(0, 8)), 0, ctx.stderr());
   const reopened = createStoreRegistry(ctx.paths);
   try {

@@ -9,7 +9,6 @@
 
 import { displayPath } from "../../config/mod.ts";
 import {
-  acquireHomeLock,
   allJobIds,
   CANCELLED_REASON,
   type DestroyReport,
@@ -21,6 +20,7 @@ import {
   removePylonFolders,
   UNFINISHED_STATUSES,
   unfinishedJobsError,
+  waitForHomeLock,
 } from "../../daemon/mod.ts";
 import { createDockerClient } from "../../docker/mod.ts";
 import { PylonError, shortId, UsageError } from "../../errors.ts";
@@ -130,7 +130,7 @@ async function destroyOffline(
   force: boolean,
   ctx: CommandContext,
 ): Promise<DestroyReport> {
-  await using _lock = await acquireHomeLock(ctx.paths, "cli");
+  await using _lock = await waitForHomeLock(ctx.paths, "cli");
   const report: DestroyReport = { pylon: name, killed: [], cancelled: [], jobs: 0, removed: [] };
   const ids: string[] = [];
   // The database under data/, or where it lived before 0.2 if no daemon has moved it yet.
