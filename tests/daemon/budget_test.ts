@@ -7,13 +7,9 @@ import assert from "node:assert/strict";
 import type { JobRunner } from "../../src/queue/mod.ts";
 import { eventually, startTestDaemon, writeHome } from "../_helpers/daemon.ts";
 
-Deno.test("a webhook over the pylon's daily budget answers 202 and its job is held until approved", async () => {
-  const root = await Deno.makeTempDir({ prefix: "pylon-budget-" });
-  await writeHome(root, {
-    "pylons/fix/pylon.yaml": "name: fix\ntrigger:\n  type: webhook\n  path: /fix\n" +
-      "agent:\n  prompt: p\nbudget:\n  daily_usd: 1\n  timezone: UTC\n",
-  });
-  const runner: JobRunner = {
+/** A runner whose every job completes at once, reporting $1.50 (over a $1 daily budget). */
+function costingRunner(): JobRunner {
+  return {
     run: () =>
       Promise.resolve({
         status: "completed",
@@ -32,6 +28,15 @@ Deno.test("a webhook over the pylon's daily budget answers 202 and its job is he
         },
       }),
   };
+}
+
+Deno.test("a webhook over the pylon's daily budget answers 202 and its job is held until approved", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pylon-budget-" });
+  await writeHome(root, {
+    "pylons/fix/pylon.yaml": "name: fix\ntrigger:\n  type: webhook\n  path: /fix\n" +
+      "agent:\n  prompt: p\nbudget:\n  daily_usd: 1\n  timezone: UTC\n",
+  });
+  const runner = costingRunner();
   const d = await startTestDaemon(root, { runner });
   try {
     const hook = () =>
@@ -83,25 +88,7 @@ Deno.test("held jobs are deduplicated and superseded like queued ones", async ()
       "",
     ].join("\n"),
   });
-  const runner: JobRunner = {
-    run: () =>
-      Promise.resolve({
-        status: "completed",
-        exitCode: 0,
-        result: "done",
-        usage: {
-          costUsd: 1.5,
-          costBasis: "api",
-          inputTokens: 10,
-          outputTokens: 10,
-          cacheReadTokens: null,
-          cacheCreationTokens: null,
-          numTurns: 3,
-          durationApiMs: null,
-          models: [],
-        },
-      }),
-  };
+  const runner = costingRunner();
   const d = await startTestDaemon(root, { runner });
   try {
     const hook = (body: unknown) =>

@@ -65,6 +65,18 @@ const LOCAL_MCP = [
 const RAN = "RAN-42";
 
 /**
+ * The `agent.env` lines of a pylon.yaml that point OpenCode's provider at the fake model API and
+ * keep its model list offline (test plumbing, under `  env:`).
+ */
+function fakeProviderEnv(apiUrl: string): string[] {
+  const config = { provider: { anthropic: { options: { baseURL: `${apiUrl}/v1` } } } };
+  return [
+    `    OPENCODE_CONFIG_CONTENT: ${JSON.stringify(JSON.stringify(config))}`,
+    '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
+  ];
+}
+
+/**
  * One job of an OpenCode pylon with the settings; `mounts`: the docker.mounts mode. With `host`
  * the workspace is a host folder whose repository's origin is a bare one inside it, so a push
  * that ran would show on the host; with `none` there are no host folders: the MCP file travels in
@@ -131,13 +143,7 @@ async function scenario(mounts: "host" | "none" | "swarm") {
       `      args: ["-e", ${JSON.stringify(LOCAL_MCP)}]`,
       "      env: { LOCAL_TOKEN: '${SENTRY_TOKEN}' }",
       "  env:",
-      // Test plumbing: the provider at the fake, OpenCode's model list offline.
-      `    OPENCODE_CONFIG_CONTENT: ${
-        JSON.stringify(JSON.stringify({
-          provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } },
-        }))
-      }`,
-      '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
+      ...fakeProviderEnv(api.url),
     ].join("\n") + "\n",
   });
   const d = await startDockerDaemon(root, proxy ? { proxy } : {});
@@ -252,12 +258,7 @@ Deno.test({
         '  prompt: "go on forever"',
         `  ${cap}`,
         "  env:",
-        `    OPENCODE_CONFIG_CONTENT: ${
-          JSON.stringify(JSON.stringify({
-            provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } },
-          }))
-        }`,
-        '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
+        ...fakeProviderEnv(api.url),
       ].join("\n") + "\n";
     await writeHome(root, {
       "pylons/turns/.env": "ANTHROPIC_API_KEY=sk-ant-fake\n",
@@ -332,12 +333,7 @@ async function approvalScenario(t: Deno.TestContext, mounts: "host" | "none" | "
       "  approve_tools: ['Bash(git push:*)']",
       "  approve_timeout: 5m",
       "  env:",
-      `    OPENCODE_CONFIG_CONTENT: ${
-        JSON.stringify(JSON.stringify({
-          provider: { anthropic: { options: { baseURL: `${api.url}/v1` } } },
-        }))
-      }`,
-      '    OPENCODE_DISABLE_MODELS_FETCH: "1"',
+      ...fakeProviderEnv(api.url),
     ].join("\n") + "\n";
   await writeHome(root, {
     ...(proxy
